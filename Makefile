@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# x9p build.  GNU make.  `make check` installs missing Debian packages first.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/x9p
+SYSCONFDIR ?= /etc
+SANITIZE ?= 0
+
+ifeq ($(SANITIZE),1)
+B := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build
+SAN_FLAGS :=
+endif
+
+CC ?= cc
+PKGS := glib-2.0 libseccomp libcap-ng
+XEN_LIBS := -lxenstore -lxengnttab -lxenevtchn -lxenctrl
+
+# Evaluated once, on first use, i.e. after the deps step has run.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) gthread-2.0))$(PKG_LIBS)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
+override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE -pthread \
+	-Ibackend -Ihelper -Itests/lib -I.
+override LDFLAGS += $(SAN_FLAGS) -pthread
+
+# ---- sources -------------------------------------------------------------
+LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/fs/*.c backend/socket/*.c) \
+	$(filter-out helper/main.c,$(wildcard helper/proxy-*.c))
+XEN_SRCS := $(wildcard backend/xen/*.c)
+HELPER_SRCS := $(filter-out helper/main.c $(wildcard helper/proxy-*.c),$(wildcard helper/*.c))
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-*.c)
+TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_C))
+TEST_PROGS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIBX9P := $(B)/libx9p.a
+LIBHELPER := $(B)/libx9phelper.a
+LIBTEST := $(B)/libx9ptest.a
+BINS := $(B)/x9p-backend $(B)/x9p-helper $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
+
+.PHONY: all deps check check-build run bench install clean
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS)
+
+deps:
+	@sh tools/deps.sh build
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBX9P): $(call obj,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBHELPER): $(call obj,$(HELPER_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBTEST): $(call obj,$(TESTLIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/x9p-backend: $(call obj,backend/main.c $(XEN_SRCS)) $(LIBX9P)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(XEN_SRCS),$(XEN_LIBS))
+
+$(B)/x9p-helper: $(call obj,helper/main.c) $(LIBHELPER) $(LIBX9P)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/x9p-vhost: $(call obj,$(wildcard virtio-pci-shim/*.c)) $(LIBX9P)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/%.o $(LIBTEST) $(LIBHELPER) $(LIBX9P)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Static programs that run inside the test guest (no sanitizers, no glib).
+$(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $< 
+
+check: deps
+	@$(MAKE) --no-print-directory build-all
+	@X9P_BUILD=$(B) sh tests/run-all.sh
+
+run: deps
+	@sh tools/deps.sh vm
+	@$(MAKE) --no-print-directory build-all
+	@X9P_BUILD=$(B) sh tests/vm/run-demo.sh
+
+bench: deps
+	@sh tools/deps.sh vm
+	@$(MAKE) --no-print-directory build-all
+	@X9P_BUILD=$(B) sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(B)/x9p-backend $(DESTDIR)$(BINDIR)/x9p-backend
+	install -m 0755 $(B)/x9p-helper $(DESTDIR)$(LIBEXECDIR)/x9p-helper
+	$(if $(wildcard $(B)/x9p-vhost),install -m 0755 $(B)/x9p-vhost $(DESTDIR)$(BINDIR)/x9p-vhost)
+	$(if $(wildcard xenstore-scripts/x9p-attach),install -m 0755 xenstore-scripts/x9p-attach xenstore-scripts/x9p-detach xenstore-scripts/x9p-list $(DESTDIR)$(BINDIR)/)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internals of the 9P engine shared by its files: server, session,
+ * requests, and the per-operation handlers.
+ *
+ * Locking order: session->lock, then session->send_lock; a fid's lock is
+ * never held while taking either.  A request crosses threads once each
+ * way: the transport's I/O thread submits it, one worker executes it and
+ * sends the reply itself.
+ */
+#ifndef X9P_CORE_H
+#define X9P_CORE_H
+
+#include <glib.h>
+
+#include "9p/p9.h"
+#include "core/fid.h"
+#include "core/server.h"
+#include "fs/fs.h"
+
+#define X9P_MIN_MSIZE 512u
+#define X9P_ERRMAX 128u          /* longest Rerror string Linux accepts */
+#define X9P_XATTR_MAX 65536u     /* XATTR_SIZE_MAX */
+
+struct x9p_server {
+	struct x9p_fs *fs;
+	GThreadPool *pool;
+	unsigned max_fids;
+	unsigned max_open;
+	bool keep_fids_on_version;
+	struct x9p_trace *trace;
+};
+
+struct x9p_req;
+
+struct x9p_session {
+	struct x9p_server *srv;
+	const struct x9p_transport_ops *ops;
+	void *opaque;
+	char *channel;
+	uint32_t max_msize;          /* what the transport can carry */
+	volatile uint32_t msize;     /* negotiated */
+	enum p9_dialect dialect;
+	bool versioned;
+
+	GMutex lock;                 /* inflight table and counters */
+	GCond drained;
+	GHashTable *inflight;        /* tag -> struct x9p_req */
+	unsigned ninflight;
+	bool closing;
+
+	GMutex send_lock;            /* serializes ops->send */
+	struct x9p_fidtab fids;
+};
+
+struct x9p_req {
+	struct x9p_session *s;
+	uint8_t *frame;
+	size_t len;
+	uint8_t type;
+	uint16_t tag;
+	volatile int cancelled;
+	GQueue flushes;              /* Tflush requests waiting for this one */
+};
+
+/* ---- session.c ---- */
+/* Called by a worker (or the I/O thread) with the finished reply. */
+void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int result);
+
+/* ---- dispatch.c ---- */
+void x9p_dispatch(struct x9p_req *r);
+/* Handles Tversion in the I/O thread once nothing else is in flight. */
+void x9p_do_version(struct x9p_session *s, struct x9p_req *r);
+
+/* Reply helpers: encode and finish. */
+void x9p_reply(struct x9p_req *r, struct p9_msg *m);
+void x9p_reply_err(struct x9p_req *r, int err);
+/* An error reply frame for (tag, err) in the session's dialect; returns length. */
+int x9p_encode_err(struct x9p_session *s, uint16_t tag, int err, uint8_t *buf, size_t len);
+
+/* Context for a driver call on behalf of fid f (gid: from the request or -1). */
+static inline struct x9p_ctx x9p_ctx_of(struct x9p_req *r, const struct x9p_fid *f, uint32_t gid)
+{
+	struct x9p_ctx c = { f ? f->uid : 0, gid, &r->cancelled };
+	return c;
+}
+
+/* ---- handlers (ops-*.c); each replies exactly once ---- */
+void x9p_op_attach(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_auth(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_walk(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_clunk(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_remove(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_lopen(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_lcreate(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_read(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_write(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_fsync(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_lock(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_getlock(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_getattr(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_setattr(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_statfs(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_mkdir(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_mknod(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_symlink(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_link(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_readlink(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_rename(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_renameat(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_unlinkat(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_xattrwalk(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_xattrcreate(struct x9p_req *r, struct p9_msg *m);
+/* 9P2000 / 9P2000.u */
+void x9p_op_open(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_create(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_stat(struct x9p_req *r, struct p9_msg *m);
+void x9p_op_wstat(struct x9p_req *r, struct p9_msg *m);
+/* Directory read as stat records (Tread on a directory fid, not .L). */
+void x9p_op_read_dir_u(struct x9p_req *r, struct x9p_fid *f, uint64_t offset, uint32_t count);
+
+/* ---- shared helpers (ops-common.c) ---- */
+/* Looks up fid or replies EBADF and returns NULL. */
+struct x9p_fid *x9p_fid_or_reply(struct x9p_req *r, uint32_t fid);
+/* Copies a validated name component; replies EINVAL/ENAMETOOLONG on failure. */
+bool x9p_name_or_reply(struct x9p_req *r, struct p9_str s, char *out, size_t outlen);
+/* Translates Tlopen/Tlcreate flags to host O_* flags. */
+int x9p_lflags_to_host(uint32_t lflags);
+/* Converts a Topen mode byte to host O_* flags. */
+int x9p_omode_to_host(uint8_t mode);
+/* Opens f on the driver and records the open state; returns 0 or -errno. */
+int x9p_fid_open(struct x9p_req *r, struct x9p_fid *f, int hostflags);
+/* Makes newly created node `n` (opened as fd, or fd -1) the new state of fid f. */
+int x9p_fid_become(struct x9p_req *r, struct x9p_fid *f, struct x9p_node *n,
+		   const struct x9p_attr *attr, const char *name, int fd, int hostflags);
+uint32_t x9p_iounit(struct x9p_session *s);
+bool x9p_fs_readonly(struct x9p_session *s);
+
+#endif

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Request decoding, Tversion, error replies and the operation table.
+ *
+ * Which operations a dialect may use is decided here, once: a 9P2000.L
+ * session gets EOPNOTSUPP for Topen/Tcreate/Tstat/Twstat and a 9P2000(.u)
+ * session for the .L-only messages, so handlers need not check.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/core.h"
+
+typedef void (*op_fn)(struct x9p_req *, struct p9_msg *);
+
+enum { D_L = 1 << P9_DIALECT_2000L, D_U = 1 << P9_DIALECT_2000U, D_9 = 1 << P9_DIALECT_2000 };
+
+static const struct {
+	op_fn fn;
+	unsigned dialects;
+} optab[256] = {
+	[P9_TATTACH] = { x9p_op_attach, D_L | D_U | D_9 },
+	[P9_TAUTH] = { x9p_op_auth, D_L | D_U | D_9 },
+	[P9_TWALK] = { x9p_op_walk, D_L | D_U | D_9 },
+	[P9_TCLUNK] = { x9p_op_clunk, D_L | D_U | D_9 },
+	[P9_TREMOVE] = { x9p_op_remove, D_L | D_U | D_9 },
+	[P9_TREAD] = { x9p_op_read, D_L | D_U | D_9 },
+	[P9_TWRITE] = { x9p_op_write, D_L | D_U | D_9 },
+	[P9_TOPEN] = { x9p_op_open, D_U | D_9 },
+	[P9_TCREATE] = { x9p_op_create, D_U | D_9 },
+	[P9_TSTAT] = { x9p_op_stat, D_U | D_9 },
+	[P9_TWSTAT] = { x9p_op_wstat, D_U | D_9 },
+	[P9_TLOPEN] = { x9p_op_lopen, D_L },
+	[P9_TLCREATE] = { x9p_op_lcreate, D_L },
+	[P9_TFSYNC] = { x9p_op_fsync, D_L },
+	[P9_TLOCK] = { x9p_op_lock, D_L },
+	[P9_TGETLOCK] = { x9p_op_getlock, D_L },
+	[P9_TREADDIR] = { x9p_op_readdir, D_L },
+	[P9_TGETATTR] = { x9p_op_getattr, D_L },
+	[P9_TSETATTR] = { x9p_op_setattr, D_L },
+	[P9_TSTATFS] = { x9p_op_statfs, D_L },
+	[P9_TMKDIR] = { x9p_op_mkdir, D_L },
+	[P9_TMKNOD] = { x9p_op_mknod, D_L },
+	[P9_TSYMLINK] = { x9p_op_symlink, D_L },
+	[P9_TLINK] = { x9p_op_link, D_L },
+	[P9_TREADLINK] = { x9p_op_readlink, D_L },
+	[P9_TRENAME] = { x9p_op_rename, D_L },
+	[P9_TRENAMEAT] = { x9p_op_renameat, D_L },
+	[P9_TUNLINKAT] = { x9p_op_unlinkat, D_L },
+	[P9_TXATTRWALK] = { x9p_op_xattrwalk, D_L },
+	[P9_TXATTRCREATE] = { x9p_op_xattrcreate, D_L },
+};
+
+int x9p_encode_err(struct x9p_session *s, uint16_t tag, int err, uint8_t *buf, size_t len)
+{
+	struct p9_msg m = { .tag = tag };
+	char ename[X9P_ERRMAX];
+
+	if (err < 0)
+		err = -err;
+	if (s->dialect == P9_DIALECT_2000L) {
+		m.type = P9_RLERROR;
+		m.u.rlerror.ecode = (uint32_t)err;
+	} else {
+		/* Linux trims its receive buffer: keep the string short. */
+		g_strlcpy(ename, g_strerror(err), sizeof(ename) - 1);
+		m.type = P9_RERROR;
+		m.u.rerror.ename = p9_str_c(ename);
+		m.u.rerror.ecode = (uint32_t)err;
+	}
+	return p9_encode(buf, len, s->dialect, &m);
+}
+
+void x9p_reply_err(struct x9p_req *r, int err)
+{
+	uint8_t buf[P9_HDR_SIZE + 2 + X9P_ERRMAX + 4];
+	struct iovec iov = { buf, 0 };
+	int len = x9p_encode_err(r->s, r->tag, err, buf, sizeof(buf));
+
+	iov.iov_len = len > 0 ? (size_t)len : 0;
+	x9p_req_finish(r, &iov, 1, err < 0 ? err : -err);
+}
+
+void x9p_reply(struct x9p_req *r, struct p9_msg *m)
+{
+	size_t cap = r->s->msize;
+	uint8_t *buf = g_malloc(cap);
+	struct iovec iov = { buf, 0 };
+	int len;
+
+	m->tag = r->tag;
+	len = p9_encode(buf, cap, r->s->dialect, m);
+	if (len < 0) {
+		/* Only reachable through a handler bug: the reply is bounded by msize. */
+		g_warning("%s: %s reply does not fit msize %zu", r->s->channel,
+			  p9_type_name(m->type), cap);
+		g_free(buf);
+		x9p_reply_err(r, EMSGSIZE);
+		return;
+	}
+	iov.iov_len = (size_t)len;
+	x9p_req_finish(r, &iov, 1, 0);
+	g_free(buf);
+}
+
+static bool parse_version(struct p9_str v, enum p9_dialect *d)
+{
+	if (p9_str_eq(v, "9P2000.L")) {
+		*d = P9_DIALECT_2000L;
+		return true;
+	}
+	if (p9_str_eq(v, "9P2000.u")) {
+		*d = P9_DIALECT_2000U;
+		return true;
+	}
+	/* "9P2000" and any unknown "9P2000.xxx" extension fall back to 9P2000 */
+	if (v.len >= 6 && memcmp(v.s, "9P2000", 6) == 0 && (v.len == 6 || v.s[6] == '.')) {
+		*d = P9_DIALECT_2000;
+		return true;
+	}
+	return false;
+}
+
+static const char *dialect_name(enum p9_dialect d)
+{
+	switch (d) {
+	case P9_DIALECT_2000L: return "9P2000.L";
+	case P9_DIALECT_2000U: return "9P2000.u";
+	default: return "9P2000";
+	}
+}
+
+void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
+{
+	struct p9_msg m, out = { .type = P9_RVERSION };
+	enum p9_dialect d;
+	uint8_t buf[64];
+	struct iovec iov = { buf, 0 };
+	int len;
+
+	/* Tversion's layout is the same in every dialect. */
+	if (p9_decode(r->frame, r->len, P9_DIALECT_2000, &m) < 0) {
+		g_info("%s: malformed Tversion", s->channel);
+		len = x9p_encode_err(s, r->tag, EPROTO, buf, sizeof(buf));
+		iov.iov_len = len > 0 ? (size_t)len : 0;
+		x9p_req_finish(r, &iov, 1, -EPROTO);
+		return;
+	}
+	out.tag = r->tag;
+	if (!parse_version(m.u.version.version, &d) || m.u.version.msize < X9P_MIN_MSIZE) {
+		if (m.u.version.msize < X9P_MIN_MSIZE)
+			g_info("%s: client msize %u below minimum %u", s->channel,
+			       m.u.version.msize, X9P_MIN_MSIZE);
+		out.u.version.msize = MIN(m.u.version.msize, s->max_msize);
+		out.u.version.version = p9_str_c("unknown");
+	} else {
+		uint32_t msize = MIN(m.u.version.msize, s->max_msize);
+
+		if (!(s->versioned && s->srv->keep_fids_on_version))
+			x9p_fidtab_clear(&s->fids);
+		s->dialect = d;
+		s->msize = msize;
+		s->versioned = true;
+		out.u.version.msize = msize;
+		out.u.version.version = p9_str_c(dialect_name(d));
+		g_debug("%s: %s msize %u", s->channel, dialect_name(d), msize);
+	}
+	len = p9_encode(buf, sizeof(buf), P9_DIALECT_2000, &out);
+	iov.iov_len = len > 0 ? (size_t)len : 0;
+	x9p_req_finish(r, &iov, 1, 0);
+}
+
+void x9p_dispatch(struct x9p_req *r)
+{
+	struct x9p_session *s = r->s;
+	struct p9_msg m;
+	int err;
+
+	if (!s->versioned) {
+		x9p_reply_err(r, EPROTO);
+		return;
+	}
+	if (r->cancelled && s->closing) {
+		x9p_reply_err(r, EINTR);
+		return;
+	}
+	if (!optab[r->type].fn) {
+		g_debug("%s: unknown message type %u", s->channel, r->type);
+		x9p_reply_err(r, EOPNOTSUPP);
+		return;
+	}
+	if (!(optab[r->type].dialects & (1u << s->dialect))) {
+		x9p_reply_err(r, EOPNOTSUPP);
+		return;
+	}
+	err = p9_decode(r->frame, r->len, s->dialect, &m);
+	if (err < 0) {
+		g_info("%s: malformed %s (tag %u): %s", s->channel, p9_type_name(r->type),
+		       r->tag, g_strerror(-err));
+		x9p_reply_err(r, -err);
+		return;
+	}
+	optab[r->type].fn(r, &m);
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Per-session fid table; see fid.h for the contract. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "core/fid.h"
+
+static void fid_unref_cb(gpointer p)
+{
+	x9p_fid_unref(p);
+}
+
+void x9p_fidtab_init(struct x9p_fidtab *t, unsigned limit, unsigned max_open)
+{
+	g_mutex_init(&t->lock);
+	t->map = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, fid_unref_cb);
+	t->limit = limit;
+	t->max_open = max_open;
+	t->nopen = 0;
+}
+
+void x9p_fidtab_clear(struct x9p_fidtab *t)
+{
+	GHashTable *old;
+
+	/* Unref outside the lock: releasing a node may talk to the helper. */
+	g_mutex_lock(&t->lock);
+	old = t->map;
+	t->nopen = 0;
+	t->map = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, fid_unref_cb);
+	g_mutex_unlock(&t->lock);
+	g_hash_table_destroy(old);
+}
+
+void x9p_fidtab_destroy(struct x9p_fidtab *t)
+{
+	x9p_fidtab_clear(t);
+	g_hash_table_destroy(t->map);
+	g_mutex_clear(&t->lock);
+}
+
+struct x9p_fid *x9p_fid_new(struct x9p_fs *fs, uint32_t num, struct x9p_node *node,
+			    struct x9p_node *parent, char *name,
+			    const struct p9_qid *qid, uint32_t uid)
+{
+	struct x9p_fid *f = g_new0(struct x9p_fid, 1);
+
+	f->ref = 1;
+	f->num = num;
+	f->fs = fs;
+	f->node = node;
+	f->parent = parent;
+	f->name = name;
+	f->qid = *qid;
+	f->uid = uid;
+	f->fd = -1;
+	g_mutex_init(&f->lock);
+	return f;
+}
+
+struct x9p_fid *x9p_fid_ref(struct x9p_fid *f)
+{
+	g_atomic_int_inc(&f->ref);
+	return f;
+}
+
+void x9p_fid_unref(struct x9p_fid *f)
+{
+	if (!f || !g_atomic_int_dec_and_test(&f->ref))
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->node)
+		f->fs->ops->node_put(f->fs, f->node);
+	if (f->parent)
+		f->fs->ops->node_put(f->fs, f->parent);
+	g_free(f->name);
+	g_free(f->xname);
+	g_free(f->xbuf);
+	g_mutex_clear(&f->lock);
+	g_free(f);
+}
+
+struct x9p_fid *x9p_fidtab_get(struct x9p_fidtab *t, uint32_t num)
+{
+	struct x9p_fid *f;
+
+	g_mutex_lock(&t->lock);
+	f = g_hash_table_lookup(t->map, GUINT_TO_POINTER(num));
+	if (f)
+		x9p_fid_ref(f);
+	g_mutex_unlock(&t->lock);
+	return f;
+}
+
+int x9p_fidtab_add(struct x9p_fidtab *t, struct x9p_fid *f)
+{
+	int ret = 0;
+
+	if (f->num == P9_NOFID)
+		return -EBADF;
+	g_mutex_lock(&t->lock);
+	if (g_hash_table_contains(t->map, GUINT_TO_POINTER(f->num)))
+		ret = -EBADF;
+	else if (t->limit && g_hash_table_size(t->map) >= t->limit)
+		ret = -EMFILE;
+	else
+		g_hash_table_insert(t->map, GUINT_TO_POINTER(f->num), x9p_fid_ref(f));
+	g_mutex_unlock(&t->lock);
+	return ret;
+}
+
+void x9p_fidtab_replace(struct x9p_fidtab *t, struct x9p_fid *f)
+{
+	g_mutex_lock(&t->lock);
+	g_hash_table_replace(t->map, GUINT_TO_POINTER(f->num), x9p_fid_ref(f));
+	g_mutex_unlock(&t->lock);
+}
+
+struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num)
+{
+	struct x9p_fid *f = NULL;
+	gpointer key, val;
+
+	g_mutex_lock(&t->lock);
+	if (g_hash_table_steal_extended(t->map, GUINT_TO_POINTER(num), &key, &val))
+		f = val;
+	g_mutex_unlock(&t->lock);
+	return f;
+}
+
+int x9p_fidtab_count_open(struct x9p_fidtab *t, struct x9p_fid *f)
+{
+	int ret = 0;
+
+	g_mutex_lock(&t->lock);
+	if (t->max_open && t->nopen >= t->max_open) {
+		ret = -EMFILE;
+	} else {
+		t->nopen++;
+		f->counted_open = true;
+	}
+	g_mutex_unlock(&t->lock);
+	return ret;
+}
+
+void x9p_fidtab_uncount_open(struct x9p_fidtab *t, struct x9p_fid *f)
+{
+	g_mutex_lock(&t->lock);
+	if (f->counted_open && t->nopen > 0)
+		t->nopen--;
+	f->counted_open = false;
+	g_mutex_unlock(&t->lock);
+}
+
+unsigned x9p_fidtab_size(struct x9p_fidtab *t)
+{
+	unsigned n;
+
+	g_mutex_lock(&t->lock);
+	n = g_hash_table_size(t->map);
+	g_mutex_unlock(&t->lock);
+	return n;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Per-session fid table.
+ *
+ * Contract:
+ *  - A fid object is reference counted; the table holds one reference and
+ *    every request using the fid holds one.  The node, the open descriptor
+ *    and the xattr buffer are released with the last reference, so a Tclunk
+ *    racing a Tread never frees what the read still uses.
+ *  - The identity of a fid (node, parent, name, qid, uid) never changes
+ *    after it is published; a walk onto itself or a create publishes a new
+ *    fid object under the same number (x9p_fidtab_replace).  Only the open
+ *    state changes in place, under fid->lock.
+ *  - x9p_fidtab_add refuses a number already in use (-EBADF) and more fids
+ *    than the table's limit (-EMFILE).
+ */
+#ifndef X9P_FID_H
+#define X9P_FID_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "9p/p9.h"
+#include "fs/fs.h"
+
+enum x9p_fid_kind {
+	X9P_FID_NONE,        /* walked, not opened */
+	X9P_FID_FILE,        /* opened regular file: fd valid */
+	X9P_FID_DIR,         /* opened directory */
+	X9P_FID_XATTR_READ,  /* result of Txattrwalk: xbuf holds the value/list */
+	X9P_FID_XATTR_WRITE, /* after Txattrcreate: value collected by Twrite */
+};
+
+struct x9p_fid {
+	gint ref;
+	uint32_t num;
+	struct x9p_fs *fs;
+	struct x9p_node *node;
+	struct x9p_node *parent;     /* NULL for an attach root */
+	char *name;                  /* last component, NULL for the root */
+	struct p9_qid qid;
+	uint64_t root_path;          /* qid.path of the attach root ('..' stops there) */
+	uint32_t uid;
+
+	GMutex lock;                 /* protects everything below */
+	enum x9p_fid_kind kind;
+	int fd;
+	int hostflags;               /* flags the fd was opened with */
+	bool rclose;                 /* ORCLOSE: remove at clunk */
+	bool counted_open;           /* counted against max_open */
+	uint64_t dir_offset;         /* .u directory reads: byte offset reached */
+	uint64_t dir_cookie;         /* ... and the driver cookie for it */
+	char *xname;
+	uint8_t *xbuf;
+	size_t xsize, xlen;
+	int xflags;
+};
+
+struct x9p_fidtab {
+	GMutex lock;
+	GHashTable *map;             /* num -> struct x9p_fid */
+	unsigned limit;
+	unsigned max_open;
+	unsigned nopen;
+};
+
+void x9p_fidtab_init(struct x9p_fidtab *t, unsigned limit, unsigned max_open);
+/* Drops every fid (the table's references); used by Tversion and close. */
+void x9p_fidtab_clear(struct x9p_fidtab *t);
+void x9p_fidtab_destroy(struct x9p_fidtab *t);
+
+/* New fid object (ref 1, not in a table). Takes ownership of node/parent refs and name. */
+struct x9p_fid *x9p_fid_new(struct x9p_fs *fs, uint32_t num, struct x9p_node *node,
+			    struct x9p_node *parent, char *name,
+			    const struct p9_qid *qid, uint32_t uid);
+struct x9p_fid *x9p_fid_ref(struct x9p_fid *f);
+void x9p_fid_unref(struct x9p_fid *f);
+
+/* Returns a new reference, or NULL. */
+struct x9p_fid *x9p_fidtab_get(struct x9p_fidtab *t, uint32_t num);
+/* Adds f (the table takes its own reference); 0, -EBADF or -EMFILE. */
+int x9p_fidtab_add(struct x9p_fidtab *t, struct x9p_fid *f);
+/* Replaces the fid numbered f->num (which must exist) with f. */
+void x9p_fidtab_replace(struct x9p_fidtab *t, struct x9p_fid *f);
+/* Removes num; returns the table's reference (caller unrefs) or NULL. */
+struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num);
+/* Counts an opened fid against max_open; -EMFILE when over. */
+int x9p_fidtab_count_open(struct x9p_fidtab *t, struct x9p_fid *f);
+void x9p_fidtab_uncount_open(struct x9p_fidtab *t, struct x9p_fid *f);
+unsigned x9p_fidtab_size(struct x9p_fidtab *t);
+
+#endif

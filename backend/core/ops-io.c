@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Opening, reading, writing, syncing, locking and listing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+#define MAX_OFFSET ((uint64_t)INT64_MAX)
+
+static bool wants_write(int hostflags)
+{
+	return (hostflags & O_ACCMODE) != O_RDONLY || (hostflags & O_TRUNC);
+}
+
+void x9p_op_lopen(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tlopen.fid);
+	int flags = x9p_lflags_to_host(m->u.tlopen.flags) & ~(O_CREAT | O_EXCL);
+	struct p9_msg out = { .type = P9_RLOPEN };
+	int err;
+
+	if (!f)
+		return;
+	if (wants_write(flags) && x9p_fs_readonly(r->s))
+		err = -EROFS;
+	else
+		err = x9p_fid_open(r, f, flags);
+	out.u.ropen.qid = f->qid;
+	x9p_fid_unref(f);
+	if (err < 0) {
+		x9p_reply_err(r, -err);
+		return;
+	}
+	out.u.ropen.iounit = x9p_iounit(r->s);
+	x9p_reply(r, &out);
+}
+
+void x9p_op_lcreate(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fs *fs = r->s->srv->fs;
+	struct x9p_fid *f;
+	char name[NAME_MAX + 1];
+	struct x9p_node *n;
+	struct x9p_attr attr;
+	struct x9p_ctx c;
+	struct p9_msg out = { .type = P9_RLCREATE };
+	int flags, fd = -1, err;
+
+	if (!x9p_name_or_reply(r, m->u.tlcreate.name, name, sizeof(name)))
+		return;
+	if (!(f = x9p_fid_or_reply(r, m->u.tlcreate.fid)))
+		return;
+	flags = x9p_lflags_to_host(m->u.tlcreate.flags) | O_CREAT;
+	c = x9p_ctx_of(r, f, m->u.tlcreate.gid);
+	if (x9p_fs_readonly(r->s))
+		err = -EROFS;
+	else if (f->kind != X9P_FID_NONE)
+		err = -EBUSY;
+	else if (!(f->qid.type & P9_QTDIR))
+		err = -ENOTDIR;
+	else
+		err = fs->ops->create(fs, &c, f->node, name, flags & ~O_DIRECTORY,
+				      m->u.tlcreate.mode & 07777, &n, &attr, &fd);
+	if (err == 0) {
+		err = x9p_fid_become(r, f, n, &attr, name, fd, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+		out.u.ropen.qid = attr.qid;
+	}
+	x9p_fid_unref(f);
+	if (err < 0) {
+		x9p_reply_err(r, -err);
+		return;
+	}
+	out.u.ropen.iounit = x9p_iounit(r->s);
+	x9p_reply(r, &out);
+}
+
+/* Snapshot of a fid's open state taken under its lock. */
+static enum x9p_fid_kind fid_kind(struct x9p_fid *f, int *fd)
+{
+	enum x9p_fid_kind k;
+
+	g_mutex_lock(&f->lock);
+	k = f->kind;
+	*fd = f->fd;
+	g_mutex_unlock(&f->lock);
+	return k;
+}
+
+static void reply_data(struct x9p_req *r, uint8_t type, const void *data, uint32_t count)
+{
+	uint8_t hdr[P9_RREAD_HDR];
+	struct p9_wr w;
+	struct iovec iov[2];
+
+	/* The payload goes out from its own buffer: write the header with the
+	 * size of the whole frame. */
+	p9_wr_init(&w, hdr, sizeof(hdr));
+	p9_put32(&w, (uint32_t)sizeof(hdr) + count);
+	p9_put8(&w, type);
+	p9_put16(&w, r->tag);
+	p9_put32(&w, count);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)data;
+	iov[1].iov_len = count;
+	x9p_req_finish(r, iov, count ? 2 : 1, 0);
+}
+
+static uint32_t max_payload(struct x9p_session *s)
+{
+	return s->msize > P9_RREAD_HDR ? s->msize - P9_RREAD_HDR : 0;
+}
+
+void x9p_op_read(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tread.fid);
+	uint64_t off = m->u.tread.offset;
+	uint32_t count = MIN(m->u.tread.count, max_payload(r->s));
+	uint8_t *buf;
+	ssize_t n;
+	int fd;
+
+	if (!f)
+		return;
+	if (off > MAX_OFFSET) {
+		x9p_fid_unref(f);
+		x9p_reply_err(r, EINVAL);
+		return;
+	}
+	switch (fid_kind(f, &fd)) {
+	case X9P_FID_FILE:
+		if ((f->hostflags & O_ACCMODE) == O_WRONLY) {
+			x9p_reply_err(r, EBADF);
+			break;
+		}
+		buf = g_malloc(count ? count : 1);
+		n = pread(fd, buf, count, (off_t)off);
+		if (n < 0)
+			x9p_reply_err(r, errno);
+		else
+			reply_data(r, P9_RREAD, buf, (uint32_t)n);
+		g_free(buf);
+		break;
+	case X9P_FID_XATTR_READ:
+		g_mutex_lock(&f->lock);
+		if (off >= f->xlen)
+			count = 0;
+		else
+			count = (uint32_t)MIN((uint64_t)count, f->xlen - off);
+		buf = g_memdup2(f->xbuf ? f->xbuf + (count ? off : 0) : NULL, count);
+		g_mutex_unlock(&f->lock);
+		reply_data(r, P9_RREAD, buf, count);
+		g_free(buf);
+		break;
+	case X9P_FID_DIR:
+		if (r->s->dialect == P9_DIALECT_2000L)
+			x9p_reply_err(r, EISDIR);
+		else
+			x9p_op_read_dir_u(r, f, off, count);
+		break;
+	default:
+		x9p_reply_err(r, EBADF);
+		break;
+	}
+	x9p_fid_unref(f);
+}
+
+static int xattr_write(struct x9p_fid *f, uint64_t off, const uint8_t *data, uint32_t count)
+{
+	int err = 0;
+
+	g_mutex_lock(&f->lock);
+	/* The value arrives in order; anything else is a confused client. */
+	if (off != f->xlen || count > f->xsize - f->xlen)
+		err = -EINVAL;
+	else {
+		memcpy(f->xbuf + off, data, count);
+		f->xlen += count;
+	}
+	g_mutex_unlock(&f->lock);
+	return err;
+}
+
+void x9p_op_write(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.twrite.fid);
+	struct p9_msg out = { .type = P9_RWRITE };
+	uint64_t off = m->u.twrite.offset;
+	uint32_t count = m->u.twrite.count;
+	ssize_t n;
+	int fd, err;
+
+	if (!f)
+		return;
+	if (off > MAX_OFFSET || count > MAX_OFFSET - off) {
+		x9p_fid_unref(f);
+		x9p_reply_err(r, EINVAL);
+		return;
+	}
+	switch (fid_kind(f, &fd)) {
+	case X9P_FID_FILE:
+		if ((f->hostflags & O_ACCMODE) == O_RDONLY) {
+			x9p_reply_err(r, EBADF);
+			break;
+		}
+		n = pwrite(fd, m->u.twrite.data, count, (off_t)off);
+		if (n < 0) {
+			x9p_reply_err(r, errno);
+			break;
+		}
+		out.u.rwrite.count = (uint32_t)n;
+		x9p_reply(r, &out);
+		break;
+	case X9P_FID_XATTR_WRITE:
+		err = xattr_write(f, off, m->u.twrite.data, count);
+		if (err < 0) {
+			x9p_reply_err(r, -err);
+			break;
+		}
+		out.u.rwrite.count = count;
+		x9p_reply(r, &out);
+		break;
+	case X9P_FID_DIR:
+		x9p_reply_err(r, EISDIR);
+		break;
+	default:
+		x9p_reply_err(r, EBADF);
+		break;
+	}
+	x9p_fid_unref(f);
+}
+
+void x9p_op_fsync(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fs *fs = r->s->srv->fs;
+	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tfsync.fid);
+	struct p9_msg out = { .type = P9_RFSYNC };
+	struct x9p_ctx c;
+	int fd, err;
+
+	if (!f)
+		return;
+	c = x9p_ctx_of(r, f, (uint32_t)-1);
+	if (fid_kind(f, &fd) == X9P_FID_FILE)
+		err = (m->u.tfsync.datasync ? fdatasync(fd) : fsync(fd)) < 0 ? -errno : 0;
+	else
+		err = fs->ops->fsync(fs, &c, f->node, m->u.tfsync.datasync != 0);
+	x9p_fid_unref(f);
+	if (err < 0)
+		x9p_reply_err(r, -err);
+	else
+		x9p_reply(r, &out);
+}
+
+static int lock_to_flock(const struct p9_lock *l, struct flock *fl)
+{
+	memset(fl, 0, sizeof(*fl));
+	switch (l->type) {
+	case P9_LOCK_TYPE_RDLCK: fl->l_type = F_RDLCK; break;
+	case P9_LOCK_TYPE_WRLCK: fl->l_type = F_WRLCK; break;
+	case P9_LOCK_TYPE_UNLCK: fl->l_type = F_UNLCK; break;
+	default: return -EINVAL;
+	}
+	if (l->start > MAX_OFFSET || l->length > MAX_OFFSET)
+		return -EINVAL;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = (off_t)l->start;
+	fl->l_len = (off_t)l->length;
+	return 0;
+}
+
+/*
+ * Locks are open-file-description locks on the fid's descriptor: each
+ * guest open file has its own fid and so its own owner.  The server never
+ * sleeps on a lock: a conflicting blocking request is answered BLOCKED and
+ * the Linux client retries.
+ */
+void x9p_op_lock(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tlock.fid);
+	struct p9_msg out = { .type = P9_RLOCK };
+	struct flock fl;
+	int fd;
+
+	if (!f)
+		return;
+	if (fid_kind(f, &fd) != X9P_FID_FILE) {
+		x9p_fid_unref(f);
+		x9p_reply_err(r, EBADF);
+		return;
+	}
+	if (lock_to_flock(&m->u.tlock.lock, &fl) < 0) {
+		out.u.rlock.status = P9_LOCK_ERROR;
+	} else if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+		out.u.rlock.status = P9_LOCK_SUCCESS;
+	} else if (errno == EAGAIN || errno == EACCES) {
+		out.u.rlock.status = P9_LOCK_BLOCKED;
+	} else {
+		out.u.rlock.status = P9_LOCK_ERROR;
+	}
+	x9p_fid_unref(f);
+	x9p_reply(r, &out);
+}
+
+void x9p_op_getlock(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tlock.fid);
+	struct p9_msg out = { .type = P9_RGETLOCK };
+	struct flock fl;
+	int fd, err;
+
+	if (!f)
+		return;
+	out.u.rgetlock.lock = m->u.tlock.lock;
+	if (fid_kind(f, &fd) != X9P_FID_FILE)
+		err = -EBADF;
+	else if ((err = lock_to_flock(&m->u.tlock.lock, &fl)) == 0 &&
+		 fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		err = -errno;
+	x9p_fid_unref(f);
+	if (err < 0) {
+		x9p_reply_err(r, -err);
+		return;
+	}
+	switch (fl.l_type) {
+	case F_RDLCK: out.u.rgetlock.lock.type = P9_LOCK_TYPE_RDLCK; break;
+	case F_WRLCK: out.u.rgetlock.lock.type = P9_LOCK_TYPE_WRLCK; break;
+	default: out.u.rgetlock.lock.type = P9_LOCK_TYPE_UNLCK; break;
+	}
+	if (fl.l_type != F_UNLCK) {
+		out.u.rgetlock.lock.start = (uint64_t)fl.l_start;
+		out.u.rgetlock.lock.length = (uint64_t)fl.l_len;
+		out.u.rgetlock.lock.proc_id = (uint32_t)fl.l_pid;
+	}
+	x9p_reply(r, &out);
+}
+
+struct readdir_state {
+	struct p9_wr w;
+};
+
+static int readdir_emit(void *opaque, const struct x9p_dirent *de)
+{
+	struct readdir_state *st = opaque;
+	struct p9_dirent d;
+	size_t len = strlen(de->name);
+
+	if (len > 0xFFFF || p9_dirent_size(len) > p9_wr_left(&st->w))
+		return 1;
+	d.qid = de->qid;
+	d.offset = de->next;
+	d.type = de->dtype;
+	d.name.s = de->name;
+	d.name.len = (uint16_t)len;
+	p9_putdirent(&st->w, &d);
+	return 0;
+}
+
+void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
+{
+	struct x9p_fs *fs = r->s->srv->fs;
+	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tread.fid);
+	uint32_t count = MIN(m->u.tread.count, max_payload(r->s));
+	struct readdir_state st;
+	struct x9p_ctx c;
+	uint8_t *buf;
+	int fd, n;
+
+	if (!f)
+		return;
+	if (fid_kind(f, &fd) != X9P_FID_DIR) {
+		x9p_fid_unref(f);
+		x9p_reply_err(r, (f->qid.type & P9_QTDIR) ? EBADF : ENOTDIR);
+		return;
+	}
+	c = x9p_ctx_of(r, f, (uint32_t)-1);
+	buf = g_malloc(count ? count : 1);
+	p9_wr_init(&st.w, buf, count);
+	n = fs->ops->readdir(fs, &c, f->node, m->u.tread.offset, count, false,
+			     readdir_emit, &st);
+	x9p_fid_unref(f);
+	if (n < 0)
+		x9p_reply_err(r, -n);
+	else
+		reply_data(r, P9_RREADDIR, buf, (uint32_t)p9_wr_len(&st.w));
+	g_free(buf);
+}

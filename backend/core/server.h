@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The transport-independent 9P server engine.
+ *
+ * Contract for transports:
+ *  - Create one x9p_server per export (it owns the fs driver and shares a
+ *    bounded worker pool between all its sessions), and one x9p_session per
+ *    client connection (socket connection, Xen device, virtio device).
+ *  - The transport's I/O thread reads whole frames and hands each one to
+ *    x9p_session_submit(), which takes ownership of the buffer (g_free).
+ *    The frame's size field must already have been checked against
+ *    x9p_session_max_frame(); a frame that violates it is a transport fault
+ *    and the transport closes the connection instead of submitting it.
+ *  - Replies are produced by worker threads, in completion order, by
+ *    calling ops->send() with the whole reply as an iovec.  send() calls
+ *    are serialized per session; send() may block (waiting for ring space)
+ *    but must not call back into the session.
+ *  - x9p_session_close() cancels everything in flight, waits for the
+ *    workers to finish with this session, clunks all fids and frees it.
+ *    After it returns no more send() calls happen.
+ */
+#ifndef X9P_SERVER_H
+#define X9P_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "fs/fs.h"
+#include "core/trace.h"
+
+struct x9p_server;
+struct x9p_session;
+
+struct x9p_server_cfg {
+	struct x9p_fs *fs;           /* taken over; destroyed with the server */
+	unsigned workers;            /* worker threads, 0 = default (16) */
+	unsigned max_fids;           /* per session; 0 = default (4096) */
+	unsigned max_open_files;     /* per session; 0 = unlimited */
+	bool keep_fids_on_version;   /* Mini-OS live update: Tversion keeps fids */
+	struct x9p_trace *trace;     /* may be NULL; not owned */
+};
+
+struct x9p_transport_ops {
+	/* Sends one whole reply; returns 0 or -errno (then the reply is lost). */
+	int (*send)(void *opaque, const struct iovec *iov, int iovcnt);
+};
+
+struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg);
+void x9p_server_free(struct x9p_server *srv);
+
+/*
+ * max_msize: the largest frame the transport can carry in each direction.
+ * channel: a short label for logs and traces ("unix:3", "dom5/0/ring1").
+ */
+struct x9p_session *x9p_session_new(struct x9p_server *srv,
+				    const struct x9p_transport_ops *ops, void *opaque,
+				    uint32_t max_msize, const char *channel);
+void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len);
+/* Largest frame a client may send right now (negotiated msize). */
+uint32_t x9p_session_max_frame(const struct x9p_session *s);
+void x9p_session_close(struct x9p_session *s);
+
+#endif

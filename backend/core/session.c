@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Sessions: the tag table, Tflush, Tversion barriers and reply ordering.
+ *
+ * Every request (Tflush included) sits in the in-flight table under its
+ * tag from submission until its reply is handed to the transport, so a
+ * duplicate in-flight tag is always detected.  A Tflush whose target is in
+ * flight marks it cancelled and queues itself on it; when the target
+ * finishes, its reply (unless the cancellation made the operation fail
+ * with EINTR, in which case there is none) and then the queued Rflush
+ * replies are sent in one go under the send lock.  The send lock is taken
+ * before the table lock is dropped, so a later Tflush that no longer finds
+ * its target cannot overtake the target's reply.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/core.h"
+
+#define X9P_DEFAULT_WORKERS 16
+#define X9P_DEFAULT_MAX_FIDS 4096
+
+static void worker(gpointer data, gpointer user)
+{
+	x9p_dispatch(data);
+}
+
+struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg)
+{
+	struct x9p_server *srv = g_new0(struct x9p_server, 1);
+	unsigned workers = cfg->workers ? cfg->workers : X9P_DEFAULT_WORKERS;
+
+	srv->fs = cfg->fs;
+	srv->max_fids = cfg->max_fids ? cfg->max_fids : X9P_DEFAULT_MAX_FIDS;
+	srv->max_open = cfg->max_open_files;
+	srv->keep_fids_on_version = cfg->keep_fids_on_version;
+	srv->trace = cfg->trace;
+	srv->pool = g_thread_pool_new(worker, srv, (gint)workers, TRUE, NULL);
+	return srv;
+}
+
+void x9p_server_free(struct x9p_server *srv)
+{
+	if (!srv)
+		return;
+	g_thread_pool_free(srv->pool, FALSE, TRUE);
+	if (srv->fs && srv->fs->ops->destroy)
+		srv->fs->ops->destroy(srv->fs);
+	g_free(srv);
+}
+
+struct x9p_session *x9p_session_new(struct x9p_server *srv,
+				    const struct x9p_transport_ops *ops, void *opaque,
+				    uint32_t max_msize, const char *channel)
+{
+	struct x9p_session *s = g_new0(struct x9p_session, 1);
+
+	s->srv = srv;
+	s->ops = ops;
+	s->opaque = opaque;
+	s->channel = g_strdup(channel ? channel : "?");
+	s->max_msize = max_msize;
+	s->msize = max_msize;
+	s->dialect = P9_DIALECT_2000L;
+	g_mutex_init(&s->lock);
+	g_cond_init(&s->drained);
+	g_mutex_init(&s->send_lock);
+	s->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
+	x9p_fidtab_init(&s->fids, srv->max_fids, srv->max_open);
+	return s;
+}
+
+uint32_t x9p_session_max_frame(const struct x9p_session *s)
+{
+	return s->msize;
+}
+
+static void req_free(struct x9p_req *r)
+{
+	g_free(r->frame);
+	g_free(r);
+}
+
+static void send_locked(struct x9p_session *s, const struct iovec *iov, int iovcnt)
+{
+	int err;
+
+	if (s->srv->trace)
+		x9p_trace_msg(s->srv->trace, 'R', s->channel, iov, iovcnt);
+	err = s->ops->send(s->opaque, iov, iovcnt);
+	if (err < 0)
+		g_debug("%s: reply lost: %s", s->channel, g_strerror(-err));
+}
+
+static void send_rflush(struct x9p_session *s, uint16_t tag)
+{
+	uint8_t buf[P9_HDR_SIZE];
+	struct p9_wr w;
+	struct iovec iov;
+
+	p9_wr_init(&w, buf, sizeof(buf));
+	p9_begin_frame(&w, P9_RFLUSH, tag);
+	iov.iov_base = buf;
+	iov.iov_len = (size_t)p9_end_frame(&w);
+	send_locked(s, &iov, 1);
+}
+
+/* Removes r and, recursively, the flushes queued on it; appends them to out. */
+static unsigned unlink_chain(struct x9p_session *s, struct x9p_req *r, GQueue *out)
+{
+	unsigned n = 1;
+	struct x9p_req *f;
+
+	g_hash_table_remove(s->inflight, GUINT_TO_POINTER(r->tag));
+	while ((f = g_queue_pop_head(&r->flushes))) {
+		g_queue_push_tail(out, f);
+		n += unlink_chain(s, f, out);
+	}
+	return n;
+}
+
+void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int result)
+{
+	struct x9p_session *s = r->s;
+	GQueue flushed = G_QUEUE_INIT;
+	bool discard = r->cancelled && result == -EINTR;
+	struct x9p_req *f;
+	unsigned n;
+
+	g_mutex_lock(&s->lock);
+	n = unlink_chain(s, r, &flushed);
+	g_mutex_lock(&s->send_lock);
+	g_mutex_unlock(&s->lock);
+
+	if (!discard)
+		send_locked(s, iov, iovcnt);
+	while ((f = g_queue_pop_head(&flushed))) {
+		send_rflush(s, f->tag);
+		req_free(f);
+	}
+	g_mutex_unlock(&s->send_lock);
+
+	g_mutex_lock(&s->lock);
+	s->ninflight -= n;
+	if (s->ninflight == 0)
+		g_cond_broadcast(&s->drained);
+	g_mutex_unlock(&s->lock);
+	req_free(r);
+}
+
+/* Sends a reply for a request that never entered the table. */
+static void reply_untracked(struct x9p_session *s, uint16_t tag, int err)
+{
+	uint8_t buf[P9_HDR_SIZE + 2 + X9P_ERRMAX + 4];
+	struct iovec iov;
+	int len = x9p_encode_err(s, tag, err, buf, sizeof(buf));
+
+	if (len < 0)
+		return;
+	iov.iov_base = buf;
+	iov.iov_len = (size_t)len;
+	g_mutex_lock(&s->send_lock);
+	send_locked(s, &iov, 1);
+	g_mutex_unlock(&s->send_lock);
+}
+
+static void cancel_all_locked(struct x9p_session *s)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, s->inflight);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		((struct x9p_req *)v)->cancelled = 1;
+}
+
+static void wait_drained_locked(struct x9p_session *s)
+{
+	while (s->ninflight > 0)
+		g_cond_wait(&s->drained, &s->lock);
+}
+
+static void submit_flush(struct x9p_session *s, struct x9p_req *r)
+{
+	struct p9_msg m;
+	struct x9p_req *target;
+
+	if (p9_decode(r->frame, r->len, s->dialect, &m) < 0) {
+		/* A Tflush is never answered with an error; a broken one gets nothing
+		 * to flush, so it is answered at once. */
+		m.u.tflush.oldtag = P9_NOTAG;
+	}
+	g_mutex_lock(&s->lock);
+	if (g_hash_table_contains(s->inflight, GUINT_TO_POINTER(r->tag))) {
+		g_mutex_unlock(&s->lock);
+		reply_untracked(s, r->tag, EBUSY);
+		req_free(r);
+		return;
+	}
+	target = m.u.tflush.oldtag == r->tag ? NULL :
+		g_hash_table_lookup(s->inflight, GUINT_TO_POINTER(m.u.tflush.oldtag));
+	if (target) {
+		target->cancelled = 1;
+		g_hash_table_insert(s->inflight, GUINT_TO_POINTER(r->tag), r);
+		s->ninflight++;
+		g_queue_push_tail(&target->flushes, r);
+		g_mutex_unlock(&s->lock);
+		return;
+	}
+	g_mutex_lock(&s->send_lock);
+	g_mutex_unlock(&s->lock);
+	send_rflush(s, r->tag);
+	g_mutex_unlock(&s->send_lock);
+	req_free(r);
+}
+
+static void submit_version(struct x9p_session *s, struct x9p_req *r)
+{
+	/* Tversion aborts everything in flight: wait for those replies first
+	 * so that none arrives after the Rversion. */
+	g_mutex_lock(&s->lock);
+	cancel_all_locked(s);
+	wait_drained_locked(s);
+	g_hash_table_insert(s->inflight, GUINT_TO_POINTER(r->tag), r);
+	s->ninflight++;
+	g_mutex_unlock(&s->lock);
+	x9p_do_version(s, r);
+}
+
+void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len)
+{
+	struct x9p_req *r;
+
+	if (s->srv->trace) {
+		struct iovec iov = { frame, len };
+		x9p_trace_msg(s->srv->trace, 'T', s->channel, &iov, 1);
+	}
+	if (len < P9_HDR_SIZE || p9_frame_size(frame) != len) {
+		g_warning("%s: dropping malformed frame of %zu bytes", s->channel, len);
+		g_free(frame);
+		return;
+	}
+	r = g_new0(struct x9p_req, 1);
+	r->s = s;
+	r->frame = frame;
+	r->len = len;
+	r->type = frame[4];
+	r->tag = (uint16_t)(frame[5] | frame[6] << 8);
+	g_queue_init(&r->flushes);
+
+	if (r->type == P9_TVERSION) {
+		submit_version(s, r);
+		return;
+	}
+	if (r->type == P9_TFLUSH) {
+		submit_flush(s, r);
+		return;
+	}
+
+	g_mutex_lock(&s->lock);
+	if (g_hash_table_contains(s->inflight, GUINT_TO_POINTER(r->tag))) {
+		g_mutex_unlock(&s->lock);
+		g_info("%s: refusing duplicate in-flight tag %u", s->channel, r->tag);
+		reply_untracked(s, r->tag, EBUSY);
+		req_free(r);
+		return;
+	}
+	g_hash_table_insert(s->inflight, GUINT_TO_POINTER(r->tag), r);
+	s->ninflight++;
+	g_mutex_unlock(&s->lock);
+	g_thread_pool_push(s->srv->pool, r, NULL);
+}
+
+void x9p_session_close(struct x9p_session *s)
+{
+	if (!s)
+		return;
+	g_mutex_lock(&s->lock);
+	s->closing = true;
+	cancel_all_locked(s);
+	wait_drained_locked(s);
+	g_mutex_unlock(&s->lock);
+	x9p_fidtab_destroy(&s->fids);
+	g_hash_table_destroy(s->inflight);
+	g_mutex_clear(&s->lock);
+	g_mutex_clear(&s->send_lock);
+	g_cond_clear(&s->drained);
+	g_free(s->channel);
+	g_free(s);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Synthetic in-memory filesystem driver, for protocol tests.
+ *
+ * The tree lives in memory; regular files are backed by memfds so the core
+ * reads and writes them through descriptors exactly as it does real files.
+ * Nothing touches the host filesystem.
+ *
+ * The initial tree:
+ *   /                  directory
+ *   /file              regular file, 0644, "hello, world\n"
+ *   /dir/              empty directory
+ *   /big/              `bigdir` entries named "entry-00000".."entry-NNNNN"
+ *   /blocker           regular file: Tlopen/Tgetattr on it block until they
+ *                      are cancelled (Tflush, then -EINTR) or released
+ *   /ctl/              control directory: Tmkdir of "release" in it releases
+ *                      every blocked operation and succeeds without creating
+ *                      anything (a control, not a directory)
+ *
+ * spec: comma-separated list of key=value or flags, e.g. "bigdir=5000,ro".
+ * Keys: bigdir=N (entries in /big), ro (read-only export).  NULL or "" is
+ * the default.  Unknown keys are an error.
+ */
+#ifndef X9P_FS_SYNTH_H
+#define X9P_FS_SYNTH_H
+
+#include <glib.h>
+
+#include "fs/fs.h"
+
+struct x9p_fs *x9p_synth_new(const char *spec, GError **err);
+/* In-process controls for tests that link the driver directly. */
+void x9p_synth_release(struct x9p_fs *fs);
+/* Number of operations currently blocked on /blocker. */
+unsigned x9p_synth_blocked(struct x9p_fs *fs);
+/* Adds n entries "prefix-%05u" to the directory at one-component path `dir`. */
+int x9p_synth_populate(struct x9p_fs *fs, const char *dir, const char *prefix, unsigned n);
+
+#endif
