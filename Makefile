@@ -44,7 +44,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIBX9P := $(B)/libx9p.a
 LIBHELPER := $(B)/libx9phelper.a
 LIBTEST := $(B)/libx9ptest.a
-BINS := $(B)/x9p-backend $(B)/x9p-helper $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
+BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
 
 .PHONY: all deps check check-build run bench install clean
 .DEFAULT_GOAL := all

@@ -13,8 +13,10 @@ struct x9p_fid *x9p_fid_or_reply(struct x9p_req *r, uint32_t num)
 {
 	struct x9p_fid *f = x9p_fidtab_get(&r->s->fids, num);
 
+	/* ENOENT, as QEMU answers: the Linux client never sees this, test
+	 * suites written against QEMU expect it. */
 	if (!f)
-		x9p_reply_err(r, EBADF);
+		x9p_reply_err(r, ENOENT);
 	return f;
 }
 

@@ -214,7 +214,7 @@ void x9p_op_clunk(struct x9p_req *r, struct p9_msg *m)
 	int err = 0;
 
 	if (!f) {
-		x9p_reply_err(r, EBADF);
+		x9p_reply_err(r, ENOENT);
 		return;
 	}
 	x9p_fidtab_uncount_open(&r->s->fids, f);
@@ -239,7 +239,7 @@ void x9p_op_remove(struct x9p_req *r, struct p9_msg *m)
 	int err;
 
 	if (!f) {
-		x9p_reply_err(r, EBADF);
+		x9p_reply_err(r, ENOENT);
 		return;
 	}
 	x9p_fidtab_uncount_open(&r->s->fids, f);

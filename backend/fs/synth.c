@@ -870,6 +870,13 @@ struct x9p_fs *x9p_synth_new(const char *spec, GError **err)
 	add_child(s, s->root, "big", S_IFDIR | 0755);
 	add_child(s, s->root, "blocker", S_IFREG | 0644)->blocker = true;
 	s->ctl = add_child(s, s->root, "ctl", S_IFDIR | 0755);
+	/* A chain as deep as one Twalk may go: w00/w01/.../w15 */
+	f = s->root;
+	for (int i = 0; i < P9_MAXWELEM; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "w%02d", i);
+		f = add_child(s, f, name, S_IFDIR | 0755);
+	}
 	if (bigdir)
 		x9p_synth_populate(&s->base, "big", "entry", bigdir);
 	return &s->base;

@@ -13,6 +13,7 @@
  *   /big/              `bigdir` entries named "entry-00000".."entry-NNNNN"
  *   /blocker           regular file: Tlopen/Tgetattr on it block until they
  *                      are cancelled (Tflush, then -EINTR) or released
+ *   /w00/w01/.../w15/  a chain of 16 directories (one full Twalk)
  *   /ctl/              control directory: Tmkdir of "release" in it releases
  *                      every blocked operation and succeeds without creating
  *                      anything (a control, not a directory)

@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The proxy driver's side of the helper process: starting it, the
+ * reader/supervisor thread that hands replies to their callers and
+ * restarts a helper that died, and px_call() for one request.
+ */
+#define G_LOG_DOMAIN "x9p-proxy"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fs/proxy-int.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+#define HELLO_TIMEOUT_MS 30000
+#define WAIT_UP_US (10 * G_USEC_PER_SEC)
+#define CANCEL_POLL_US (100 * G_TIME_SPAN_MILLISECOND)
+#define BACKOFF_MAX_MS 5000
+#define YOUNG_US (5 * G_USEC_PER_SEC)
+
+extern char **environ;
+
+static struct px_conn *conn_ref(struct px_conn *cn)
+{
+	g_atomic_int_inc(&cn->refs);
+	return cn;
+}
+
+void px_conn_put(struct px_conn *cn)
+{
+	if (!cn || !g_atomic_int_dec_and_test(&cn->refs))
+		return;
+	close(cn->sock);
+	if (cn->pidfd >= 0)
+		close(cn->pidfd);
+	g_hash_table_destroy(cn->pending);
+	g_free(cn);
+}
+
+/* lock held: signals the helper unless it was already reaped */
+static void signal_locked(struct px_conn *cn, int sig)
+{
+	if (cn->dead && cn->pid <= 0)
+		return;
+	if (cn->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, cn->pidfd, sig, NULL, 0);
+	else if (cn->pid > 0)
+		kill(cn->pid, sig);
+}
+
+void px_conn_fail(struct px_fs *fs, struct px_conn *cn, const char *why)
+{
+	bool first;
+
+	g_mutex_lock(&fs->lock);
+	first = !cn->killed && !cn->dead;
+	if (first) {
+		cn->killed = true;
+		signal_locked(cn, SIGKILL);
+	}
+	g_mutex_unlock(&fs->lock);
+	if (first)
+		g_warning("x9p-helper (pid %d) broke the protocol: %s; restarting it",
+			  (int)cn->pid, why);
+}
+
+/* ---- starting a helper ---- */
+
+static GPtrArray *helper_argv(struct px_fs *fs)
+{
+	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+	g_ptr_array_add(a, g_strdup(fs->helper_path));
+	g_ptr_array_add(a, g_strdup("--sock-fd=3"));
+	g_ptr_array_add(a, g_strdup("--export-fd=4"));
+	g_ptr_array_add(a, g_strdup_printf("--security-model=%s",
+					    x9p_secmodel_name(fs->cfg.model)));
+	g_ptr_array_add(a, g_strdup_printf("--multidevs=%s",
+					    x9p_multidevs_name(fs->cfg.multidevs)));
+	if (fs->cfg.readonly)
+		g_ptr_array_add(a, g_strdup("--readonly"));
+	if (fs->cfg.helper_threads)
+		g_ptr_array_add(a, g_strdup_printf("--threads=%u", fs->cfg.helper_threads));
+	if (fs->cfg.max_nodes)
+		g_ptr_array_add(a, g_strdup_printf("--max-nodes=%u", fs->cfg.max_nodes));
+	if (fs->cfg.no_namespaces)
+		g_ptr_array_add(a, g_strdup("--no-namespaces"));
+	if (fs->cfg.no_seccomp)
+		g_ptr_array_add(a, g_strdup("--no-seccomp"));
+	if (fs->log_level)
+		g_ptr_array_add(a, g_strdup_printf("--log-level=%s", fs->log_level));
+	g_ptr_array_add(a, NULL);
+	return a;
+}
+
+/* In the child after fork(): async-signal-safe calls only. */
+static G_GNUC_NORETURN void child_exec(struct px_fs *fs, int sock, char **argv)
+{
+	sigset_t none;
+	int s, e, h = -1;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Move everything above the target numbers first, then into place. */
+	s = fcntl(sock, F_DUPFD, 10);
+	e = fcntl(fs->export_fd, F_DUPFD, 10);
+	if (fs->helper_fd >= 0)
+		h = fcntl(fs->helper_fd, F_DUPFD, 10);
+	if (s < 0 || e < 0 || dup2(s, 3) < 0 || dup2(e, 4) < 0)
+		_exit(126);
+	if (h >= 0) {
+		if (dup2(h, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0)
+			_exit(126);
+		syscall(SYS_close_range, 6, ~0U, 0);
+		syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
+	} else {
+		syscall(SYS_close_range, 5, ~0U, 0);
+		execve(argv[0], argv, environ);
+	}
+	_exit(127);
+}
+
+static char *exit_text(int status)
+{
+	if (WIFEXITED(status))
+		return g_strdup_printf("exit status %d", WEXITSTATUS(status));
+	if (WIFSIGNALED(status))
+		return g_strdup_printf("killed by signal %d", WTERMSIG(status));
+	return g_strdup("stopped");
+}
+
+/* Waits for the helper to end, killing it after grace_ms; returns its status text. */
+static char *reap(struct px_fs *fs, struct px_conn *cn, int grace_ms)
+{
+	int status = 0;
+	pid_t r;
+
+	if (grace_ms > 0 && cn->pidfd >= 0) {
+		struct pollfd p = { cn->pidfd, POLLIN, 0 };
+
+		while (poll(&p, 1, grace_ms) < 0 && errno == EINTR)
+			;
+	}
+	g_mutex_lock(&fs->lock);
+	signal_locked(cn, SIGKILL);
+	g_mutex_unlock(&fs->lock);
+	do
+		r = waitpid(cn->pid, &status, 0);
+	while (r < 0 && errno == EINTR);
+	g_mutex_lock(&fs->lock);
+	cn->pid = -1;
+	g_mutex_unlock(&fs->lock);
+	return r < 0 ? g_strdup(g_strerror(errno)) : exit_text(status);
+}
+
+/* The HELLO exchange: the helper is up and serves what we asked for. */
+static int hello(struct px_fs *fs, struct px_conn *cn, char **why)
+{
+	struct x9p_px_req q = { .h = { .op = X9P_PX_HELLO, .id = 0 }, .version = X9P_PX_VERSION };
+	struct x9p_px_rep rep;
+	struct pollfd p = { cn->sock, POLLIN, 0 };
+	uint8_t *buf = g_malloc(X9P_PX_MAX_MSG + 1);
+	size_t len;
+	int n, fd = -1, e = -EPROTO;
+
+	n = x9p_px_encode_req(buf, X9P_PX_MAX_MSG, &q);
+	if (n < 0 || x9p_px_send(cn->sock, buf, (size_t)n, -1) < 0) {
+		*why = g_strdup("cannot send HELLO");
+		goto out;
+	}
+	do
+		n = poll(&p, 1, HELLO_TIMEOUT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		*why = g_strdup("no HELLO reply");
+		goto out;
+	}
+	n = x9p_px_recv(cn->sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
+	if (n == 1 || n == -ECONNRESET) {
+		*why = g_strdup("it exited during start-up");
+		goto out;
+	}
+	if (n < 0 || fd >= 0 || x9p_px_decode_rep(buf, len, X9P_PX_HELLO, &rep) < 0) {
+		*why = g_strdup("malformed HELLO reply");
+		goto out;
+	}
+	if (rep.status < 0) {
+		*why = g_strdup_printf("HELLO refused: %s", g_strerror(-rep.status));
+		goto out;
+	}
+	if (rep.version != X9P_PX_VERSION || rep.model != (uint32_t)fs->cfg.model ||
+	    rep.multidevs != (uint32_t)fs->cfg.multidevs ||
+	    !(rep.hflags & X9P_PXH_READONLY) != !fs->cfg.readonly) {
+		*why = g_strdup("it serves another configuration than requested");
+		goto out;
+	}
+	cn->hflags = rep.hflags;
+	cn->root_dev = rep.root_dev;
+	cn->root_ino = rep.root_ino;
+	e = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	g_free(buf);
+	return e;
+}
+
+static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
+{
+	GPtrArray *argv = helper_argv(fs);
+	struct px_conn *cn;
+	int sv[2], e;
+	pid_t pid;
+
+	*out = NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		*why = g_strdup_printf("socketpair: %s", g_strerror(errno));
+		g_ptr_array_unref(argv);
+		return -errno;
+	}
+	pid = fork();
+	if (pid == 0)
+		child_exec(fs, sv[1], (char **)argv->pdata);
+	e = errno;
+	close(sv[1]);
+	g_ptr_array_unref(argv);
+	if (pid < 0) {
+		close(sv[0]);
+		*why = g_strdup_printf("fork: %s", g_strerror(e));
+		return -e;
+	}
+	cn = g_new0(struct px_conn, 1);
+	cn->refs = 1;
+	cn->sock = sv[0];
+	cn->pid = pid;
+	cn->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	cn->pending = g_hash_table_new(g_int64_hash, g_int64_equal);
+	e = hello(fs, cn, why);
+	if (e) {
+		char *st = reap(fs, cn, 0), *w = *why;
+
+		*why = g_strdup_printf("%s (%s)", w, st);
+		g_free(w);
+		g_free(st);
+		px_conn_put(cn);
+		return e;
+	}
+	*out = cn;
+	return 0;
+}
+
+/* ---- the reader / supervisor thread ---- */
+
+/* Hands one reply to its caller; false when it answers nothing we asked. */
+static bool deliver(struct px_fs *fs, struct px_conn *cn, const uint8_t *buf, size_t len, int fd)
+{
+	struct x9p_px_hdr h;
+	struct px_call *call;
+
+	if (x9p_px_decode_hdr(buf, len, &h) < 0 || !(h.op & X9P_PX_REPLY))
+		goto bad;
+	g_mutex_lock(&fs->lock);
+	call = g_hash_table_lookup(cn->pending, &h.id);
+	if (!call) {
+		g_mutex_unlock(&fs->lock);
+		goto bad;
+	}
+	g_hash_table_remove(cn->pending, &h.id);
+	call->reply = g_memdup2(buf, len);
+	call->len = len;
+	call->fd = fd;
+	call->done = true;
+	g_cond_signal(&call->cond);
+	g_mutex_unlock(&fs->lock);
+	return true;
+bad:
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+static bool readable(int fd, int timeout)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, timeout) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+/* Serves cn until it dies, breaks the protocol or we stop. */
+static void read_loop(struct px_fs *fs, struct px_conn *cn)
+{
+	uint8_t *buf = g_malloc(X9P_PX_MAX_MSG + 1);
+	bool exited = false;
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ cn->sock, POLLIN, 0 }, { fs->wake[0], POLLIN, 0 }, { cn->pidfd, POLLIN, 0 },
+		};
+		size_t len;
+		int fd, r;
+
+		if (!exited) {
+			r = poll(p, cn->pidfd >= 0 ? 3 : 2, -1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 || (p[1].revents & POLLIN))
+				break;
+			if (p[2].revents & POLLIN)
+				exited = true;  /* read what it sent before dying, then stop */
+			if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+		} else if (!readable(cn->sock, 0)) {
+			break;
+		}
+		r = x9p_px_recv(cn->sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r == 1)
+			break;
+		if (r == -EMSGSIZE || r == -EBADMSG) {
+			px_conn_fail(fs, cn, r == -EMSGSIZE ? "an oversized message"
+							    : "unexpected descriptors");
+			break;
+		}
+		if (r < 0)
+			break;          /* the connection is gone (ECONNRESET...) */
+		if (!deliver(fs, cn, buf, len, fd)) {
+			px_conn_fail(fs, cn, "a reply to no request");
+			break;
+		}
+	}
+	g_free(buf);
+}
+
+static void fail_pending(struct px_fs *fs, struct px_conn *cn)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_mutex_lock(&fs->lock);
+	cn->dead = true;
+	if (fs->conn == cn) {
+		fs->conn = NULL;
+		px_conn_put(cn);  /* the table's reference; the caller still has one */
+	}
+	g_hash_table_iter_init(&it, cn->pending);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct px_call *call = v;
+
+		call->status = -EIO;
+		call->done = true;
+		g_cond_signal(&call->cond);
+		g_hash_table_iter_remove(&it);
+	}
+	g_mutex_unlock(&fs->lock);
+}
+
+static bool stopping(struct px_fs *fs)
+{
+	bool s;
+
+	g_mutex_lock(&fs->lock);
+	s = fs->stopping;
+	g_mutex_unlock(&fs->lock);
+	return s;
+}
+
+static gpointer supervise(gpointer data)
+{
+	struct px_fs *fs = data;
+	unsigned delay_ms = 0;
+	bool first = true;
+
+	while (!stopping(fs)) {
+		struct px_conn *cn;
+		char *why = NULL, *st;
+		gint64 started;
+
+		if (spawn(fs, &cn, &why) < 0) {
+			if (first) {
+				g_mutex_lock(&fs->lock);
+				fs->first_done = true;
+				fs->first_error = why;
+				g_cond_broadcast(&fs->cond);
+				g_mutex_unlock(&fs->lock);
+				return NULL;
+			}
+			g_warning("cannot restart x9p-helper: %s", why);
+			g_free(why);
+			delay_ms = delay_ms ? MIN(delay_ms * 2, BACKOFF_MAX_MS) : 100;
+		} else {
+			px_qid_set_root(&fs->qid, cn->root_dev);
+			g_mutex_lock(&fs->lock);
+			cn->gen = ++fs->gen;
+			fs->conn = conn_ref(cn);
+			fs->first_done = true;
+			g_cond_broadcast(&fs->cond);
+			g_mutex_unlock(&fs->lock);
+			if (!first)
+				g_message("x9p-helper restarted (pid %d)", (int)cn->pid);
+			first = false;
+			started = g_get_monotonic_time();
+			read_loop(fs, cn);
+			fail_pending(fs, cn);
+			if (stopping(fs)) {
+				/* An orderly end: the helper exits when its socket closes. */
+				shutdown(cn->sock, SHUT_RDWR);
+				g_free(reap(fs, cn, 2000));
+				px_conn_put(cn);
+				break;
+			}
+			st = reap(fs, cn, 0);
+			g_warning("x9p-helper died (%s); requests in flight failed with EIO", st);
+			g_free(st);
+			px_conn_put(cn);
+			/* Immediately after a long life; backing off while it dies young. */
+			if (g_get_monotonic_time() - started > YOUNG_US)
+				delay_ms = 0;
+			else
+				delay_ms = delay_ms ? MIN(delay_ms * 2, BACKOFF_MAX_MS) : 100;
+		}
+		g_mutex_lock(&fs->lock);
+		fs->restarts++;
+		g_mutex_unlock(&fs->lock);
+		if (delay_ms && readable(fs->wake[0], (int)delay_ms))
+			break;
+	}
+	return NULL;
+}
+
+/* ---- public to the driver ---- */
+
+static char *find_helper(const char *given)
+{
+	const char *env = getenv("X9P_HELPER");
+	char *self, *dir, *p;
+
+	if (given)
+		return g_strdup(given);
+	if (env && *env)
+		return g_strdup(env);
+	self = g_file_read_link("/proc/self/exe", NULL);
+	if (self) {
+		dir = g_path_get_dirname(self);
+		p = g_build_filename(dir, "x9p-helper", NULL);
+		g_free(dir);
+		g_free(self);
+		if (g_file_test(p, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(p, G_FILE_TEST_IS_DIR))
+			return p;
+		g_free(p);
+	}
+	return g_build_filename(X9P_LIBEXECDIR, "x9p-helper", NULL);
+}
+
+int px_start(struct px_fs *fs, GError **err)
+{
+	struct stat st;
+
+	fs->helper_path = find_helper(fs->cfg.helper_path);
+	fs->cfg.helper_path = fs->helper_path;
+	fs->helper_fd = open(fs->helper_path, O_PATH | O_CLOEXEC);
+	if (fs->helper_fd < 0 || fstat(fs->helper_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    access(fs->helper_path, X_OK) < 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+			    "x9p-helper: %s is not an executable file (set the helper path "
+			    "or X9P_HELPER)", fs->helper_path);
+		return -ENOENT;
+	}
+	if (pipe2(fs->wake, O_CLOEXEC) < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "pipe: %s",
+			    g_strerror(errno));
+		return -errno;
+	}
+	fs->thread = g_thread_new("x9p-proxy", supervise, fs);
+	g_mutex_lock(&fs->lock);
+	while (!fs->first_done)
+		g_cond_wait(&fs->cond, &fs->lock);
+	g_mutex_unlock(&fs->lock);
+	if (fs->first_error) {
+		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "cannot start %s: %s",
+			    fs->helper_path, fs->first_error);
+		g_thread_join(fs->thread);
+		fs->thread = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+void px_stop(struct px_fs *fs)
+{
+	g_mutex_lock(&fs->lock);
+	fs->stopping = true;
+	g_cond_broadcast(&fs->cond);
+	g_mutex_unlock(&fs->lock);
+	if (fs->wake[1] >= 0 && write(fs->wake[1], "x", 1) < 0)
+		g_warning("cannot wake the proxy thread: %s", g_strerror(errno));
+	if (fs->thread)
+		g_thread_join(fs->thread);
+	fs->thread = NULL;
+}
+
+struct px_conn *px_conn_peek(struct px_fs *fs)
+{
+	struct px_conn *cn;
+
+	g_mutex_lock(&fs->lock);
+	cn = fs->conn ? conn_ref(fs->conn) : NULL;
+	g_mutex_unlock(&fs->lock);
+	return cn;
+}
+
+int px_conn_get(struct px_fs *fs, const struct x9p_ctx *c, struct px_conn **out)
+{
+	gint64 deadline = g_get_monotonic_time() + WAIT_UP_US;
+	int e = 0;
+
+	*out = NULL;
+	g_mutex_lock(&fs->lock);
+	while (!fs->conn && !fs->stopping) {
+		gint64 now = g_get_monotonic_time();
+
+		if (x9p_ctx_cancelled(c)) {
+			e = -EINTR;
+			break;
+		}
+		if (now >= deadline) {
+			e = -EIO;
+			break;
+		}
+		g_cond_wait_until(&fs->cond, &fs->lock, MIN(deadline, now + CANCEL_POLL_US));
+	}
+	if (e == 0 && !fs->conn)
+		e = -EIO;
+	if (e == 0)
+		*out = conn_ref(fs->conn);
+	g_mutex_unlock(&fs->lock);
+	return e;
+}
+
+static size_t req_room(const struct x9p_px_req *q)
+{
+	return 256 + q->name.len + q->name2.len + q->target.len + q->xname.len + q->value_len;
+}
+
+void px_send_noreply(struct px_fs *fs, struct px_conn *cn, struct x9p_px_req *q)
+{
+	uint8_t buf[512];
+	int n;
+
+	g_mutex_lock(&fs->lock);
+	q->h.id = ++fs->next_id;
+	g_mutex_unlock(&fs->lock);
+	q->h.flags |= X9P_PXF_NOREPLY;
+	n = x9p_px_encode_req(buf, sizeof(buf), q);
+	if (n > 0)
+		x9p_px_send(cn->sock, buf, (size_t)n, -1);
+}
+
+int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+	    struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd)
+{
+	struct px_call call = { .fd = -1 };
+	uint8_t stackbuf[8192], *mbuf = stackbuf;
+	size_t room = req_room(q);
+	bool cancel_sent = false;
+	int n, e;
+
+	*buf = NULL;
+	if (fd)
+		*fd = -1;
+	if (room > sizeof(stackbuf))
+		mbuf = g_malloc(room);
+	g_cond_init(&call.cond);
+	g_mutex_lock(&fs->lock);
+	if (cn->dead) {
+		g_mutex_unlock(&fs->lock);
+		e = -EIO;
+		goto out;
+	}
+	q->h.id = call.id = ++fs->next_id;
+	g_hash_table_insert(cn->pending, &call.id, &call);
+	fs->inflight++;
+	g_mutex_unlock(&fs->lock);
+
+	n = x9p_px_encode_req(mbuf, room, q);
+	e = n < 0 ? (n == -EINVAL ? -EINVAL : -EIO) : x9p_px_send(cn->sock, mbuf, (size_t)n, -1);
+	if (e < 0 && e != -EINVAL)
+		e = -EIO;
+
+	g_mutex_lock(&fs->lock);
+	if (e < 0 && !call.done)
+		g_hash_table_remove(cn->pending, &call.id);
+	while (e == 0 && !call.done) {
+		if (x9p_ctx_cancelled(c) && !cancel_sent) {
+			/* Best effort: the helper skips it if not started.  The
+			 * reply is still awaited; it says what happened. */
+			struct x9p_px_req cq = { .h = { .op = X9P_PX_CANCEL }, .cancel_id = call.id };
+
+			cancel_sent = true;
+			g_mutex_unlock(&fs->lock);
+			px_send_noreply(fs, cn, &cq);
+			g_mutex_lock(&fs->lock);
+			continue;
+		}
+		if (c && c->cancelled && !cancel_sent)
+			g_cond_wait_until(&call.cond, &fs->lock, g_get_monotonic_time() + CANCEL_POLL_US);
+		else
+			g_cond_wait(&call.cond, &fs->lock);
+	}
+	fs->inflight--;
+	g_mutex_unlock(&fs->lock);
+	if (e < 0)
+		goto out;
+	if (call.status < 0) {
+		e = -EIO;
+		goto out;
+	}
+	if (x9p_px_decode_rep(call.reply, call.len, q->h.op, rep) < 0) {
+		px_conn_fail(fs, cn, "malformed reply");
+		e = -EIO;
+		goto out;
+	}
+	/* A descriptor comes exactly when announced, and only where one may. */
+	if (!(rep->h.flags & X9P_PXF_FD) != (call.fd < 0) || (call.fd >= 0 && !fd)) {
+		px_conn_fail(fs, cn, "descriptor mismatch");
+		e = -EIO;
+		goto out;
+	}
+	if (fd) {
+		*fd = call.fd;
+		call.fd = -1;
+	}
+	*buf = call.reply;
+	call.reply = NULL;
+	e = rep->status;
+out:
+	if (call.fd >= 0)
+		close(call.fd);
+	g_free(call.reply);
+	g_cond_clear(&call.cond);
+	if (mbuf != stackbuf)
+		g_free(mbuf);
+	return e;
+}
+
+pid_t x9p_proxy_helper_pid(struct x9p_fs *base)
+{
+	struct px_fs *fs = PXFS(base);
+	pid_t pid;
+
+	g_mutex_lock(&fs->lock);
+	pid = fs->conn ? fs->conn->pid : -1;
+	g_mutex_unlock(&fs->lock);
+	return pid;
+}
+
+unsigned x9p_proxy_restarts(struct x9p_fs *base)
+{
+	struct px_fs *fs = PXFS(base);
+	unsigned n;
+
+	g_mutex_lock(&fs->lock);
+	n = fs->restarts;
+	g_mutex_unlock(&fs->lock);
+	return n;
+}
+
+unsigned x9p_proxy_inflight(struct x9p_fs *base)
+{
+	struct px_fs *fs = PXFS(base);
+	unsigned n;
+
+	g_mutex_lock(&fs->lock);
+	n = fs->inflight;
+	g_mutex_unlock(&fs->lock);
+	return n;
+}

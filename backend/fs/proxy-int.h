@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internals of the proxy driver, shared by fs/proxy-*.c.
+ *
+ *   proxy-conn.c   the helper process: spawn, HELLO, reader/supervisor
+ *                  thread, restart; px_call() for one request
+ *   proxy-nodes.c  driver nodes: reference counts, names, re-walking after
+ *                  a restart, following renames and unlinks
+ *   proxy-qid.c    qid computation (multidevs)
+ *   proxy-ops.c    the fs.h operations
+ *
+ * Locking: px_fs.lock protects the current connection, every connection's
+ * table of pending calls, request ids and all mutable node fields; it is
+ * never held across a system call that may block.  px_fs.rv_lock
+ * serialises re-walks after a restart (recursive: a node re-walks its
+ * parent first).
+ */
+#ifndef X9P_FS_PROXY_INT_H
+#define X9P_FS_PROXY_INT_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fs/fs.h"
+#include "fs/proxy.h"
+#include "helper/proxy.h"
+
+/* One running helper process and its socket. */
+struct px_conn {
+	gint refs;
+	int sock;
+	pid_t pid;
+	int pidfd;                  /* -1 when the kernel has no pidfd */
+	unsigned gen;               /* node ids are valid within one generation */
+	bool dead;                  /* lock */
+	bool killed;                /* lock */
+	GHashTable *pending;        /* lock: req id -> struct px_call */
+	uint32_t hflags;
+	uint64_t root_dev, root_ino;
+};
+
+/* One request waiting for its reply. */
+struct px_call {
+	uint64_t id;
+	bool done;
+	int status;                 /* 0, or -EIO when the helper went away */
+	uint8_t *reply;
+	size_t len;
+	int fd;
+	GCond cond;
+};
+
+struct px_qidmap {
+	GMutex lock;
+	bool remap;
+	bool have_root;
+	uint64_t root_dev;
+	GHashTable *devs;           /* dev -> index 1..0xfffe */
+	unsigned next_index;
+	GHashTable *full;           /* "dev:ino" -> path, for inodes >= 2^48 */
+	uint64_t next_full;
+};
+
+struct px_fs {
+	struct x9p_fs base;
+	struct x9p_proxy_cfg cfg;   /* strings owned below */
+	char *helper_path;
+	char *log_level;
+	int export_fd;
+	int helper_fd;              /* O_PATH of the helper binary, or -1 */
+
+	GMutex lock;
+	GCond cond;                 /* a helper came up, or the first start ended */
+	struct px_conn *conn;       /* the live helper or NULL */
+	unsigned gen;
+	uint64_t next_id;
+	unsigned inflight;
+	unsigned restarts;
+	bool stopping;
+	bool first_done;            /* the first start attempt finished */
+	char *first_error;          /* its failure, if any */
+	int wake[2];                /* wakes the supervisor for shutdown */
+	GThread *thread;
+
+	GRecMutex rv_lock;
+	GHashTable *by_name;        /* lock: "pdev:pino/name" -> GPtrArray of nodes */
+	struct px_qidmap qid;
+};
+
+static inline struct px_fs *PXFS(struct x9p_fs *fs)
+{
+	return (struct px_fs *)fs;
+}
+
+/* ---- proxy-conn.c ---- */
+int px_start(struct px_fs *fs, GError **err);
+void px_stop(struct px_fs *fs);
+/* The live connection (new reference), waiting for a restart if needed. */
+int px_conn_get(struct px_fs *fs, const struct x9p_ctx *c, struct px_conn **out);
+/* The live connection without waiting, or NULL. */
+struct px_conn *px_conn_peek(struct px_fs *fs);
+void px_conn_put(struct px_conn *cn);
+/*
+ * Sends q on cn (q->h.id is assigned here) and waits for the reply, which
+ * is decoded into rep (pointing into *buf; g_free it).  Returns the
+ * helper's status (0 or -errno), or -EIO when the helper died or sent
+ * garbage (it is then killed).  *fd receives the descriptor of an OPEN or
+ * CREATE reply (only when fd is not NULL; otherwise one is a violation).
+ */
+int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+	    struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd);
+/* Fire-and-forget (CLUNK): no reply is asked for. */
+void px_send_noreply(struct px_fs *fs, struct px_conn *cn, struct x9p_px_req *q);
+/* Kills a helper that broke the protocol; it will be restarted. */
+void px_conn_fail(struct px_fs *fs, struct px_conn *cn, const char *why);
+
+/* ---- proxy-nodes.c ---- */
+struct x9p_node {
+	gint refs;
+	/* lock */
+	uint64_t hid;
+	unsigned gen;               /* 0: no helper id yet */
+	struct x9p_node *parent;
+	char *name;                 /* NULL: unlinked (or an attach root) */
+	char *key;
+	bool stale;
+	/* fixed */
+	bool is_root;
+	uint64_t dev, ino;
+};
+
+void px_nodes_init(struct px_fs *fs);
+struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, uint64_t hid,
+			     const struct x9p_px_attr *a, struct x9p_node *parent,
+			     const char *name);
+struct x9p_node *px_node_dup(struct x9p_fs *fs, struct x9p_node *n);
+void px_node_put(struct x9p_fs *fs, struct x9p_node *n);
+/* The helper id of n on cn, re-walking n (and its parents) if needed. */
+int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+		struct x9p_node *n, uint64_t *hid);
+void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
+		      struct x9p_node *newdir, const char *newname);
+void px_nodes_unlinked(struct px_fs *fs, struct x9p_node *dir, const char *name);
+
+/* ---- proxy-qid.c ---- */
+void px_qid_init(struct px_qidmap *m, bool remap);
+void px_qid_set_root(struct px_qidmap *m, uint64_t root_dev);
+void px_qid_free(struct px_qidmap *m);
+/* Fills a fs.h attribute (qid included) from a helper attribute. */
+int px_attr_to_fs(struct px_qidmap *m, const struct x9p_px_attr *in, struct x9p_attr *out);
+int px_qid_of(struct px_qidmap *m, const struct x9p_px_attr *a, struct p9_qid *q);
+
+/* ---- proxy-ops.c ---- */
+extern const struct x9p_fs_ops px_ops;
+
+#endif

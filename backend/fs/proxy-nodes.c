@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Nodes of the proxy driver.  A node is the backend's handle on one
+ * helper node; it remembers its parent node and its name there, so that
+ * after a helper restart it can be walked again from the root, and the
+ * (device, inode) it stood for, so that a re-walk that arrives somewhere
+ * else is caught (-ESTALE instead of a silently different file).  Renames
+ * and unlinks made through this driver keep the names current.
+ */
+#define G_LOG_DOMAIN "x9p-proxy"
+
+#include <errno.h>
+#include <string.h>
+
+#include "fs/proxy-int.h"
+
+void px_nodes_init(struct px_fs *fs)
+{
+	fs->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					    (GDestroyNotify)g_ptr_array_unref);
+	g_rec_mutex_init(&fs->rv_lock);
+}
+
+static char *key_of(const struct x9p_node *dir, const char *name)
+{
+	return g_strdup_printf("%llx:%llx/%s", (unsigned long long)dir->dev,
+			       (unsigned long long)dir->ino, name);
+}
+
+/* lock held */
+static void index_add(struct px_fs *fs, struct x9p_node *n)
+{
+	GPtrArray *a;
+
+	if (!n->parent || !n->name || strcmp(n->name, "..") == 0)
+		return;
+	n->key = key_of(n->parent, n->name);
+	a = g_hash_table_lookup(fs->by_name, n->key);
+	if (!a) {
+		a = g_ptr_array_new();
+		g_hash_table_insert(fs->by_name, g_strdup(n->key), a);
+	}
+	g_ptr_array_add(a, n);
+}
+
+/* lock held */
+static void index_del(struct px_fs *fs, struct x9p_node *n)
+{
+	GPtrArray *a;
+
+	if (!n->key)
+		return;
+	a = g_hash_table_lookup(fs->by_name, n->key);
+	if (a) {
+		g_ptr_array_remove_fast(a, n);
+		if (a->len == 0)
+			g_hash_table_remove(fs->by_name, n->key);
+	}
+	g_free(n->key);
+	n->key = NULL;
+}
+
+struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, uint64_t hid,
+			     const struct x9p_px_attr *a, struct x9p_node *parent,
+			     const char *name)
+{
+	struct x9p_node *n = g_new0(struct x9p_node, 1);
+
+	n->refs = 1;
+	n->hid = hid;
+	n->gen = cn->gen;
+	n->dev = a->dev;
+	n->ino = a->ino;
+	n->is_root = !parent;
+	if (parent) {
+		n->parent = px_node_dup(&fs->base, parent);
+		n->name = g_strdup(name);
+	}
+	g_mutex_lock(&fs->lock);
+	index_add(fs, n);
+	g_mutex_unlock(&fs->lock);
+	return n;
+}
+
+struct x9p_node *px_node_dup(struct x9p_fs *base, struct x9p_node *n)
+{
+	g_atomic_int_inc(&n->refs);
+	return n;
+}
+
+void px_node_put(struct x9p_fs *base, struct x9p_node *n)
+{
+	struct px_fs *fs = PXFS(base);
+
+	while (n && g_atomic_int_dec_and_test(&n->refs)) {
+		struct x9p_node *parent;
+		struct px_conn *cn = NULL;
+		uint64_t hid;
+
+		g_mutex_lock(&fs->lock);
+		index_del(fs, n);
+		parent = n->parent;
+		hid = n->hid;
+		if (fs->conn && !fs->conn->dead && n->gen == fs->conn->gen) {
+			cn = fs->conn;
+			g_atomic_int_inc(&cn->refs);
+		}
+		g_mutex_unlock(&fs->lock);
+		if (cn) {
+			struct x9p_px_req q = { .h = { .op = X9P_PX_CLUNK }, .node = hid };
+
+			px_send_noreply(fs, cn, &q);
+			px_conn_put(cn);
+		}
+		g_free(n->name);
+		g_free(n);
+		/* Iterate instead of recursing: chains are as deep as the tree. */
+		n = parent;
+	}
+}
+
+static void mark_stale(struct px_fs *fs, struct x9p_node *n)
+{
+	g_mutex_lock(&fs->lock);
+	n->stale = true;
+	g_mutex_unlock(&fs->lock);
+}
+
+/* rv_lock held: walks n again on cn (its parents first). */
+static int rewalk(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+		  struct x9p_node *n, uint64_t *hid)
+{
+	struct x9p_px_req q = { 0 };
+	struct x9p_px_rep rep;
+	struct x9p_node *parent = NULL;
+	uint8_t *buf = NULL;
+	char *name = NULL;
+	uint64_t phid;
+	int e;
+
+	g_mutex_lock(&fs->lock);
+	if (n->stale) {
+		g_mutex_unlock(&fs->lock);
+		return -ESTALE;
+	}
+	if (n->gen == cn->gen) {
+		*hid = n->hid;
+		g_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	if (n->parent)
+		parent = px_node_dup(&fs->base, n->parent);
+	name = g_strdup(n->name);
+	g_mutex_unlock(&fs->lock);
+
+	if (n->is_root) {
+		q.h.op = X9P_PX_ATTACH;
+	} else if (!parent || !name) {
+		e = -ESTALE;            /* unlinked, or replaced by a rename */
+		goto out;
+	} else {
+		e = px_node_hid(fs, cn, c, parent, &phid);
+		if (e)
+			goto out;
+		q.h.op = X9P_PX_WALK;
+		q.node = phid;
+		q.name.s = name;
+		q.name.len = (uint16_t)strlen(name);
+	}
+	e = px_call(fs, cn, c, &q, &rep, &buf, NULL);
+	if (e == 0 && (rep.attr.dev != n->dev || rep.attr.ino != n->ino)) {
+		struct x9p_px_req cq = { .h = { .op = X9P_PX_CLUNK }, .node = rep.node };
+
+		px_send_noreply(fs, cn, &cq);
+		e = -ESTALE;
+	}
+	if (e == 0) {
+		g_mutex_lock(&fs->lock);
+		n->hid = rep.node;
+		n->gen = cn->gen;
+		g_mutex_unlock(&fs->lock);
+		*hid = rep.node;
+	}
+out:
+	/* Gone or elsewhere for good; transient failures (EIO, EINTR) are not. */
+	if (e == -ESTALE || e == -ENOENT || e == -ENOTDIR) {
+		mark_stale(fs, n);
+		e = -ESTALE;
+	}
+	g_free(buf);
+	g_free(name);
+	if (parent)
+		px_node_put(&fs->base, parent);
+	return e;
+}
+
+int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+		struct x9p_node *n, uint64_t *hid)
+{
+	int e;
+
+	g_mutex_lock(&fs->lock);
+	if (n->stale) {
+		g_mutex_unlock(&fs->lock);
+		return -ESTALE;
+	}
+	if (n->gen == cn->gen) {
+		*hid = n->hid;
+		g_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	g_mutex_unlock(&fs->lock);
+	g_rec_mutex_lock(&fs->rv_lock);
+	e = rewalk(fs, cn, c, n, hid);
+	g_rec_mutex_unlock(&fs->rv_lock);
+	return e;
+}
+
+/* lock held; old parents are collected to be released unlocked */
+static void forget_name(struct px_fs *fs, struct x9p_node *n, GPtrArray *drop)
+{
+	index_del(fs, n);
+	if (n->parent)
+		g_ptr_array_add(drop, n->parent);
+	n->parent = NULL;
+	g_free(n->name);
+	n->name = NULL;
+}
+
+static void drop_all(struct px_fs *fs, GPtrArray *drop)
+{
+	guint i;
+
+	for (i = 0; i < drop->len; i++)
+		px_node_put(&fs->base, drop->pdata[i]);
+	g_ptr_array_free(drop, TRUE);
+}
+
+void px_nodes_unlinked(struct px_fs *fs, struct x9p_node *dir, const char *name)
+{
+	GPtrArray *drop = g_ptr_array_new();
+	char *key = key_of(dir, name);
+	GPtrArray *a;
+
+	g_mutex_lock(&fs->lock);
+	while ((a = g_hash_table_lookup(fs->by_name, key)) && a->len)
+		forget_name(fs, a->pdata[0], drop);
+	g_mutex_unlock(&fs->lock);
+	g_free(key);
+	drop_all(fs, drop);
+}
+
+void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
+		      struct x9p_node *newdir, const char *newname)
+{
+	GPtrArray *drop = g_ptr_array_new(), *moving = g_ptr_array_new();
+	char *okey = key_of(olddir, oldname), *nkey = key_of(newdir, newname);
+	GPtrArray *a;
+	guint i;
+
+	if (strcmp(okey, nkey) == 0)
+		goto out;
+	g_mutex_lock(&fs->lock);
+	while ((a = g_hash_table_lookup(fs->by_name, nkey)) && a->len)
+		forget_name(fs, a->pdata[0], drop);
+	a = g_hash_table_lookup(fs->by_name, okey);
+	for (i = 0; a && i < a->len; i++)
+		g_ptr_array_add(moving, a->pdata[i]);
+	for (i = 0; i < moving->len; i++) {
+		struct x9p_node *n = moving->pdata[i];
+
+		forget_name(fs, n, drop);
+		g_atomic_int_inc(&newdir->refs);
+		n->parent = newdir;
+		n->name = g_strdup(newname);
+		index_add(fs, n);
+	}
+	g_mutex_unlock(&fs->lock);
+out:
+	g_ptr_array_free(moving, TRUE);
+	g_free(okey);
+	g_free(nkey);
+	drop_all(fs, drop);
+}

@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The fs.h operations of the proxy driver: each one is one helper round
+ * trip (plus re-walks of nodes after a helper restart).  Everything that
+ * comes back is checked before it reaches the caller.
+ */
+#define G_LOG_DOMAIN "x9p-proxy"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs/proxy-int.h"
+
+/* A request about node n: the connection and n's helper id on it. */
+struct op {
+	struct px_fs *fs;
+	const struct x9p_ctx *c;
+	struct px_conn *cn;
+	struct x9p_px_req q;
+	struct x9p_px_rep rep;
+	uint8_t *buf;
+};
+
+static int op_begin(struct op *o, struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op)
+{
+	memset(o, 0, sizeof(*o));
+	o->fs = PXFS(fs);
+	o->c = c;
+	o->q.h.op = op;
+	return px_conn_get(o->fs, c, &o->cn);
+}
+
+static int op_node(struct op *o, struct x9p_node *n, uint64_t *hid)
+{
+	return px_node_hid(o->fs, o->cn, o->c, n, hid);
+}
+
+static int op_call(struct op *o, int *fd)
+{
+	return px_call(o->fs, o->cn, o->c, &o->q, &o->rep, &o->buf, fd);
+}
+
+static void op_end(struct op *o)
+{
+	g_free(o->buf);
+	o->buf = NULL;
+	px_conn_put(o->cn);
+	o->cn = NULL;
+}
+
+static struct x9p_px_str pstr(const char *s)
+{
+	struct x9p_px_str r = { s, (uint16_t)strnlen(s, 0xffff) };
+	return r;
+}
+
+static int check_name(const char *name, bool allow_dotdot)
+{
+	return name ? x9p_px_check_name(name, strlen(name), allow_dotdot) : -EINVAL;
+}
+
+/* Releases the helper node of a reply we are not going to use. */
+static void op_forget(struct op *o)
+{
+	struct x9p_px_req q = { .h = { .op = X9P_PX_CLUNK }, .node = o->rep.node };
+
+	px_send_noreply(o->fs, o->cn, &q);
+}
+
+static int attr_out(struct op *o, struct x9p_attr *attr)
+{
+	struct x9p_attr tmp;
+
+	return px_attr_to_fs(&o->fs->qid, &o->rep.attr, attr ? attr : &tmp);
+}
+
+/*
+ * A descriptor from the helper must be what we asked for: an opened
+ * regular file (never O_PATH, never a directory) with our access mode.
+ */
+static int check_fd(struct op *o, int fd, int want_acc)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || (fl & O_PATH) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (fl & O_ACCMODE) != want_acc) {
+		close(fd);
+		px_conn_fail(o->fs, o->cn, "a descriptor that is not the regular file asked for");
+		return -EIO;
+	}
+	return 0;
+}
+
+static uint32_t px_oflags(int flags)
+{
+	uint32_t f = (flags & O_ACCMODE) == O_WRONLY ? X9P_PXO_WRONLY
+		   : (flags & O_ACCMODE) == O_RDWR ? X9P_PXO_RDWR : X9P_PXO_RDONLY;
+
+	if (flags & O_TRUNC)
+		f |= X9P_PXO_TRUNC;
+	if (flags & O_APPEND)
+		f |= X9P_PXO_APPEND;
+	if ((flags & O_SYNC) == O_SYNC)
+		f |= X9P_PXO_SYNC;
+	else if (flags & O_DSYNC)
+		f |= X9P_PXO_DSYNC;
+	if (flags & O_DIRECTORY)
+		f |= X9P_PXO_DIRECTORY;
+	return f;
+}
+
+/* ---- operations ---- */
+
+static int px_attach(struct x9p_fs *fs, const struct x9p_ctx *c, const char *aname,
+		     struct x9p_node **out, struct x9p_attr *attr)
+{
+	struct op o;
+	int e = op_begin(&o, fs, c, X9P_PX_ATTACH);
+
+	/* One export per helper: aname selects nothing (as with QEMU). */
+	if (e)
+		return e;
+	e = op_call(&o, NULL);
+	if (e == 0 && (e = attr_out(&o, attr)) < 0)
+		op_forget(&o);
+	if (e == 0)
+		*out = px_node_new(o.fs, o.cn, o.rep.node, &o.rep.attr, NULL, NULL);
+	op_end(&o);
+	return e;
+}
+
+static int px_walk(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		   const char *name, struct x9p_node **out, struct x9p_attr *attr)
+{
+	struct op o;
+	int e = check_name(name, true);
+
+	if (e)
+		return e;
+	e = op_begin(&o, fs, c, X9P_PX_WALK);
+	if (e)
+		return e;
+	e = op_node(&o, dir, &o.q.node);
+	if (e == 0) {
+		o.q.name = pstr(name);
+		e = op_call(&o, NULL);
+	}
+	if (e == 0 && (e = attr_out(&o, attr)) < 0)
+		op_forget(&o);
+	if (e == 0)
+		*out = px_node_new(o.fs, o.cn, o.rep.node, &o.rep.attr, dir, name);
+	op_end(&o);
+	return e;
+}
+
+static int px_getattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+		      struct x9p_attr *attr)
+{
+	struct op o;
+	int e = op_begin(&o, fs, c, X9P_PX_GETATTR);
+
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	if (e == 0)
+		e = op_call(&o, NULL);
+	if (e == 0)
+		e = attr_out(&o, attr);
+	op_end(&o);
+	return e;
+}
+
+static int px_setattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+		      const struct x9p_setattr *sa)
+{
+	struct op o;
+	uint32_t v = 0;
+	int e;
+
+	if (sa->valid & P9_SETATTR_MODE)
+		v |= X9P_PXS_MODE;
+	if (sa->valid & P9_SETATTR_UID)
+		v |= X9P_PXS_UID;
+	if (sa->valid & P9_SETATTR_GID)
+		v |= X9P_PXS_GID;
+	if (sa->valid & P9_SETATTR_SIZE)
+		v |= X9P_PXS_SIZE;
+	if (sa->valid & P9_SETATTR_ATIME)
+		v |= X9P_PXS_ATIME;
+	if (sa->valid & P9_SETATTR_MTIME)
+		v |= X9P_PXS_MTIME;
+	if (sa->valid & P9_SETATTR_CTIME)
+		v |= X9P_PXS_CTIME;
+	if (!v)
+		return 0;
+	if ((v & X9P_PXS_SIZE) && sa->size > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	e = op_begin(&o, fs, c, X9P_PX_SETATTR);
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	o.q.valid = v;
+	o.q.mode = sa->mode & 07777;
+	o.q.uid = sa->uid;
+	o.q.gid = sa->gid;
+	o.q.fsize = sa->size;
+	/* Without the _SET bit a time means "now" (9P2000.L semantics). */
+	o.q.atime = (sa->valid & P9_SETATTR_ATIME_SET) ? sa->atime
+						       : (struct timespec){ 0, UTIME_NOW };
+	o.q.mtime = (sa->valid & P9_SETATTR_MTIME_SET) ? sa->mtime
+						       : (struct timespec){ 0, UTIME_NOW };
+	if (e == 0)
+		e = op_call(&o, NULL);
+	op_end(&o);
+	return e;
+}
+
+static int px_open(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+		   int flags, int *fd)
+{
+	struct op o;
+	int e = op_begin(&o, fs, c, X9P_PX_OPEN), rfd = -1;
+
+	*fd = -1;
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	o.q.oflags = px_oflags(flags);
+	if (e == 0)
+		e = op_call(&o, &rfd);
+	if (e == 0 && rfd >= 0)
+		e = check_fd(&o, rfd, flags & O_ACCMODE);
+	if (e == 0)
+		*fd = rfd;
+	op_end(&o);
+	return e;
+}
+
+static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		     const char *name, int flags, uint32_t mode, struct x9p_node **out,
+		     struct x9p_attr *attr, int *fd)
+{
+	struct op o;
+	int e = check_name(name, false), rfd = -1;
+
+	*fd = -1;
+	if (e)
+		return e;
+	e = op_begin(&o, fs, c, X9P_PX_CREATE);
+	if (e)
+		return e;
+	e = op_node(&o, dir, &o.q.node);
+	o.q.name = pstr(name);
+	o.q.oflags = px_oflags(flags) & ~(uint32_t)X9P_PXO_DIRECTORY;
+	o.q.mode = mode & 07777;
+	o.q.uid = c ? c->uid : (uint32_t)-1;
+	o.q.gid = c ? c->gid : (uint32_t)-1;
+	if (e == 0)
+		e = op_call(&o, &rfd);
+	if (e == 0 && (e = check_fd(&o, rfd, flags & O_ACCMODE)) < 0)
+		rfd = -1;                       /* closed by check_fd() */
+	if (e == 0 && (e = attr_out(&o, attr)) < 0)
+		op_forget(&o);
+	if (e == 0) {
+		*out = px_node_new(o.fs, o.cn, o.rep.node, &o.rep.attr, dir, name);
+		*fd = rfd;
+	} else if (rfd >= 0) {
+		close(rfd);
+	}
+	op_end(&o);
+	return e;
+}
+
+/* MKDIR, MKNOD and SYMLINK share their shape. */
+static int make(struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op, struct x9p_node *dir,
+		const char *name, uint32_t mode, uint64_t rdev, const char *target,
+		struct x9p_attr *attr)
+{
+	struct op o;
+	int e = check_name(name, false);
+
+	if (e)
+		return e;
+	if (target && (!*target || strlen(target) > X9P_PX_TARGET_MAX))
+		return *target ? -ENAMETOOLONG : -ENOENT;
+	e = op_begin(&o, fs, c, op);
+	if (e)
+		return e;
+	e = op_node(&o, dir, &o.q.node);
+	o.q.name = pstr(name);
+	o.q.mode = mode;
+	o.q.rdev = rdev;
+	if (target)
+		o.q.target = pstr(target);
+	o.q.uid = c ? c->uid : (uint32_t)-1;
+	o.q.gid = c ? c->gid : (uint32_t)-1;
+	if (e == 0)
+		e = op_call(&o, NULL);
+	if (e == 0)
+		e = attr_out(&o, attr);
+	op_end(&o);
+	return e;
+}
+
+static int px_mkdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		    const char *name, uint32_t mode, struct x9p_attr *attr)
+{
+	return make(fs, c, X9P_PX_MKDIR, dir, name, mode & 07777, 0, NULL, attr);
+}
+
+static int px_mknod(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		    const char *name, uint32_t mode, uint64_t rdev, struct x9p_attr *attr)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+		break;
+	default:
+		return -EINVAL;
+	}
+	return make(fs, c, X9P_PX_MKNOD, dir, name, mode & (S_IFMT | 07777), rdev, NULL, attr);
+}
+
+static int px_symlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		      const char *name, const char *target, struct x9p_attr *attr)
+{
+	return make(fs, c, X9P_PX_SYMLINK, dir, name, 0, 0, target ? target : "", attr);
+}
+
+static int px_link(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		   struct x9p_node *target, const char *name)
+{
+	struct op o;
+	int e = check_name(name, false);
+
+	if (e)
+		return e;
+	e = op_begin(&o, fs, c, X9P_PX_LINK);
+	if (e)
+		return e;
+	e = op_node(&o, dir, &o.q.node);
+	if (e == 0)
+		e = op_node(&o, target, &o.q.node2);
+	o.q.name = pstr(name);
+	if (e == 0)
+		e = op_call(&o, NULL);
+	op_end(&o);
+	return e;
+}
+
+static int px_readlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+		       char *buf, size_t len)
+{
+	struct op o;
+	int e = op_begin(&o, fs, c, X9P_PX_READLINK);
+
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	o.q.size = (uint32_t)MIN(len, (size_t)X9P_PX_TARGET_MAX);
+	if (e == 0)
+		e = op_call(&o, NULL);
+	if (e == 0 && o.rep.data_len > o.q.size) {
+		px_conn_fail(o.fs, o.cn, "a symlink target longer than asked for");
+		e = -EIO;
+	}
+	if (e == 0) {
+		memcpy(buf, o.rep.data, o.rep.data_len);
+		e = (int)o.rep.data_len;
+	}
+	op_end(&o);
+	return e;
+}
+
+static int px_rename(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *olddir,
+		     const char *oldname, struct x9p_node *newdir, const char *newname)
+{
+	struct op o;
+	int e = check_name(oldname, false);
+
+	if (e == 0)
+		e = check_name(newname, false);
+	if (e)
+		return e;
+	e = op_begin(&o, fs, c, X9P_PX_RENAME);
+	if (e)
+		return e;
+	e = op_node(&o, olddir, &o.q.node);
+	if (e == 0)
+		e = op_node(&o, newdir, &o.q.node2);
+	o.q.name = pstr(oldname);
+	o.q.name2 = pstr(newname);
+	if (e == 0)
+		e = op_call(&o, NULL);
+	op_end(&o);
+	if (e == 0)
+		px_nodes_renamed(PXFS(fs), olddir, oldname, newdir, newname);
+	return e;
+}
+
+static int px_unlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		     const char *name, int flags)
+{
+	struct op o;
+	int e = check_name(name, false);
+
+	if (e)
+		return e;
+	if (flags & ~AT_REMOVEDIR)
+		return -EINVAL;
+	e = op_begin(&o, fs, c, X9P_PX_UNLINK);
+	if (e)
+		return e;
+	e = op_node(&o, dir, &o.q.node);
+	o.q.name = pstr(name);
+	o.q.uflags = (flags & AT_REMOVEDIR) ? X9P_PXU_REMOVEDIR : 0;
+	if (e == 0)
+		e = op_call(&o, NULL);
+	op_end(&o);
+	if (e == 0)
+		px_nodes_unlinked(PXFS(fs), dir, name);
+	return e;
+}
+
+static uint8_t dtype_of(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return DT_REG;
+	case S_IFDIR: return DT_DIR;
+	case S_IFLNK: return DT_LNK;
+	case S_IFCHR: return DT_CHR;
+	case S_IFBLK: return DT_BLK;
+	case S_IFIFO: return DT_FIFO;
+	case S_IFSOCK: return DT_SOCK;
+	default: return DT_UNKNOWN;
+	}
+}
+
+static int px_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
+		      uint64_t cookie, size_t budget, bool want_attr, x9p_dirent_cb cb,
+		      void *opaque)
+{
+	struct x9p_px_diriter it;
+	struct x9p_px_dirent de;
+	struct op o;
+	int e = op_begin(&o, fs, c, X9P_PX_READDIR), taken = 0;
+
+	if (e)
+		return e;
+	e = op_node(&o, dir, &o.q.node);
+	o.q.cookie = cookie;
+	o.q.budget = (uint32_t)MIN(budget, (size_t)UINT32_MAX);
+	o.q.rflags = want_attr ? X9P_PXR_ATTR : 0;
+	if (e == 0)
+		e = op_call(&o, NULL);
+	if (e == 0 && want_attr && o.rep.count && !(o.rep.rflags & X9P_PXR_FULL)) {
+		px_conn_fail(o.fs, o.cn, "directory entries without the attributes asked for");
+		e = -EIO;
+	}
+	if (e < 0)
+		goto out;
+	/* The decoder validated every entry already. */
+	x9p_px_diriter_init(&it, &o.rep);
+	while (x9p_px_dirent_next(&it, &de) == 1) {
+		struct x9p_dirent d;
+		struct x9p_attr a;
+		char name[X9P_PX_NAME_MAX + 1];
+
+		memcpy(name, de.name.s, de.name.len);
+		name[de.name.len] = 0;
+		if (px_attr_to_fs(&o.fs->qid, &de.attr, &a) < 0)
+			continue;
+		d.name = name;
+		d.qid = a.qid;
+		d.dtype = dtype_of(de.attr.mode);
+		d.next = de.next;
+		d.attr = want_attr ? &a : NULL;
+		if (cb(opaque, &d))
+			break;
+		taken++;
+	}
+	e = taken;
+out:
+	op_end(&o);
+	return e;
+}
+
+static int px_statfs(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+		     struct p9_statfs *st)
+{
+	struct op o;
+	int e = op_begin(&o, fs, c, X9P_PX_STATFS);
+
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	if (e == 0)
+		e = op_call(&o, NULL);
+	if (e == 0) {
+		st->type = o.rep.st.type;
+		st->bsize = o.rep.st.bsize;
+		st->blocks = o.rep.st.blocks;
+		st->bfree = o.rep.st.bfree;
+		st->bavail = o.rep.st.bavail;
+		st->files = o.rep.st.files;
+		st->ffree = o.rep.st.ffree;
+		st->fsid = o.rep.st.fsid;
+		st->namelen = o.rep.st.namelen;
+	}
+	op_end(&o);
+	return e;
+}
+
+static int px_fsync(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+		    bool datasync)
+{
+	struct op o;
+	int e = op_begin(&o, fs, c, X9P_PX_FSYNC);
+
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	o.q.datasync = datasync;
+	if (e == 0)
+		e = op_call(&o, NULL);
+	op_end(&o);
+	return e;
+}
+
+static int check_xname(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	return n == 0 || n > X9P_PX_XNAME_MAX ? -ERANGE : 0;
+}
+
+/* GETXATTR and LISTXATTR: a length query (size 0) or the value. */
+static ssize_t xread(struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op,
+		     struct x9p_node *n, const char *name, void *buf, size_t size)
+{
+	struct op o;
+	ssize_t e;
+
+	if (op == X9P_PX_GETXATTR && (e = check_xname(name)) < 0)
+		return e;
+	e = op_begin(&o, fs, c, op);
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	if (name)
+		o.q.xname = pstr(name);
+	o.q.size = (uint32_t)MIN(size, (size_t)X9P_PX_XSIZE_MAX);
+	if (e == 0)
+		e = op_call(&o, NULL);
+	if (e < 0)
+		goto out;
+	if (size == 0) {
+		e = o.rep.xlen;
+		goto out;
+	}
+	if (o.rep.data_len > o.q.size || o.rep.data_len != o.rep.xlen) {
+		px_conn_fail(o.fs, o.cn, "an xattr reply larger than the buffer");
+		e = -EIO;
+		goto out;
+	}
+	/* A list is names each ending in NUL; nothing else may pass. */
+	if (op == X9P_PX_LISTXATTR && o.rep.data_len) {
+		const uint8_t *p = o.rep.data, *end = p + o.rep.data_len;
+
+		if (end[-1] != 0)
+			e = -EIO;
+		for (; e == 0 && p < end; p += strlen((const char *)p) + 1) {
+			if (*p == 0)
+				e = -EIO;
+		}
+		if (e) {
+			px_conn_fail(o.fs, o.cn, "a malformed xattr list");
+			goto out;
+		}
+	}
+	memcpy(buf, o.rep.data, o.rep.data_len);
+	e = o.rep.data_len;
+out:
+	op_end(&o);
+	return e;
+}
+
+static ssize_t px_getxattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+			   const char *name, void *buf, size_t size)
+{
+	return xread(fs, c, X9P_PX_GETXATTR, n, name, buf, size);
+}
+
+static ssize_t px_listxattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+			    char *buf, size_t size)
+{
+	return xread(fs, c, X9P_PX_LISTXATTR, n, NULL, buf, size);
+}
+
+static int px_setxattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+		       const char *name, const void *value, size_t size, int flags)
+{
+	struct op o;
+	int e = check_xname(name);
+
+	if (e)
+		return e;
+	if (size > X9P_PX_XSIZE_MAX)
+		return -E2BIG;
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE) ||
+	    (flags & (XATTR_CREATE | XATTR_REPLACE)) == (XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	e = op_begin(&o, fs, c, X9P_PX_SETXATTR);
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	o.q.xname = pstr(name);
+	o.q.xflags = (flags & XATTR_CREATE) ? X9P_PXX_CREATE :
+		     (flags & XATTR_REPLACE) ? X9P_PXX_REPLACE : 0;
+	o.q.value = value;
+	o.q.value_len = (uint32_t)size;
+	if (e == 0)
+		e = op_call(&o, NULL);
+	op_end(&o);
+	return e;
+}
+
+static int px_removexattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
+			  const char *name)
+{
+	struct op o;
+	int e = check_xname(name);
+
+	if (e)
+		return e;
+	e = op_begin(&o, fs, c, X9P_PX_REMOVEXATTR);
+	if (e)
+		return e;
+	e = op_node(&o, n, &o.q.node);
+	o.q.xname = pstr(name);
+	if (e == 0)
+		e = op_call(&o, NULL);
+	op_end(&o);
+	return e;
+}
+
+static void px_destroy(struct x9p_fs *base)
+{
+	struct px_fs *fs = PXFS(base);
+
+	px_stop(fs);
+	if (fs->export_fd >= 0)
+		close(fs->export_fd);
+	if (fs->helper_fd >= 0)
+		close(fs->helper_fd);
+	if (fs->wake[0] >= 0)
+		close(fs->wake[0]);
+	if (fs->wake[1] >= 0)
+		close(fs->wake[1]);
+	g_hash_table_destroy(fs->by_name);
+	g_rec_mutex_clear(&fs->rv_lock);
+	px_qid_free(&fs->qid);
+	g_free(fs->first_error);
+	g_free(fs->helper_path);
+	g_free(fs->log_level);
+	g_mutex_clear(&fs->lock);
+	g_cond_clear(&fs->cond);
+	g_free(fs);
+}
+
+const struct x9p_fs_ops px_ops = {
+	.name = "proxy",
+	.attach = px_attach,
+	.walk = px_walk,
+	.node_dup = px_node_dup,
+	.node_put = px_node_put,
+	.getattr = px_getattr,
+	.setattr = px_setattr,
+	.open = px_open,
+	.create = px_create,
+	.mkdir = px_mkdir,
+	.mknod = px_mknod,
+	.symlink = px_symlink,
+	.link = px_link,
+	.readlink = px_readlink,
+	.rename = px_rename,
+	.unlink = px_unlink,
+	.readdir = px_readdir,
+	.statfs = px_statfs,
+	.fsync = px_fsync,
+	.getxattr = px_getxattr,
+	.listxattr = px_listxattr,
+	.setxattr = px_setxattr,
+	.removexattr = px_removexattr,
+	.destroy = px_destroy,
+};
+
+struct x9p_fs *x9p_proxy_new(const struct x9p_proxy_cfg *cfg, GError **err)
+{
+	struct px_fs *fs = g_new0(struct px_fs, 1);
+	struct stat st;
+
+	fs->base.ops = &px_ops;
+	fs->base.readonly = cfg->readonly;
+	fs->cfg = *cfg;
+	fs->log_level = g_strdup(cfg->log_level);
+	fs->cfg.log_level = fs->log_level;
+	fs->cfg.export_path = NULL;
+	fs->helper_fd = -1;
+	fs->wake[0] = fs->wake[1] = -1;
+	g_mutex_init(&fs->lock);
+	g_cond_init(&fs->cond);
+	px_nodes_init(fs);
+	px_qid_init(&fs->qid, cfg->multidevs == X9P_MULTIDEVS_REMAP);
+	if ((unsigned)cfg->model > X9P_SM_NONE || (unsigned)cfg->multidevs > X9P_MULTIDEVS_WARN) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "invalid security model or multidevs value");
+		goto fail;
+	}
+	/* The only thing of the export the backend opens: the directory, O_PATH. */
+	if (cfg->export_fd >= 0)
+		fs->export_fd = fcntl(cfg->export_fd, F_DUPFD_CLOEXEC, 3);
+	else if (cfg->export_path)
+		fs->export_fd = open(cfg->export_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else
+		fs->export_fd = -1, errno = EINVAL;
+	if (fs->export_fd < 0 || fstat(fs->export_fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno ? errno : ENOTDIR),
+			    "export %s: %s", cfg->export_path ? cfg->export_path : "(descriptor)",
+			    g_strerror(errno ? errno : ENOTDIR));
+		goto fail;
+	}
+	if (px_start(fs, err) < 0)
+		goto fail;
+	return &fs->base;
+fail:
+	px_destroy(&fs->base);
+	return NULL;
+}

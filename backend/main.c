@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * x9p-backend: serves 9P (9P2000.L and 9P2000.u) to guests and local
+ * clients.  This file wires options, logging, the filesystem driver, the
+ * engine and the transports together; the work happens in backend/core,
+ * backend/fs and the transports.
+ */
+#define G_LOG_DOMAIN "x9p-backend"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib-unix.h>
+
+#include "core/server.h"
+#include "core/trace.h"
+#include "fs/proxy.h"
+#include "fs/synth.h"
+#include "socket/socket.h"
+
+#define EXIT_USAGE 2
+
+static struct {
+	char **listen;
+	gboolean synthetic;
+	char *synth_spec;
+	char *trace;
+	int workers;
+	int max_fids;
+	int max_open_files;
+	int max_conns;
+	char *socket_mode;
+	gboolean allow_remote;
+	char *log_level;
+	int ready_fd;
+	/* Reserved for the helper-backed export driver. */
+	char *export_dir;
+	char *security_model;
+	gboolean readonly;
+	char *multidevs;
+} opt = {
+	.ready_fd = -1,
+};
+
+/* The parsed --listen addresses, in order. */
+static struct x9p_sock_addr *addrs;
+static unsigned n_addrs;
+
+static GLogLevelFlags log_threshold = G_LOG_LEVEL_INFO;
+static enum x9p_secmodel export_model;
+static enum x9p_multidevs export_multidevs = X9P_MULTIDEVS_REMAP;
+static GMainLoop *main_loop;
+static int exit_status;
+
+/* ---- logging -------------------------------------------------------- */
+
+static const char *level_name(GLogLevelFlags level)
+{
+	if (level & G_LOG_LEVEL_ERROR)
+		return "fatal";
+	if (level & G_LOG_LEVEL_CRITICAL)
+		return "error";
+	if (level & G_LOG_LEVEL_WARNING)
+		return "warning";
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return "notice";
+	if (level & G_LOG_LEVEL_INFO)
+		return "info";
+	return "debug";
+}
+
+/*
+ * One whole line per message on stderr.  Messages about a connection start
+ * with its label ("unix:3: ..."), so every line can be attributed.
+ */
+static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields,
+				   gsize n_fields, gpointer data)
+{
+	const char *msg = "";
+	gssize msglen = -1;
+	gsize i;
+
+	if ((level & G_LOG_LEVEL_MASK) > log_threshold && !(level & G_LOG_FLAG_FATAL))
+		return G_LOG_WRITER_HANDLED;
+	for (i = 0; i < n_fields; i++) {
+		if (strcmp(fields[i].key, "MESSAGE") == 0) {
+			msg = fields[i].value;
+			msglen = fields[i].length;
+		}
+	}
+	if (msglen < 0)
+		msglen = strlen(msg);
+	flockfile(stderr);
+	fprintf(stderr, "x9p-backend: %s: %.*s\n", level_name(level), (int)msglen, msg);
+	fflush(stderr);
+	funlockfile(stderr);
+	return G_LOG_WRITER_HANDLED;
+}
+
+static bool set_log_level(const char *name)
+{
+	static const struct {
+		const char *name;
+		GLogLevelFlags level;
+	} levels[] = {
+		{ "error", G_LOG_LEVEL_CRITICAL },
+		{ "warning", G_LOG_LEVEL_WARNING },
+		{ "notice", G_LOG_LEVEL_MESSAGE },
+		{ "info", G_LOG_LEVEL_INFO },
+		{ "debug", G_LOG_LEVEL_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(levels); i++) {
+		if (strcmp(name, levels[i].name) == 0) {
+			log_threshold = levels[i].level;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- options -------------------------------------------------------- */
+
+static gboolean opt_synthetic(const gchar *name, const gchar *value, gpointer data,
+			      GError **err)
+{
+	opt.synthetic = TRUE;
+	g_free(opt.synth_spec);
+	opt.synth_spec = g_strdup(value ? value : "");
+	return TRUE;
+}
+
+static const GOptionEntry entries[] = {
+	{ "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &opt.listen,
+	  "Where clients connect: unix:PATH, tcp:127.0.0.1:PORT or fd:N "
+	  "(repeatable; see Addresses below)", "ADDRESS" },
+	{ "synthetic", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, opt_synthetic,
+	  "Serve the built-in in-memory test filesystem (the default without "
+	  "--export); "
+	  "the optional SPEC tunes it, e.g. --synthetic=bigdir=5000", "SPEC" },
+	{ "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt.trace,
+	  "Log every 9P message in both directions to FILE", "FILE" },
+	{ "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
+	  "Threads executing requests, shared by all clients (default 16)", "N" },
+	{ "max-fids", 0, 0, G_OPTION_ARG_INT, &opt.max_fids,
+	  "Most fids (file handles) one client may hold (default 4096)", "N" },
+	{ "max-open-files", 0, 0, G_OPTION_ARG_INT, &opt.max_open_files,
+	  "Most open files one client may hold (default: only --max-fids)", "N" },
+	{ "max-connections", 0, 0, G_OPTION_ARG_INT, &opt.max_conns,
+	  "Most clients connected at once to the listeners (default 64)", "N" },
+	{ "socket-mode", 0, 0, G_OPTION_ARG_STRING, &opt.socket_mode,
+	  "Octal permissions of unix sockets (default 0600: owner only)", "MODE" },
+	{ "allow-remote", 0, 0, G_OPTION_ARG_NONE, &opt.allow_remote,
+	  "Permit tcp: addresses other than loopback (unsafe: 9P has no "
+	  "authentication or encryption)", NULL },
+	{ "log-level", 0, 0, G_OPTION_ARG_STRING, &opt.log_level,
+	  "Least important messages shown: error, warning, notice, info "
+	  "(default) or debug", "LEVEL" },
+	{ "ready-fd", 0, 0, G_OPTION_ARG_INT, &opt.ready_fd,
+	  "When listening, write \"listen ADDRESS\" lines and \"ready\" to "
+	  "descriptor N, then close it", "N" },
+	{ "export", 0, 0, G_OPTION_ARG_FILENAME, &opt.export_dir,
+	  "Serve host directory DIR through x9p-helper (needs --security-model)", "DIR" },
+	{ "security-model", 0, 0, G_OPTION_ARG_STRING, &opt.security_model,
+	  "With --export: passthrough, mapped-xattr, mapped-file or none "
+	  "(docs/security-models.md)", "MODEL" },
+	{ "readonly", 0, 0, G_OPTION_ARG_NONE, &opt.readonly,
+	  "With --export: refuse every change", NULL },
+	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
+	  "With --export: remap (default), forbid or warn about several host "
+	  "filesystems", "MODE" },
+	{ NULL },
+};
+
+static const char help_description[] =
+	"Addresses (--listen):\n"
+	"  unix:PATH           A unix socket, created with --socket-mode. A stale\n"
+	"                      socket left at PATH is replaced; anything else there\n"
+	"                      is an error. Removed again on exit.\n"
+	"                        mount -t 9p -o trans=unix,version=9p2000.L PATH /mnt\n"
+	"  tcp:HOST:PORT       A TCP port on HOST: 127.0.0.1, [::1] or localhost,\n"
+	"                      other addresses only with --allow-remote. PORT 0\n"
+	"                      picks a free port (see --ready-fd and the log).\n"
+	"                        mount -t 9p -o trans=tcp,port=PORT,version=9p2000.L \\\n"
+	"                          127.0.0.1 /mnt\n"
+	"  fd:N, fd:R,W        One connection already open on inherited descriptor N\n"
+	"                      (a socketpair end, a QEMU chardev, a character device)\n"
+	"                      or on a read and a write descriptor. The program exits\n"
+	"                      when it ends. An inherited listening socket is\n"
+	"                      accepted on instead.\n"
+	"\n"
+	"Messages on these transports carry at most 1 MiB of data plus the 9P header;\n"
+	"a client asking for a larger msize gets this one.\n"
+	"\n"
+	"Logging goes to stderr, one line per message; lines about a connection\n"
+	"start with its label (unix:1, tcp:2, fd:3).\n"
+	"\n"
+	"SIGINT and SIGTERM: stop accepting, close every connection, exit 0.\n"
+	"Exit status: 0 after a signal or when an fd: connection ended normally,\n"
+	"1 on a runtime error or an fd: connection ended by a fault, 2 on bad usage.\n"
+	"Details: docs/x9p-backend.md.";
+
+static bool parse_count(const char *name, int v, int max, GError **err)
+{
+	if (v < 0 || v > max) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--%s: %d is out of range (0..%d)", name, v, max);
+		return false;
+	}
+	return true;
+}
+
+static bool parse_mode(const char *s, unsigned *mode, GError **err)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (!s[0] || *end || errno || v > 0777) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--socket-mode: '%s' is not an octal mode between 0 and 0777", s);
+		return false;
+	}
+	*mode = v;
+	return true;
+}
+
+static bool check_options(unsigned *mode, GError **err)
+{
+	if (opt.log_level && !set_log_level(opt.log_level)) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--log-level: '%s' is not one of error, warning, notice, info, debug",
+			    opt.log_level);
+		return false;
+	}
+	if (!parse_count("workers", opt.workers, 1024, err) ||
+	    !parse_count("max-fids", opt.max_fids, 1 << 20, err) ||
+	    !parse_count("max-open-files", opt.max_open_files, 1 << 20, err) ||
+	    !parse_count("max-connections", opt.max_conns, 65536, err))
+		return false;
+	*mode = X9P_SOCK_DEFAULT_MODE;
+	if (opt.socket_mode && !parse_mode(opt.socket_mode, mode, err))
+		return false;
+	if (opt.ready_fd >= 0 && fcntl(opt.ready_fd, F_GETFD) < 0) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--ready-fd: %d is not an open descriptor", opt.ready_fd);
+		return false;
+	}
+	if (opt.ready_fd < -1) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--ready-fd: %d is not a descriptor", opt.ready_fd);
+		return false;
+	}
+	if (opt.synthetic && opt.export_dir) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--synthetic and --export exclude each other");
+		return false;
+	}
+	/* --export: the helper-backed driver (fs/proxy.h) and its options. */
+	if (!opt.export_dir && (opt.security_model || opt.readonly || opt.multidevs)) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s needs --export",
+			    opt.security_model ? "security-model" :
+			    opt.readonly ? "readonly" : "multidevs");
+		return false;
+	}
+	if (opt.export_dir && !x9p_secmodel_parse(opt.security_model, &export_model)) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    opt.security_model ? "--security-model: '%s' is not passthrough, "
+			    "mapped-xattr, mapped-file or none" : "--export needs --security-model%s",
+			    opt.security_model ? opt.security_model : "");
+		return false;
+	}
+	if (opt.multidevs && !x9p_multidevs_parse(opt.multidevs, &export_multidevs)) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--multidevs: '%s' is not remap, forbid or warn", opt.multidevs);
+		return false;
+	}
+	if (!opt.listen || !opt.listen[0]) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "nothing to serve: give at least one --listen ADDRESS");
+		return false;
+	}
+	n_addrs = g_strv_length(opt.listen);
+	addrs = g_new0(struct x9p_sock_addr, n_addrs);
+	for (unsigned i = 0; i < n_addrs; i++) {
+		struct x9p_sock_addr *a = &addrs[i];
+
+		if (!x9p_sock_addr_parse(opt.listen[i], a, err)) {
+			g_prefix_error(err, "--listen ");
+			return false;
+		}
+		if (a->kind == X9P_SOCK_FD && opt.ready_fd >= 0 &&
+		    (a->rfd == opt.ready_fd || a->wfd == opt.ready_fd)) {
+			g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--listen %s: descriptor %d is also the --ready-fd",
+				    opt.listen[i], opt.ready_fd);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- wiring --------------------------------------------------------- */
+
+/*
+ * The filesystem driver behind every connection: the helper-backed one for
+ * --export, else the synthetic one.
+ */
+static struct x9p_fs *make_fs(GError **err)
+{
+	if (opt.export_dir) {
+		struct x9p_proxy_cfg cfg = {
+			.export_path = opt.export_dir,
+			.export_fd = -1,
+			.model = export_model,
+			.multidevs = export_multidevs,
+			.readonly = opt.readonly,
+		};
+
+		return x9p_proxy_new(&cfg, err);
+	}
+	if (!opt.synthetic)
+		g_info("no --export given: serving the synthetic test filesystem");
+	return x9p_synth_new(opt.synth_spec, err);
+}
+
+static gboolean on_signal(gpointer data)
+{
+	g_info("%s: shutting down", (const char *)data);
+	g_main_loop_quit(main_loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_fd_closed(void *opaque, const char *label, bool clean)
+{
+	g_info("%s: the inherited connection ended; exiting", label);
+	if (!clean)
+		exit_status = 1;
+	g_main_loop_quit(main_loop);
+}
+
+static bool write_all(int fd, const char *s, GError **err)
+{
+	size_t len = strlen(s);
+
+	while (len) {
+		ssize_t w = write(fd, s, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+
+			g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+				    "--ready-fd %d: %s", fd, g_strerror(e));
+			return false;
+		}
+		s += w;
+		len -= w;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	GOptionContext *octx;
+	GError *err = NULL;
+	struct x9p_server_cfg scfg = { 0 };
+	struct x9p_sock_cfg sock_cfg = { 0 };
+	struct x9p_trace *trace = NULL;
+	struct x9p_server *engine = NULL;
+	struct x9p_sock_server *ss = NULL;
+	GString *ready;
+	unsigned mode, i;
+
+	g_set_prgname("x9p-backend");
+	g_log_set_writer_func(log_writer, NULL, NULL);
+	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
+	signal(SIGPIPE, SIG_IGN);
+
+	octx = g_option_context_new("- serve 9P to guests and local clients");
+	g_option_context_set_summary(octx,
+		"Serves a filesystem over the 9P protocol (9P2000.L and 9P2000.u) on\n"
+		"unix sockets, loopback TCP or inherited descriptors.");
+	g_option_context_set_description(octx, help_description);
+	g_option_context_add_main_entries(octx, entries, NULL);
+	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
+		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
+		g_error_free(err);
+		g_option_context_free(octx);
+		return EXIT_USAGE;
+	}
+	g_option_context_free(octx);
+	if (argc > 1) {
+		fprintf(stderr, "x9p-backend: unexpected argument '%s' (see --help)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	if (!check_options(&mode, &err)) {
+		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
+		g_error_free(err);
+		return EXIT_USAGE;
+	}
+	ready = g_string_new(NULL);
+
+	main_loop = g_main_loop_new(NULL, FALSE);
+	/* Before any listener exists, so a stop request is never lost. */
+	g_unix_signal_add(SIGINT, on_signal, (gpointer) "SIGINT");
+	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
+
+	if (opt.trace) {
+		trace = x9p_trace_open(opt.trace);
+		if (!trace) {
+			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
+			exit_status = 1;
+			goto out;
+		}
+	}
+	scfg.fs = make_fs(&err);
+	if (!scfg.fs) {
+		g_critical("%s", err->message);
+		exit_status = 1;
+		goto out;
+	}
+	scfg.workers = opt.workers;
+	scfg.max_fids = opt.max_fids;
+	scfg.max_open_files = opt.max_open_files;
+	scfg.trace = trace;
+	engine = x9p_server_new(&scfg);
+	if (!engine) {
+		g_critical("cannot start the 9P engine");
+		exit_status = 1;
+		goto out;
+	}
+
+	sock_cfg.unix_mode = mode;
+	sock_cfg.allow_remote = opt.allow_remote;
+	sock_cfg.max_conns = opt.max_conns;
+	sock_cfg.fd_closed = on_fd_closed;
+	ss = x9p_sock_server_new(engine, &sock_cfg, NULL);
+	for (i = 0; i < n_addrs; i++) {
+		char *bound = NULL;
+
+		if (!x9p_sock_server_add(ss, &addrs[i], &bound, &err)) {
+			g_critical("--listen %s", err->message);
+			exit_status = 1;
+			goto out;
+		}
+		g_message("serving %s", bound);
+		g_string_append_printf(ready, "listen %s\n", bound);
+		g_free(bound);
+	}
+
+	if (opt.ready_fd >= 0) {
+		g_string_append(ready, "ready\n");
+		if (!write_all(opt.ready_fd, ready->str, &err)) {
+			g_warning("%s", err->message);
+			g_clear_error(&err);
+		}
+		close(opt.ready_fd);
+	}
+
+	g_main_loop_run(main_loop);
+
+out:
+	/* Stop accepting and close every session before the engine goes. */
+	x9p_sock_server_free(ss);
+	if (engine)
+		x9p_server_free(engine);
+	else if (scfg.fs)
+		scfg.fs->ops->destroy(scfg.fs);
+	if (trace)
+		x9p_trace_close(trace);
+	g_clear_error(&err);
+	g_string_free(ready, TRUE);
+	g_main_loop_unref(main_loop);
+	for (i = 0; i < n_addrs; i++)
+		x9p_sock_addr_clear(&addrs[i]);
+	g_free(addrs);
+	return exit_status;
+}

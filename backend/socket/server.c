@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Listeners in the main loop, accepting, and reaping finished connections. */
+#define G_LOG_DOMAIN "x9p-socket"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "socket/socket.h"
+#include "socket/socket-int.h"
+
+/* How long accepting pauses after running out of descriptors. */
+#define ACCEPT_RETRY_SECONDS 1
+/* Accepts per wakeup, so one busy listener cannot starve the loop. */
+#define ACCEPT_BATCH 16
+
+struct listener {
+	struct x9p_sock_server *ss;
+	const char *kind;           /* label prefix of its connections */
+	int fd;
+	GSource *watch;
+	GSource *retry;
+	char *bound;
+	char *path;                 /* unix: removed at the end if still ours */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct x9p_sock_server {
+	struct x9p_server *engine;
+	struct x9p_sock_cfg cfg;
+	GMainContext *ctx;
+	GPtrArray *listeners;
+	unsigned serial;
+	GMutex lock;
+	GPtrArray *conns;           /* under lock */
+	GSource *reap;              /* under lock: pending reaper, if any */
+};
+
+static void listener_watch(struct listener *l);
+
+static char *next_label(struct x9p_sock_server *ss, const char *kind)
+{
+	return g_strdup_printf("%s:%u", kind, ++ss->serial);
+}
+
+static void log_peer(const char *label, int fd, const struct listener *l)
+{
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (getpeername(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		g_info("%s: connection accepted on %s", label, l->bound);
+		return;
+	}
+	if (sa.ss_family == AF_UNIX) {
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+			g_info("%s: connection accepted on %s (peer pid %d uid %u gid %u)", label,
+			       l->bound, (int)cr.pid, (unsigned)cr.uid, (unsigned)cr.gid);
+		else
+			g_info("%s: connection accepted on %s", label, l->bound);
+		return;
+	}
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	g_info("%s: connection accepted on %s from %s port %u", label, l->bound, host, port);
+}
+
+static uint32_t max_msize(const struct x9p_sock_server *ss)
+{
+	uint32_t m = ss->cfg.max_msize;
+
+	return m == 0 || m > X9P_SOCK_MAX_MSIZE ? X9P_SOCK_MAX_MSIZE : m;
+}
+
+static void serve_accepted(struct listener *l, int fd)
+{
+	struct x9p_sock_server *ss = l->ss;
+	struct x9p_sock_conn *c;
+	GError *err = NULL;
+	unsigned n;
+	char *label;
+
+	label = next_label(ss, l->kind);
+	g_mutex_lock(&ss->lock);
+	n = ss->conns->len;
+	g_mutex_unlock(&ss->lock);
+	if (n >= ss->cfg.max_conns) {
+		g_warning("%s: refused on %s: already %u connections (the limit)", label,
+			  l->bound, n);
+		close(fd);
+		g_free(label);
+		return;
+	}
+	if (strcmp(l->kind, "tcp") == 0) {
+		int one = 1;
+
+		/* 9P is request/response: small replies must not wait for Nagle. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	log_peer(label, fd, l);
+	c = x9p_sock_conn_start(ss, ss->engine, max_msize(ss), fd, fd, label, false, &err);
+	if (!c) {
+		g_warning("%s", err->message);
+		g_error_free(err);
+	} else {
+		g_mutex_lock(&ss->lock);
+		g_ptr_array_add(ss->conns, c);
+		g_mutex_unlock(&ss->lock);
+	}
+	g_free(label);
+}
+
+static gboolean retry_cb(gpointer data)
+{
+	struct listener *l = data;
+
+	g_source_unref(l->retry);
+	l->retry = NULL;
+	listener_watch(l);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean accept_cb(gint fd, GIOCondition cond, gpointer data)
+{
+	struct listener *l = data;
+	int i;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (c >= 0) {
+			serve_accepted(l, c);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* Level-triggered watch would spin; pause accepting instead. */
+			g_warning("%s: accept: %s; pausing for %d s", l->bound, g_strerror(errno),
+				  ACCEPT_RETRY_SECONDS);
+			g_source_unref(l->watch);
+			l->watch = NULL;
+			l->retry = g_timeout_source_new_seconds(ACCEPT_RETRY_SECONDS);
+			g_source_set_callback(l->retry, retry_cb, l, NULL);
+			g_source_attach(l->retry, l->ss->ctx);
+			return G_SOURCE_REMOVE;
+		}
+		g_warning("%s: accept: %s", l->bound, g_strerror(errno));
+		break;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void listener_watch(struct listener *l)
+{
+	l->watch = g_unix_fd_source_new(l->fd, G_IO_IN);
+	g_source_set_callback(l->watch, G_SOURCE_FUNC(accept_cb), l, NULL);
+	g_source_attach(l->watch, l->ss->ctx);
+}
+
+static void listener_free(struct listener *l)
+{
+	struct stat st;
+
+	if (l->watch) {
+		g_source_destroy(l->watch);
+		g_source_unref(l->watch);
+	}
+	if (l->retry) {
+		g_source_destroy(l->retry);
+		g_source_unref(l->retry);
+	}
+	if (l->fd >= 0)
+		close(l->fd);
+	/* Someone may have replaced the socket meanwhile; leave theirs alone. */
+	if (l->path && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+		unlink(l->path);
+	g_free(l->bound);
+	g_free(l->path);
+	g_free(l);
+}
+
+static void add_listener(struct x9p_sock_server *ss, int fd, const char *kind,
+			 char *bound, const char *path)
+{
+	struct listener *l = g_new0(struct listener, 1);
+	struct stat st;
+
+	l->ss = ss;
+	l->fd = fd;
+	l->kind = kind;
+	l->bound = bound;
+	if (path && lstat(path, &st) == 0) {
+		l->path = g_strdup(path);
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+	}
+	listener_watch(l);
+	g_ptr_array_add(ss->listeners, l);
+}
+
+static gboolean reap_cb(gpointer data)
+{
+	struct x9p_sock_server *ss = data;
+	GPtrArray *done = g_ptr_array_new();
+	unsigned i;
+
+	g_mutex_lock(&ss->lock);
+	if (ss->reap) {
+		g_source_unref(ss->reap);
+		ss->reap = NULL;
+	}
+	for (i = 0; i < ss->conns->len;) {
+		struct x9p_sock_conn *c = g_ptr_array_index(ss->conns, i);
+
+		if (c->finished) {
+			g_ptr_array_add(done, c);
+			g_ptr_array_remove_index(ss->conns, i);
+		} else {
+			i++;
+		}
+	}
+	g_mutex_unlock(&ss->lock);
+
+	for (i = 0; i < done->len; i++) {
+		struct x9p_sock_conn *c = g_ptr_array_index(done, i);
+		char *label = g_strdup(c->label);
+		bool from_fd = c->from_fd, clean = c->clean;
+
+		x9p_sock_conn_free(c);
+		g_debug("%s: connection released", label);
+		if (from_fd && ss->cfg.fd_closed)
+			ss->cfg.fd_closed(ss->cfg.opaque, label, clean);
+		g_free(label);
+	}
+	g_ptr_array_free(done, TRUE);
+	return G_SOURCE_REMOVE;
+}
+
+void x9p_sock_server_conn_finished(struct x9p_sock_server *ss, struct x9p_sock_conn *c,
+				   bool clean)
+{
+	g_mutex_lock(&ss->lock);
+	c->finished = true;
+	c->clean = clean;
+	if (!ss->reap) {
+		ss->reap = g_idle_source_new();
+		g_source_set_callback(ss->reap, reap_cb, ss, NULL);
+		g_source_attach(ss->reap, ss->ctx);
+	}
+	g_mutex_unlock(&ss->lock);
+}
+
+/* An inherited listening socket (socket activation) is accepted on. */
+static bool add_inherited_listener(struct x9p_sock_server *ss, int fd, char **bound,
+				   GError **err)
+{
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+	const char *kind;
+	char *b;
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		int e = errno;
+
+		g_set_error(err, X9P_SOCK_ERROR, e, "fd:%d: getsockname: %s", fd, g_strerror(e));
+		return false;
+	}
+	if (sa.ss_family == AF_UNIX) {
+		kind = "unix";
+	} else if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
+		kind = "tcp";
+		if (!ss->cfg.allow_remote && !x9p_sock_sockaddr_is_loopback(&sa, sl)) {
+			g_set_error(err, X9P_SOCK_ERROR, EACCES,
+				    "fd:%d: a listening socket on a non-loopback address; "
+				    "refused without --allow-remote", fd);
+			return false;
+		}
+	} else {
+		g_set_error(err, X9P_SOCK_ERROR, EAFNOSUPPORT,
+			    "fd:%d: listening socket of an unsupported family", fd);
+		return false;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int e = errno;
+
+		g_set_error(err, X9P_SOCK_ERROR, e, "fd:%d: fcntl: %s", fd, g_strerror(e));
+		return false;
+	}
+	b = g_strdup_printf("fd:%d", fd);
+	if (bound)
+		*bound = g_strdup(b);
+	add_listener(ss, fd, kind, b, NULL);
+	return true;
+}
+
+static bool check_fd(int fd, int want_acc, bool *listening, GError **err)
+{
+	int fl = fcntl(fd, F_GETFL), type, acc;
+	socklen_t tl = sizeof(type);
+
+	*listening = false;
+	if (fl < 0) {
+		g_set_error(err, X9P_SOCK_ERROR, EBADF, "fd:%d: not an open descriptor", fd);
+		return false;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0) {
+		if (type != SOCK_STREAM) {
+			g_set_error(err, X9P_SOCK_ERROR, EPROTOTYPE,
+				    "fd:%d: a socket, but not a stream socket", fd);
+			return false;
+		}
+		tl = sizeof(acc);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &tl) == 0 && acc)
+			*listening = true;
+		return true;
+	}
+	acc = fl & O_ACCMODE;
+	if (acc != O_RDWR && acc != want_acc) {
+		g_set_error(err, X9P_SOCK_ERROR, EBADF, "fd:%d: not open for %s", fd,
+			    want_acc == O_RDONLY ? "reading" : "writing");
+		return false;
+	}
+	return true;
+}
+
+static bool setup_fd(int fd, GError **err)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int e = errno;
+
+		g_set_error(err, X9P_SOCK_ERROR, e, "fd:%d: fcntl: %s", fd, g_strerror(e));
+		return false;
+	}
+	return true;
+}
+
+static bool add_fd(struct x9p_sock_server *ss, const struct x9p_sock_addr *a, char **bound,
+		   GError **err)
+{
+	struct x9p_sock_conn *c;
+	bool rlisten, wlisten;
+	char *label;
+
+	if (!check_fd(a->rfd, O_RDONLY, &rlisten, err) ||
+	    !check_fd(a->wfd, O_WRONLY, &wlisten, err))
+		return false;
+	if (rlisten || wlisten) {
+		if (a->rfd != a->wfd) {
+			g_set_error(err, X9P_SOCK_ERROR, EINVAL,
+				    "fd:%d,%d: a listening socket is given as fd:N alone",
+				    a->rfd, a->wfd);
+			return false;
+		}
+		return add_inherited_listener(ss, a->rfd, bound, err);
+	}
+	if (!setup_fd(a->rfd, err) || (a->wfd != a->rfd && !setup_fd(a->wfd, err)))
+		return false;
+	label = a->rfd == a->wfd ? g_strdup_printf("fd:%d", a->rfd) :
+				   g_strdup_printf("fd:%d,%d", a->rfd, a->wfd);
+	c = x9p_sock_conn_start(ss, ss->engine, max_msize(ss), a->rfd, a->wfd, label, true,
+				err);
+	if (!c) {
+		g_free(label);
+		return false;
+	}
+	g_info("%s: serving the inherited connection", label);
+	g_mutex_lock(&ss->lock);
+	g_ptr_array_add(ss->conns, c);
+	g_mutex_unlock(&ss->lock);
+	if (bound)
+		*bound = label;
+	else
+		g_free(label);
+	return true;
+}
+
+bool x9p_sock_server_add(struct x9p_sock_server *ss, const struct x9p_sock_addr *a,
+			 char **bound, GError **err)
+{
+	char *b;
+	int fd;
+
+	switch (a->kind) {
+	case X9P_SOCK_UNIX:
+		fd = x9p_sock_listen_unix(a->path, ss->cfg.unix_mode, err);
+		if (fd < 0)
+			return false;
+		b = g_strdup_printf("unix:%s", a->path);
+		if (bound)
+			*bound = g_strdup(b);
+		add_listener(ss, fd, "unix", b, a->path);
+		return true;
+	case X9P_SOCK_TCP: {
+		uint16_t port = 0;
+
+		fd = x9p_sock_listen_tcp(a->host, a->port, ss->cfg.allow_remote, &port, err);
+		if (fd < 0)
+			return false;
+		b = strchr(a->host, ':') ? g_strdup_printf("tcp:[%s]:%u", a->host, port) :
+					   g_strdup_printf("tcp:%s:%u", a->host, port);
+		if (bound)
+			*bound = g_strdup(b);
+		add_listener(ss, fd, "tcp", b, NULL);
+		return true;
+	}
+	case X9P_SOCK_FD:
+		return add_fd(ss, a, bound, err);
+	}
+	g_set_error(err, X9P_SOCK_ERROR, EINVAL, "unknown address kind");
+	return false;
+}
+
+struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
+					    const struct x9p_sock_cfg *cfg,
+					    GMainContext *ctx)
+{
+	struct x9p_sock_server *ss = g_new0(struct x9p_sock_server, 1);
+
+	ss->engine = engine;
+	if (cfg)
+		ss->cfg = *cfg;
+	if (!ss->cfg.unix_mode)
+		ss->cfg.unix_mode = X9P_SOCK_DEFAULT_MODE;
+	if (!ss->cfg.max_conns)
+		ss->cfg.max_conns = X9P_SOCK_DEFAULT_MAX_CONNS;
+	ss->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref(g_main_context_default());
+	ss->listeners = g_ptr_array_new();
+	ss->conns = g_ptr_array_new();
+	g_mutex_init(&ss->lock);
+	return ss;
+}
+
+unsigned x9p_sock_server_connections(struct x9p_sock_server *ss)
+{
+	unsigned n;
+
+	g_mutex_lock(&ss->lock);
+	n = ss->conns->len;
+	g_mutex_unlock(&ss->lock);
+	return n;
+}
+
+void x9p_sock_server_free(struct x9p_sock_server *ss)
+{
+	GPtrArray *conns;
+	unsigned i;
+
+	if (!ss)
+		return;
+	for (i = 0; i < ss->listeners->len; i++)
+		listener_free(g_ptr_array_index(ss->listeners, i));
+	g_ptr_array_free(ss->listeners, TRUE);
+
+	g_mutex_lock(&ss->lock);
+	conns = ss->conns;
+	ss->conns = g_ptr_array_new();
+	g_mutex_unlock(&ss->lock);
+	/* Wake them all first so their sessions close in parallel. */
+	for (i = 0; i < conns->len; i++)
+		x9p_sock_conn_cancel(g_ptr_array_index(conns, i));
+	for (i = 0; i < conns->len; i++)
+		x9p_sock_conn_free(g_ptr_array_index(conns, i));
+	g_ptr_array_free(conns, TRUE);
+
+	/* No thread is left that could schedule another reaper. */
+	g_mutex_lock(&ss->lock);
+	if (ss->reap) {
+		g_source_destroy(ss->reap);
+		g_source_unref(ss->reap);
+		ss->reap = NULL;
+	}
+	g_mutex_unlock(&ss->lock);
+	g_ptr_array_free(ss->conns, TRUE);
+	g_mutex_clear(&ss->lock);
+	g_main_context_unref(ss->ctx);
+	g_free(ss);
+}

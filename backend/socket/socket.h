@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Stream transport: 9P over unix sockets, loopback TCP and inherited
+ * descriptors (for `mount -t 9p -o trans=unix|tcp|fd`, tests, debugging).
+ *
+ * Contract:
+ *  - A listen address is text: "unix:PATH", "tcp:HOST:PORT" (HOST numeric,
+ *    "[v6]" for IPv6, or "localhost"; PORT 0 picks a free port) or
+ *    "fd:N" / "fd:R,W" (one already-connected descriptor, or a read and a
+ *    write descriptor).  x9p_sock_addr_parse() checks the syntax only.
+ *  - TCP listens only on loopback addresses unless allow_remote is set:
+ *    9P has neither authentication nor encryption.
+ *  - A unix socket path that exists is replaced only if it is a socket
+ *    nobody listens on (stale); anything else there is an error.  The
+ *    socket gets `unix_mode` (default 0600) before it accepts anything and
+ *    is unlinked again by x9p_sock_server_free() if it is still ours.
+ *  - Every connection gets one x9p_session and one I/O thread.  The thread
+ *    reads whole frames and submits them; a frame whose size field is
+ *    outside 7..x9p_session_max_frame() is a fault of that connection
+ *    only: it is logged with the connection label and the connection is
+ *    closed.  Replies are written whole (short writes and EINTR retried,
+ *    MSG_NOSIGNAL on sockets); a failed write closes the connection.
+ *  - Descriptors handed to the server (accepted or "fd:") are owned by it,
+ *    switched to non-blocking and close-on-exec, and closed when the
+ *    connection ends.  Writes to a non-socket descriptor can raise SIGPIPE:
+ *    programs serving "fd:" pipes should ignore SIGPIPE.
+ *  - The end of an "fd:" connection is reported through cfg->fd_closed
+ *    (x9p-backend exits then); accepted connections just go away.
+ *  - x9p_sock_server_*() are called from the thread that runs the
+ *    server's GMainContext (or while that context is not running).
+ *    Listeners and connection reaping run as sources of that context.
+ *  - x9p_sock_server_free() stops accepting, wakes every connection, lets
+ *    each I/O thread close its session (which waits for its workers) and
+ *    joins them; after it returns no thread of the transport remains.
+ */
+#ifndef X9P_SOCKET_H
+#define X9P_SOCKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <glib.h>
+
+#include "core/server.h"
+#include "9p/p9.h"
+
+/*
+ * Largest frame a socket connection carries in either direction: a 1 MiB
+ * data payload plus the Rread/Twrite header.  Linux's fd/unix/tcp client
+ * never asks for more than 1 MiB (its transport maximum), and one buffer
+ * of this size per connection in flight keeps memory per client bounded.
+ */
+#define X9P_SOCK_MAX_MSIZE ((1u << 20) + P9_IOHDR_SIZE)
+#define X9P_SOCK_DEFAULT_MODE 0600u
+#define X9P_SOCK_DEFAULT_MAX_CONNS 64u
+
+/* GError domain of this module; the code is an errno value. */
+#define X9P_SOCK_ERROR (x9p_sock_error_quark())
+GQuark x9p_sock_error_quark(void);
+
+enum x9p_sock_kind {
+	X9P_SOCK_UNIX,
+	X9P_SOCK_TCP,
+	X9P_SOCK_FD,
+};
+
+struct x9p_sock_addr {
+	enum x9p_sock_kind kind;
+	char *path;                 /* unix */
+	char *host;                 /* tcp, numeric; IPv6 without brackets */
+	uint16_t port;              /* tcp */
+	int rfd, wfd;               /* fd (equal for "fd:N") */
+};
+
+/* Fills *a (free with x9p_sock_addr_clear) or returns false with *err set. */
+bool x9p_sock_addr_parse(const char *text, struct x9p_sock_addr *a, GError **err);
+void x9p_sock_addr_clear(struct x9p_sock_addr *a);
+
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+bool x9p_sock_sockaddr_is_loopback(const void *sa, unsigned salen);
+
+/*
+ * Listening sockets, usable on their own (x9p-vhost listens on a unix
+ * socket the same way).  Both return a non-blocking, close-on-exec
+ * listening descriptor, or -1 with *err set.
+ */
+int x9p_sock_listen_unix(const char *path, unsigned mode, GError **err);
+int x9p_sock_listen_tcp(const char *host, uint16_t port, bool allow_remote,
+			uint16_t *bound_port, GError **err);
+
+/*
+ * Writes the whole iovec to fd (sendmsg with MSG_NOSIGNAL when is_socket).
+ * Waits for POLLOUT when fd is non-blocking; gives up with -ECANCELED once
+ * cancel_fd (an eventfd, or -1 for none) becomes readable.  Returns 0 or
+ * -errno; after a failure part of the data may have been written.
+ */
+int x9p_sock_writev_all(int fd, bool is_socket, const struct iovec *iov, int iovcnt,
+			int cancel_fd);
+
+struct x9p_sock_cfg {
+	unsigned unix_mode;         /* 0 = X9P_SOCK_DEFAULT_MODE */
+	bool allow_remote;          /* TCP on non-loopback addresses */
+	unsigned max_conns;         /* accepted connections at once; 0 = default */
+	uint32_t max_msize;         /* 0 = X9P_SOCK_MAX_MSIZE; never more */
+	/* An "fd:" connection ended; clean = orderly end of stream.  May be NULL. */
+	void (*fd_closed)(void *opaque, const char *label, bool clean);
+	void *opaque;
+};
+
+struct x9p_sock_server;
+
+/* engine is not owned; ctx NULL = the global default context. */
+struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
+					    const struct x9p_sock_cfg *cfg,
+					    GMainContext *ctx);
+/*
+ * Starts listening on (or, for "fd:", serving) a.  On success *bound, if
+ * bound is non-NULL, gets the effective address as text (g_free), with the
+ * chosen port for "tcp:...:0".
+ */
+bool x9p_sock_server_add(struct x9p_sock_server *ss, const struct x9p_sock_addr *a,
+			 char **bound, GError **err);
+/* Connections currently open (accepted and fd:), for tests and logs. */
+unsigned x9p_sock_server_connections(struct x9p_sock_server *ss);
+void x9p_sock_server_free(struct x9p_sock_server *ss);
+
+#endif

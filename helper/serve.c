@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The helper's request loop and worker pool (see serve.h). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "helper.h"
+#include "ops.h"
+#include "proxy.h"
+#include "serve.h"
+
+struct job {
+	uint8_t *buf;
+	size_t len;
+	uint64_t id;
+	volatile int cancelled;
+};
+
+static int sock = -1;
+static GMutex lock;
+static GCond cond;
+static GHashTable *running;     /* req_id -> job, for CANCEL */
+static unsigned queued;
+static __thread struct job *current;
+static __thread uint8_t *tls_msg, *tls_scratch;
+
+static const hx_op_fn handlers[X9P_PX_OP_END] = {
+	[X9P_PX_HELLO] = hx_op_hello,
+	[X9P_PX_ATTACH] = hx_op_attach,
+	[X9P_PX_WALK] = hx_op_walk,
+	[X9P_PX_CLUNK] = hx_op_clunk,
+	[X9P_PX_GETATTR] = hx_op_getattr,
+	[X9P_PX_SETATTR] = hx_op_setattr,
+	[X9P_PX_OPEN] = hx_op_open,
+	[X9P_PX_CREATE] = hx_op_create,
+	[X9P_PX_MKDIR] = hx_op_mkdir,
+	[X9P_PX_MKNOD] = hx_op_mknod,
+	[X9P_PX_SYMLINK] = hx_op_symlink,
+	[X9P_PX_LINK] = hx_op_link,
+	[X9P_PX_READLINK] = hx_op_readlink,
+	[X9P_PX_RENAME] = hx_op_rename,
+	[X9P_PX_UNLINK] = hx_op_unlink,
+	[X9P_PX_READDIR] = hx_op_readdir,
+	[X9P_PX_STATFS] = hx_op_statfs,
+	[X9P_PX_FSYNC] = hx_op_fsync,
+	[X9P_PX_GETXATTR] = hx_op_getxattr,
+	[X9P_PX_LISTXATTR] = hx_op_listxattr,
+	[X9P_PX_SETXATTR] = hx_op_setxattr,
+	[X9P_PX_REMOVEXATTR] = hx_op_removexattr,
+};
+
+bool hx_cancelled(void)
+{
+	return current && current->cancelled;
+}
+
+/* An error reply built from header fields alone. */
+static void send_status(uint8_t *buf, uint16_t op, uint64_t id, int status)
+{
+	struct x9p_px_rep rep = { .h = { .op = op & ~X9P_PX_REPLY, .id = id }, .status = status };
+	int len = x9p_px_encode_rep(buf, X9P_PX_MAX_MSG, &rep);
+	int e;
+
+	if (len > 0 && (e = x9p_px_send(sock, buf, (size_t)len, -1)) < 0)
+		g_debug("reply to request %llu lost: %s", (unsigned long long)id, g_strerror(-e));
+}
+
+static void finish(struct job *j)
+{
+	g_mutex_lock(&lock);
+	if (g_hash_table_lookup(running, &j->id) == j)
+		g_hash_table_remove(running, &j->id);
+	queued--;
+	g_cond_signal(&cond);
+	g_mutex_unlock(&lock);
+	g_free(j->buf);
+	g_free(j);
+}
+
+static void work(gpointer data, gpointer unused)
+{
+	struct job *j = data;
+	struct x9p_px_req q;
+	struct x9p_px_rep rep;
+	struct hx_out o;
+	int e, len;
+
+	if (!tls_msg) {
+		tls_msg = g_malloc(X9P_PX_MAX_MSG);
+		tls_scratch = g_malloc(X9P_PX_MAX_MSG);
+	}
+	memset(&rep, 0, sizeof(rep));
+	o = (struct hx_out){ .rep = &rep, .fd = -1, .scratch = tls_scratch, .msg = tls_msg };
+	e = x9p_px_decode_req(j->buf, j->len, &q);
+	if (e == 0 && j->cancelled)
+		e = -EINTR;
+	if (e == 0 && !handlers[q.h.op])
+		e = -EOPNOTSUPP;
+	if (e == 0) {
+		current = j;
+		e = handlers[q.h.op](&q, &o);
+		current = NULL;
+	}
+	if (e)
+		g_debug("%s: %s", x9p_px_op_name(q.h.op) ? x9p_px_op_name(q.h.op) : "?",
+			g_strerror(-e));
+	if (q.h.flags & X9P_PXF_NOREPLY)
+		goto out;
+	if (e == 0 && o.msg_len) {
+		len = (int)o.msg_len;
+	} else {
+		rep.h.op = q.h.op;
+		rep.h.id = q.h.id;
+		rep.h.flags = (e == 0 && o.fd >= 0) ? X9P_PXF_FD : 0;
+		rep.status = e;
+		len = x9p_px_encode_rep(tls_msg, X9P_PX_MAX_MSG, &rep);
+		if (len < 0) {
+			send_status(tls_msg, q.h.op, q.h.id, -EIO);
+			goto out;
+		}
+	}
+	e = x9p_px_send(sock, tls_msg, (size_t)len, e == 0 ? o.fd : -1);
+	if (e < 0)
+		g_debug("reply to request %llu lost: %s", (unsigned long long)q.h.id,
+			g_strerror(-e));
+out:
+	/* Ours is a copy: the backend owns the one it received. */
+	if (o.fd >= 0)
+		close(o.fd);
+	finish(j);
+}
+
+static void cancel(const uint8_t *buf, size_t len)
+{
+	struct x9p_px_req q;
+	struct job *j;
+
+	if (x9p_px_decode_req(buf, len, &q) != 0)
+		return;
+	g_mutex_lock(&lock);
+	j = g_hash_table_lookup(running, &q.cancel_id);
+	if (j)
+		j->cancelled = 1;
+	g_mutex_unlock(&lock);
+}
+
+int hx_serve(int s, unsigned threads, unsigned max_queue)
+{
+	uint8_t *buf = g_malloc(X9P_PX_MAX_MSG + 1), *errbuf = g_malloc(X9P_PX_MAX_MSG);
+	GError *err = NULL;
+	GThreadPool *pool;
+	int rc = 0;
+
+	sock = s;
+	running = g_hash_table_new(g_int64_hash, g_int64_equal);
+	pool = g_thread_pool_new(work, NULL, (gint)threads, TRUE, &err);
+	if (!pool) {
+		g_critical("cannot start %u worker threads: %s", threads, err->message);
+		g_error_free(err);
+		return -EAGAIN;
+	}
+	for (;;) {
+		struct x9p_px_hdr h;
+		struct job *j;
+		size_t len;
+		int fd, r, hr;
+
+		r = x9p_px_recv(sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
+		/* A backend closing with our replies unread shows as a reset. */
+		if (r == 1 || r == -ECONNRESET)
+			break;
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r < 0 && r != -EMSGSIZE && r != -EBADMSG) {
+			g_warning("proxy socket: %s", g_strerror(-r));
+			rc = r;
+			break;
+		}
+		/* Requests never carry descriptors. */
+		if (fd >= 0) {
+			close(fd);
+			r = -EBADMSG;
+		}
+		hr = x9p_px_decode_hdr(buf, len, &h);
+		if (r < 0 || hr < 0) {
+			g_debug("malformed message from the backend (%zu bytes)", len);
+			if (len >= X9P_PX_HDR_SIZE && !(h.flags & X9P_PXF_NOREPLY))
+				send_status(errbuf, h.op, h.id, -EPROTO);
+			continue;
+		}
+		if (h.op == X9P_PX_CANCEL) {
+			cancel(buf, len);
+			continue;
+		}
+		j = g_new0(struct job, 1);
+		j->buf = g_memdup2(buf, len);
+		j->len = len;
+		j->id = h.id;
+		g_mutex_lock(&lock);
+		while (queued >= max_queue)
+			g_cond_wait(&cond, &lock);
+		queued++;
+		g_hash_table_insert(running, &j->id, j);
+		g_mutex_unlock(&lock);
+		g_thread_pool_push(pool, j, NULL);
+	}
+	g_thread_pool_free(pool, FALSE, TRUE);
+	g_hash_table_destroy(running);
+	g_free(buf);
+	g_free(errbuf);
+	return rc;
+}

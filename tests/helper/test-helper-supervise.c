@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Supervision of x9p-helper by the proxy driver: the helper is killed
+ * while requests are in flight.  Those fail with EIO, later ones succeed
+ * on a restarted helper, the nodes the caller holds stay valid (walked
+ * again from their remembered names) unless what they named is gone, and
+ * descriptors already handed out keep working.
+ */
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "proxy-test.h"
+
+struct fx {
+	struct pt t;
+};
+
+static void setup(struct fx *f, gconstpointer data)
+{
+	pt_tree(&f->t, (enum x9p_secmodel)GPOINTER_TO_INT(data));
+	if (pt_skip_unprivileged(&f->t))
+		return;
+	pt_start(&f->t);
+}
+
+static void teardown(struct fx *f, gconstpointer data)
+{
+	pt_free(&f->t);
+}
+
+/*
+ * The process doing the work: in a pid namespace the helper runs as the
+ * child of a small supervisor, which is the process the driver started.
+ */
+static pid_t worker_of(pid_t pid)
+{
+	char *path = g_strdup_printf("/proc/%d/task/%d/children", (int)pid, (int)pid), *s = NULL;
+	pid_t child = pid;
+
+	if (g_file_get_contents(path, &s, NULL, NULL) && s[0])
+		child = (pid_t)atoi(s);
+	g_free(s);
+	g_free(path);
+	return child;
+}
+
+/*
+ * Kills the helper (both processes: killing only the supervisor lets the
+ * worker finish a few requests first) and waits until the driver noticed.
+ */
+static void kill_helper(struct pt *t)
+{
+	unsigned before = x9p_proxy_restarts(t->fs);
+	pid_t pid = x9p_proxy_helper_pid(t->fs), worker;
+
+	g_assert_cmpint(pid, >, 0);
+	worker = worker_of(pid);
+	if (worker != pid)
+		kill(worker, SIGKILL);
+	g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+	while (x9p_proxy_restarts(t->fs) == before)
+		g_usleep(1000);
+}
+
+struct call {
+	struct pt *t;
+	struct x9p_node *n;
+	int result;
+};
+
+static gpointer getattr_thread(gpointer data)
+{
+	struct call *c = data;
+	struct x9p_attr a;
+
+	c->result = pt_getattr(c->t, c->n, &a);
+	return NULL;
+}
+
+static void test_inflight_eio(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_node *d, *e, *file, *up;
+	struct x9p_attr ae, af, a;
+	struct call c;
+	GThread *th;
+	pid_t pid, worker;
+	char buf[8];
+	int fd;
+
+	if (!t->fs)
+		return;
+	g_assert_cmpint(pt_mkdir(t, t->root, "d", 0755), ==, 0);
+	g_assert_cmpint(pt_lookup(t, "d", &d, NULL), ==, 0);
+	g_assert_cmpint(pt_mkdir(t, d, "e", 0700), ==, 0);
+	g_assert_cmpint(pt_walk(t, d, "e", &e, &ae), ==, 0);
+	g_assert_cmpint(pt_create(t, e, "file", O_RDWR, 0640, &file, &fd), ==, 0);
+	g_assert_cmpint(pt_getattr(t, file, &af), ==, 0);
+
+	/* Freeze the helper so that a request is certainly in flight. */
+	pid = x9p_proxy_helper_pid(t->fs);
+	worker = worker_of(pid);
+	g_assert_cmpint(kill(worker, SIGSTOP), ==, 0);
+	c = (struct call){ t, file, 1 };
+	th = g_thread_new("getattr", getattr_thread, &c);
+	while (x9p_proxy_inflight(t->fs) < 1)
+		g_usleep(1000);
+	g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+	if (worker != pid)
+		kill(worker, SIGKILL);
+	g_thread_join(th);
+	g_assert_cmpint(c.result, ==, -EIO);
+
+	/* afterwards: success, on a new helper, with the same nodes */
+	g_assert_cmpint(pt_getattr(t, file, &a), ==, 0);
+	g_assert_cmpuint(a.qid.path, ==, af.qid.path);
+	g_assert_cmphex(a.mode, ==, S_IFREG | 0640);
+	g_assert_cmpint(x9p_proxy_helper_pid(t->fs), !=, pid);
+	g_assert_cmpuint(x9p_proxy_restarts(t->fs), >=, 1);
+	g_assert_cmpint(pt_getattr(t, e, &a), ==, 0);
+	g_assert_cmpuint(a.qid.path, ==, ae.qid.path);
+	g_assert_cmpint(pt_walk(t, e, "..", &up, &a), ==, 0);
+	g_assert_cmpint(pt_create(t, e, "after", O_RDWR, 0644, NULL, NULL), ==, 0);
+	g_assert_true(g_file_test(pt_rel(t, "d/e/after"), G_FILE_TEST_EXISTS));
+	/* the descriptor from before the crash never depended on the helper */
+	g_assert_cmpint(pwrite(fd, "still", 5, 0), ==, 5);
+	g_assert_cmpint(pread(fd, buf, 5, 0), ==, 5);
+	close(fd);
+	pt_put(t, up);
+	pt_put(t, file);
+	pt_put(t, e);
+	pt_put(t, d);
+}
+
+/* A flushed request: the helper skips it if it has not started (EINTR). */
+struct cancelled_call {
+	struct pt *t;
+	volatile int flag;
+	int result;
+};
+
+static gpointer cancelled_thread(gpointer data)
+{
+	struct cancelled_call *cc = data;
+	struct x9p_ctx c = { cc->t->c.uid, cc->t->c.gid, &cc->flag };
+	struct x9p_attr a;
+
+	cc->result = PT_OPS(cc->t)->getattr(cc->t->fs, &c, cc->t->root, &a);
+	return NULL;
+}
+
+static void test_cancel(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct cancelled_call cc = { .t = t, .flag = 1, .result = 1 };
+	unsigned restarts;
+	struct x9p_attr a;
+	GThread *th;
+	pid_t worker;
+
+	if (!t->fs)
+		return;
+	restarts = x9p_proxy_restarts(t->fs);
+	worker = worker_of(x9p_proxy_helper_pid(t->fs));
+	g_assert_cmpint(kill(worker, SIGSTOP), ==, 0);
+	th = g_thread_new("cancelled", cancelled_thread, &cc);
+	while (x9p_proxy_inflight(t->fs) < 1)
+		g_usleep(1000);
+	g_assert_cmpint(kill(worker, SIGCONT), ==, 0);
+	g_thread_join(th);
+	/* skipped, or done before the cancel arrived; the reply is awaited either way */
+	g_assert_true(cc.result == 0 || cc.result == -EINTR);
+	g_assert_cmpint(pt_getattr(t, t->root, &a), ==, 0);
+	g_assert_cmpuint(x9p_proxy_restarts(t->fs), ==, restarts);
+}
+
+/* ---- a stream of operations from several threads across a crash ---- */
+
+struct stream {
+	struct pt *t;
+	struct x9p_node *dir, *file;
+	volatile gint stop;
+	gint ops, ok, eio, other, ok_after_kill;
+	volatile gint killed;
+	int id;
+};
+
+static void count(struct stream *s, int e)
+{
+	g_atomic_int_inc(&s->ops);
+	if (e >= 0) {
+		g_atomic_int_inc(&s->ok);
+		if (g_atomic_int_get(&s->killed))
+			g_atomic_int_inc(&s->ok_after_kill);
+	} else if (e == -EIO) {
+		g_atomic_int_inc(&s->eio);
+	} else {
+		g_atomic_int_inc(&s->other);
+		g_printerr("unexpected error %d in the stream\n", e);
+	}
+}
+
+static gpointer stream_thread(gpointer data)
+{
+	struct stream *s = data;
+	struct pt *t = s->t;
+	unsigned i = 0;
+
+	while (!g_atomic_int_get(&s->stop)) {
+		struct x9p_node *n = NULL;
+		struct x9p_attr a;
+		char name[64];
+		int fd = -1, e;
+
+		switch (i++ % 5) {
+		case 0:
+			e = pt_getattr(t, s->file, &a);
+			break;
+		case 1:
+			e = pt_walk(t, s->dir, "file", &n, &a);
+			pt_put(t, n);
+			break;
+		case 2: {
+			struct pt_dirlist l;
+			unsigned calls;
+
+			e = pt_readdir_all(t, s->dir, 4096, (i & 1) != 0, &l, &calls);
+			pt_dirlist_free(&l);
+			break;
+		}
+		case 3:
+			e = pt_open(t, s->file, O_RDONLY, &fd);
+			if (fd >= 0)
+				close(fd);
+			break;
+		default:
+			/* unique names: a create whose reply was lost cannot collide */
+			g_snprintf(name, sizeof(name), "t%d-%u", s->id, i);
+			e = pt_create(t, s->dir, name, O_RDWR, 0600, NULL, NULL);
+			break;
+		}
+		count(s, e);
+	}
+	return NULL;
+}
+
+static void test_stream(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct stream s[4];
+	GThread *th[4];
+	struct x9p_node *dir, *file;
+	struct x9p_attr a0, a;
+	int total, after, i;
+
+	if (!t->fs)
+		return;
+	g_assert_cmpint(pt_mkdir(t, t->root, "dir", 0755), ==, 0);
+	g_assert_cmpint(pt_walk(t, t->root, "dir", &dir, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, dir, "file", O_RDWR, 0644, &file, NULL), ==, 0);
+	g_assert_cmpint(pt_getattr(t, file, &a0), ==, 0);
+	for (i = 0; i < 4; i++) {
+		s[i] = (struct stream){ .t = t, .dir = dir, .file = file, .id = i };
+		th[i] = g_thread_new("stream", stream_thread, &s[i]);
+	}
+	do {
+		g_usleep(1000);
+		for (total = 0, i = 0; i < 4; i++)
+			total += g_atomic_int_get(&s[i].ok);
+	} while (total < 200);
+	for (i = 0; i < 4; i++)
+		g_atomic_int_set(&s[i].killed, 1);
+	kill_helper(t);
+	/* until every thread has done real work on the new helper */
+	do {
+		g_usleep(1000);
+		for (after = INT_MAX, i = 0; i < 4; i++)
+			after = MIN(after, g_atomic_int_get(&s[i].ok_after_kill));
+	} while (after < 50);
+	for (i = 0; i < 4; i++) {
+		g_atomic_int_set(&s[i].stop, 1);
+		g_thread_join(th[i]);
+		g_assert_cmpint(s[i].other, ==, 0);
+	}
+	g_assert_cmpuint(x9p_proxy_restarts(t->fs), >=, 1);
+	g_assert_cmpint(pt_getattr(t, file, &a), ==, 0);
+	g_assert_cmpuint(a.qid.path, ==, a0.qid.path);
+	pt_put(t, file);
+	pt_put(t, dir);
+}
+
+/* Names changed through the driver before the crash are followed. */
+static void test_renamed_nodes(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_node *a, *b, *file, *sub, *deep;
+	struct x9p_attr af, ad, x;
+
+	if (!t->fs)
+		return;
+	g_assert_cmpint(pt_mkdir(t, t->root, "a", 0755), ==, 0);
+	g_assert_cmpint(pt_mkdir(t, t->root, "b", 0755), ==, 0);
+	g_assert_cmpint(pt_walk(t, t->root, "a", &a, NULL), ==, 0);
+	g_assert_cmpint(pt_walk(t, t->root, "b", &b, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, a, "f", O_RDWR, 0644, &file, NULL), ==, 0);
+	g_assert_cmpint(pt_getattr(t, file, &af), ==, 0);
+	g_assert_cmpint(pt_mkdir(t, a, "sub", 0755), ==, 0);
+	g_assert_cmpint(pt_walk(t, a, "sub", &sub, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, sub, "deep", O_RDWR, 0644, &deep, NULL), ==, 0);
+	g_assert_cmpint(pt_getattr(t, deep, &ad), ==, 0);
+
+	g_assert_cmpint(PT_OPS(t)->rename(t->fs, &t->c, a, "f", b, "g"), ==, 0);
+	/* the parent of "deep" moves, with a different name */
+	g_assert_cmpint(PT_OPS(t)->rename(t->fs, &t->c, a, "sub", t->root, "sub2"), ==, 0);
+	kill_helper(t);
+	g_assert_cmpint(pt_getattr(t, file, &x), ==, 0);
+	g_assert_cmpuint(x.qid.path, ==, af.qid.path);
+	g_assert_cmpint(pt_getattr(t, deep, &x), ==, 0);
+	g_assert_cmpuint(x.qid.path, ==, ad.qid.path);
+	g_assert_cmpint(pt_create(t, sub, "more", O_RDWR, 0644, NULL, NULL), ==, 0);
+	g_assert_true(g_file_test(pt_rel(t, "sub2/more"), G_FILE_TEST_EXISTS));
+	pt_put(t, deep);
+	pt_put(t, sub);
+	pt_put(t, file);
+	pt_put(t, a);
+	pt_put(t, b);
+}
+
+/* Nodes whose object is gone or replaced cannot come back: ESTALE. */
+static void test_stale_nodes(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_node *gone, *replaced, *unlinked, *kept;
+	struct x9p_attr a;
+	char *p;
+
+	if (!t->fs)
+		return;
+	g_assert_cmpint(pt_create(t, t->root, "gone", O_RDWR, 0644, &gone, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "replaced", O_RDWR, 0644, &replaced, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "unlinked", O_RDWR, 0644, &unlinked, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "kept", O_RDWR, 0644, &kept, NULL), ==, 0);
+	g_assert_cmpint(PT_OPS(t)->unlink(t->fs, &t->c, t->root, "unlinked", 0), ==, 0);
+	/* still usable while this helper lives */
+	g_assert_cmpint(pt_getattr(t, unlinked, &a), ==, 0);
+	kill_helper(t);
+	p = pt_path(t, "gone");
+	g_assert_cmpint(unlink(p), ==, 0);
+	g_free(p);
+	p = pt_path(t, "replaced");
+	g_assert_cmpint(unlink(p), ==, 0);
+	pt_write_file(p, "another file", 0644);
+	g_free(p);
+
+	g_assert_cmpint(pt_getattr(t, kept, &a), ==, 0);
+	g_assert_cmpint(pt_getattr(t, gone, &a), ==, -ESTALE);
+	g_assert_cmpint(pt_getattr(t, replaced, &a), ==, -ESTALE);
+	g_assert_cmpint(pt_getattr(t, unlinked, &a), ==, -ESTALE);
+	/* and stays so */
+	g_assert_cmpint(pt_getattr(t, replaced, &a), ==, -ESTALE);
+	pt_put(t, gone);
+	pt_put(t, replaced);
+	pt_put(t, unlinked);
+	pt_put(t, kept);
+}
+
+/* Restarts back off but never give up; an orderly destroy stops the helper. */
+static void test_repeated_kills(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_attr a;
+	pid_t last = -1;
+
+	if (!t->fs)
+		return;
+	for (int i = 0; i < 4; i++) {
+		pid_t pid;
+
+		g_assert_cmpint(pt_getattr(t, t->root, &a), ==, 0);
+		pid = x9p_proxy_helper_pid(t->fs);
+		g_assert_cmpint(pid, !=, last);
+		last = pid;
+		kill_helper(t);
+	}
+	g_assert_cmpint(pt_getattr(t, t->root, &a), ==, 0);
+	g_assert_cmpuint(x9p_proxy_restarts(t->fs), ==, 4);
+	last = x9p_proxy_helper_pid(t->fs);
+	pt_stop(t);
+	/* reaped by the driver: no such process any more */
+	g_assert_cmpint(kill(last, 0), ==, -1);
+	g_assert_cmpint(errno, ==, ESRCH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(struct fx *, gconstpointer);
+	} tests[] = {
+		{ "inflight_eio", test_inflight_eio },
+		{ "cancel", test_cancel },
+		{ "stream", test_stream },
+		{ "renamed_nodes", test_renamed_nodes },
+		{ "stale_nodes", test_stale_nodes },
+		{ "repeated_kills", test_repeated_kills },
+	};
+	static const enum x9p_secmodel models[] = { X9P_SM_MAPPED_FILE, X9P_SM_PASSTHROUGH };
+
+	pt_init();
+	g_test_init(&argc, &argv, NULL);
+	/* The driver warns about every helper death: here they are the point. */
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	for (size_t m = 0; m < G_N_ELEMENTS(models); m++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
+			char *path = g_strdup_printf("/helper/supervise/%s/%s",
+						     x9p_secmodel_name(models[m]), tests[i].name);
+
+			g_test_add(path, struct fx, GINT_TO_POINTER(models[m]), setup, tests[i].fn,
+				   teardown);
+			g_free(path);
+		}
+	}
+	return g_test_run();
+}

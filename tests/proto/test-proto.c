@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Protocol behaviour of the real x9p-backend beyond QEMU's qtest list:
+ * version renegotiation, msize clamping, fid limit, duplicate tags,
+ * out-of-order completion, many clients at once, and hostile frames that
+ * must be answered with an error (or cost the sender its connection)
+ * while every other client keeps being served.
+ */
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proto-fixture.h"
+#include "socket/socket.h"
+
+static const char *const synth_args[] = { "--synthetic=bigdir=50", NULL };
+
+static void t_renegotiate(void)
+{
+	struct pfx f;
+	struct p9_getattr a;
+	uint32_t msize;
+	char ver[32];
+
+	pfx_start(&f, synth_args, false);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	/* A second Tversion resets the session: fids are gone. */
+	g_assert_cmpint(p9c_version(f.c, 16384, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpuint(msize, ==, 16384);
+	g_assert_cmpint(p9c_getattr(f.c, 1, P9_GETATTR_BASIC, &a), ==, -ENOENT);
+	g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, -ENOENT);
+	/* ... and works again after attaching. */
+	g_assert_cmpint(p9c_attach(f.c, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	/* Switching dialect. */
+	g_assert_cmpint(p9c_version(f.c, 16384, "9P2000.u", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpstr(ver, ==, "9P2000.u");
+	g_assert_cmpint(p9c_version(f.c, 16384, "9P2001", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpstr(ver, ==, "unknown");
+	pfx_stop(&f);
+}
+
+static void t_msize_clamp(void)
+{
+	struct pfx f;
+	uint32_t msize;
+	char ver[32];
+	static uint8_t big[X9P_SOCK_MAX_MSIZE];
+	uint32_t n;
+
+	pfx_start(&f, synth_args, true);
+	g_assert_cmpint(p9c_version(f.c, 64u << 20, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpuint(msize, ==, X9P_SOCK_MAX_MSIZE);
+	g_assert_cmpint(p9c_attach(f.c, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	/* A read asking for more than msize allows is cut to fit. */
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDWR, NULL, NULL), ==, 0);
+	g_assert_cmpint(p9c_write(f.c, 1, 0, big, msize - P9_IOHDR_SIZE, &n), ==, 0);
+	g_assert_cmpint(p9c_read(f.c, 1, 0, 0xFFFFFFFFu, big, &n), ==, 0);
+	g_assert_cmpuint(n, ==, msize - P9_IOHDR_SIZE);
+	pfx_stop(&f);
+}
+
+static void t_fid_limit(void)
+{
+	static const char *const args[] = { "--synthetic", "--max-fids=8", NULL };
+	struct pfx f;
+
+	pfx_start(&f, args, false);
+	for (uint32_t i = 1; i < 8; i++)
+		g_assert_cmpint(p9c_walk_path(f.c, 0, i, "", NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 8, "", NULL), ==, -EMFILE);
+	g_assert_cmpint(p9c_clunk(f.c, 3), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 8, "", NULL), ==, 0);
+	pfx_stop(&f);
+}
+
+static int send_blocked(struct pfx *f, uint32_t fid, int tag)
+{
+	struct p9_msg m = { 0 };
+
+	g_assert_cmpint(p9c_walk_path(f->c, 0, fid, "blocker", NULL), ==, 0);
+	m.type = P9_TLOPEN;
+	m.u.tlopen.fid = fid;
+	m.u.tlopen.flags = P9L_RDONLY;
+	tag = p9c_send(f->c, &m, tag);
+	g_assert_cmpint(tag, >=, 0);
+	g_usleep(50 * 1000);
+	return tag;
+}
+
+/* Releases blocked operations from a second connection (it is a control
+ * of the synthetic filesystem, shared by every client). */
+static void release(struct pfx *f)
+{
+	struct p9c *c = pfx_connect(f);
+	char ver[16];
+	uint32_t msize;
+
+	g_assert_cmpint(p9c_version(c, 8192, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(c, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(c, 0, 1, "ctl", NULL), ==, 0);
+	g_assert_cmpint(p9c_mkdir(c, 1, "release", 0755, 0, NULL), ==, 0);
+	p9c_free(c);
+}
+
+static void t_duplicate_tag(void)
+{
+	struct pfx f;
+	struct p9c_reply r = { 0 };
+	struct p9_msg m = { 0 };
+
+	pfx_start(&f, synth_args, false);
+	send_blocked(&f, 1, 77);
+	m.type = P9_TGETATTR;
+	m.u.tgetattr.fid = 0;
+	m.u.tgetattr.request_mask = P9_GETATTR_BASIC;
+	g_assert_cmpint(p9c_send(f.c, &m, 77), ==, 77);
+	g_assert_cmpint(p9c_recv(f.c, &r, 5000), ==, 0);
+	g_assert_cmpuint(r.m.tag, ==, 77);
+	g_assert_cmpint(r.m.type, ==, P9_RLERROR);
+	g_assert_cmpuint(r.m.u.rlerror.ecode, ==, EBUSY);
+	p9c_reply_clear(&r);
+	release(&f);
+	/* The client library cannot tell which of the two requests on tag 77
+	 * this answers, so it may flag the pairing; the frame is what counts. */
+	int rc = p9c_recv(f.c, &r, 5000);
+	g_assert_true(rc == 0 || rc == -EPROTO);
+	g_assert_nonnull(r.frame);
+	g_assert_cmpint(r.m.type, ==, P9_RLOPEN);
+	g_assert_cmpuint(r.m.tag, ==, 77);
+	p9c_reply_clear(&r);
+	pfx_stop(&f);
+}
+
+static void t_out_of_order(void)
+{
+	struct pfx f;
+	struct p9c_reply r = { 0 };
+	struct p9_getattr a;
+	int tag;
+
+	pfx_start(&f, synth_args, false);
+	tag = send_blocked(&f, 1, P9C_AUTOTAG);
+	/* Later requests complete while the first is still blocked. */
+	for (int i = 0; i < 5; i++)
+		g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	release(&f);
+	g_assert_cmpint(p9c_recv(f.c, &r, 5000), ==, 0);
+	g_assert_cmpuint(r.m.tag, ==, (unsigned)tag);
+	g_assert_cmpint(r.m.type, ==, P9_RLOPEN);
+	p9c_reply_clear(&r);
+	pfx_stop(&f);
+}
+
+struct client_job {
+	const char *addr;
+	int id;
+	int failures;
+};
+
+static void *client_thread(void *arg)
+{
+	struct client_job *j = arg;
+	char name[32], ver[16];
+	uint8_t data[4096], back[4096];
+	uint32_t n, msize;
+	int err = 0;
+	struct p9c *c = p9c_connect(j->addr, &err);
+
+	if (!c) {
+		j->failures++;
+		return NULL;
+	}
+	p9c_set_timeout(c, 20000);
+	memset(data, j->id, sizeof(data));
+	snprintf(name, sizeof(name), "client-%d", j->id);
+	if (p9c_version(c, 65536, "9P2000.L", &msize, ver, sizeof(ver)) ||
+	    p9c_attach(c, 0, P9_NOFID, "", "", 0, NULL) ||
+	    p9c_walk_path(c, 0, 1, "dir", NULL) ||
+	    p9c_lcreate(c, 1, name, P9L_RDWR, 0644, 0, NULL, NULL)) {
+		j->failures++;
+		goto out;
+	}
+	for (int i = 0; i < 50; i++) {
+		if (p9c_write(c, 1, (uint64_t)i * sizeof(data), data, sizeof(data), &n) || n != sizeof(data))
+			j->failures++;
+		if (p9c_read(c, 1, (uint64_t)i * sizeof(data), sizeof(back), back, &n) ||
+		    n != sizeof(back) || memcmp(back, data, n))
+			j->failures++;
+	}
+out:
+	p9c_free(c);
+	return NULL;
+}
+
+static void t_many_clients(void)
+{
+	enum { N = 24 };
+	struct pfx f;
+	pthread_t th[N];
+	struct client_job jobs[N];
+
+	pfx_start(&f, synth_args, false);
+	for (int i = 0; i < N; i++) {
+		jobs[i] = (struct client_job){ f.be.addr, i + 1, 0 };
+		pthread_create(&th[i], NULL, client_thread, &jobs[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		g_assert_cmpint(jobs[i].failures, ==, 0);
+	}
+	pfx_stop(&f);
+}
+
+/* ---- hostile frames ---- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+/* Builds a frame: header with the true size, then body bytes. */
+static size_t frame(uint8_t *buf, uint8_t type, uint16_t tag, const uint8_t *body, size_t len)
+{
+	put32(buf, (uint32_t)(7 + len));
+	buf[4] = type;
+	buf[5] = tag & 0xff;
+	buf[6] = tag >> 8;
+	memcpy(buf + 7, body, len);
+	return 7 + len;
+}
+
+/* A well-formed client that must keep working while another misbehaves. */
+static void check_other_client(struct pfx *f)
+{
+	struct p9c *c = pfx_connect(f);
+	struct p9_getattr a;
+	char ver[16];
+	uint32_t msize;
+
+	g_assert_cmpint(p9c_version(c, 8192, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(c, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	g_assert_cmpint(p9c_getattr(c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	p9c_free(c);
+}
+
+/* Sends a body-malformed frame; expects an error reply on its tag. */
+static void expect_error(struct pfx *f, uint8_t type, const uint8_t *body, size_t len, uint32_t want)
+{
+	uint8_t buf[256];
+	struct p9c_reply r = { 0 };
+	size_t n = frame(buf, type, 500, body, len);
+
+	g_assert_cmpint(p9c_send_raw(f->c, buf, n), ==, 0);
+	g_assert_cmpint(p9c_recv(f->c, &r, 5000), ==, 0);
+	g_assert_cmpuint(r.m.tag, ==, 500);
+	g_assert_cmpint(r.m.type, ==, P9_RLERROR);
+	if (want)
+		g_assert_cmpuint(r.m.u.rlerror.ecode, ==, want);
+	p9c_reply_clear(&r);
+}
+
+static void t_malformed_bodies(void)
+{
+	struct pfx f;
+	/* Twalk fid 0 newfid 1 nwname 17 */
+	uint8_t walk17[10] = { 0, 0, 0, 0, 1, 0, 0, 0, 17, 0 };
+	/* Twalk with one name whose length runs past the frame */
+	uint8_t walklong[14] = { 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 200, 0, 'a', 'b' };
+	/* Twalk with a name containing NUL */
+	uint8_t walknul[15] = { 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 3, 0, 'a', 0, 'b' };
+	/* Twalk with a name containing '/' */
+	uint8_t walkslash[15] = { 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 3, 0, 'a', '/', 'b' };
+	/* Twrite fid 1 offset 0 count 0x7fffffff with 4 bytes of data */
+	uint8_t writehuge[20] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4 };
+	/* Tgetattr truncated: fid only, no mask */
+	uint8_t getattr_short[4] = { 0, 0, 0, 0 };
+	/* Tclunk with trailing garbage */
+	uint8_t clunk_trailing[6] = { 0, 0, 0, 0, 9, 9 };
+	/* Tmkdir name "." */
+	uint8_t mkdir_dot[15] = { 0, 0, 0, 0, 1, 0, '.', 0xed, 1, 0, 0, 0, 0, 0, 0 };
+
+	pfx_start(&f, synth_args, false);
+	expect_error(&f, P9_TWALK, walk17, sizeof(walk17), EINVAL);
+	expect_error(&f, P9_TWALK, walklong, sizeof(walklong), 0);
+	expect_error(&f, P9_TWALK, walknul, sizeof(walknul), 0);
+	expect_error(&f, P9_TWALK, walkslash, sizeof(walkslash), ENOENT);
+	expect_error(&f, P9_TWRITE, writehuge, sizeof(writehuge), 0);
+	expect_error(&f, P9_TGETATTR, getattr_short, sizeof(getattr_short), 0);
+	expect_error(&f, P9_TCLUNK, clunk_trailing, sizeof(clunk_trailing), 0);
+	expect_error(&f, P9_TMKDIR, mkdir_dot, sizeof(mkdir_dot), EINVAL);
+	expect_error(&f, 250, NULL, 0, EOPNOTSUPP);
+	expect_error(&f, P9_RREAD, NULL, 0, EOPNOTSUPP);
+	/* The same connection still works, and so does a fresh one. */
+	struct p9_getattr a;
+	g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	check_other_client(&f);
+	pfx_stop(&f);
+}
+
+/* Frame-level faults cost the sender its connection, nothing more. */
+static void bad_frame(const uint8_t *bytes, size_t len)
+{
+	struct pfx f;
+	struct p9c_reply r = { 0 };
+	int rc;
+
+	pfx_start(&f, synth_args, false);
+	g_assert_cmpint(p9c_send_raw(f.c, bytes, len), ==, 0);
+	rc = p9c_recv(f.c, &r, 5000);
+	g_assert_true(rc == -ECONNRESET || rc == -EPROTO);
+	p9c_reply_clear(&r);
+	check_other_client(&f);
+	pfx_stop(&f);
+}
+
+static void t_frame_too_small(void)
+{
+	uint8_t b[7] = { 6, 0, 0, 0, P9_TCLUNK, 1, 0 };
+	bad_frame(b, sizeof(b));
+}
+
+static void t_frame_over_msize(void)
+{
+	uint8_t b[7] = { 0, 0, 0, 0x10, P9_TWRITE, 1, 0 }; /* 256 MiB */
+	bad_frame(b, sizeof(b));
+}
+
+static void t_truncated_then_close(void)
+{
+	struct pfx f;
+	uint8_t b[9] = { 100, 0, 0, 0, P9_TWRITE, 1, 0, 1, 2 };
+
+	pfx_start(&f, synth_args, false);
+	g_assert_cmpint(p9c_send_raw(f.c, b, sizeof(b)), ==, 0);
+	shutdown(p9c_fd(f.c), SHUT_WR); /* the frame never completes */
+	check_other_client(&f);
+	pfx_stop(&f);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/proto/version/renegotiate", t_renegotiate);
+	g_test_add_func("/proto/version/msize-clamp", t_msize_clamp);
+	g_test_add_func("/proto/fid-limit", t_fid_limit);
+	g_test_add_func("/proto/duplicate-tag", t_duplicate_tag);
+	g_test_add_func("/proto/out-of-order", t_out_of_order);
+	g_test_add_func("/proto/many-clients", t_many_clients);
+	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
+	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
+	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
+	g_test_add_func("/proto/malformed/truncated-then-close", t_truncated_then_close);
+	return g_test_run();
+}

@@ -1,0 +1,389 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Boots a throwaway Linux guest under QEMU (TCG) whose kernel 9p client mounts
+# one or more 9P servers in turn, runs a script in it and exits with the
+# script's status.  Full documentation: docs/testing-vm.md.
+#
+#   boot.sh [GLOBAL OPTIONS] [MOUNT OPTIONS] [--then MOUNT OPTIONS]...
+#
+# Exit status: the guest script's (the first non-zero one over all mount
+# configurations), or 124 timeout, 125 harness/boot/server failure, 126 a
+# mount failed.
+set -u
+
+usage() {
+	cat <<'EOF'
+usage: boot.sh [options] [mount options] [--then mount options]...
+global options:
+  --kernel 6.1|6.12     guest kernel (default $X9P_VM_KERNEL or 6.12)
+  --script FILE         guest script, run by busybox sh with cwd /mnt
+  --cmd 'COMMAND'       guest command line instead of a script
+  --shell               interactive shell on this terminal (stdin not a
+                        terminal: stdin is read as the guest script)
+  --timeout SECONDS     kill QEMU after this long (default $X9P_VM_TIMEOUT or 300)
+  --progs DIR           static programs copied to the guest's /bin
+                        (default $X9P_BUILD/tests/progs)
+  --log FILE            keep the serial log there (default: kept only on failure)
+  --append 'ARGS'       extra kernel command line
+  --mem MB              guest memory (default 512)
+  --qemu PATH           QEMU binary (default $X9P_QEMU or qemu-system-x86_64)
+  --verbose             copy the whole serial log to stderr as it arrives
+mount options (one configuration; --then starts the next, inheriting these):
+  --server x9p|qemu     x9p: build/x9p-backend over trans=fd on a virtconsole
+                        (default); qemu: QEMU's built-in virtio-9p, trans=virtio
+  --server-cmd 'CMD'    any 9P server over trans=fd: CMD (sh -c) must listen on
+                        the unix socket $X9P_SOCK (also substituted for {sock})
+  --backend-args 'ARGS' x9p-backend arguments besides --listen (default
+                        --synthetic, or --export DIR --security-model MODEL)
+  --export DIR          directory to export (x9p and qemu)
+  --security-model M    passthrough|mapped-xattr|mapped-file|none
+                        (default mapped-xattr)
+  --version V           9p2000.L (default) or 9p2000.u
+  --msize N             default 131072 (trans=fd), 512000 (trans=virtio)
+  --cache MODE          none (default), loose, fscache, mmap, ...
+  --mount-opts 'A,B'    extra mount options
+  --then                start the next configuration
+EOF
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+export X9P_VM_CACHE=${X9P_VM_CACHE:-$top/build/vm-cache}
+B=${X9P_BUILD:-build}
+B=$(cd "$B" 2>/dev/null && pwd || echo "$B")
+
+say() { echo "boot.sh: $*" >&2; }
+die() { say "$*"; exit 125; }
+
+kernel=${X9P_VM_KERNEL:-6.12}
+script='' cmd='' mode=script timeout=${X9P_VM_TIMEOUT:-300}
+progs=$B/tests/progs log='' append='' mem=512 qemu=${X9P_QEMU:-qemu-system-x86_64}
+verbose=0
+
+# Current configuration, and the list of finished ones.
+cur_server=x9p cur_cmd='' cur_bargs='' cur_export='' cur_model=mapped-xattr
+cur_version=9p2000.L cur_msize='' cur_cache=none cur_mopts=''
+c_server=() c_cmd=() c_bargs=() c_export=() c_model=() c_version=() c_msize=()
+c_cache=() c_mopts=()
+push_conf() {
+	c_server+=("$cur_server") c_cmd+=("$cur_cmd") c_bargs+=("$cur_bargs")
+	c_export+=("$cur_export") c_model+=("$cur_model") c_version+=("$cur_version")
+	c_msize+=("$cur_msize") c_cache+=("$cur_cache") c_mopts+=("$cur_mopts")
+}
+
+need() { [ $# -ge 2 ] || { say "$1 needs an argument"; exit 2; }; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) need "$@"; kernel=$2; shift ;;
+	--script) need "$@"; script=$2; shift ;;
+	--cmd) need "$@"; cmd=$2; shift ;;
+	--shell) mode=shell ;;
+	--timeout) need "$@"; timeout=$2; shift ;;
+	--progs) need "$@"; progs=$2; shift ;;
+	--log) need "$@"; log=$2; shift ;;
+	--append) need "$@"; append=$2; shift ;;
+	--mem) need "$@"; mem=$2; shift ;;
+	--qemu) need "$@"; qemu=$2; shift ;;
+	--verbose | -v) verbose=1 ;;
+	--server) need "$@"; cur_server=$2; cur_cmd=; shift ;;
+	--server-cmd) need "$@"; cur_server=cmd; cur_cmd=$2; shift ;;
+	--backend-args) need "$@"; cur_bargs=$2; shift ;;
+	--export) need "$@"; cur_export=$(realpath -m -- "$2"); shift ;;
+	--security-model) need "$@"; cur_model=$2; shift ;;
+	--version) need "$@"; cur_version=$2; shift ;;
+	--msize) need "$@"; cur_msize=$2; shift ;;
+	--cache) need "$@"; cur_cache=$2; shift ;;
+	--mount-opts) need "$@"; cur_mopts=$2; shift ;;
+	--then) push_conf ;;
+	-h | --help) usage; exit 0 ;;
+	*) say "unknown option '$1'"; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+push_conf
+nconf=${#c_server[@]}
+
+case $kernel in 6.1 | 6.12) ;; *) say "--kernel must be 6.1 or 6.12"; exit 2 ;; esac
+case $timeout in '' | *[!0-9]*) say "--timeout needs a number of seconds"; exit 2 ;; esac
+if [ "$mode" = shell ] && [ ! -t 0 ]; then
+	# No terminal to talk to: what would have been typed is the script.
+	mode=script
+	if [ -z "$script" ] && [ -z "$cmd" ]; then
+		cmd=$(cat)
+		[ -n "$cmd" ] || cmd=:
+	fi
+fi
+if [ "$mode" = script ] && [ -z "$script" ] && [ -z "$cmd" ]; then
+	say "give --script FILE, --cmd 'COMMAND' or --shell"
+	exit 2
+fi
+[ -z "$script" ] || [ -r "$script" ] || die "cannot read script $script"
+command -v "$qemu" >/dev/null || die "$qemu not found (sh tools/deps.sh vm)"
+
+sh "$here/fetch-kernels.sh" "$kernel" || die "cannot fetch kernel $kernel"
+kdir=$(cd "$X9P_VM_CACHE/kernel-$kernel" && pwd) || die "no kernel in $X9P_VM_CACHE"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/x9p-vm.XXXXXX") || die "mktemp failed"
+server_pids=()
+qpid=''
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+	stop_servers
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 125' INT TERM HUP
+
+# Stops the servers; prints a complaint for each one that exited on its own
+# with a failure status or that failed on SIGTERM.  Returns 1 if any did.
+stop_servers() {
+	local i pid st bad=0
+	for i in "${!server_pids[@]}"; do
+		pid=${server_pids[$i]}
+		[ -n "$pid" ] || continue
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		st=$?
+		server_pids[i]=
+		# 143: the SIGTERM we sent.
+		if [ "$st" -ne 0 ] && [ "$st" -ne 143 ]; then
+			say "server of configuration $i exited with status $st; its output:"
+			tail -n 20 "$tmp/server$i.log" | sed 's/^/  /' >&2
+			bad=1
+		fi
+	done
+	return $bad
+}
+
+# Starts the server of configuration $1 listening on $2; returns once it
+# listens (bounded wait).
+start_server() {
+	local i=$1 sock=$2 n=0 args
+	local -a argv
+	case ${c_server[$i]} in
+	x9p)
+		[ -x "$B/x9p-backend" ] || die "$B/x9p-backend is not built (make build-all)"
+		if [ -n "${c_bargs[$i]}" ]; then
+			args=${c_bargs[$i]}
+		elif [ -n "${c_export[$i]}" ]; then
+			args=$(printf -- '--export %q --security-model %q' "${c_export[$i]}" "${c_model[$i]}")
+		else
+			args=--synthetic
+		fi
+		eval "argv=(\"\$B/x9p-backend\" --listen \"unix:\$sock\" $args)"
+		echo "${argv[*]}" >"$tmp/server$i.cmd"
+		# --ready-fd says "ready" once it listens, or closes on failure.
+		mkfifo "$tmp/ready$i" || die "mkfifo failed"
+		"${argv[@]}" --ready-fd 9 9>"$tmp/ready$i" </dev/null >"$tmp/server$i.log" 2>&1 &
+		server_pids[i]=$!
+		local rfd line ready=0
+		exec {rfd}<"$tmp/ready$i"
+		while read -r -t 20 -u "$rfd" line; do
+			[ "$line" = ready ] && { ready=1; break; }
+		done
+		exec {rfd}<&-
+		if [ $ready -eq 0 ]; then
+			say "server of configuration $i ($(cat "$tmp/server$i.cmd")) did not start:"
+			kill "${server_pids[$i]}" 2>/dev/null
+			wait "${server_pids[$i]}" 2>/dev/null
+			server_pids[i]=
+			sed 's/^/  /' "$tmp/server$i.log" >&2
+			exit 125
+		fi
+		return 0
+		;;
+	cmd)
+		argv=(sh -c "${c_cmd[$i]//\{sock\}/$sock}")
+		;;
+	esac
+	echo "${argv[*]}" >"$tmp/server$i.cmd"
+	X9P_SOCK=$sock "${argv[@]}" </dev/null >"$tmp/server$i.log" 2>&1 &
+	server_pids[i]=$!
+	# Any command: the socket file appears at bind(), listen() follows at
+	# once, and QEMU connects only after the initramfs is built.
+	while [ ! -S "$sock" ]; do
+		if ! kill -0 "${server_pids[$i]}" 2>/dev/null; then
+			say "server of configuration $i ($(cat "$tmp/server$i.cmd")) exited:"
+			wait "${server_pids[$i]}" 2>/dev/null
+			server_pids[i]=
+			sed 's/^/  /' "$tmp/server$i.log" >&2
+			exit 125
+		fi
+		n=$((n + 1))
+		[ $n -le 200 ] || die "server of configuration $i never created $sock"
+		sleep 0.05
+	done
+}
+
+# Shell-quotes $1 for the guest's busybox sh.
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# The unpacked ELF kernel boots through its PVH entry, skipping the bzImage
+# decompressor (seconds under TCG); fetch-kernels.sh made it when it could.
+image=${X9P_VM_KERNEL_IMAGE:-$kdir/vmlinuz}
+[ -n "${X9P_VM_KERNEL_IMAGE:-}" ] || [ ! -f "$kdir/vmlinux" ] || image=$kdir/vmlinux
+qargs=(-accel tcg -smp 1 -m "$mem" -nodefaults -no-user-config -display none -no-reboot
+	-kernel "$image")
+conf=$tmp/x9p-vm.conf
+{
+	echo "X9P_MODE=$mode"
+	echo "X9P_N=$nconf"
+	if [ -t 0 ] && size=$(stty size 2>/dev/null); then
+		echo "X9P_ROWS=${size% *} X9P_COLS=${size#* } X9P_TERM=$(q "${TERM:-vt100}")"
+	fi
+} >"$conf"
+nfd=0
+descs=()
+for ((i = 0; i < nconf; i++)); do
+	ver=${c_version[$i]} cache_mode=${c_cache[$i]} msize=${c_msize[$i]}
+	case ${c_server[$i]} in
+	x9p | cmd)
+		kind=fd dev=hvc$nfd
+		[ -n "$msize" ] || msize=131072
+		opts="trans=fd,rfdno=3,wfdno=3"
+		[ $nfd -eq 0 ] && qargs+=(-device virtio-serial-pci)
+		sock=$tmp/s$i
+		start_server "$i" "$sock"
+		qargs+=(-chardev "socket,id=c$i,path=$sock" -device "virtconsole,chardev=c$i,name=x9p.$i")
+		nfd=$((nfd + 1))
+		[ "${c_server[$i]}" = x9p ] && desc="x9p-backend" || desc="server-cmd"
+		;;
+	qemu)
+		kind=virtio dev=x9p$i
+		[ -n "$msize" ] || msize=512000
+		opts="trans=virtio"
+		exp=${c_export[$i]}
+		[ -n "$exp" ] || die "--server qemu needs --export DIR"
+		[ -d "$exp" ] || die "export $exp is not a directory"
+		qargs+=(-fsdev "local,id=fs$i,path=$exp,security_model=${c_model[$i]}"
+			-device "virtio-9p-pci,fsdev=fs$i,mount_tag=$dev")
+		desc="qemu-9p"
+		;;
+	*) say "unknown --server '${c_server[$i]}' (x9p or qemu)"; exit 2 ;;
+	esac
+	opts="$opts,version=$ver,msize=$msize"
+	[ -n "$cache_mode" ] && opts="$opts,cache=$cache_mode"
+	[ -n "${c_mopts[$i]}" ] && opts="$opts,${c_mopts[$i]}"
+	desc="$desc $ver msize=$msize cache=$cache_mode"
+	descs+=("$desc")
+	{
+		echo "X9P_${i}_KIND=$kind X9P_${i}_DEV=$dev X9P_${i}_OPTS=$(q "$opts")"
+		echo "X9P_${i}_VERSION=$ver X9P_${i}_MSIZE=$msize X9P_${i}_CACHE=$(q "$cache_mode")"
+		echo "X9P_${i}_DESC=$(q "$desc")"
+	} >>"$conf"
+done
+[ $nfd -le 8 ] || die "at most 8 trans=fd configurations per boot (hvc limit)"
+
+if [ -n "$cmd" ]; then
+	printf '%s\n' "$cmd" >"$tmp/script"
+	script=$tmp/script
+elif [ -z "$script" ]; then
+	: >"$tmp/script"
+	script=$tmp/script
+fi
+sh "$here/mkinitramfs.sh" -o "$tmp/initrd.gz" -k "$kdir" -p "$progs" \
+	-f "$conf=etc/x9p-vm.conf" -f "$script=x9p/script" || die "mkinitramfs failed"
+# Warnings reach the serial log in script mode (a 9p client warning is worth
+# seeing next to the output it explains); a person's shell stays quiet.
+[ "$mode" = shell ] && loglevel=quiet || loglevel=loglevel=5
+qargs+=(-initrd "$tmp/initrd.gz" -append "console=ttyS0 $loglevel panic=-1 oops=panic $append")
+
+if [ "$mode" = shell ]; then
+	say "guest kernel $(cat "$kdir/release"), mounting: ${descs[0]}"
+	"$qemu" "${qargs[@]}" -serial mon:stdio
+	exit 0
+fi
+
+# Script mode: QEMU writes the serial console to a file that is read as it
+# grows; markers from guest-init.sh drive the state, the script's output
+# goes to stdout.
+serial=$tmp/serial.log
+: >"$serial"
+t0=$EPOCHREALTIME
+timeout -s TERM "$timeout" "$qemu" "${qargs[@]}" -serial "file:$serial" \
+	</dev/null >"$tmp/qemu.log" 2>&1 &
+qpid=$!
+
+elapsed() {
+	local now=$EPOCHREALTIME
+	local us=$(((${now/./} - ${t0/./}) / 1000))
+	printf '%d.%d' $((us / 1000)) $((us % 1000 / 100))
+}
+in_script=-1 done=0 fail=0 first_status=0 mountfail=0 t_init='' t_mount=''
+while IFS= read -r line; do
+	line=${line%$'\r'}
+	[ $verbose -eq 1 ] && printf '%s\n' "$line" >&2
+	case $line in
+	*"@@X9P "*)
+		# Output without a final newline runs into the next marker.
+		prefix=${line%%@@X9P *}
+		[ -n "$prefix" ] && [ "$in_script" -ge 0 ] && printf '%s\n' "$prefix"
+		read -r -a m <<<"${line#*@@X9P }"
+		case ${m[0]} in
+		init) t_init=$(elapsed) ;;
+		mounted)
+			[ -n "$t_mount" ] || t_mount=$(elapsed)
+			say "configuration ${m[1]} mounted: ${descs[${m[1]}]}"
+			;;
+		mountfail)
+			say "configuration ${m[1]}: mount failed (${descs[${m[1]}]})"
+			mountfail=1
+			;;
+		begin)
+			in_script=${m[1]}
+			[ "$nconf" -gt 1 ] && echo "# configuration ${m[1]}: ${descs[${m[1]}]}"
+			;;
+		end)
+			in_script=-1
+			[ "$first_status" -ne 0 ] || first_status=${m[2]}
+			;;
+		error) say "guest: ${line#*@@X9P error }"; fail=1 ;;
+		done)
+			done=1
+			for i in "${!server_pids[@]}"; do
+				if [ -n "${server_pids[$i]}" ] && ! kill -0 "${server_pids[$i]}" 2>/dev/null; then
+					say "server of configuration $i died during the run"
+					fail=1
+				fi
+			done
+			;;
+		esac
+		;;
+	*) [ "$in_script" -ge 0 ] && printf '%s\n' "$line" ;;
+	esac
+done < <(tail -s 0.2 --pid="$qpid" -n +1 -f "$serial")
+wait "$qpid"
+qrc=$?
+qpid=
+stop_servers || fail=1
+
+if [ -n "$t_mount" ]; then
+	say "kernel $(cat "$kdir/release"): /init at ${t_init}s, first mount at ${t_mount}s, total $(elapsed)s"
+fi
+rc=$first_status
+[ "$mountfail" -eq 0 ] || rc=126
+if [ "$qrc" -eq 124 ]; then
+	say "TIMEOUT: QEMU killed after ${timeout}s"
+	rc=124
+elif [ "$done" -eq 0 ]; then
+	say "guest stopped before finishing (QEMU status $qrc; kernel panic or /init failure?)"
+	rc=125
+elif [ "$fail" -ne 0 ]; then
+	rc=125
+fi
+if [ "$rc" -ge 124 ] && [ "$rc" -le 126 ]; then
+	sed 's/^/  qemu: /' "$tmp/qemu.log" >&2
+	say "last lines of the serial console:"
+	tail -n 30 "$serial" | tr -d '\r' | sed 's/^/  /' >&2
+fi
+[ -z "$log" ] || tr -d '\r' <"$serial" >"$log"
+if [ "$rc" -ge 124 ] && [ "$rc" -le 126 ]; then
+	keep=$B/vm-logs/$(date +%Y%m%d-%H%M%S)-$kernel-$$
+	mkdir -p "$keep"
+	tr -d '\r' <"$serial" >"$keep/serial.log"
+	cp "$tmp/qemu.log" "$conf" "$keep/" 2>/dev/null
+	cp "$tmp"/server*.log "$tmp"/server*.cmd "$keep/" 2>/dev/null
+	say "serial, QEMU and server logs kept in $keep"
+fi
+exit "$rc"
