@@ -143,8 +143,7 @@ static const GOptionEntry entries[] = {
 	  "(repeatable; see Addresses below)", "ADDRESS" },
 	{ "synthetic", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, opt_synthetic,
 	  "Serve the built-in in-memory test filesystem (the default without "
-	  "--export); "
-	  "the optional SPEC tunes it, e.g. --synthetic=bigdir=5000", "SPEC" },
+	  "--export); the optional SPEC tunes it, e.g. --synthetic=bigdir=5000", "SPEC" },
 	{ "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt.trace,
 	  "Log every 9P message in both directions to FILE", "FILE" },
 	{ "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,

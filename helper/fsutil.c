@@ -42,7 +42,8 @@ int hx_openat(int dirfd, const char *name, int flags, mode_t mode)
 	if (hx.have_openat2) {
 		struct open_how how = {
 			.flags = (uint64_t)flags,
-			.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+			/* openat2 refuses a mode that will not be used */
+			.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 		};
 

@@ -61,11 +61,25 @@ struct x9p_req {
 	uint16_t tag;
 	volatile int cancelled;
 	GQueue flushes;              /* Tflush requests waiting for this one */
+	/* x9p_session_submit_data: the Twrite payload left in transport buffers */
+	struct iovec *data;
+	int ndata;
+	void (*release)(void *);
+	void *rel_arg;
 };
 
 /* ---- session.c ---- */
 /* Called by a worker (or the I/O thread) with the finished reply. */
 void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int result);
+/*
+ * Finishes r with a reply whose payload is produced by fill() straight into
+ * the transport's buffers when it supports it (send_fill), else into a
+ * buffer of `max` bytes.  hdr is the reply's first hdrlen bytes, count last.
+ */
+void x9p_req_finish_fill(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t max,
+			 x9p_fill_fn fill, void *arg);
+/* Gives the transport its Twrite payload buffers back (once). */
+void x9p_req_release_data(struct x9p_req *r);
 
 /* ---- dispatch.c ---- */
 void x9p_dispatch(struct x9p_req *r);
@@ -95,6 +109,8 @@ void x9p_op_lopen(struct x9p_req *r, struct p9_msg *m);
 void x9p_op_lcreate(struct x9p_req *r, struct p9_msg *m);
 void x9p_op_read(struct x9p_req *r, struct p9_msg *m);
 void x9p_op_write(struct x9p_req *r, struct p9_msg *m);
+/* Twrite submitted with x9p_session_submit_data (payload not in the frame). */
+void x9p_op_write_data(struct x9p_req *r);
 void x9p_op_fsync(struct x9p_req *r, struct p9_msg *m);
 void x9p_op_lock(struct x9p_req *r, struct p9_msg *m);
 void x9p_op_getlock(struct x9p_req *r, struct p9_msg *m);

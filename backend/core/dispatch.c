@@ -193,6 +193,14 @@ void x9p_dispatch(struct x9p_req *r)
 		x9p_reply_err(r, EOPNOTSUPP);
 		return;
 	}
+	if (r->data) {
+		/* Only a Twrite may leave its payload in transport buffers. */
+		if (r->type == P9_TWRITE)
+			x9p_op_write_data(r);
+		else
+			x9p_reply_err(r, EPROTO);
+		return;
+	}
 	err = p9_decode(r->frame, r->len, s->dialect, &m);
 	if (err < 0) {
 		g_info("%s: malformed %s (tag %u): %s", s->channel, p9_type_name(r->type),

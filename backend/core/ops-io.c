@@ -115,13 +115,31 @@ static uint32_t max_payload(struct x9p_session *s)
 	return s->msize > P9_RREAD_HDR ? s->msize - P9_RREAD_HDR : 0;
 }
 
+struct pread_arg {
+	int fd;
+	off_t off;
+};
+
+static ssize_t fill_pread(void *arg, const struct iovec *iov, int iovcnt)
+{
+	struct pread_arg *a = arg;
+	ssize_t n;
+
+	do
+		n = preadv(a->fd, iov, iovcnt, a->off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 void x9p_op_read(struct x9p_req *r, struct p9_msg *m)
 {
 	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tread.fid);
 	uint64_t off = m->u.tread.offset;
 	uint32_t count = MIN(m->u.tread.count, max_payload(r->s));
+	uint8_t hdr[P9_RREAD_HDR];
+	struct pread_arg pa;
+	struct p9_wr w;
 	uint8_t *buf;
-	ssize_t n;
 	int fd;
 
 	if (!f)
@@ -137,13 +155,15 @@ void x9p_op_read(struct x9p_req *r, struct p9_msg *m)
 			x9p_reply_err(r, EBADF);
 			break;
 		}
-		buf = g_malloc(count ? count : 1);
-		n = pread(fd, buf, count, (off_t)off);
-		if (n < 0)
-			x9p_reply_err(r, errno);
-		else
-			reply_data(r, P9_RREAD, buf, (uint32_t)n);
-		g_free(buf);
+		/* The payload goes from the file straight into the transport. */
+		p9_wr_init(&w, hdr, sizeof(hdr));
+		p9_put32(&w, 0);
+		p9_put8(&w, P9_RREAD);
+		p9_put16(&w, r->tag);
+		p9_put32(&w, 0);
+		pa.fd = fd;
+		pa.off = (off_t)off;
+		x9p_req_finish_fill(r, hdr, sizeof(hdr), count, fill_pread, &pa);
 		break;
 	case X9P_FID_XATTR_READ:
 		g_mutex_lock(&f->lock);
@@ -169,28 +189,31 @@ void x9p_op_read(struct x9p_req *r, struct p9_msg *m)
 	x9p_fid_unref(f);
 }
 
-static int xattr_write(struct x9p_fid *f, uint64_t off, const uint8_t *data, uint32_t count)
+static int xattr_write(struct x9p_fid *f, uint64_t off, const struct iovec *iov, int iovcnt,
+		       uint32_t count)
 {
 	int err = 0;
 
 	g_mutex_lock(&f->lock);
 	/* The value arrives in order; anything else is a confused client. */
-	if (off != f->xlen || count > f->xsize - f->xlen)
+	if (off != f->xlen || count > f->xsize - f->xlen) {
 		err = -EINVAL;
-	else {
-		memcpy(f->xbuf + off, data, count);
-		f->xlen += count;
+	} else {
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(f->xbuf + f->xlen, iov[i].iov_base, iov[i].iov_len);
+			f->xlen += iov[i].iov_len;
+		}
 	}
 	g_mutex_unlock(&f->lock);
 	return err;
 }
 
-void x9p_op_write(struct x9p_req *r, struct p9_msg *m)
+/* Writes count bytes held in iov at off on fid `fidnum`; replies. */
+static void do_write(struct x9p_req *r, uint32_t fidnum, uint64_t off,
+		     const struct iovec *iov, int iovcnt, uint32_t count)
 {
-	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.twrite.fid);
+	struct x9p_fid *f = x9p_fid_or_reply(r, fidnum);
 	struct p9_msg out = { .type = P9_RWRITE };
-	uint64_t off = m->u.twrite.offset;
-	uint32_t count = m->u.twrite.count;
 	ssize_t n;
 	int fd, err;
 
@@ -207,7 +230,10 @@ void x9p_op_write(struct x9p_req *r, struct p9_msg *m)
 			x9p_reply_err(r, EBADF);
 			break;
 		}
-		n = pwrite(fd, m->u.twrite.data, count, (off_t)off);
+		do
+			n = pwritev(fd, iov, iovcnt, (off_t)off);
+		while (n < 0 && errno == EINTR);
+		x9p_req_release_data(r);
 		if (n < 0) {
 			x9p_reply_err(r, errno);
 			break;
@@ -216,7 +242,8 @@ void x9p_op_write(struct x9p_req *r, struct p9_msg *m)
 		x9p_reply(r, &out);
 		break;
 	case X9P_FID_XATTR_WRITE:
-		err = xattr_write(f, off, m->u.twrite.data, count);
+		err = xattr_write(f, off, iov, iovcnt, count);
+		x9p_req_release_data(r);
 		if (err < 0) {
 			x9p_reply_err(r, -err);
 			break;
@@ -232,6 +259,51 @@ void x9p_op_write(struct x9p_req *r, struct p9_msg *m)
 		break;
 	}
 	x9p_fid_unref(f);
+}
+
+void x9p_op_write(struct x9p_req *r, struct p9_msg *m)
+{
+	struct iovec iov = { (void *)m->u.twrite.data, m->u.twrite.count };
+
+	do_write(r, m->u.twrite.fid, m->u.twrite.offset, &iov, 1, m->u.twrite.count);
+}
+
+#define TWRITE_FIXED (P9_HDR_SIZE + 4 + 8 + 4) /* header fid offset count */
+
+void x9p_op_write_data(struct x9p_req *r)
+{
+	struct p9_rd rd;
+	struct iovec *iov;
+	uint32_t fid, count;
+	uint64_t off, total;
+	int n = 0;
+
+	if (r->len < TWRITE_FIXED) {
+		x9p_reply_err(r, EPROTO);
+		return;
+	}
+	p9_rd_init(&rd, r->frame + P9_HDR_SIZE, r->len - P9_HDR_SIZE);
+	fid = p9_get32(&rd);
+	off = p9_get64(&rd);
+	count = p9_get32(&rd);
+	total = r->len - TWRITE_FIXED;
+	iov = g_new(struct iovec, (gsize)r->ndata + 1);
+	if (total) {
+		iov[n].iov_base = r->frame + TWRITE_FIXED;
+		iov[n++].iov_len = total;
+	}
+	for (int i = 0; i < r->ndata; i++) {
+		if (!r->data[i].iov_len)
+			continue;
+		iov[n++] = r->data[i];
+		total += r->data[i].iov_len;
+	}
+	/* The frame size was checked at submission; the count must agree. */
+	if (total != count)
+		x9p_reply_err(r, EPROTO);
+	else
+		do_write(r, fid, off, iov, n, count);
+	g_free(iov);
 }
 
 void x9p_op_fsync(struct x9p_req *r, struct p9_msg *m)

@@ -42,9 +42,28 @@ struct x9p_server_cfg {
 	struct x9p_trace *trace;     /* may be NULL; not owned */
 };
 
+/*
+ * Produces up to the iovecs' total length of payload straight into the
+ * transport's buffers; returns the bytes produced or -errno.
+ */
+typedef ssize_t (*x9p_fill_fn)(void *arg, const struct iovec *iov, int iovcnt);
+
 struct x9p_transport_ops {
 	/* Sends one whole reply; returns 0 or -errno (then the reply is lost). */
 	int (*send)(void *opaque, const struct iovec *iov, int iovcnt);
+	/*
+	 * Optional zero-copy reply (Rread, Rreaddir): hdr holds the first
+	 * hdrlen bytes of the reply; its last 4 bytes are the count field.
+	 * The transport finds room for hdrlen + max bytes, calls fill() once
+	 * with iovecs of its own buffers for the payload (ring segments, guest
+	 * descriptors), then stores the actual count n in the count field and
+	 * hdrlen + n in the size field (little-endian) and publishes the
+	 * reply.  If fill() fails, nothing is published and its error is
+	 * returned; the engine then sends an error reply with send().  Called
+	 * under the same serialization as send().
+	 */
+	int (*send_fill)(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
+			 x9p_fill_fn fill, void *arg);
 };
 
 struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg);
@@ -58,6 +77,20 @@ struct x9p_session *x9p_session_new(struct x9p_server *srv,
 				    const struct x9p_transport_ops *ops, void *opaque,
 				    uint32_t max_msize, const char *channel);
 void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len);
+/*
+ * Zero-copy submission for transports whose requests sit in shared
+ * buffers: `frame` holds the first `len` bytes of the message (a private
+ * copy: everything the engine parses), and the rest of the message, as
+ * counted by its size field, stays in the transport's buffers `data`.
+ * Only Twrite may use this: the engine writes its payload with pwritev()
+ * straight from `data` (checking that the iovecs hold exactly the count the
+ * header announces), and calls release(rel_arg) exactly once when it no
+ * longer needs them, before or after the reply is sent.  Any other message
+ * type must be submitted whole with x9p_session_submit().
+ */
+void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
+			     const struct iovec *data, int ndata,
+			     void (*release)(void *rel_arg), void *rel_arg);
 /* Largest frame a client may send right now (negotiated msize). */
 uint32_t x9p_session_max_frame(const struct x9p_session *s);
 void x9p_session_close(struct x9p_session *s);

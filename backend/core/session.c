@@ -75,8 +75,20 @@ uint32_t x9p_session_max_frame(const struct x9p_session *s)
 	return s->msize;
 }
 
+void x9p_req_release_data(struct x9p_req *r)
+{
+	if (r->release) {
+		r->release(r->rel_arg);
+		r->release = NULL;
+	}
+	g_free(r->data);
+	r->data = NULL;
+	r->ndata = 0;
+}
+
 static void req_free(struct x9p_req *r)
 {
+	x9p_req_release_data(r);
 	g_free(r->frame);
 	g_free(r);
 }
@@ -119,7 +131,70 @@ static unsigned unlink_chain(struct x9p_session *s, struct x9p_req *r, GQueue *o
 	return n;
 }
 
-void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int result)
+/*
+ * How a finished request's reply is produced, under the send lock: either
+ * a ready iovec, or a payload filled in by a callback.
+ */
+struct reply_src {
+	const struct iovec *iov;
+	int iovcnt;
+	uint8_t *hdr;
+	size_t hdrlen, max;
+	x9p_fill_fn fill;
+	void *arg;
+};
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+/* Sends a filled reply; the send lock is held. */
+static void send_filled(struct x9p_req *r, const struct reply_src *src)
+{
+	struct x9p_session *s = r->s;
+	uint8_t ebuf[P9_HDR_SIZE + 2 + X9P_ERRMAX + 4];
+	struct iovec iov[2];
+	ssize_t n;
+	int err;
+
+	if (s->ops->send_fill && !s->srv->trace) {
+		err = s->ops->send_fill(s->opaque, src->hdr, src->hdrlen, src->max,
+					src->fill, src->arg);
+		if (err == 0)
+			return;
+	} else {
+		/* No zero-copy path (or tracing, which needs the bytes): bounce. */
+		void *buf = g_malloc(src->max ? src->max : 1);
+		struct iovec b = { buf, src->max };
+
+		n = src->fill(src->arg, &b, 1);
+		if (n >= 0) {
+			put_le32(src->hdr, (uint32_t)(src->hdrlen + (size_t)n));
+			put_le32(src->hdr + src->hdrlen - 4, (uint32_t)n);
+			iov[0].iov_base = src->hdr;
+			iov[0].iov_len = src->hdrlen;
+			iov[1].iov_base = buf;
+			iov[1].iov_len = (size_t)n;
+			send_locked(s, iov, n ? 2 : 1);
+			g_free(buf);
+			return;
+		}
+		g_free(buf);
+		err = (int)n;
+	}
+	n = x9p_encode_err(s, r->tag, -err, ebuf, sizeof(ebuf));
+	if (n > 0) {
+		iov[0].iov_base = ebuf;
+		iov[0].iov_len = (size_t)n;
+		send_locked(s, iov, 1);
+	}
+}
+
+static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 {
 	struct x9p_session *s = r->s;
 	GQueue flushed = G_QUEUE_INIT;
@@ -132,8 +207,12 @@ void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int 
 	g_mutex_lock(&s->send_lock);
 	g_mutex_unlock(&s->lock);
 
-	if (!discard)
-		send_locked(s, iov, iovcnt);
+	if (discard)
+		;
+	else if (src->fill)
+		send_filled(r, src);
+	else
+		send_locked(s, src->iov, src->iovcnt);
 	while ((f = g_queue_pop_head(&flushed))) {
 		send_rflush(s, f->tag);
 		req_free(f);
@@ -146,6 +225,22 @@ void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int 
 		g_cond_broadcast(&s->drained);
 	g_mutex_unlock(&s->lock);
 	req_free(r);
+}
+
+void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int result)
+{
+	struct reply_src src = { .iov = iov, .iovcnt = iovcnt };
+
+	finish(r, &src, result);
+}
+
+void x9p_req_finish_fill(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t max,
+			 x9p_fill_fn fill, void *arg)
+{
+	struct reply_src src = { .hdr = hdr, .hdrlen = hdrlen, .max = max,
+				 .fill = fill, .arg = arg };
+
+	finish(r, &src, 0);
 }
 
 /* Sends a reply for a request that never entered the table. */
@@ -227,6 +322,8 @@ static void submit_version(struct x9p_session *s, struct x9p_req *r)
 	x9p_do_version(s, r);
 }
 
+static void submit(struct x9p_session *s, struct x9p_req *r);
+
 void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len)
 {
 	struct x9p_req *r;
@@ -244,8 +341,47 @@ void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len)
 	r->s = s;
 	r->frame = frame;
 	r->len = len;
-	r->type = frame[4];
-	r->tag = (uint16_t)(frame[5] | frame[6] << 8);
+	submit(s, r);
+}
+
+void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
+			     const struct iovec *data, int ndata,
+			     void (*release)(void *rel_arg), void *rel_arg)
+{
+	struct x9p_req *r;
+	size_t total = len;
+
+	for (int i = 0; i < ndata; i++)
+		total += data[i].iov_len;
+	if (s->srv->trace) {
+		struct iovec *iov = g_new(struct iovec, (gsize)ndata + 1);
+		iov[0].iov_base = frame;
+		iov[0].iov_len = len;
+		memcpy(iov + 1, data, sizeof(*data) * (size_t)ndata);
+		x9p_trace_msg(s->srv->trace, 'T', s->channel, iov, ndata + 1);
+		g_free(iov);
+	}
+	if (len < P9_HDR_SIZE || p9_frame_size(frame) != total || ndata < 0) {
+		g_warning("%s: dropping malformed frame of %zu bytes", s->channel, total);
+		g_free(frame);
+		release(rel_arg);
+		return;
+	}
+	r = g_new0(struct x9p_req, 1);
+	r->s = s;
+	r->frame = frame;
+	r->len = len;
+	r->data = g_memdup2(data, sizeof(*data) * (size_t)ndata);
+	r->ndata = ndata;
+	r->release = release;
+	r->rel_arg = rel_arg;
+	submit(s, r);
+}
+
+static void submit(struct x9p_session *s, struct x9p_req *r)
+{
+	r->type = r->frame[4];
+	r->tag = (uint16_t)(r->frame[5] | r->frame[6] << 8);
 	g_queue_init(&r->flushes);
 
 	if (r->type == P9_TVERSION) {

@@ -263,10 +263,7 @@ static int s_getattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	int ret = 0;
 
 	g_mutex_lock(&s->lock);
-	if (n->blocker)
-		ret = block_here(s, c);
-	if (ret == 0)
-		fill_attr(n, attr);
+	fill_attr(n, attr);
 	g_mutex_unlock(&s->lock);
 	return ret;
 }

@@ -11,8 +11,8 @@
  *   /file              regular file, 0644, "hello, world\n"
  *   /dir/              empty directory
  *   /big/              `bigdir` entries named "entry-00000".."entry-NNNNN"
- *   /blocker           regular file: Tlopen/Tgetattr on it block until they
- *                      are cancelled (Tflush, then -EINTR) or released
+ *   /blocker           regular file: Tlopen of it blocks until it is
+ *                      cancelled (Tflush, then -EINTR) or released
  *   /w00/w01/.../w15/  a chain of 16 directories (one full Twalk)
  *   /ctl/              control directory: Tmkdir of "release" in it releases
  *                      every blocked operation and succeeds without creating

@@ -51,9 +51,7 @@ struct p9c *p9c_new_fds(int rfd, int wfd)
 	c->rbuf = g_malloc(c->rcap);
 	c->tcap = TBUF_INITIAL;
 	c->tbuf = g_malloc(c->tcap);
-	c->tag_count = g_new0(uint8_t, P9C_NTAGS);
-	c->tag_type = g_new0(uint8_t, P9C_NTAGS);
-	c->tag_flushes = g_new0(uint32_t, P9C_NTAGS);
+	p9c_tags_init(c);
 	g_queue_init(&c->queue);
 	return c;
 }
@@ -154,22 +152,20 @@ struct p9c *p9c_connect(const char *addr, int *err)
 
 void p9c_free(struct p9c *c)
 {
-	struct p9c_reply *r;
+	struct p9c_queued *q;
 
 	if (!c)
 		return;
-	while ((r = g_queue_pop_head(&c->queue))) {
-		p9c_reply_clear(r);
-		g_free(r);
+	while ((q = g_queue_pop_head(&c->queue))) {
+		p9c_reply_clear(&q->r);
+		g_free(q);
 	}
 	if (c->wfd != c->rfd)
 		close(c->wfd);
 	close(c->rfd);
 	g_free(c->rbuf);
 	g_free(c->tbuf);
-	g_free(c->tag_count);
-	g_free(c->tag_type);
-	g_free(c->tag_flushes);
+	p9c_tags_free(c);
 	g_free(c);
 }
 
@@ -185,18 +181,6 @@ unsigned p9c_queued(const struct p9c *c) { return c->queue.length; }
 unsigned p9c_outstanding(const struct p9c *c) { return c->outstanding; }
 
 /* ---- sending --------------------------------------------------------------- */
-
-static void tag_sent(struct p9c *c, uint8_t type, uint16_t tag, const uint8_t *hdr9)
-{
-	if (c->tag_count[tag] < UINT8_MAX) {
-		c->tag_count[tag]++;
-		c->outstanding++;
-	}
-	c->tag_type[tag] = type;
-	c->tag_flushes[tag] = 0;
-	if (type == P9_TFLUSH && hdr9)
-		c->tag_flushes[tag] = (uint32_t)(hdr9[7] | hdr9[8] << 8) + 1;
-}
 
 /* Feeds sent bytes through the frame tracker. */
 static void track_tx(struct p9c *c, const uint8_t *p, size_t len)
@@ -228,8 +212,8 @@ static void track_tx(struct p9c *c, const uint8_t *p, size_t len)
 			c->txgarbage = true;
 			return;
 		}
-		tag_sent(c, c->txhdr[4], (uint16_t)(c->txhdr[5] | c->txhdr[6] << 8),
-			 want == 9 ? c->txhdr : NULL);
+		p9c_tag_sent(c, c->txhdr[4], (uint16_t)(c->txhdr[5] | c->txhdr[6] << 8),
+			     want == 9 ? c->txhdr[7] | c->txhdr[8] << 8 : -1);
 		c->txskip = size - c->txhdr_len;
 		c->txhdr_len = 0;
 	}
@@ -265,25 +249,13 @@ int p9c_send_raw(struct p9c *c, const void *buf, size_t len)
 	return write_all(c, buf, len);
 }
 
-static int alloc_tag(struct p9c *c)
-{
-	for (unsigned i = 0; i < P9C_NTAGS; i++) {
-		uint16_t t = c->next_tag++;
-		if (t == P9_NOTAG)
-			continue;
-		if (!c->tag_count[t])
-			return t;
-	}
-	return -EBUSY;
-}
-
 int p9c_send(struct p9c *c, const struct p9_msg *m, int tag)
 {
 	struct p9_msg copy;
 	int n;
 
 	if (tag == P9C_AUTOTAG)
-		tag = alloc_tag(c);
+		tag = p9c_tag_alloc(c);
 	if (tag < 0 || tag > (int)P9_NOTAG)
 		return tag < 0 ? tag : -EINVAL;
 	copy = *m;
@@ -412,39 +384,24 @@ static void apply_version(struct p9c *c, const struct p9_msg *m)
 		c->msize = m->u.version.msize;
 }
 
-/* Checks a decoded frame against the outstanding requests and updates
- * the tag state.  r->m must already hold the decode result. */
+/* Checks a decoded reply against the outstanding requests. */
 static int account_reply(struct p9c *c, const struct p9_msg *m)
 {
-	uint16_t tag = m->tag;
-	uint8_t ttype = c->tag_type[tag];
-	bool fits;
+	bool version = p9c_tag_has_type(c, m->tag, P9_TVERSION);
+	bool is_error = m->type == error_type(c->dialect) ||
+			(version && (m->type == P9_RERROR || m->type == P9_RLERROR));
+	int rc;
 
-	if (!p9_is_rmsg(m->type) || !c->tag_count[tag])
+	if (!p9_is_rmsg(m->type)) {
+		p9c_tag_drop(c, m->tag);
 		return -EPROTO;
-	fits = m->type == ttype + 1 || m->type == error_type(c->dialect) ||
-	       (ttype == P9_TVERSION && (m->type == P9_RERROR || m->type == P9_RLERROR));
-
-	c->tag_count[tag]--;
-	c->outstanding--;
-	if (m->type == P9_RFLUSH && c->tag_flushes[tag]) {
-		uint16_t old = (uint16_t)(c->tag_flushes[tag] - 1);
-		/* No reply came before the Rflush: none may come after it. */
-		if (c->tag_count[old]) {
-			c->tag_count[old]--;
-			c->outstanding--;
-		}
 	}
-	if (!c->tag_count[tag])
-		c->tag_flushes[tag] = 0;
-	if (m->type == P9_RVERSION) {
-		memset(c->tag_count, 0, P9C_NTAGS);
-		memset(c->tag_flushes, 0, P9C_NTAGS * sizeof(uint32_t));
-		c->outstanding = 0;
-		if (fits)
-			apply_version(c, m);
+	rc = p9c_tag_reply(c, m->tag, m->type, is_error);
+	if (rc == 0 && m->type == P9_RVERSION) {
+		p9c_tags_reset(c);
+		apply_version(c, m);
 	}
-	return fits ? 0 : -EPROTO;
+	return rc;
 }
 
 static int decode_reply(struct p9c *c, struct p9c_reply *r)
@@ -453,8 +410,7 @@ static int decode_reply(struct p9c *c, struct p9c_reply *r)
 
 	/* A server refusing Tversion cannot know our dialect either; accept
 	 * an Rerror in any layout there. */
-	if (rc && r->m.type == P9_RERROR && c->tag_count[r->m.tag] &&
-	    c->tag_type[r->m.tag] == P9_TVERSION) {
+	if (rc && r->m.type == P9_RERROR && p9c_tag_has_type(c, r->m.tag, P9_TVERSION)) {
 		rc = p9_decode(r->frame, r->len, P9_DIALECT_2000, &r->m);
 		if (rc)
 			rc = p9_decode(r->frame, r->len, P9_DIALECT_2000U, &r->m);
@@ -481,10 +437,7 @@ static int recv_wire(struct p9c *c, struct p9c_reply *r, int timeout_ms)
 	if (rc) {
 		/* Still consume the tag so that one bad reply does not leave
 		 * the request looking outstanding forever. */
-		if (c->tag_count[r->m.tag]) {
-			c->tag_count[r->m.tag]--;
-			c->outstanding--;
-		}
+		p9c_tag_drop(c, r->m.tag);
 		return -EPROTO;
 	}
 	return account_reply(c, &r->m);
@@ -492,12 +445,13 @@ static int recv_wire(struct p9c *c, struct p9c_reply *r, int timeout_ms)
 
 int p9c_recv(struct p9c *c, struct p9c_reply *r, int timeout_ms)
 {
-	struct p9c_reply *q = g_queue_pop_head(&c->queue);
+	struct p9c_queued *q = g_queue_pop_head(&c->queue);
 
 	if (q) {
-		*r = *q;
+		int rc = q->rc;
+		*r = q->r;
 		g_free(q);
-		return 0;
+		return rc;
 	}
 	return recv_wire(c, r, timeout_ms);
 }
@@ -566,14 +520,11 @@ int p9c_rpc_on(struct p9c *c, const struct p9_msg *t, int tag, struct p9c_reply 
 			rc = p9c_reply_errno(c, r);
 			return rc ? rc : -EPROTO;
 		}
-		if (rc) {
-			/* A bad reply to some other request: report it now,
-			 * the caller's own reply may still be on its way. */
-			*r = got;
-			return rc;
-		}
-		struct p9c_reply *q = g_new(struct p9c_reply, 1);
-		*q = got;
+		/* Another request's reply, good or bad: p9c_recv hands it
+		 * out later with its verdict, in arrival order. */
+		struct p9c_queued *q = g_new(struct p9c_queued, 1);
+		q->r = got;
+		q->rc = rc;
 		g_queue_push_tail(&c->queue, q);
 	}
 }

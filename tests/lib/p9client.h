@@ -23,15 +23,18 @@
  *    send until its reply; Rflush cancels the flushed tag if its reply has
  *    not arrived yet (a reply after the Rflush is -EPROTO); Rversion
  *    cancels everything.  Sending on a tag already outstanding is allowed
- *    (tests of duplicate tags) and counts twice.
+ *    (tests of duplicate tags): each request counts, and a reply retires
+ *    the one whose type it answers (an error reply: the newest).
  *  - Any Rversion naming a known dialect, however its Tversion was sent,
  *    switches the client to that dialect and to the msize it carries.
  *  - p9c_recv() returns replies in arrival order, whatever their tag.  The
  *    convenience calls and p9c_rpc() send one request and wait for the
  *    reply with its tag; replies with other tags that arrive meanwhile
  *    are queued and returned, in arrival order, by later p9c_recv() calls
- *    (so after p9c_flush(), a queued reply to the flushed tag is known to
- *    have arrived before the Rflush).
+ *    with the verdict they got on arrival (0 or -EPROTO), so a bad reply
+ *    to one request never fails another call.  After p9c_flush(), a
+ *    queued reply to the flushed tag is known to have arrived before the
+ *    Rflush.
  *  - Convenience calls return 0 or a negative errno: the errno of
  *    Rlerror, or of Rerror (its errno field in .u/.L; in 9P2000 the
  *    message text mapped back through strerror, EIO if unknown); -EPROTO

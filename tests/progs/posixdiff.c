@@ -12,10 +12,11 @@
  * Cases and output are documented in docs/testing-posix.md.
  */
 #include <fnmatch.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <ftw.h>
+
 #include "posixdiff-obs.h"
 
 static unsigned pd_large_mib = 16;

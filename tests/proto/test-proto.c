@@ -230,7 +230,8 @@ static size_t frame(uint8_t *buf, uint8_t type, uint16_t tag, const uint8_t *bod
 	buf[4] = type;
 	buf[5] = tag & 0xff;
 	buf[6] = tag >> 8;
-	memcpy(buf + 7, body, len);
+	if (len)
+		memcpy(buf + 7, body, len);
 	return 7 + len;
 }
 

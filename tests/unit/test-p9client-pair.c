@@ -15,7 +15,8 @@
  *             AFTER the Rflush (a server bug); fid 9: answers more than
  *             count; fid 20: stat records (.u directory); else "hello world".
  *   Tclunk    fid 99: EBADF; fid 98: error in the wrong dialect's layout.
- *   Tremove   fid 66: oversized frame; 67: wrong reply type; 68: wrong tag.
+ *   Tremove   fid 66: oversized frame; 67: wrong reply type; 68: a stray
+ *             reply on the next tag, then the right one.
  *   others    a plausible answer; each request frame is kept for checks.
  */
 #include <errno.h>
@@ -261,8 +262,11 @@ static void fake_handle(struct fake *f, const struct p9_msg *m)
 		}
 		if (m->u.tfid.fid == 67)
 			r.type = P9_RCLUNK;
-		if (m->u.tfid.fid == 68)
+		if (m->u.tfid.fid == 68) {
 			r.tag = (uint16_t)(m->tag + 1);
+			fake_send(f, &r);
+			r.tag = m->tag;
+		}
 		break;
 	case P9_TOPEN:
 	case P9_TCREATE:
@@ -646,6 +650,45 @@ static void test_flush_call(void)
 	pair_stop(c, f);
 }
 
+/* Two requests on one tag: each reply retires the request it answers. */
+static void test_duplicate_tag(void)
+{
+	struct fake *f;
+	struct p9c *c = pair_start(&f);
+	struct p9c_reply r;
+	struct p9_msg t = { .type = P9_TREAD };
+
+	session(c, "9P2000.L");
+	t.u.tread.fid = 7;
+	g_assert_cmpint(p9c_send(c, &t, 50), ==, 50);
+	struct p9_msg cl = { .type = P9_TCLUNK };
+	cl.u.tfid.fid = 5;
+	g_assert_cmpint(p9c_send(c, &cl, 50), ==, 50);
+	g_assert_cmpuint(p9c_outstanding(c), ==, 2);
+	g_assert_cmpint(p9c_recv(c, &r, -1), ==, 0);
+	g_assert_cmpuint(r.m.type, ==, P9_RCLUNK);
+	p9c_reply_clear(&r);
+	g_assert_cmpint(p9c_flush(c, 50), ==, 0);
+	g_assert_cmpint(p9c_recv(c, &r, 0), ==, 0);
+	g_assert_cmpuint(r.m.type, ==, P9_RREAD);
+	g_assert_cmpuint(r.m.tag, ==, 50);
+	p9c_reply_clear(&r);
+	g_assert_cmpuint(p9c_outstanding(c), ==, 0);
+
+	/* An error reply on a doubled tag retires the newer request. */
+	g_assert_cmpint(p9c_send(c, &t, 51), ==, 51);
+	cl.u.tfid.fid = 99;
+	g_assert_cmpint(p9c_send(c, &cl, 51), ==, 51);
+	g_assert_cmpint(p9c_recv(c, &r, -1), ==, 0);
+	g_assert_cmpuint(r.m.type, ==, P9_RLERROR);
+	p9c_reply_clear(&r);
+	g_assert_cmpint(p9c_flush(c, 51), ==, 0);
+	g_assert_cmpint(p9c_recv(c, &r, 0), ==, 0);
+	g_assert_cmpuint(r.m.type, ==, P9_RREAD);
+	p9c_reply_clear(&r);
+	pair_stop(c, f);
+}
+
 static void test_raw_send(void)
 {
 	struct fake *f;
@@ -692,8 +735,16 @@ static void test_bad_replies(void)
 	g_assert_cmpint(p9c_read(c, 9, 0, 4, buf, &n), ==, -EPROTO);
 	/* Wrong reply type for the request. */
 	g_assert_cmpint(p9c_remove(c, 67), ==, -EPROTO);
-	/* A reply on a tag nobody used. */
-	g_assert_cmpint(p9c_remove(c, 68), ==, -EPROTO);
+	/* A reply on a tag nobody used does not fail the call waiting for
+	 * its own reply; it is handed out later as the error it is. */
+	struct p9c_reply r;
+	g_assert_cmpint(p9c_remove(c, 68), ==, 0);
+	g_assert_cmpuint(p9c_queued(c), ==, 1);
+	g_assert_cmpint(p9c_recv(c, &r, 0), ==, -EPROTO);
+	g_assert_nonnull(r.frame);
+	g_assert_cmpuint(r.m.type, ==, P9_RREMOVE);
+	p9c_reply_clear(&r);
+	g_assert_cmpuint(p9c_outstanding(c), ==, 0);
 	g_assert_cmpint(p9c_read(c, 1, 6, 64, buf, &n), ==, 0);
 	g_assert_cmpmem(buf, n, "world", 5);
 	/* A frame larger than the negotiated msize: the stream is lost. */
@@ -934,6 +985,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/p9client/errors", test_error_mapping);
 	g_test_add_func("/p9client/out-of-order", test_out_of_order);
 	g_test_add_func("/p9client/flush", test_flush_call);
+	g_test_add_func("/p9client/duplicate-tag", test_duplicate_tag);
 	g_test_add_func("/p9client/raw-send", test_raw_send);
 	g_test_add_func("/p9client/bad-replies", test_bad_replies);
 	g_test_add_func("/p9client/eof", test_eof);
