@@ -122,7 +122,10 @@ static void work(gpointer data, gpointer unused)
 		}
 	}
 	e = x9p_px_send(sock, tls_msg, (size_t)len, e == 0 ? o.fd : -1);
-	if (e < 0)
+	/* Too big for the socket's buffer: every request still gets an answer. */
+	if (e == -EMSGSIZE || e == -ENOBUFS)
+		send_status(tls_msg, q.h.op, q.h.id, -EIO);
+	else if (e < 0)
 		g_debug("reply to request %llu lost: %s", (unsigned long long)q.h.id,
 			g_strerror(-e));
 out:

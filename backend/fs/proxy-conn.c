@@ -234,6 +234,13 @@ static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
 		g_ptr_array_unref(argv);
 		return -errno;
 	}
+	/* Room for the largest message and then some, whatever the system default. */
+	for (int i = 0; i < 2; i++) {
+		int sz = 4 * X9P_PX_MAX_MSG;
+
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	pid = fork();
 	if (pid == 0)
 		child_exec(fs, sv[1], (char **)argv->pdata);

@@ -39,6 +39,41 @@ static int cap_send(void *o, const struct iovec *iov, int n)
 
 static const struct x9p_transport_ops cap_ops = { .send = cap_send };
 
+/* Like a ring transport: the payload lands in two separate segments. */
+static int fill_calls;
+
+static int cap_send_fill(void *o, uint8_t *hdr, size_t hdrlen, size_t max,
+			 x9p_fill_fn fill, void *arg)
+{
+	uint8_t *seg = g_malloc0(max + 1);
+	struct iovec iov[2] = { { seg, max / 2 }, { seg + max / 2, max - max / 2 } };
+	ssize_t n = fill(arg, iov, 2);
+	struct iovec out[2];
+	int ret;
+
+	fill_calls++;
+	if (n < 0) {
+		g_free(seg);
+		return (int)n;
+	}
+	hdr[0] = (uint8_t)(hdrlen + (size_t)n);
+	hdr[1] = (uint8_t)((hdrlen + (size_t)n) >> 8);
+	hdr[2] = hdr[3] = 0;
+	hdr[hdrlen - 4] = (uint8_t)n;
+	hdr[hdrlen - 3] = (uint8_t)(n >> 8);
+	hdr[hdrlen - 2] = hdr[hdrlen - 1] = 0;
+	out[0].iov_base = hdr;
+	out[0].iov_len = hdrlen;
+	out[1].iov_base = seg;
+	out[1].iov_len = (size_t)n;
+	ret = cap_send(o, out, 2);
+	g_free(seg);
+	return ret;
+}
+
+static const struct x9p_transport_ops fill_ops = { .send = cap_send, .send_fill = cap_send_fill };
+static bool use_fill_ops;
+
 /* ---- a driver wrapper whose getattr of /file can be held by the test ---- */
 
 static struct x9p_fs_ops held_ops;
@@ -93,7 +128,7 @@ static void fx_setup_full(struct fx *f, unsigned max_fids, uint32_t max_msize, b
 	g_mutex_init(&f->cap.m);
 	g_cond_init(&f->cap.c);
 	g_queue_init(&f->cap.q);
-	f->s = x9p_session_new(f->srv, &cap_ops, &f->cap, max_msize, "test");
+	f->s = x9p_session_new(f->srv, use_fill_ops ? &fill_ops : &cap_ops, &f->cap, max_msize, "test");
 	f->d = P9_DIALECT_2000L;
 	hold_armed = hold_waiting = hold_go = 0;
 }
@@ -588,6 +623,79 @@ static void test_dotu_session(void)
 	fx_teardown(&f);
 }
 
+static int released;
+
+static void count_release(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void test_zero_copy(void)
+{
+	struct fx f;
+	struct p9_msg m = { 0 };
+	uint8_t hdr[23], payload[1000];
+	uint8_t *frame;
+	struct iovec data[2];
+
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 13 + 1);
+	use_fill_ops = true;
+	fill_calls = 0;
+	start(&f);
+	use_fill_ops = false;
+	g_assert_cmpint(do_walk(&f, 0, 1, "file"), ==, 1);
+	m.u.tlopen.fid = 1;
+	m.u.tlopen.flags = P9L_RDWR;
+	tx(&f, P9_TLOPEN, 3, &m);
+	g_assert_cmpint(rx(&f).type, ==, P9_RLOPEN);
+
+	/* Twrite whose payload stays in two transport segments (plus 10
+	 * bytes inline in the frame). */
+	struct p9_wr w;
+	p9_wr_init(&w, hdr, sizeof(hdr));
+	p9_put32(&w, 23 + sizeof(payload));
+	p9_put8(&w, P9_TWRITE);
+	p9_put16(&w, 4);
+	p9_put32(&w, 1);
+	p9_put64(&w, 0);
+	p9_put32(&w, sizeof(payload));
+	frame = g_malloc(23 + 10);
+	memcpy(frame, hdr, 23);
+	memcpy(frame + 23, payload, 10);
+	data[0].iov_base = payload + 10;
+	data[0].iov_len = 490;
+	data[1].iov_base = payload + 500;
+	data[1].iov_len = 500;
+	released = 0;
+	x9p_session_submit_data(f.s, frame, 33, data, 2, count_release, &released);
+	m = rx(&f);
+	g_assert_cmpint(m.type, ==, P9_RWRITE);
+	g_assert_cmpuint(m.u.rwrite.count, ==, sizeof(payload));
+	g_assert_cmpint(released, ==, 1);
+
+	/* A count that disagrees with the segments is refused, and released. */
+	frame = g_malloc(23);
+	memcpy(frame, hdr, 23);
+	frame[0] = (23 + 990) & 0xff; /* the frame holds 990 bytes, count says 1000 */
+	frame[1] = (23 + 990) >> 8;
+	released = 0;
+	x9p_session_submit_data(f.s, frame, 23, data, 2, count_release, &released);
+	g_assert_cmpint(rx_err(&f, 4), ==, EPROTO);
+	g_assert_cmpint(released, ==, 1);
+
+	/* Tread filled straight into the transport's segments. */
+	m.u.tread.fid = 1;
+	m.u.tread.offset = 0;
+	m.u.tread.count = 4096;
+	tx(&f, P9_TREAD, 5, &m);
+	m = rx(&f);
+	g_assert_cmpint(m.type, ==, P9_RREAD);
+	g_assert_cmpint(fill_calls, ==, 1);
+	g_assert_cmpmem(m.u.rread.data, m.u.rread.count, payload, sizeof(payload));
+	fx_teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -605,5 +713,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/walk-rules", test_walk_rules);
 	g_test_add_func("/engine/clunk-frees-on-error", test_clunk_frees_on_error);
 	g_test_add_func("/engine/dotu-session", test_dotu_session);
+	g_test_add_func("/engine/zero-copy", test_zero_copy);
 	return g_test_run();
 }
