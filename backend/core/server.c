@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* A server: one export's driver and the worker pool its sessions share. */
+#include "core/core.h"
+
+#define X9P_DEFAULT_WORKERS 16
+#define X9P_DEFAULT_MAX_FIDS 4096
+
+static void worker(gpointer data, gpointer user)
+{
+	x9p_dispatch(data);
+}
+
+struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg)
+{
+	struct x9p_server *srv = g_new0(struct x9p_server, 1);
+	unsigned workers = cfg->workers ? cfg->workers : X9P_DEFAULT_WORKERS;
+
+	srv->fs = cfg->fs;
+	srv->max_fids = cfg->max_fids ? cfg->max_fids : X9P_DEFAULT_MAX_FIDS;
+	srv->max_open = cfg->max_open_files;
+	srv->keep_fids_on_version = cfg->keep_fids_on_version;
+	srv->trace = cfg->trace;
+	srv->pool = g_thread_pool_new(worker, srv, (gint)workers, TRUE, NULL);
+	return srv;
+}
+
+void x9p_server_free(struct x9p_server *srv)
+{
+	if (!srv)
+		return;
+	g_thread_pool_free(srv->pool, FALSE, TRUE);
+	if (srv->fs && srv->fs->ops->destroy)
+		srv->fs->ops->destroy(srv->fs);
+	g_free(srv);
+}
