@@ -26,6 +26,7 @@ PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) gthread-2.0))$(P
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE -pthread \
+	-DX9P_LIBEXECDIR=\"$(LIBEXECDIR)\" \
 	-Ibackend -Ihelper -Itests/lib -I.
 override LDFLAGS += $(SAN_FLAGS) -pthread
 
@@ -46,7 +47,7 @@ LIBHELPER := $(B)/libx9phelper.a
 LIBTEST := $(B)/libx9ptest.a
 BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
 
-.PHONY: all deps check check-build run bench install clean
+.PHONY: all deps check check-build run bench install clean FORCE
 .DEFAULT_GOAL := all
 
 all: deps
@@ -57,7 +58,14 @@ build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS)
 deps:
 	@sh tools/deps.sh build
 
-$(B)/obj/%.o: %.c
+# Objects are rebuilt when the flags change (e.g. another PREFIX).
+FLAGS_STAMP := $(B)/.cflags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CFLAGS)' | cmp -s - $@ || echo '$(CFLAGS)' > $@
+FORCE:
+
+$(B)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 

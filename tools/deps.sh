@@ -3,11 +3,13 @@
 # Installs the Debian packages a step needs, when they are missing.
 #   deps.sh build   compiler, libraries and test tools
 #   deps.sh vm      what the guest-VM test tier and `make run` need
+#   deps.sh xen     what the Xen system test needs to build its dom0/domU images
 #   deps.sh vhost   what tests/vhost/build-qemu.sh needs to build a QEMU
 set -eu
 
 build_pkgs="build-essential pkg-config libglib2.0-dev libseccomp-dev libcap-ng-dev libxen-dev perl"
 vm_pkgs="qemu-system-x86 busybox-static cpio xz-utils kmod zstd"
+xen_pkgs="qemu-system-x86 debootstrap e2fsprogs busybox-static cpio kmod gzip"
 vhost_pkgs="build-essential ninja-build python3-venv zlib1g-dev libglib2.0-dev libpixman-1-dev libslirp-dev seabios qemu-system-data ipxe-qemu xz-utils"
 # From bookworm-backports: QEMU 10 needs meson >= 1.5 (bookworm has 1.0.1).
 vhost_bpo_pkgs="meson python3-pycotap"
@@ -16,6 +18,7 @@ bpo=""
 case "${1:-build}" in
 build) want=$build_pkgs ;;
 vm) want=$vm_pkgs ;;
+xen) want=$xen_pkgs ;;
 vhost) want=$vhost_pkgs; bpo=$vhost_bpo_pkgs ;;
 *) echo "deps.sh: unknown step '$1'" >&2; exit 2 ;;
 esac

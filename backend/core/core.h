@@ -39,7 +39,7 @@ struct x9p_session {
 	void *opaque;
 	char *channel;
 	uint32_t max_msize;          /* what the transport can carry */
-	volatile uint32_t msize;     /* negotiated */
+	uint32_t msize;              /* negotiated; g_atomic_* (read by I/O threads) */
 	enum p9_dialect dialect;
 	bool versioned;
 

@@ -159,7 +159,7 @@ void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
 		if (!(s->versioned && s->srv->keep_fids_on_version))
 			x9p_fidtab_clear(&s->fids);
 		s->dialect = d;
-		s->msize = msize;
+		g_atomic_int_set((gint *)&s->msize, (gint)msize);
 		s->versioned = true;
 		out.u.version.msize = msize;
 		out.u.version.version = p9_str_c(dialect_name(d));

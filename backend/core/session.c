@@ -40,7 +40,7 @@ struct x9p_session *x9p_session_new(struct x9p_server *srv,
 
 uint32_t x9p_session_max_frame(const struct x9p_session *s)
 {
-	return s->msize;
+	return (uint32_t)g_atomic_int_get((gint *)&s->msize);
 }
 
 void x9p_req_release_data(struct x9p_req *r)

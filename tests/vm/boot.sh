@@ -265,6 +265,8 @@ for ((i = 0; i < nconf; i++)); do
 	opts="$opts,version=$ver,msize=$msize"
 	[ -n "$cache_mode" ] && opts="$opts,cache=$cache_mode"
 	[ -n "${c_mopts[$i]}" ] && opts="$opts,${c_mopts[$i]}"
+	[ -z "${c_export[$i]}" ] || [ -n "${c_bargs[$i]}" ] || [ "${c_server[$i]}" = cmd ] ||
+		desc="$desc ${c_export[$i]} (${c_model[$i]})"
 	desc="$desc $ver msize=$msize cache=$cache_mode"
 	descs+=("$desc")
 	{
