@@ -73,13 +73,18 @@ int hx_op_hello(const struct x9p_px_req *q, struct hx_out *o)
 	return 0;
 }
 
-int hx_op_attach(const struct x9p_px_req *q, struct hx_out *o)
+int hx_publish_root(struct x9p_px_rep *rep)
 {
 	int fd = fcntl(hx.root_fd, F_DUPFD_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	return hx_publish(fd, NULL, NULL, o->rep);
+	return hx_publish(fd, NULL, NULL, rep);
+}
+
+int hx_op_attach(const struct x9p_px_req *q, struct hx_out *o)
+{
+	return hx_publish_root(o->rep);
 }
 
 int hx_op_clunk(const struct x9p_px_req *q, struct hx_out *o)

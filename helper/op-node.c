@@ -19,7 +19,7 @@ static int walk_up(struct hx_node *d, struct x9p_px_rep *rep)
 	int fd, e;
 
 	if (d->is_root)
-		return hx_op_attach(NULL, &(struct hx_out){ .rep = rep, .fd = -1 });
+		return hx_publish_root(rep);
 	fd = openat(d->fd, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESTALE : -errno;

@@ -959,6 +959,7 @@ static void test_multidevs(struct mdfx *f, gconstpointer data)
 	} else {
 		g_assert_cmpuint(there.qid.path, ==, st.st_ino);
 	}
+	pt_put(t, n);
 	g_assert_cmpint(pt_walk(t, m, "..", &n, &there), ==, 0);
 	pt_put(t, n);
 	pt_put(t, m);

@@ -1,0 +1,301 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The Xen system test scenario, run in dom0 by dom0-init.sh. Prints TAP
+# (also into /x9ptest/out/results.tap) and benchmark figures
+# (/x9ptest/out/bench.txt). Settings come from /x9ptest/config.sh, written
+# by test-xen-system.sh: MODE (x9p or qemu), POSIXDIFF_ARGS, STRESS_STEPS,
+# BENCH_FILES.
+set -u
+here=/x9ptest
+. "$here/config.sh"
+. "$here/dom0-lib.sh"
+. "$here/dom0-backends.sh"
+
+MA=/mnt/a MB=/mnt/b
+A=domu-a B=domu-b
+DEV_A= DEV_B= DOM_A= DOM_B= PID0=
+
+# QEMU serves p9= entries given at domain creation; in qemu mode the test
+# shares are those, in x9p mode the domains get only the peer's bench share.
+cfg_p9() {
+	local e="" x
+	for x in "$@"; do e="$e${e:+, }\"tag=${x%%=*},path=${x#*=},security_model=none,backend=0\""; done
+	echo "p9 = [ $e ]"
+}
+
+prepare_exports() {
+	mkdir -p /srv/export-a /srv/export-b /srv/bench-x9p /srv/bench-qemu
+	echo "written by dom0 into export A" >/srv/export-a/from-dom0
+	echo "only in A" >/srv/export-a/a-only
+	echo "only in B" >/srv/export-b/b-only
+}
+
+t_toolstack() {
+	xl list || return 1
+	local v
+	v=$(xl info | awk '/^xen_major/ { M = $3 } /^xen_minor/ { m = $3 } END { print M "." m }')
+	echo "Xen $v"
+	[ "$v" = 4.17 ] || fail "expected Xen 4.17, got '$v'"
+}
+
+t_backend_up() {
+	if [ "$MODE" = qemu ]; then
+		[ -x "$QEMU_DM" ] || fail "$QEMU_DM missing (package qemu-system-xen)"
+		echo "peer backend only: $QEMU_DM"
+		return 0
+	fi
+	be_start || return 1
+	local i=0
+	while [ -z "$(be_pid)" ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+	PID0=$(be_pid)
+	[ -n "$PID0" ] || fail "x9p-backend is not running after its init script"
+	echo "x9p-backend pid $PID0"
+	ps -o pid,rss,args -C x9p-backend,x9p-helper 2>/dev/null
+}
+
+t_boot_a() {
+	if [ "$MODE" = qemu ]; then
+		domu_create "$A" "$(cfg_p9 share-a=/srv/export-a)" || return 1
+	else
+		domu_create "$A" || return 1
+	fi
+	DOM_A=$(domid_of "$A")
+	domu_ready "$A" || return 1
+	gcmd "$A" 20 'uname -r; xt devs'
+}
+
+t_attach_a() {
+	[ -n "$DOM_A" ] || fail "no domU A"
+	if [ "$MODE" = qemu ]; then
+		DEV_A=0
+	else
+		DEV_A=$(be_attach "$DOM_A" share-a /srv/export-a) || fail "attach failed: $DEV_A"
+	fi
+	echo "domU A device $DEV_A"
+	gcmd "$A" 100 "xt wait-dev $DEV_A" || { dump_xs "$DOM_A"; return 1; }
+	[ "$(fe_state "$DOM_A" "$DEV_A")" = 4 ] || fail "frontend state $(fe_state "$DOM_A" "$DEV_A")"
+}
+
+t_mount_a() {
+	gcmd "$A" 60 "xt mount share-a $MA && grep ' $MA ' /proc/mounts" || return 1
+	grep -q 'trans=xen' "$W/gout" || fail "mount options lack trans=xen"
+}
+
+t_data_a() {
+	gcmd "$A" 30 "cat $MA/from-dom0" || return 1
+	grep -qx "written by dom0 into export A" "$W/gout" || fail "guest read the wrong content"
+	gcmd "$A" 30 "echo 'written by domU A' > $MA/from-domu && sync" || return 1
+	[ "$(cat /srv/export-a/from-domu 2>&1)" = "written by domU A" ] ||
+		fail "dom0 sees '$(cat /srv/export-a/from-domu 2>&1)'"
+}
+
+t_posixdiff() {
+	gcmd "$A" 30 "command -v posixdiff" || skip "posixdiff is not in the guest (build/tests/progs)"
+	local rc
+	# The whole TAP stays in the guest's /tmp; the console carries failures
+	# and the totals.
+	gcmd "$A" 900 "posixdiff $POSIXDIFF_ARGS /tmp $MA >/tmp/pd.tap 2>&1; rc=\$?;
+		grep -v '^ok' /tmp/pd.tap | tail -n 80; exit \$rc"
+	rc=$?
+	grep -E '^[0-9]+ passed, [0-9]+ failed' "$W/gout" || fail "posixdiff gave no summary (status $rc)"
+	return $rc
+}
+
+t_stress() {
+	gcmd "$A" 30 "command -v stress" || skip "stress is not in the guest (build/tests/progs)"
+	gcmd "$A" 600 "stress $MA --steps $STRESS_STEPS >/tmp/stress.out 2>&1; rc=\$?;
+		tail -n 20 /tmp/stress.out; exit \$rc" || return 1
+	grep -q 'stress: ok' "$W/gout" || fail "stress did not report ok"
+}
+
+t_detach() {
+	[ -n "$DEV_A" ] || fail "no device to detach"
+	gcmd "$A" 30 "umount $MA" || return 1
+	be_detach "$DOM_A" "$DEV_A" || fail "detach failed"
+	gcmd "$A" 100 "xt wait-gone $DEV_A" || { dump_xs "$DOM_A"; return 1; }
+	local i=0 k
+	k=$(be_kind)
+	while xenstore-exists "/local/domain/0/backend/$k/$DOM_A/$DEV_A" && [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	! xenstore-exists "/local/domain/0/backend/$k/$DOM_A/$DEV_A" ||
+		{ dump_xs "$DOM_A"; fail "backend node still in XenStore"; }
+}
+
+t_reattach() {
+	DEV_A=$(be_attach "$DOM_A" share-a /srv/export-a) || fail "attach failed: $DEV_A"
+	echo "domU A device $DEV_A"
+	gcmd "$A" 100 "xt wait-dev $DEV_A" || { dump_xs "$DOM_A"; return 1; }
+	gcmd "$A" 60 "xt mount share-a $MA && cat $MA/from-dom0 $MA/from-domu" || return 1
+	grep -qx "written by domU A" "$W/gout" || fail "remounted share lacks the earlier file"
+}
+
+t_restart_ops() {
+	[ "$MODE" = qemu ] && skip "QEMU's backend lives and dies with its domain; restarting is x9p's"
+	local old new
+	old=$(be_pid)
+	be_restart || fail "init script restart failed"
+	local i=0
+	while { new=$(be_pid); [ -z "$new" ] || [ "$new" = "$old" ]; } && [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -n "$new" ] && [ "$new" != "$old" ] || fail "x9p-backend pid '$old' -> '$new'"
+	PID0=$new
+	echo "x9p-backend restarted: pid $old -> $new"
+	# Whatever the guest's next operations do, they must end: succeed or fail.
+	gcmd "$A" 120 "timeout -s KILL 90 ls -l $MA; echo ls=\$?;
+		timeout -s KILL 90 sh -c 'echo after > $MA/after-restart'; echo write=\$?"
+	local rc=$?
+	[ $rc -eq 0 ] || fail "guest did not answer after the restart"
+	! grep -qE '=(137|124)$' "$W/gout" || fail "a guest operation hung (killed by timeout)"
+}
+
+t_restart_remount() {
+	[ "$MODE" = qemu ] && skip "QEMU's backend lives and dies with its domain; restarting is x9p's"
+	gcmd "$A" 60 "umount $MA 2>/dev/null || umount -l $MA; true"
+	# The device reconnects under the new backend (same devid or a new one).
+	local i=0 n=
+	while [ $i -lt 150 ]; do
+		n=$(devid_by_tag "$DOM_A" share-a)
+		[ -n "$n" ] && [ "$(fe_state "$DOM_A" "$n")" = 4 ] && break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -n "$n" ] || { dump_xs "$DOM_A"; fail "no share-a device for domU A"; }
+	DEV_A=$n
+	gcmd "$A" 100 "xt wait-dev $DEV_A" || { dump_xs "$DOM_A"; return 1; }
+	gcmd "$A" 60 "xt mount share-a $MA && cat $MA/from-dom0" || return 1
+	grep -qx "written by dom0 into export A" "$W/gout" || fail "remount reads wrong data"
+}
+
+t_boot_b() {
+	if [ "$MODE" = qemu ]; then
+		domu_create "$B" "$(cfg_p9 share-b=/srv/export-b bench-qemu=/srv/bench-qemu)" || return 1
+	else
+		domu_create "$B" "$(cfg_p9 bench-qemu=/srv/bench-qemu)" || return 1
+	fi
+	DOM_B=$(domid_of "$B")
+	domu_ready "$B" || return 1
+	if [ "$MODE" = qemu ]; then
+		DEV_B=0
+	else
+		DEV_B=$(be_attach "$DOM_B" share-b /srv/export-b) || fail "attach failed: $DEV_B"
+	fi
+	gcmd "$B" 100 "xt wait-dev $DEV_B" || { dump_xs "$DOM_B"; return 1; }
+	gcmd "$B" 60 "xt mount share-b $MB && grep ' $MB ' /proc/mounts"
+}
+
+t_isolation() {
+	gcmd "$A" 30 "ls $MA; cat $MA/b-only" && fail "domU A read export B's file"
+	grep -qx a-only "$W/gout" || fail "domU A does not see its own file"
+	! grep -qx b-only "$W/gout" || fail "domU A lists export B's file"
+	gcmd "$B" 30 "ls $MB; cat $MB/a-only" && fail "domU B read export A's file"
+	grep -qx b-only "$W/gout" || fail "domU B does not see its own file"
+	! grep -qx a-only "$W/gout" || fail "domU B lists export A's file"
+	gcmd "$A" 30 "echo A > $MA/new-from-a && sync" || return 1
+	gcmd "$B" 30 "echo B > $MB/new-from-b && sync" || return 1
+	[ -e /srv/export-a/new-from-a ] && [ ! -e /srv/export-b/new-from-a ] || fail "A's write landed wrong"
+	[ -e /srv/export-b/new-from-b ] && [ ! -e /srv/export-a/new-from-b ] || fail "B's write landed wrong"
+	gcmd "$A" 30 "ls $MA" && ! grep -qx new-from-b "$W/gout" || fail "A sees B's new file"
+}
+
+# Benchmark: figures only, never a test result.
+bench() {
+	local label=$1 tag=$2 dir=$3 d
+	gcmd "$B" 120 "xt mount $tag $dir" || { echo "bench $label: mount failed"; return 1; }
+	gcmd "$B" 900 "domu-bench.sh $dir $label $BENCH_FILES"
+	grep '^BENCH' "$W/gout" | tee -a "$OUT/bench.txt"
+	gcmd "$B" 60 "umount $dir"
+}
+
+run_bench() {
+	local t0 t1 d
+	t0=$(now)
+	{
+		echo "x9p Xen system test benchmark (figures, not assertions)"
+		echo "guest: PV domU, 1 vCPU, Linux $(uname -r), 9p2000.L, trans=xen; Xen 4.17 under QEMU TCG"
+		echo "workload: 64 MiB dd write + fsync, read back (caches dropped), $BENCH_FILES small-file creates, ls -l"
+	} >>"$OUT/bench.txt"
+	if [ -z "$DOM_B" ]; then
+		echo "no domU B: no benchmark" >>"$OUT/bench.txt"
+		return
+	fi
+	if [ "$MODE" = x9p ]; then
+		d=$(be_attach "$DOM_B" bench-x9p /srv/bench-x9p) &&
+			gcmd "$B" 100 "xt wait-dev $d" && bench x9p bench-x9p /mnt/bx
+	else
+		echo "x9p: not measured (x9p-backend has no Xen transport in this build)" >>"$OUT/bench.txt"
+	fi
+	d=$(devid_by_tag "$DOM_B" bench-qemu)
+	[ -n "$d" ] && gcmd "$B" 100 "xt wait-dev $d" && bench qemu bench-qemu /mnt/bq
+	t1=$(now)
+	echo "benchmark took $(elapsed "$t0" "$t1") s" >>"$OUT/bench.txt"
+}
+
+t_destroy() {
+	[ -n "$DOM_B" ] || fail "no domU B"
+	gcmd "$B" 30 "grep ' $MB ' /proc/mounts" || fail "domU B has no share mounted"
+	PID0=$(be_pid)
+	domu_destroy "$B"
+	local i=0
+	while xl domid "$B" >/dev/null 2>&1 && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
+	! xl domid "$B" >/dev/null 2>&1 || fail "domU B still exists"
+}
+
+t_destroy_cleanup() {
+	[ -n "$DOM_B" ] || fail "no domU B"
+	if [ "$MODE" = x9p ]; then
+		[ "$(be_pid)" = "$PID0" ] || fail "x9p-backend pid $PID0 -> '$(be_pid)'"
+		kill -0 "$PID0" || fail "x9p-backend died"
+	fi
+	local i=0 k
+	k=$(be_kind)
+	while xenstore-exists "/local/domain/0/backend/$k/$DOM_B" && [ $i -lt 150 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	! xenstore-exists "/local/domain/0/backend/$k/$DOM_B" ||
+		{ dump_xs; fail "backend nodes of domU B left in XenStore"; }
+	! be_listed "$DOM_B" || fail "the backend still lists domU B"
+}
+
+t_after_destroy() {
+	gcmd "$A" 30 "cat $MA/from-dom0 && echo still > $MA/still && cat $MA/still" || return 1
+	grep -qx still "$W/gout" || fail "domU A's share no longer works"
+}
+
+prepare_exports
+plan 17
+phase start
+run_test "dom0: Xen 4.17 toolstack is up (xl list, xl info)" t_toolstack
+run_test "dom0: the 9pfs backend ($MODE) is running" t_backend_up
+phase domU-A
+run_test "domU A: PV guest boots and answers on its console" t_boot_a
+run_test "attach: domU A's device for export A reaches Connected" t_attach_a
+run_test "mount: domU A mounts it (trans=xen, version=9p2000.L)" t_mount_a
+run_test "data: domU A reads dom0's file, dom0 reads domU A's file" t_data_a
+phase posix
+run_test "posixdiff: POSIX differential suite, 9p mount vs domU tmpfs" t_posixdiff
+run_test "stress: data-integrity stress on the mount" t_stress
+phase hotplug
+run_test "detach: umount and detach remove the device from domU A and XenStore" t_detach
+run_test "re-attach: a new device connects and mounts while domU A runs" t_reattach
+phase restart
+run_test "backend restart: domU A's next operations end (recover or fail cleanly)" t_restart_ops
+run_test "backend restart: the share reconnects and remounts" t_restart_remount
+phase domU-B
+run_test "domU B: boots, export B attached and mounted" t_boot_b
+run_test "isolation: domU A and domU B each see only their own export" t_isolation
+phase bench
+run_bench
+phase destroy
+run_test "destroy: xl destroy domU B with its share mounted" t_destroy
+run_test "destroy: backend survives, domU B's device is cleaned up" t_destroy_cleanup
+run_test "destroy: domU A's share still works" t_after_destroy
+phase end
+domu_destroy "$A"
+cp /var/log/xen/console/guest-*.log /var/log/xen/qemu-dm-*.log "$OUT/" 2>/dev/null
+[ -d /var/log/x9p ] && cp -r /var/log/x9p "$OUT/" 2>/dev/null
+true

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * 9P over a virtqueue (the virtio-9p device's request queue): the device
+ * class behind vu-dev.h, connected to the 9P engine (core/server.h).
+ *
+ * One chain is one request: the T-message in its readable buffers (it may
+ * span several, as Linux 9pnet_virtio splits large payloads off), room for
+ * the R-message in its writable buffers.  The I/O thread copies the
+ * message header (and every message except a large Twrite whole) out of
+ * guest memory and submits it; a large Twrite's payload stays in guest
+ * memory and the engine writes it to the file from there
+ * (x9p_session_submit_data).  Rread and Rreaddir payloads are read from
+ * the file straight into the writable buffers (send_fill).  Replies
+ * complete their chains in any order, from the worker that produced them.
+ *
+ * Guest faults that break the queue: a message shorter than its header,
+ * a size field below 7, above the readable bytes or above the negotiated
+ * msize.  A request reusing a tag still in flight is refused (completed
+ * empty) without reaching the engine.  Chains whose request the engine
+ * answers with nothing (flushed, or cancelled by Tversion) are completed
+ * empty, so the guest gets its descriptors back.
+ */
+#ifndef X9P_P9_VQ_H
+#define X9P_P9_VQ_H
+
+#include <stdint.h>
+
+#include "core/server.h"
+#include "vu-dev.h"
+
+struct p9vq;
+
+/* srv: the engine (not owned); max_msize: the largest message carried. */
+struct p9vq *p9vq_new(struct x9p_server *srv, uint32_t max_msize, const char *label);
+void p9vq_free(struct p9vq *p);
+/* The device class operations; opaque is the p9vq. */
+extern const struct vu_dev_ops p9vq_ops;
+
+/* virtio-9p: feature bit and configuration space (le16 tag_len, tag). */
+#define VIRTIO_ID_9P 9
+#define VIRTIO_9P_MOUNT_TAG 0
+/* Writes the configuration for `tag` into buf; returns its length. */
+size_t p9vq_config(const char *tag, uint8_t *buf, size_t len);
+
+#endif

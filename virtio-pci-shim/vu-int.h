@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internals shared by the vhost-user device files: the device and queue
+ * state.
+ *
+ * Threads: the control thread (vu_dev_serve) changes queue configuration
+ * only while the queue's I/O thread is stopped; workers completing chains
+ * take the queue lock, which also guards the used ring, the call
+ * descriptor, the generation and the in-flight count.
+ */
+#ifndef X9P_VU_INT_H
+#define X9P_VU_INT_H
+
+#include <glib.h>
+
+#include "vring.h"
+#include "vu-dev.h"
+#include "vu-msg.h"
+
+#define VU_MAX_QUEUES 8
+
+struct vu_queue {
+	struct vu_dev *dev;
+	unsigned index;
+
+	/* Configuration from the frontend (control thread only). */
+	unsigned num;
+	uint16_t base;
+	struct vu_vring_addr addr;
+	bool have_addr;
+	bool enabled;
+	int kick_fd;
+
+	GMutex lock;
+	GCond drained;
+	struct vring vr;             /* valid while started */
+	struct vu_mem *ring_mem;     /* the table vr's pointers come from */
+	bool started;                /* ring mapped, chains may be completed */
+	bool broken;                 /* guest fault: no ring access until restart */
+	uint64_t gen;                /* bumped at every stop: older chains are dropped */
+	unsigned inflight;           /* chains of this generation not yet done */
+	int call_fd, err_fd;
+
+	GThread *thread;             /* the I/O thread while running */
+	int stop_efd;                /* tells it to stop */
+	struct vring_chain *scratch; /* the I/O thread's pop buffer */
+};
+
+struct vu_dev {
+	char *label;
+	const struct vu_dev_ops *ops;
+	void *opaque;
+	uint64_t dev_features;
+	uint8_t config[VU_MAX_CONFIG_SIZE];
+	size_t config_len;
+	unsigned nqueues;
+	unsigned stop_grace_ms;
+
+	/* Per connection. */
+	int sock;
+	uint64_t features;           /* acked by SET_FEATURES */
+	uint64_t protocol_features;  /* acked by SET_PROTOCOL_FEATURES */
+	struct vu_mem *mem;
+	struct vu_queue q[VU_MAX_QUEUES];
+};
+
+/* ---- vu-queue.c ---- */
+void vu_queue_init(struct vu_dev *d, struct vu_queue *q, unsigned index);
+void vu_queue_destroy(struct vu_queue *q);
+/* Maps the ring and starts processing when everything is in place. */
+int vu_queue_start(struct vu_queue *q);
+/* Stops the I/O thread only (configuration changes). */
+void vu_queue_pause(struct vu_queue *q);
+/* Restarts the I/O thread if the queue is started and enabled. */
+void vu_queue_resume(struct vu_queue *q);
+/* Stops the ring: waits up to grace_ms for chains in flight; returns the
+ * next available index. */
+uint16_t vu_queue_stop(struct vu_queue *q, unsigned grace_ms);
+/* Re-translates the ring after a memory table change (queue paused). */
+void vu_queue_remap(struct vu_queue *q);
+/* Forgets everything about the queue (disconnect, reset). */
+void vu_queue_reset(struct vu_queue *q);
+void vu_queue_set_call(struct vu_queue *q, int fd);
+void vu_queue_set_err(struct vu_queue *q, int fd);
+
+#endif
