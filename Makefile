@@ -18,7 +18,7 @@ endif
 
 CC ?= cc
 PKGS := glib-2.0 libseccomp libcap-ng
-XEN_LIBS := -lxenstore -lxengnttab -lxenevtchn -lxenctrl
+XEN_LIBS := -lxenstore -lxengnttab -lxenevtchn
 
 # Evaluated once, on first use, i.e. after the deps step has run.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
@@ -36,7 +36,7 @@ LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/fs/*.c backend/so
 XEN_SRCS := $(wildcard backend/xen/*.c)
 HELPER_SRCS := $(filter-out helper/main.c $(wildcard helper/proxy-*.c),$(wildcard helper/*.c))
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
-TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-*.c)
+TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-*.c tests/vhost/test-*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_C))
 TEST_PROGS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
 

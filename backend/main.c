@@ -23,6 +23,7 @@
 #include "fs/proxy.h"
 #include "fs/synth.h"
 #include "socket/socket.h"
+#include "xen/xen.h"
 
 #define EXIT_USAGE 2
 
@@ -44,6 +45,10 @@ static struct {
 	char *security_model;
 	gboolean readonly;
 	char *multidevs;
+	/* Xen PV 9pfs backend (backend/xen/xen.h) */
+	gboolean xen;
+	char *xen_kinds;
+	int xen_max_rings;
 } opt = {
 	.ready_fd = -1,
 };
@@ -175,6 +180,14 @@ static const GOptionEntry entries[] = {
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "With --export: remap (default), forbid or warn about several host "
 	  "filesystems", "MODE" },
+	{ "xen", 0, 0, G_OPTION_ARG_NONE, &opt.xen,
+	  "Serve Xen PV 9pfs devices to guests (dom0 or a driver domain; see "
+	  "Xen below)", NULL },
+	{ "xen-backend-kinds", 0, 0, G_OPTION_ARG_STRING, &opt.xen_kinds,
+	  "With --xen: XenStore backend kinds to serve (default "
+	  X9P_XEN_DEFAULT_KINDS ")", "LIST" },
+	{ "xen-max-rings", 0, 0, G_OPTION_ARG_INT, &opt.xen_max_rings,
+	  "With --xen: rings a frontend may use per device, 1..8 (default 4)", "N" },
 	{ NULL },
 };
 
@@ -204,7 +217,21 @@ static const char help_description[] =
 	"SIGINT and SIGTERM: stop accepting, close every connection, exit 0.\n"
 	"Exit status: 0 after a signal or when an fd: connection ended normally,\n"
 	"1 on a runtime error or an fd: connection ended by a fault, 2 on bad usage.\n"
-	"Details: docs/x9p-backend.md.";
+	"\n"
+	"Xen (--xen): serves every device below /local/domain/SELF/backend/KIND/\n"
+	"  for each KIND of --xen-backend-kinds: 9pfs (xl p9= entries of libxl\n"
+	"  4.17, or xenstore-scripts/x9p-attach) and xen_9pfs (libxl 4.19+\n"
+	"  type=xen_9pfsd; also claims libxl/xen-9pfs/state). Each device serves\n"
+	"  its backend's path through its own x9p-helper (or, with --synthetic, a\n"
+	"  synthetic filesystem) with its security_model; max-open-files,\n"
+	"  max-files, max-space (MiB) and auto-delete are enforced; a device\n"
+	"  without max-open-files gets --max-open-files (default: no limit besides\n"
+	"  --max-fids). --workers and --max-fids apply per device. --listen is\n"
+	"  optional with --xen. Log lines name the device: domD/KIND/DEVID.\n"
+	"  x9p-backend --xen-device-model QEMU-ARGS... is a stand-in for the QEMU\n"
+	"  libxl 4.17 starts for PV guests with p9= entries (device_model_override).\n"
+	"\n"
+	"Details: docs/x9p-backend.md and docs/xen.md.";
 
 static bool parse_count(const char *name, int v, int max, GError **err)
 {
@@ -282,12 +309,26 @@ static bool check_options(unsigned *mode, GError **err)
 			    "--multidevs: '%s' is not remap, forbid or warn", opt.multidevs);
 		return false;
 	}
-	if (!opt.listen || !opt.listen[0]) {
+	if ((!opt.listen || !opt.listen[0]) && !opt.xen) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "nothing to serve: give at least one --listen ADDRESS");
+			    "nothing to serve: give at least one --listen ADDRESS or --xen");
 		return false;
 	}
-	n_addrs = g_strv_length(opt.listen);
+	if (!opt.xen && (opt.xen_kinds || opt.xen_max_rings)) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--%s needs --xen", opt.xen_kinds ? "xen-backend-kinds" : "xen-max-rings");
+		return false;
+	}
+	if (opt.xen_kinds && !x9p_xen_kinds_valid(opt.xen_kinds, err))
+		return false;
+	if (opt.xen_max_rings && (opt.xen_max_rings < 1 ||
+				  opt.xen_max_rings > (int)X9P_XEN_MAX_RINGS)) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--xen-max-rings: %d is out of range (1..%u)", opt.xen_max_rings,
+			    X9P_XEN_MAX_RINGS);
+		return false;
+	}
+	n_addrs = opt.listen ? g_strv_length(opt.listen) : 0;
 	addrs = g_new0(struct x9p_sock_addr, n_addrs);
 	for (unsigned i = 0; i < n_addrs; i++) {
 		struct x9p_sock_addr *a = &addrs[i];
@@ -377,9 +418,15 @@ int main(int argc, char **argv)
 	struct x9p_trace *trace = NULL;
 	struct x9p_server *engine = NULL;
 	struct x9p_sock_server *ss = NULL;
+	struct x9p_xen *xen = NULL;
 	GString *ready;
 	unsigned mode, i;
 
+	/* libxl passes QEMU's arguments, which GOption must not see. */
+	if (argc > 1 && strcmp(argv[1], "--xen-device-model") == 0) {
+		g_set_prgname("x9p-xen-dm");
+		return x9p_xen_dm_main(argc - 1, argv + 1);
+	}
 	g_set_prgname("x9p-backend");
 	g_log_set_writer_func(log_writer, NULL, NULL);
 	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
@@ -422,6 +469,28 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (opt.xen) {
+		struct x9p_xen_cfg xcfg = {
+			.kinds = opt.xen_kinds,
+			.synthetic = opt.synthetic,
+			.synth_spec = opt.synth_spec,
+			.workers = (unsigned)opt.workers,
+			.max_fids = (unsigned)opt.max_fids,
+			.max_open_files = (unsigned)opt.max_open_files,
+			.max_rings = (unsigned)opt.xen_max_rings,
+			.multidevs = export_multidevs,
+			.trace = trace,
+		};
+
+		xen = x9p_xen_start(&xcfg, &err);
+		if (!xen) {
+			g_critical("--xen: %s", err->message);
+			exit_status = 1;
+			goto out;
+		}
+	}
+	if (n_addrs == 0)
+		goto ready;
 	scfg.fs = make_fs(&err);
 	if (!scfg.fs) {
 		g_critical("%s", err->message);
@@ -456,6 +525,7 @@ int main(int argc, char **argv)
 		g_string_append_printf(ready, "listen %s\n", bound);
 		g_free(bound);
 	}
+ready:
 
 	if (opt.ready_fd >= 0) {
 		g_string_append(ready, "ready\n");
@@ -469,6 +539,7 @@ int main(int argc, char **argv)
 	g_main_loop_run(main_loop);
 
 out:
+	x9p_xen_stop(xen);
 	/* Stop accepting and close every session before the engine goes. */
 	x9p_sock_server_free(ss);
 	if (engine)

@@ -18,8 +18,10 @@ if [ -n "${X9P_TESTS:-}" ]; then
 	scripts=
 fi
 
-prove --exec "$top/tests/tap-exec" $tests $scripts 2>&1 | tee "$log"
-rc=$?
+# prove's status, not tee's: a plain pipeline would lose it.
+rcfile=$B/.prove-rc
+{ prove --exec "$top/tests/tap-exec" $tests $scripts 2>&1; echo $? > "$rcfile"; } | tee "$log"
+rc=$(cat "$rcfile")
 # prove's own status decides; the totals come from the TAP lines it saw.
 passed=$(grep -Eo 'Tests=[0-9]+' "$log" | tail -1 | cut -d= -f2)
 failed=$(sed -n 's/.*Failed [0-9]*\/[0-9]* subtests.*//p; s/^.*Failed: *\([0-9]*\).*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "vu-int.h"
@@ -408,10 +409,21 @@ static int dispatch(struct vu_dev *d, struct vu_msg *m, bool *replied)
 	}
 }
 
-int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd)
+/* One frontend at a time: a second one would wait forever for answers. */
+static void reject(struct vu_dev *d, int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd >= 0) {
+		g_warning("%s: refused a second frontend connection", d->label);
+		close(fd);
+	}
+}
+
+int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 {
 	struct vu_msg *m = g_new0(struct vu_msg, 1);
-	struct pollfd p[2] = { { sock, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
+	struct pollfd p[3] = { { sock, POLLIN, 0 }, { stop_fd, POLLIN, 0 }, { reject_fd, POLLIN, 0 } };
 	int ret = 0;
 
 	d->sock = sock;
@@ -419,16 +431,21 @@ int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd)
 		bool replied;
 		int h, err;
 
-		if (poll(p, stop_fd >= 0 ? 2 : 1, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
 			break;
 		}
-		if (stop_fd >= 0 && p[1].revents)
+		if (p[1].revents)
 			break;
-		if (!p[0].revents)
+		/* The current frontend first: one that closed before a new one
+		 * connected must be seen gone, not the newcomer refused. */
+		if (!p[0].revents) {
+			if (p[2].revents)
+				reject(d, reject_fd);
 			continue;
+		}
 		err = vu_msg_recv(sock, m);
 		if (err == -ECONNRESET) {
 			g_info("%s: the frontend disconnected", d->label);

@@ -71,8 +71,9 @@ struct vu_dev_cfg {
 struct vu_dev *vu_dev_new(const struct vu_dev_cfg *cfg);
 void vu_dev_free(struct vu_dev *d);
 /* Takes sock over (closed on return).  0: the frontend disconnected or
- * stop_fd fired; -EPROTO: it broke the protocol; other -errno. */
-int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd);
+ * stop_fd fired; -EPROTO: it broke the protocol; other -errno.  Connections
+ * arriving on reject_fd (a listening socket, or -1) meanwhile are closed. */
+int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd);
 /* Every feature bit this device offers (device + transport bits). */
 uint64_t vu_dev_features(const struct vu_dev *d);
 

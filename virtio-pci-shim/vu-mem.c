@@ -23,12 +23,12 @@ static void unmap_all(struct vu_mem *m)
 static bool check_table(const struct vu_memory_msg *msg, int nfds, GError **err)
 {
 	if (msg->nregions == 0 || msg->nregions > VU_MAX_MEM_REGIONS) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 			    "memory table with %u regions (1..%d)", msg->nregions, VU_MAX_MEM_REGIONS);
 		return false;
 	}
 	if ((uint32_t)nfds != msg->nregions) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 			    "memory table with %u regions came with %d descriptors",
 			    msg->nregions, nfds);
 		return false;
@@ -40,7 +40,7 @@ static bool check_table(const struct vu_memory_msg *msg, int nfds, GError **err)
 		    a->userspace_addr + a->memory_size < a->userspace_addr ||
 		    a->mmap_offset + a->memory_size < a->mmap_offset ||
 		    a->mmap_offset + a->memory_size > (uint64_t)SIZE_MAX / 2) {
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 				    "memory region %u: bad size or addresses", i);
 			return false;
 		}
@@ -51,7 +51,7 @@ static bool check_table(const struct vu_memory_msg *msg, int nfds, GError **err)
 					   b->guest_phys_addr, b->memory_size) ||
 			    ranges_overlap(a->userspace_addr, a->memory_size,
 					   b->userspace_addr, b->memory_size)) {
-				g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 					    "memory regions %u and %u overlap", j, i);
 				return false;
 			}
@@ -79,14 +79,14 @@ struct vu_mem *vu_mem_new(const struct vu_memory_msg *msg, int *fds, int nfds, G
 
 		/* Touching pages past the end of the file would raise SIGBUS. */
 		if (fstat(fds[i], &st) < 0 || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end)) {
-			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 				    "memory region %u: descriptor smaller than offset + size", i);
 			goto fail;
 		}
 		p = mmap(NULL, end - start, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			 fds[i], (off_t)start);
 		if (p == MAP_FAILED) {
-			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+			g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
 				    "memory region %u: mmap of %llu bytes: %s", i,
 				    (unsigned long long)(end - start), g_strerror(errno));
 			goto fail;

@@ -195,10 +195,12 @@ void x9p_dispatch(struct x9p_req *r)
 	}
 	if (r->data) {
 		/* Only a Twrite may leave its payload in transport buffers. */
-		if (r->type == P9_TWRITE)
+		if (r->type == P9_TWRITE) {
 			x9p_op_write_data(r);
-		else
+		} else {
+			x9p_req_release_data(r);
 			x9p_reply_err(r, EPROTO);
+		}
 		return;
 	}
 	err = p9_decode(r->frame, r->len, s->dialect, &m);

@@ -208,57 +208,55 @@ static int xattr_write(struct x9p_fid *f, uint64_t off, const struct iovec *iov,
 	return err;
 }
 
-/* Writes count bytes held in iov at off on fid `fidnum`; replies. */
+/*
+ * Writes count bytes held in iov at off on fid `fidnum` and replies.  The
+ * transport gets its payload buffers back before the reply goes out.
+ */
 static void do_write(struct x9p_req *r, uint32_t fidnum, uint64_t off,
 		     const struct iovec *iov, int iovcnt, uint32_t count)
 {
-	struct x9p_fid *f = x9p_fid_or_reply(r, fidnum);
+	struct x9p_fid *f = x9p_fidtab_get(&r->s->fids, fidnum);
 	struct p9_msg out = { .type = P9_RWRITE };
-	ssize_t n;
-	int fd, err;
+	ssize_t n = 0;
+	int fd, err = 0;
 
 	if (!f)
-		return;
-	if (off > MAX_OFFSET || count > MAX_OFFSET - off) {
-		x9p_fid_unref(f);
-		x9p_reply_err(r, EINVAL);
-		return;
+		err = -ENOENT;
+	else if (off > MAX_OFFSET || count > MAX_OFFSET - off)
+		err = -EINVAL;
+	else {
+		switch (fid_kind(f, &fd)) {
+		case X9P_FID_FILE:
+			if ((f->hostflags & O_ACCMODE) == O_RDONLY) {
+				err = -EBADF;
+				break;
+			}
+			do
+				n = pwritev(fd, iov, iovcnt, (off_t)off);
+			while (n < 0 && errno == EINTR);
+			if (n < 0)
+				err = -errno;
+			break;
+		case X9P_FID_XATTR_WRITE:
+			err = xattr_write(f, off, iov, iovcnt, count);
+			n = count;
+			break;
+		case X9P_FID_DIR:
+			err = -EISDIR;
+			break;
+		default:
+			err = -EBADF;
+			break;
+		}
 	}
-	switch (fid_kind(f, &fd)) {
-	case X9P_FID_FILE:
-		if ((f->hostflags & O_ACCMODE) == O_RDONLY) {
-			x9p_reply_err(r, EBADF);
-			break;
-		}
-		do
-			n = pwritev(fd, iov, iovcnt, (off_t)off);
-		while (n < 0 && errno == EINTR);
-		x9p_req_release_data(r);
-		if (n < 0) {
-			x9p_reply_err(r, errno);
-			break;
-		}
-		out.u.rwrite.count = (uint32_t)n;
-		x9p_reply(r, &out);
-		break;
-	case X9P_FID_XATTR_WRITE:
-		err = xattr_write(f, off, iov, iovcnt, count);
-		x9p_req_release_data(r);
-		if (err < 0) {
-			x9p_reply_err(r, -err);
-			break;
-		}
-		out.u.rwrite.count = count;
-		x9p_reply(r, &out);
-		break;
-	case X9P_FID_DIR:
-		x9p_reply_err(r, EISDIR);
-		break;
-	default:
-		x9p_reply_err(r, EBADF);
-		break;
-	}
+	x9p_req_release_data(r);
 	x9p_fid_unref(f);
+	if (err < 0) {
+		x9p_reply_err(r, -err);
+		return;
+	}
+	out.u.rwrite.count = (uint32_t)n;
+	x9p_reply(r, &out);
 }
 
 void x9p_op_write(struct x9p_req *r, struct p9_msg *m)
@@ -279,6 +277,7 @@ void x9p_op_write_data(struct x9p_req *r)
 	int n = 0;
 
 	if (r->len < TWRITE_FIXED) {
+		x9p_req_release_data(r);
 		x9p_reply_err(r, EPROTO);
 		return;
 	}
@@ -299,9 +298,10 @@ void x9p_op_write_data(struct x9p_req *r)
 		total += r->data[i].iov_len;
 	}
 	/* The frame size was checked at submission; the count must agree. */
-	if (total != count)
+	if (total != count) {
+		x9p_req_release_data(r);
 		x9p_reply_err(r, EPROTO);
-	else
+	} else
 		do_write(r, fid, off, iov, n, count);
 	g_free(iov);
 }

@@ -81,6 +81,8 @@ bool xm_putf(struct xmgr *m, xs_transaction_t t, const char *path, const char *f
 /* Strict decimal parse of a XenStore value; false if absent or malformed. */
 bool xm_uint(const char *s, uint64_t max, uint64_t *out);
 void xm_forget_device(struct xmgr *m, struct xdev *d);
+/* Runs fn(data) later in the manager's thread (never in the caller's). */
+void xm_in_main(GMainContext *ctx, GSourceFunc fn, gpointer data);
 
 /* ---- device.c ---- */
 

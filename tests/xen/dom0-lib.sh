@@ -32,18 +32,21 @@ plan() {
 	tap "1..$1"
 }
 # run_test "description" function [args]: the function returns 0 (pass),
-# 1 (fail) or 77 (skip, reason in SKIP_REASON); what it prints becomes TAP
+# 1 (fail) or 77 (skip, reason in SKIP_REASON); any fail() call during it
+# fails the test whatever it returns. What it prints becomes TAP
 # diagnostics; the time it took is printed too.
 run_test() {
 	local desc=$1 t0 t1 rc
 	shift
 	TESTNO=$((TESTNO + 1))
 	SKIP_REASON=
+	FAILED=0
 	t0=$(now)
 	say "test $TESTNO: $desc"
 	"$@" >"$W/test-$TESTNO.log" 2>&1
 	rc=$?
 	t1=$(now)
+	[ "$FAILED" -eq 0 ] || rc=1
 	case $rc in
 	0) tap "ok $TESTNO - $desc" ;;
 	77) tap "ok $TESTNO - $desc # SKIP $SKIP_REASON" ;;
@@ -60,9 +63,11 @@ skip() {
 	SKIP_REASON=$*
 	return 77
 }
-# Fails the current test with a message (use as: cond || fail "why").
+# Fails the current test with a message (use as: cond || fail "why"); the
+# test goes on, so later steps still show what they see.
 fail() {
 	echo "FAIL: $*"
+	FAILED=1
 	return 1
 }
 phase() {

@@ -76,6 +76,7 @@ printf '%s\n' "$extras" | while IFS= read -r spec; do
 	dest=${spec#*=}
 	mkdir -p "$stage/$(dirname "$dest")"
 	cp "$src" "$stage/$dest"
+	case $dest in bin/* | /bin/*) chmod 0755 "$stage/$dest" ;; esac
 done
 
 out_abs=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")

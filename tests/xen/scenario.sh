@@ -69,7 +69,7 @@ t_attach_a() {
 	if [ "$MODE" = qemu ]; then
 		DEV_A=0
 	else
-		DEV_A=$(be_attach "$DOM_A" share-a /srv/export-a) || fail "attach failed: $DEV_A"
+		DEV_A=$(be_attach "$DOM_A" share-a /srv/export-a) || { fail "attach failed: $DEV_A"; return 1; }
 	fi
 	echo "domU A device $DEV_A"
 	gcmd "$A" 100 "xt wait-dev $DEV_A" || { dump_xs "$DOM_A"; return 1; }
@@ -90,7 +90,7 @@ t_data_a() {
 }
 
 t_posixdiff() {
-	gcmd "$A" 30 "command -v posixdiff" || skip "posixdiff is not in the guest (build/tests/progs)"
+	gcmd "$A" 30 "command -v posixdiff" || { skip "posixdiff is not in the guest (build/tests/progs)"; return; }
 	local rc
 	# The whole TAP stays in the guest's /tmp; the console carries failures
 	# and the totals.
@@ -102,7 +102,7 @@ t_posixdiff() {
 }
 
 t_stress() {
-	gcmd "$A" 30 "command -v stress" || skip "stress is not in the guest (build/tests/progs)"
+	gcmd "$A" 30 "command -v stress" || { skip "stress is not in the guest (build/tests/progs)"; return; }
 	gcmd "$A" 600 "stress $MA --steps $STRESS_STEPS >/tmp/stress.out 2>&1; rc=\$?;
 		tail -n 20 /tmp/stress.out; exit \$rc" || return 1
 	grep -q 'stress: ok' "$W/gout" || fail "stress did not report ok"
@@ -124,7 +124,7 @@ t_detach() {
 }
 
 t_reattach() {
-	DEV_A=$(be_attach "$DOM_A" share-a /srv/export-a) || fail "attach failed: $DEV_A"
+	DEV_A=$(be_attach "$DOM_A" share-a /srv/export-a) || { fail "attach failed: $DEV_A"; return 1; }
 	echo "domU A device $DEV_A"
 	gcmd "$A" 100 "xt wait-dev $DEV_A" || { dump_xs "$DOM_A"; return 1; }
 	gcmd "$A" 60 "xt mount share-a $MA && cat $MA/from-dom0 $MA/from-domu" || return 1
@@ -132,7 +132,7 @@ t_reattach() {
 }
 
 t_restart_ops() {
-	[ "$MODE" = qemu ] && skip "QEMU's backend lives and dies with its domain; restarting is x9p's"
+	[ "$MODE" = qemu ] && { skip "QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
 	local old new
 	old=$(be_pid)
 	be_restart || fail "init script restart failed"
@@ -153,7 +153,7 @@ t_restart_ops() {
 }
 
 t_restart_remount() {
-	[ "$MODE" = qemu ] && skip "QEMU's backend lives and dies with its domain; restarting is x9p's"
+	[ "$MODE" = qemu ] && { skip "QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
 	gcmd "$A" 60 "umount $MA 2>/dev/null || umount -l $MA; true"
 	# The device reconnects under the new backend (same devid or a new one).
 	local i=0 n=
@@ -181,7 +181,7 @@ t_boot_b() {
 	if [ "$MODE" = qemu ]; then
 		DEV_B=0
 	else
-		DEV_B=$(be_attach "$DOM_B" share-b /srv/export-b) || fail "attach failed: $DEV_B"
+		DEV_B=$(be_attach "$DOM_B" share-b /srv/export-b) || { fail "attach failed: $DEV_B"; return 1; }
 	fi
 	gcmd "$B" 100 "xt wait-dev $DEV_B" || { dump_xs "$DOM_B"; return 1; }
 	gcmd "$B" 60 "xt mount share-b $MB && grep ' $MB ' /proc/mounts"

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * One Xen 9pfs device: its configuration (backend keys written by the
+ * toolstack) and its XenStore state machine.
+ *
+ * xdev_step() re-reads the backend's state and online keys and the
+ * frontend's state and moves the device on; it is idempotent and runs on
+ * every watch event that concerns the device.  States we write:
+ *   InitWait   after publishing versions, max-rings, max-ring-page-order
+ *   Connected  once the rings are mapped and their threads run
+ *   Closing    after a frontend Closing, a ring fault or connect failure
+ *              (with an `error` node), or at start-up for a device a
+ *              previous instance had connected (its 9P state is lost)
+ *   Closed     after a frontend Closed, an invalid configuration (with an
+ *              `error` node), or a toolstack removal (online=0 or a state
+ *              it wrote itself)
+ * A frontend that goes back to Initialising gets InitWait again
+ * (reconnect).  A device whose guest died is torn down and its backend
+ * directory removed.
+ */
+#define G_LOG_DOMAIN "x9p-xen"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "fs/proxy.h"
+#include "fs/synth.h"
+#include "xen/xen-int.h"
+
+struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned devid)
+{
+	struct xdev *d = g_new0(struct xdev, 1);
+
+	d->ref = 1;
+	d->m = m;
+	d->kind = g_strdup(kind);
+	d->domid = domid;
+	d->devid = devid;
+	d->key = g_strdup_printf("%s/%u/%u", kind, domid, devid);
+	d->label = g_strdup_printf("dom%u/%s/%u", domid, kind, devid);
+	d->be = g_strdup_printf("%s/backend/%s/%u/%u", m->home, kind, domid, devid);
+	d->fe_token = g_strdup_printf("fe:%s", d->key);
+	d->phase = PH_NEW;
+	d->wrote = -1;
+	return d;
+}
+
+struct xdev *xdev_ref(struct xdev *d)
+{
+	g_atomic_int_inc(&d->ref);
+	return d;
+}
+
+static void unconfigure(struct xdev *d)
+{
+	if (d->fe_watched && d->m)
+		xs_unwatch(d->m->xsh, d->fe, d->fe_token);
+	d->fe_watched = false;
+	x9p_server_free(d->srv);
+	d->srv = NULL;
+	d->quota = NULL;
+	g_clear_pointer(&d->fe, g_free);
+	g_clear_pointer(&d->path, g_free);
+	g_clear_pointer(&d->secmodel, g_free);
+	g_clear_pointer(&d->tag, g_free);
+}
+
+void xdev_unref(struct xdev *d)
+{
+	if (!g_atomic_int_dec_and_test(&d->ref))
+		return;
+	d->m = NULL;
+	unconfigure(d);
+	g_free(d->kind);
+	g_free(d->key);
+	g_free(d->label);
+	g_free(d->be);
+	g_free(d->fe_token);
+	g_free(d);
+}
+
+/* ---- XenStore writes ------------------------------------------------ */
+
+static void write_state(struct xdev *d, int state)
+{
+	char *p = g_strdup_printf("%s/state", d->be);
+
+	if (!xm_putf(d->m, XBT_NULL, p, "%d", state))
+		g_warning("%s: writing state %d failed: %s", d->label, state, g_strerror(errno));
+	else
+		g_debug("%s: backend state %d", d->label, state);
+	d->wrote = state;
+	g_free(p);
+}
+
+static void write_error(struct xdev *d, const char *why)
+{
+	char *p = g_strdup_printf("%s/error", d->be);
+
+	xm_put(d->m, XBT_NULL, p, why);
+	g_free(p);
+}
+
+static void publish_initwait(struct xdev *d)
+{
+	struct xmgr *m = d->m;
+
+	for (int tries = 0; tries < 100; tries++) {
+		xs_transaction_t t = xs_transaction_start(m->xsh);
+		char *p;
+		bool ok = t != XBT_NULL;
+
+		if (ok) {
+			p = g_strdup_printf("%s/error", d->be);
+			xs_rm(m->xsh, t, p);
+			g_free(p);
+			p = g_strdup_printf("%s/versions", d->be);
+			ok = xm_put(m, t, p, "1");
+			g_free(p);
+			p = g_strdup_printf("%s/max-rings", d->be);
+			ok = ok && xm_putf(m, t, p, "%u", m->max_rings);
+			g_free(p);
+			p = g_strdup_printf("%s/max-ring-page-order", d->be);
+			ok = ok && xm_putf(m, t, p, "%u", X9P_XEN_MAX_RING_ORDER);
+			g_free(p);
+			p = g_strdup_printf("%s/state", d->be);
+			ok = ok && xm_putf(m, t, p, "%d", XB_INITWAIT);
+			g_free(p);
+			if (!ok) {
+				xs_transaction_end(m->xsh, t, true);
+				break;
+			}
+			if (xs_transaction_end(m->xsh, t, false)) {
+				d->wrote = XB_INITWAIT;
+				d->phase = PH_INITWAIT;
+				g_info("%s: waiting for the frontend (InitWait)", d->label);
+				return;
+			}
+			if (errno == EAGAIN)
+				continue;
+		}
+		break;
+	}
+	g_warning("%s: publishing the backend features failed: %s", d->label, g_strerror(errno));
+}
+
+/* Invalid device: Closed with an `error` node; nothing else is touched. */
+static bool fail(struct xdev *d, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static bool fail(struct xdev *d, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	why = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_warning("%s: invalid device: %s", d->label, why);
+	write_error(d, why);
+	write_state(d, XB_CLOSED);
+	d->phase = PH_FAILED;
+	g_free(why);
+	unconfigure(d);
+	return false;
+}
+
+/* ---- configuration -------------------------------------------------- */
+
+static bool path_ok(const char *p, const char **why)
+{
+	size_t len = strlen(p);
+
+	*why = NULL;
+	if (p[0] != '/')
+		*why = "is not absolute";
+	else if (len >= PATH_MAX)
+		*why = "is too long";
+	else if (strstr(p, "//"))
+		*why = "contains '//'";
+	else if (len > 1 && p[len - 1] == '/')
+		*why = "ends with '/'";
+	else if (strstr(p, "/./") || strstr(p, "/../") || g_str_has_suffix(p, "/.") ||
+		 g_str_has_suffix(p, "/.."))
+		*why = "contains '.' or '..' components";
+	for (const char *c = p; !*why && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*why = "contains control characters";
+	return *why == NULL;
+}
+
+static bool read_limit(struct xdev *d, const char *key, uint64_t max, uint64_t *out)
+{
+	char *v = xm_get(d->m, XBT_NULL, "%s/%s", d->be, key);
+	bool ok = true;
+
+	*out = 0;
+	if (v && !xm_uint(v, max, out))
+		ok = fail(d, "%s '%s' is not a number within 0..%" G_GUINT64_FORMAT, key, v, max);
+	g_free(v);
+	return ok;
+}
+
+static struct x9p_fs *make_fs(struct xdev *d, enum x9p_secmodel model, GError **err)
+{
+	struct xmgr *m = d->m;
+	struct x9p_proxy_cfg pc = {
+		.export_path = d->path,
+		.export_fd = -1,
+		.model = model,
+		.multidevs = m->multidevs,
+		.log_level = m->helper_log_level,
+	};
+	struct stat st;
+
+	if (m->synthetic)
+		return x9p_synth_new(m->synth_spec, err);
+	/* xen-9pfsd creates missing export directories; its drop-in does too. */
+	if (strcmp(d->kind, "xen_9pfs") == 0 && stat(d->path, &st) < 0 && errno == ENOENT &&
+	    g_mkdir_with_parents(d->path, 0750) < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "creating %s: %s", d->path, g_strerror(errno));
+		return NULL;
+	}
+	return x9p_proxy_new(&pc, err);
+}
+
+static bool configure(struct xdev *d)
+{
+	struct xmgr *m = d->m;
+	char *fe = xm_get(m, XBT_NULL, "%s/frontend", d->be);
+	char *feid = xm_get(m, XBT_NULL, "%s/frontend-id", d->be);
+	char *want_fe = g_strdup_printf("/local/domain/%u/device/9pfs/%u", d->domid, d->devid);
+	struct x9p_server_cfg sc = { 0 };
+	enum x9p_secmodel model;
+	GError *err = NULL;
+	const char *why;
+	uint64_t id, v;
+	bool ok = false;
+
+	d->path = xm_get(m, XBT_NULL, "%s/path", d->be);
+	d->secmodel = xm_get(m, XBT_NULL, "%s/security_model", d->be);
+	if (!fe || !feid) {
+		fail(d, "backend key %s is missing", !fe ? "frontend" : "frontend-id");
+		goto out;
+	}
+	if (!xm_uint(feid, UINT16_MAX, &id) || id != d->domid) {
+		fail(d, "frontend-id '%s' does not name domain %u", feid, d->domid);
+		goto out;
+	}
+	if (strcmp(fe, want_fe) != 0) {
+		fail(d, "frontend '%s' is not %s", fe, want_fe);
+		goto out;
+	}
+	if (!d->path) {
+		fail(d, "backend key path is missing");
+		goto out;
+	}
+	if (!path_ok(d->path, &why)) {
+		fail(d, "path '%s' %s", d->path, why);
+		goto out;
+	}
+	if (!d->secmodel || !x9p_secmodel_parse(d->secmodel, &model)) {
+		fail(d, "security_model '%s' is not none, passthrough, mapped-xattr or "
+		     "mapped-file", d->secmodel ? d->secmodel : "(missing)");
+		goto out;
+	}
+	if (!read_limit(d, "max-files", UINT32_MAX, &d->max_files) ||
+	    !read_limit(d, "max-open-files", 1u << 20, &d->max_open_files) ||
+	    !read_limit(d, "max-space", UINT32_MAX, &d->max_space_mib) ||
+	    !read_limit(d, "auto-delete", 1, &v))
+		goto out;
+	d->auto_delete = v != 0;
+	d->fe = g_steal_pointer(&fe);
+	d->tag = xm_get(m, XBT_NULL, "%s/tag", d->fe);
+
+	if (!xs_is_domain_introduced(m->xsh, d->domid)) {
+		d->fe_dead = true;
+		ok = true;
+		goto out;
+	}
+	sc.fs = make_fs(d, model, &err);
+	if (!sc.fs) {
+		fail(d, "export %s: %s", d->path, err->message);
+		g_error_free(err);
+		goto out;
+	}
+	if (d->max_files || d->max_space_mib) {
+		struct xq_limits lim = {
+			.max_files = d->max_files,
+			.max_space = d->max_space_mib << 20,
+			.auto_delete = d->auto_delete,
+		};
+
+		sc.fs = x9p_quota_wrap(sc.fs, &lim, d->label, &d->quota);
+	}
+	sc.workers = m->workers;
+	sc.max_fids = m->max_fids;
+	sc.max_open_files = d->max_open_files ? (unsigned)d->max_open_files : m->max_open_files;
+	sc.keep_fids_on_version = true;
+	sc.trace = m->trace;
+	d->srv = x9p_server_new(&sc);
+
+	d->fe_watched = xs_watch(m->xsh, d->fe, d->fe_token);
+	if (!d->fe_watched)
+		g_warning("%s: watching the frontend %s failed: %s", d->label, d->fe,
+			  g_strerror(errno));
+	g_message("%s: tag '%s', export %s%s, security_model %s, max-open-files %u, "
+		  "max-files %" G_GUINT64_FORMAT ", max-space %" G_GUINT64_FORMAT " MiB%s",
+		  d->label, d->tag ? d->tag : "", d->path, m->synthetic ? " (synthetic)" : "",
+		  d->secmodel, sc.max_open_files, d->max_files, d->max_space_mib,
+		  d->auto_delete ? ", auto-delete" : "");
+	ok = true;
+out:
+	g_free(fe);
+	g_free(feid);
+	g_free(want_fe);
+	return ok;
+}
+
+/* ---- connection and teardown ---------------------------------------- */
+
+struct teardown {
+	struct xdev *dev;
+	struct xconn *conn;
+};
+
+static gboolean teardown_done(gpointer p)
+{
+	struct teardown *t = p;
+	struct xdev *d = t->dev;
+
+	if (d->td_thread) {
+		g_thread_join(d->td_thread);
+		d->td_thread = NULL;
+		d->busy = false;
+		if (d->m)
+			xdev_step(d);
+	}
+	xdev_unref(d);
+	g_free(t);
+	return G_SOURCE_REMOVE;
+}
+
+static gpointer teardown_thread(gpointer p)
+{
+	struct teardown *t = p;
+	GMainContext *ctx = t->dev->m ? t->dev->m->ctx : NULL;
+
+	xconn_free(t->conn);
+	g_info("%s: disconnected", t->dev->label);
+	xm_in_main(ctx, teardown_done, t);
+	return NULL;
+}
+
+static void start_teardown(struct xdev *d)
+{
+	struct teardown *t = g_new0(struct teardown, 1);
+
+	t->dev = xdev_ref(d);
+	t->conn = d->conn;
+	d->conn = NULL;
+	d->busy = true;
+	d->phase = PH_DOWN;
+	d->td_thread = g_thread_new("x9p-teardown", teardown_thread, t);
+}
+
+static void connect(struct xdev *d)
+{
+	GError *err = NULL;
+	struct xconn *c = xconn_new(d, &err);
+
+	if (!c) {
+		g_warning("%s: cannot connect: %s", d->label, err->message);
+		write_error(d, err->message);
+		g_error_free(err);
+		write_state(d, XB_CLOSING);
+		d->phase = PH_CLOSING;
+		return;
+	}
+	d->conn = c;
+	write_state(d, XB_CONNECTED);
+	d->phase = PH_CONNECTED;
+}
+
+void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why)
+{
+	if (!d->m || d->conn != c)
+		return;
+	write_error(d, why);
+	d->fault = true;
+	start_teardown(d);
+}
+
+/* ---- the state machine ---------------------------------------------- */
+
+static int read_state(struct xmgr *m, const char *dir)
+{
+	char *v = xm_get(m, XBT_NULL, "%s/state", dir);
+	uint64_t s;
+	bool ok = xm_uint(v, 255, &s);
+
+	g_free(v);
+	return ok ? (int)s : -1;
+}
+
+/* The guest is gone: drop everything and clean up after it. */
+static void reap(struct xdev *d)
+{
+	struct xmgr *m = d->m;
+	char *parent;
+	char **left;
+	unsigned n = 0;
+
+	if (d->conn) {
+		start_teardown(d);
+		return;
+	}
+	if (read_state(m, d->be) >= 0) {
+		write_state(d, XB_CLOSED);
+		xs_rm(m->xsh, XBT_NULL, d->be);
+	}
+	parent = g_strdup_printf("%s/backend/%s/%u", m->home, d->kind, d->domid);
+	left = xs_directory(m->xsh, XBT_NULL, parent, &n);
+	if (left && n == 0)
+		xs_rm(m->xsh, XBT_NULL, parent);
+	free(left);
+	g_free(parent);
+	g_message("%s: the guest is gone; device removed", d->label);
+	xm_forget_device(m, d);
+}
+
+void xdev_step(struct xdev *d)
+{
+	struct xmgr *m = d->m;
+	char *online = NULL;
+	int bstate, fstate;
+
+	if (!m)
+		return;
+	if (d->busy) {
+		d->dirty = true;
+		return;
+	}
+	d->dirty = false;
+	if (d->fe_dead) {
+		reap(d);
+		return;
+	}
+	bstate = read_state(m, d->be);
+	if (bstate < 0) {
+		if (d->conn) {
+			start_teardown(d);
+			return;
+		}
+		if (d->phase != PH_NEW)
+			g_info("%s: backend directory removed", d->label);
+		xm_forget_device(m, d);
+		return;
+	}
+	online = xm_get(m, XBT_NULL, "%s/online", d->be);
+
+	if (d->phase == PH_NEW) {
+		if (!online)
+			goto out;          /* the toolstack is not done yet */
+		if (strcmp(online, "1") != 0) {
+			if (bstate != XB_CLOSED)
+				write_state(d, XB_CLOSED);
+			d->phase = PH_CLOSED;
+			goto out;
+		}
+		if (!configure(d))
+			goto out;
+		if (d->fe_dead) {
+			reap(d);
+			goto out;
+		}
+		switch (bstate) {
+		case XB_CONNECTED:
+			g_message("%s: connected before this process started; resetting it",
+				  d->label);
+			write_state(d, XB_CLOSING);
+			d->phase = PH_CLOSING;
+			break;
+		case XB_CLOSING:
+			d->wrote = XB_CLOSING;
+			d->phase = PH_CLOSING;
+			break;
+		case XB_CLOSED:
+			d->wrote = XB_CLOSED;
+			d->phase = PH_CLOSED;
+			break;
+		default:
+			publish_initwait(d);
+			break;
+		}
+		bstate = d->wrote;
+	}
+	if (d->phase == PH_FAILED) {
+		/* A toolstack that rewrites the device starts it over. */
+		if (bstate == XB_INITIALISING && d->wrote != XB_INITIALISING) {
+			d->phase = PH_NEW;
+			g_free(online);
+			xdev_step(d);
+			return;
+		}
+		goto out;
+	}
+	if ((online && strcmp(online, "0") == 0) ||
+	    (bstate == XB_CLOSING && d->wrote != XB_CLOSING) ||
+	    (bstate == XB_CLOSED && d->wrote != XB_CLOSED)) {
+		/* libxl's removal: online=0 and Closing; it waits 10 s for Closed. */
+		if (d->conn) {
+			start_teardown(d);
+			goto out;
+		}
+		if (bstate != XB_CLOSED || d->wrote != XB_CLOSED) {
+			write_state(d, XB_CLOSED);
+			g_info("%s: closed at the toolstack's request", d->label);
+		}
+		d->phase = PH_CLOSED;
+		goto out;
+	}
+	if (bstate == XB_INITIALISING && d->wrote != XB_INITIALISING &&
+	    d->phase != PH_INITWAIT) {
+		/* The toolstack reset the device. */
+		if (d->conn) {
+			start_teardown(d);
+			goto out;
+		}
+		publish_initwait(d);
+	}
+
+	fstate = read_state(m, d->fe);
+	for (int pass = 0; pass < 4 && !d->busy; pass++) {
+		enum xdev_phase before = d->phase;
+
+		switch (d->phase) {
+		case PH_INITWAIT:
+			if (fstate == XB_INITIALISED || fstate == XB_CONNECTED)
+				connect(d);
+			break;
+		case PH_CONNECTED:
+			if (fstate != XB_CONNECTED && fstate != XB_INITIALISED)
+				start_teardown(d);
+			break;
+		case PH_DOWN:
+			if (d->fault || fstate == XB_CLOSING || fstate == XB_CONNECTED ||
+			    fstate == XB_INITIALISED) {
+				d->fault = false;
+				write_state(d, XB_CLOSING);
+				d->phase = PH_CLOSING;
+			} else if (fstate == XB_INITIALISING) {
+				publish_initwait(d);
+			} else {
+				write_state(d, XB_CLOSED);
+				d->phase = PH_CLOSED;
+			}
+			break;
+		case PH_CLOSING:
+			if (fstate == XB_CLOSED || fstate < 0) {
+				write_state(d, XB_CLOSED);
+				d->phase = PH_CLOSED;
+			} else if (fstate == XB_INITIALISING) {
+				publish_initwait(d);
+			}
+			break;
+		case PH_CLOSED:
+			if (fstate == XB_INITIALISING)
+				publish_initwait(d);
+			break;
+		default:
+			break;
+		}
+		if (d->phase == before)
+			break;
+	}
+out:
+	g_free(online);
+}
+
+void xdev_shutdown(struct xdev *d)
+{
+	if (d->td_thread) {
+		g_thread_join(d->td_thread);
+		d->td_thread = NULL;
+		d->busy = false;
+	}
+	if (d->conn) {
+		xconn_free(d->conn);
+		d->conn = NULL;
+		/* Frontends must not keep talking to rings nobody serves. */
+		if (d->m && read_state(d->m, d->be) >= 0)
+			write_state(d, XB_CLOSING);
+	}
+	unconfigure(d);
+}

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The data path of one Xen 9pfs ring.
+ *
+ * Requests (`out`, written by the frontend): the ring's I/O thread reads
+ * the shared producer index once, then copies each request out of shared
+ * memory before anything looks at it; the header it validated is imposed
+ * on the copy, so a frontend rewriting the ring meanwhile cannot change
+ * what was checked.  A header size below 7, above the ring or above the
+ * negotiated msize, or a producer index claiming more than the ring holds,
+ * is a fault of this device.  Large Twrite payloads stay in the ring
+ * (x9p_session_submit_data); the consumer index is then published only up
+ * to the oldest payload the engine still uses, so the frontend cannot
+ * overwrite it.
+ *
+ * Replies (`in`): any engine worker, under the ring's producer lock, waits
+ * until the whole reply fits (never truncates, never drops), writes it,
+ * then publishes the producer index once and notifies: a frontend that
+ * sees a header always sees the whole reply.  A reply goes to the ring
+ * its request arrived on.  Barriers follow docs/misc/9pfs.pandoc:
+ *   consumer: read prod, rmb, read data, mb, write cons, notify;
+ *   producer: read cons, mb, write data, wmb, write prod, notify.
+ *
+ * Waiting for room: a waiting worker sleeps on the ring's condition,
+ * woken by the I/O thread on every event, and re-reads the consumer index
+ * at least every WAIT_POLL_MS (the I/O thread may itself be busy inside
+ * the engine, e.g. holding back a Tversion until older replies are out);
+ * the I/O thread waiting for room in its own ring polls its event channel
+ * itself.
+ */
+#define G_LOG_DOMAIN "x9p-xen"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xen/xen-int.h"
+
+#define WAIT_POLL_MS 20
+#define TWRITE_HDR 23u               /* size type tag fid offset count */
+#define ZEROCOPY_MIN 4096u           /* smaller Twrites are simply copied */
+
+static __thread struct xring *io_ring;  /* the ring whose I/O thread this is */
+
+static inline uint32_t shared_load(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void shared_store(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+/* ---- ring geometry -------------------------------------------------- */
+
+static void copy_from_ring(const uint8_t *area, uint32_t size, uint32_t idx, void *dst,
+			   size_t len)
+{
+	uint32_t off = idx & (size - 1);
+	size_t first = MIN(len, (size_t)(size - off));
+
+	memcpy(dst, area + off, first);
+	if (len > first)
+		memcpy((uint8_t *)dst + first, area, len - first);
+}
+
+static void copy_to_ring(uint8_t *area, uint32_t size, uint32_t idx, const void *src,
+			 size_t len)
+{
+	uint32_t off = idx & (size - 1);
+	size_t first = MIN(len, (size_t)(size - off));
+
+	memcpy(area + off, src, first);
+	if (len > first)
+		memcpy(area, (const uint8_t *)src + first, len - first);
+}
+
+/* The (at most two) pieces of [idx, idx + len) of a ring area. */
+static int ring_segments(uint8_t *area, uint32_t size, uint32_t idx, size_t len,
+			 struct iovec iov[2])
+{
+	uint32_t off = idx & (size - 1);
+	size_t first = MIN(len, (size_t)(size - off));
+
+	iov[0].iov_base = area + off;
+	iov[0].iov_len = first;
+	if (len == first)
+		return 1;
+	iov[1].iov_base = area;
+	iov[1].iov_len = len - first;
+	return 2;
+}
+
+static void notify(struct xring *r)
+{
+	if (xenevtchn_notify(r->xce, r->port) < 0)
+		g_debug("%s: ring %u: notify failed: %s", r->c->label, r->idx, g_strerror(errno));
+}
+
+static bool dead(const struct xconn *c)
+{
+	return g_atomic_int_get(&c->dead) != 0;
+}
+
+/* ---- requests ------------------------------------------------------- */
+
+/* Publishes the consumer index up to the oldest payload still held. */
+static void publish_cons(struct xring *r)
+{
+	struct xheld *h;
+	uint32_t cons;
+	bool moved = false;
+
+	g_mutex_lock(&r->cons_lock);
+	while ((h = g_queue_peek_head(&r->held)) && h->released)
+		g_free(g_queue_pop_head(&r->held));
+	cons = h ? h->start : r->out_read;
+	if (cons != r->out_cons && !dead(r->c)) {
+		xen_mb();
+		shared_store(&r->intf->out_cons, cons);
+		r->out_cons = cons;
+		moved = true;
+	}
+	g_mutex_unlock(&r->cons_lock);
+	if (moved)
+		notify(r);
+}
+
+static void release_held(void *arg)
+{
+	struct xheld *h = arg;
+	struct xring *r = h->r;
+
+	g_mutex_lock(&r->cons_lock);
+	h->released = true;
+	g_mutex_unlock(&r->cons_lock);
+	publish_cons(r);
+}
+
+/* A reply the transport makes itself (a write refused by max-space). */
+static void reply_error(struct xring *r, uint16_t tag, int err)
+{
+	struct xconn *c = r->c;
+	uint8_t buf[P9_HDR_SIZE + 2 + 128 + 4];
+	char ename[100];
+	struct p9_msg m = { .tag = tag };
+	enum p9_dialect d = (enum p9_dialect)g_atomic_int_get(&c->dialect);
+	struct iovec iov;
+	int len;
+
+	if (d == P9_DIALECT_2000L) {
+		m.type = P9_RLERROR;
+		m.u.rlerror.ecode = (uint32_t)err;
+	} else {
+		g_strlcpy(ename, g_strerror(err), sizeof(ename));
+		m.type = P9_RERROR;
+		m.u.rerror.ename = p9_str_c(ename);
+		m.u.rerror.ecode = (uint32_t)err;
+	}
+	len = p9_encode(buf, sizeof(buf), d, &m);
+	if (len < 0)
+		return;
+	iov.iov_base = buf;
+	iov.iov_len = (size_t)len;
+	xring_ops.send(c, &iov, 1);
+}
+
+/* Takes one whole request of sz bytes at out_read (validated header hdr). */
+static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
+{
+	struct xconn *c = r->c;
+	uint32_t at = r->out_read;
+	uint16_t tag = (uint16_t)(hdr[5] | hdr[6] << 8);
+	uint8_t *frame;
+
+	c->tag_ring[tag] = (uint8_t)r->idx;
+	if (hdr[4] == P9_TWRITE && sz >= TWRITE_HDR) {
+		uint8_t whdr[TWRITE_HDR];
+		uint32_t count;
+
+		copy_from_ring(r->out, r->size, at, whdr, TWRITE_HDR);
+		memcpy(whdr, hdr, P9_HDR_SIZE);
+		count = le32(whdr + 19);
+		if (c->quota && count && xq_charge_write(c->quota, count) < 0) {
+			reply_error(r, tag, ENOSPC);
+			return;
+		}
+		if (sz - TWRITE_HDR >= ZEROCOPY_MIN) {
+			struct xheld *h = g_new0(struct xheld, 1);
+			struct iovec iov[2];
+			int n;
+
+			h->r = r;
+			h->start = at;
+			h->end = at + sz;
+			g_mutex_lock(&r->cons_lock);
+			g_queue_push_tail(&r->held, h);
+			g_mutex_unlock(&r->cons_lock);
+			n = ring_segments(r->out, r->size, at + TWRITE_HDR, sz - TWRITE_HDR, iov);
+			frame = g_memdup2(whdr, TWRITE_HDR);
+			x9p_session_submit_data(c->session, frame, TWRITE_HDR, iov, n,
+						release_held, h);
+			return;
+		}
+	}
+	frame = g_malloc(sz);
+	copy_from_ring(r->out, r->size, at, frame, sz);
+	memcpy(frame, hdr, P9_HDR_SIZE);
+	x9p_session_submit(c->session, frame, sz);
+}
+
+/* Takes every whole request the frontend has published. */
+static void consume(struct xring *r)
+{
+	struct xconn *c = r->c;
+	bool took = false;
+
+	while (!dead(c)) {
+		uint32_t prod = shared_load(&r->intf->out_prod);
+		uint32_t queued, sz, max;
+		uint8_t hdr[P9_HDR_SIZE];
+
+		xen_rmb();
+		queued = prod - r->out_read;
+		if (queued > r->size) {
+			xconn_fault(c, "ring %u: request producer index %u is %u bytes ahead of "
+				    "the consumer, more than the ring's %u", r->idx, prod, queued,
+				    r->size);
+			return;
+		}
+		if (queued < P9_HDR_SIZE)
+			break;
+		copy_from_ring(r->out, r->size, r->out_read, hdr, P9_HDR_SIZE);
+		sz = le32(hdr);
+		max = x9p_session_max_frame(c->session);
+		if (sz < P9_HDR_SIZE) {
+			xconn_fault(c, "ring %u: request size %u is smaller than a 9P header",
+				    r->idx, sz);
+			return;
+		}
+		if (sz > r->size) {
+			xconn_fault(c, "ring %u: request size %u is larger than the ring (%u)",
+				    r->idx, sz, r->size);
+			return;
+		}
+		if (sz > max) {
+			xconn_fault(c, "ring %u: request size %u is larger than msize %u", r->idx,
+				    sz, max);
+			return;
+		}
+		if (queued < sz)
+			break;          /* the rest is not published yet */
+		take_request(r, hdr, sz);
+		g_mutex_lock(&r->cons_lock);
+		r->out_read += sz;
+		g_mutex_unlock(&r->cons_lock);
+		took = true;
+	}
+	if (took)
+		publish_cons(r);
+}
+
+/* Handles one pending event of the ring's channel, if any. */
+static void ack_event(struct xring *r)
+{
+	xenevtchn_port_or_error_t p = xenevtchn_pending(r->xce);
+
+	if (p >= 0 && xenevtchn_unmask(r->xce, (evtchn_port_t)p) < 0)
+		g_warning("%s: ring %u: unmasking the event channel failed: %s", r->c->label,
+			  r->idx, g_strerror(errno));
+}
+
+void xring_wake(struct xring *r)
+{
+	uint64_t one = 1;
+
+	/* No lock: the caller may hold prod_lock; waiters poll anyway. */
+	g_cond_broadcast(&r->space);
+	if (r->wake_fd >= 0 && write(r->wake_fd, &one, sizeof(one)) < 0)
+		g_warning("%s: ring %u: waking the I/O thread failed: %s", r->c->label, r->idx,
+			  g_strerror(errno));
+}
+
+gpointer xring_thread(gpointer p)
+{
+	struct xring *r = p;
+	struct xconn *c = r->c;
+	int efd = xenevtchn_fd(r->xce);
+
+	io_ring = r;
+	consume(r);
+	while (!dead(c)) {
+		struct pollfd pf[2] = {
+			{ .fd = efd, .events = POLLIN },
+			{ .fd = r->wake_fd, .events = POLLIN },
+		};
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			xconn_fault(c, "ring %u: waiting for events failed: %s", r->idx,
+				    g_strerror(errno));
+			break;
+		}
+		if (pf[1].revents)
+			break;
+		if (pf[0].revents & POLLIN)
+			ack_event(r);
+		/* Any event may mean the frontend took replies: wake writers. */
+		g_mutex_lock(&r->prod_lock);
+		g_cond_broadcast(&r->space);
+		g_mutex_unlock(&r->prod_lock);
+		consume(r);
+	}
+	io_ring = NULL;
+	return NULL;
+}
+
+/* ---- replies -------------------------------------------------------- */
+
+/* Waits (prod_lock held) until need bytes of `in` are free: 0 or -EPIPE. */
+static int reserve(struct xring *r, size_t need)
+{
+	struct xconn *c = r->c;
+
+	for (;;) {
+		uint32_t cons, used;
+
+		if (dead(c))
+			return -EPIPE;
+		cons = shared_load(&r->intf->in_cons);
+		xen_mb();
+		used = r->in_prod - cons;
+		if (used > r->size) {
+			xconn_fault(c, "ring %u: reply consumer index %u is ahead of the producer "
+				    "(%u)", r->idx, cons, r->in_prod);
+			return -EPIPE;
+		}
+		if (r->size - used >= need)
+			return 0;
+		if (io_ring == r) {
+			struct pollfd pf = { .fd = xenevtchn_fd(r->xce), .events = POLLIN };
+
+			g_mutex_unlock(&r->prod_lock);
+			if (poll(&pf, 1, WAIT_POLL_MS) > 0 && (pf.revents & POLLIN))
+				ack_event(r);
+			g_mutex_lock(&r->prod_lock);
+		} else {
+			g_cond_wait_until(&r->space, &r->prod_lock,
+					  g_get_monotonic_time() + WAIT_POLL_MS * G_TIME_SPAN_MILLISECOND);
+		}
+	}
+}
+
+static void publish_prod(struct xring *r, uint32_t len)
+{
+	xen_wmb();
+	r->in_prod += len;
+	shared_store(&r->intf->in_prod, r->in_prod);
+}
+
+static void gather(const struct iovec *iov, int iovcnt, uint8_t *dst, size_t len)
+{
+	for (int i = 0; i < iovcnt && len; i++) {
+		size_t n = MIN(len, iov[i].iov_len);
+
+		memcpy(dst, iov[i].iov_base, n);
+		dst += n;
+		len -= n;
+	}
+}
+
+/* Learns the dialect from an Rversion (for replies the transport makes). */
+static void snoop_version(struct xconn *c, const struct iovec *iov, int iovcnt, size_t total)
+{
+	uint8_t buf[64];
+	size_t n = MIN(total, sizeof(buf));
+	struct p9_rd rd;
+	struct p9_str v;
+
+	gather(iov, iovcnt, buf, n);
+	p9_rd_init(&rd, buf + P9_HDR_SIZE, n - P9_HDR_SIZE);
+	(void)p9_get32(&rd);
+	v = p9_getstr(&rd);
+	if (rd.err)
+		return;
+	if (p9_str_eq(v, "9P2000.L"))
+		g_atomic_int_set(&c->dialect, P9_DIALECT_2000L);
+	else if (p9_str_eq(v, "9P2000.u"))
+		g_atomic_int_set(&c->dialect, P9_DIALECT_2000U);
+	else if (p9_str_eq(v, "9P2000"))
+		g_atomic_int_set(&c->dialect, P9_DIALECT_2000);
+}
+
+static struct xring *reply_ring(struct xconn *c, const uint8_t *hdr)
+{
+	uint16_t tag = (uint16_t)(hdr[5] | hdr[6] << 8);
+
+	return &c->rings[c->tag_ring[tag] % c->nrings];
+}
+
+static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
+{
+	struct xconn *c = opaque;
+	uint8_t hdr[P9_HDR_SIZE];
+	size_t total = 0, off = 0;
+	struct xring *r;
+	int err;
+
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (total < P9_HDR_SIZE)
+		return -EINVAL;
+	gather(iov, iovcnt, hdr, sizeof(hdr));
+	r = reply_ring(c, hdr);
+	if (total > r->size)
+		return -EMSGSIZE;       /* unreachable: msize <= ring size */
+	if (hdr[4] == P9_RVERSION)
+		snoop_version(c, iov, iovcnt, total);
+
+	g_mutex_lock(&r->prod_lock);
+	err = reserve(r, total);
+	if (err == 0) {
+		for (int i = 0; i < iovcnt; i++) {
+			copy_to_ring(r->in, r->size, r->in_prod + (uint32_t)off, iov[i].iov_base,
+				     iov[i].iov_len);
+			off += iov[i].iov_len;
+		}
+		publish_prod(r, (uint32_t)total);
+	}
+	g_mutex_unlock(&r->prod_lock);
+	if (err == 0)
+		notify(r);
+	return err;
+}
+
+static int xen_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
+			 x9p_fill_fn fill, void *arg)
+{
+	struct xconn *c = opaque;
+	struct xring *r;
+	struct iovec iov[2];
+	ssize_t n;
+	int cnt, err;
+
+	if (hdrlen < P9_HDR_SIZE + 4)
+		return -EINVAL;
+	r = reply_ring(c, hdr);
+	if (hdrlen + max > r->size)
+		return -EMSGSIZE;
+	g_mutex_lock(&r->prod_lock);
+	err = reserve(r, hdrlen + max);
+	if (err) {
+		g_mutex_unlock(&r->prod_lock);
+		return err;
+	}
+	n = 0;
+	if (max) {
+		cnt = ring_segments(r->in, r->size, r->in_prod + (uint32_t)hdrlen, max, iov);
+		n = fill(arg, iov, cnt);
+	}
+	if (n < 0 || (size_t)n > max) {
+		g_mutex_unlock(&r->prod_lock);
+		return n < 0 ? (int)n : -EIO;
+	}
+	put_le32(hdr, (uint32_t)(hdrlen + (size_t)n));
+	put_le32(hdr + hdrlen - 4, (uint32_t)n);
+	copy_to_ring(r->in, r->size, r->in_prod, hdr, hdrlen);
+	publish_prod(r, (uint32_t)(hdrlen + (size_t)n));
+	g_mutex_unlock(&r->prod_lock);
+	notify(r);
+	return 0;
+}
+
+const struct x9p_transport_ops xring_ops = {
+	.send = xen_send,
+	.send_fill = xen_send_fill,
+};

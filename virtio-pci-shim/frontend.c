@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Accepting frontends one after the other; see frontend.h. */
+#define G_LOG_DOMAIN "x9p-vhost"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "frontend.h"
+
+int vhost_fd_is_listener(int fd)
+{
+	int type, acc;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -errno;
+	if (type != SOCK_STREAM)
+		return -ENOTSOCK;
+	len = sizeof(acc);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0)
+		return -errno;
+	return acc != 0;
+}
+
+int vhost_serve_connection(struct vu_dev *d, int sock, int stop_fd)
+{
+	int fl = fcntl(sock, F_GETFL);
+
+	/* Messages are read whole with blocking reads once poll() saw them. */
+	if (fl >= 0)
+		fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+	return vu_dev_serve(d, sock, stop_fd, -1);
+}
+
+int vhost_serve_listener(struct vu_dev *d, int listen_fd, int stop_fd)
+{
+	struct pollfd p[2] = { { listen_fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
+
+	for (;;) {
+		int fd, fl, err;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents)
+			return 0;
+		if (!p[0].revents)
+			continue;
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				continue;
+			g_critical("accept: %s", g_strerror(errno));
+			return -errno;
+		}
+		fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		g_info("frontend connected");
+		err = vu_dev_serve(d, fd, stop_fd, listen_fd);
+		if (err < 0)
+			g_warning("frontend connection ended: %s; waiting for the next one",
+				  g_strerror(-err));
+		else
+			g_info("waiting for the next frontend");
+	}
+}

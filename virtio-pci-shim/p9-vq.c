@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* 9P requests and replies on virtqueue chains; see p9-vq.h. */
+#define G_LOG_DOMAIN "x9p-vhost"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "9p/p9.h"
+#include "p9-vq.h"
+
+#define TWRITE_HDR (P9_HDR_SIZE + 4 + 8 + 4)   /* size type tag fid offset count */
+/* Below this a Twrite payload is cheaper to copy than to keep in place. */
+#define ZC_WRITE_MIN 4096u
+
+struct p9vq {
+	struct x9p_server *srv;
+	struct x9p_session *sess;
+	uint32_t max_msize;
+	char *label;
+	GMutex lock;
+	GHashTable *tags;            /* tag -> struct p9req, from pop to reply */
+};
+
+/* One request: its chain, held by the reply path and, for a Twrite left in
+ * guest memory, by the engine until it releases the payload. */
+struct p9req {
+	struct p9vq *p;
+	struct vu_elem *e;
+	gint refs;
+	int flush_oldtag;            /* Tflush: the tag it flushes, else -1 */
+};
+
+static const struct x9p_transport_ops transport_ops;
+
+static uint16_t get16(const uint8_t *b) { return (uint16_t)(b[0] | b[1] << 8); }
+static uint32_t get32(const uint8_t *b) { return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24; }
+
+static void put32(uint8_t *b, uint32_t v)
+{
+	b[0] = v & 0xff;
+	b[1] = (v >> 8) & 0xff;
+	b[2] = (v >> 16) & 0xff;
+	b[3] = v >> 24;
+}
+
+size_t p9vq_config(const char *tag, uint8_t *buf, size_t len)
+{
+	size_t n = strlen(tag);
+
+	if (len < 2 + n || n > 0xffff)
+		return 0;
+	buf[0] = n & 0xff;
+	buf[1] = (uint8_t)(n >> 8);
+	memcpy(buf + 2, tag, n);
+	return 2 + n;
+}
+
+static void req_unref(struct p9req *r)
+{
+	if (g_atomic_int_dec_and_test(&r->refs)) {
+		vu_elem_free(r->e);
+		g_free(r);
+	}
+}
+
+static void release_data(void *arg)
+{
+	req_unref(arg);
+}
+
+/* Removes and returns the request waiting under tag (or NULL). */
+static struct p9req *take(struct p9vq *p, uint16_t tag)
+{
+	struct p9req *r;
+
+	g_mutex_lock(&p->lock);
+	r = g_hash_table_lookup(p->tags, GUINT_TO_POINTER(tag));
+	if (r)
+		g_hash_table_remove(p->tags, GUINT_TO_POINTER(tag));
+	g_mutex_unlock(&p->lock);
+	return r;
+}
+
+static struct p9req *peek(struct p9vq *p, uint16_t tag)
+{
+	struct p9req *r;
+
+	g_mutex_lock(&p->lock);
+	r = g_hash_table_lookup(p->tags, GUINT_TO_POINTER(tag));
+	g_mutex_unlock(&p->lock);
+	return r;
+}
+
+/* Completes, empty, every chain still waiting: the engine has nothing in
+ * flight, so none of them will get a reply. */
+static void sweep(struct p9vq *p)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	GPtrArray *left = g_ptr_array_new();
+
+	g_mutex_lock(&p->lock);
+	g_hash_table_iter_init(&it, p->tags);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_ptr_array_add(left, v);
+		g_hash_table_iter_remove(&it);
+	}
+	g_mutex_unlock(&p->lock);
+	for (guint i = 0; i < left->len; i++) {
+		struct p9req *r = left->pdata[i];
+
+		vu_elem_complete(r->e, 0);
+		req_unref(r);
+	}
+	g_ptr_array_free(left, TRUE);
+}
+
+static void handle(void *opaque, struct vu_elem *e)
+{
+	struct p9vq *p = opaque;
+	uint8_t hdr[P9_HDR_SIZE], *frame;
+	uint32_t size, max = x9p_session_max_frame(p->sess);
+	uint16_t tag;
+	uint8_t type;
+	struct p9req *r;
+
+	if (vu_iov_to_buf(e->out, e->nout, 0, hdr, sizeof(hdr)) < sizeof(hdr)) {
+		vu_elem_fault(e, "request shorter than a 9P header");
+		vu_elem_free(e);
+		return;
+	}
+	size = get32(hdr);
+	type = hdr[4];
+	tag = get16(hdr + 5);
+	if (size < P9_HDR_SIZE || size > e->out_len || size > max) {
+		g_info("%s: %s (tag %u) of size %u: %llu bytes readable, msize %u", p->label,
+		       p9_type_name(type) ? p9_type_name(type) : "message", tag, size,
+		       (unsigned long long)e->out_len, max);
+		vu_elem_fault(e, "9P message size field out of bounds");
+		vu_elem_free(e);
+		return;
+	}
+
+	r = g_new0(struct p9req, 1);
+	r->p = p;
+	r->e = e;
+	r->refs = 1;
+	r->flush_oldtag = -1;
+	g_mutex_lock(&p->lock);
+	if (g_hash_table_contains(p->tags, GUINT_TO_POINTER(tag))) {
+		g_mutex_unlock(&p->lock);
+		/* The engine would answer on the same tag, and the two chains could
+		 * not be told apart. */
+		g_info("%s: refusing a request on tag %u, which is still in flight", p->label, tag);
+		vu_elem_complete(e, 0);
+		req_unref(r);
+		return;
+	}
+	g_hash_table_insert(p->tags, GUINT_TO_POINTER(tag), r);
+	g_mutex_unlock(&p->lock);
+
+	if (type == P9_TWRITE && size >= TWRITE_HDR + ZC_WRITE_MIN) {
+		struct iovec *data = g_new(struct iovec, e->nout);
+		int nd;
+
+		frame = g_malloc(TWRITE_HDR);
+		vu_iov_to_buf(e->out, e->nout, 0, frame, TWRITE_HDR);
+		nd = vu_iov_slice(e->out, e->nout, TWRITE_HDR, size - TWRITE_HDR, data, e->nout);
+		g_atomic_int_inc(&r->refs);
+		/* nd >= 0: size was checked against the readable bytes. */
+		x9p_session_submit_data(p->sess, frame, TWRITE_HDR, data, nd, release_data, r);
+		g_free(data);
+	} else {
+		frame = g_malloc(size);
+		vu_iov_to_buf(e->out, e->nout, 0, frame, size);
+		if (type == P9_TFLUSH && size >= P9_HDR_SIZE + 2)
+			r->flush_oldtag = get16(frame + P9_HDR_SIZE);
+		x9p_session_submit(p->sess, frame, size);
+	}
+	/* Tversion returns once everything before it has finished. */
+	if (type == P9_TVERSION)
+		sweep(p);
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+	size_t t = 0;
+
+	for (int i = 0; i < n; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+static int vq_send(void *opaque, const struct iovec *iov, int iovcnt)
+{
+	struct p9vq *p = opaque;
+	uint8_t hdr[P9_HDR_SIZE];
+	size_t total = iov_total(iov, iovcnt), off = 0;
+	struct p9req *r, *t;
+	struct vu_elem *e;
+
+	if (vu_iov_to_buf(iov, (unsigned)iovcnt, 0, hdr, sizeof(hdr)) < sizeof(hdr))
+		return -EPROTO;
+	r = take(p, get16(hdr + 5));
+	if (!r) {
+		g_debug("%s: reply on tag %u without a request", p->label, get16(hdr + 5));
+		return -ENOENT;
+	}
+	/* The flushed request's reply, if it had one, went out before this
+	 * Rflush; if its chain is still here it never will. */
+	if (hdr[4] == P9_RFLUSH && r->flush_oldtag >= 0 && r->flush_oldtag != get16(hdr + 5) &&
+	    (t = take(p, (uint16_t)r->flush_oldtag))) {
+		vu_elem_complete(t->e, 0);
+		req_unref(t);
+	}
+	e = r->e;
+	if (total > e->in_len) {
+		g_info("%s: a %zu-byte reply on tag %u does not fit the guest's %llu bytes",
+		       p->label, total, get16(hdr + 5), (unsigned long long)e->in_len);
+		vu_elem_complete(e, 0);
+		req_unref(r);
+		return -EMSGSIZE;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		vu_buf_to_iov(e->in, e->nin, off, iov[i].iov_base, iov[i].iov_len);
+		off += iov[i].iov_len;
+	}
+	vu_elem_complete(e, (uint32_t)total);
+	req_unref(r);
+	return 0;
+}
+
+static int vq_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
+			x9p_fill_fn fill, void *arg)
+{
+	struct p9vq *p = opaque;
+	uint16_t tag = get16(hdr + 5);
+	struct p9req *r = peek(p, tag);
+	struct vu_elem *e;
+	struct iovec *iov;
+	size_t room;
+	ssize_t got;
+	int n;
+
+	if (!r)
+		return -ENOENT;
+	e = r->e;
+	if (hdrlen < P9_HDR_SIZE + 4 || e->in_len < hdrlen)
+		return -EMSGSIZE;
+	room = (size_t)MIN((uint64_t)max, e->in_len - hdrlen);
+	iov = g_new(struct iovec, e->nin ? e->nin : 1);
+	n = vu_iov_slice(e->in, e->nin, hdrlen, room, iov, e->nin);
+	got = n < 0 ? -EFAULT : fill(arg, iov, n);
+	g_free(iov);
+	if (got < 0)
+		return (int)got;     /* the engine answers with an error instead */
+	if ((size_t)got > room)
+		got = (ssize_t)room;
+	put32(hdr, (uint32_t)(hdrlen + (size_t)got));
+	put32(hdr + hdrlen - 4, (uint32_t)got);
+	vu_buf_to_iov(e->in, e->nin, 0, hdr, hdrlen);
+	take(p, tag);
+	vu_elem_complete(e, (uint32_t)(hdrlen + (size_t)got));
+	req_unref(r);
+	return 0;
+}
+
+static const struct x9p_transport_ops transport_ops = {
+	.send = vq_send,
+	.send_fill = vq_send_fill,
+};
+
+static void reset(void *opaque)
+{
+	struct p9vq *p = opaque;
+
+	/* Cancels and waits for everything in flight, then a fresh session for
+	 * the next driver (a new frontend, or the guest after a device reset). */
+	x9p_session_close(p->sess);
+	sweep(p);
+	p->sess = x9p_session_new(p->srv, &transport_ops, p, p->max_msize, p->label);
+}
+
+const struct vu_dev_ops p9vq_ops = {
+	.handle = handle,
+	.reset = reset,
+};
+
+struct p9vq *p9vq_new(struct x9p_server *srv, uint32_t max_msize, const char *label)
+{
+	struct p9vq *p = g_new0(struct p9vq, 1);
+
+	p->srv = srv;
+	p->max_msize = max_msize;
+	p->label = g_strdup(label);
+	g_mutex_init(&p->lock);
+	p->tags = g_hash_table_new(g_direct_hash, g_direct_equal);
+	p->sess = x9p_session_new(srv, &transport_ops, p, max_msize, label);
+	return p;
+}
+
+void p9vq_free(struct p9vq *p)
+{
+	if (!p)
+		return;
+	x9p_session_close(p->sess);
+	sweep(p);
+	g_hash_table_destroy(p->tags);
+	g_mutex_clear(&p->lock);
+	g_free(p->label);
+	g_free(p);
+}
