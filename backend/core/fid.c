@@ -58,6 +58,34 @@ struct x9p_fid *x9p_fid_new(struct x9p_fs *fs, uint32_t num, struct x9p_node *no
 	return f;
 }
 
+bool x9p_fid_location(struct x9p_fid *f, struct x9p_node **parent, char **name)
+{
+	bool ok;
+
+	g_mutex_lock(&f->lock);
+	ok = f->parent && f->name;
+	*parent = ok ? f->fs->ops->node_dup(f->fs, f->parent) : NULL;
+	*name = ok ? g_strdup(f->name) : NULL;
+	g_mutex_unlock(&f->lock);
+	return ok;
+}
+
+void x9p_fid_set_location(struct x9p_fid *f, struct x9p_node *parent, char *name)
+{
+	struct x9p_node *oldp;
+	char *oldn;
+
+	g_mutex_lock(&f->lock);
+	oldp = f->parent;
+	oldn = f->name;
+	f->parent = parent;
+	f->name = name;
+	g_mutex_unlock(&f->lock);
+	if (oldp)
+		f->fs->ops->node_put(f->fs, oldp);
+	g_free(oldn);
+}
+
 struct x9p_fid *x9p_fid_ref(struct x9p_fid *f)
 {
 	g_atomic_int_inc(&f->ref);

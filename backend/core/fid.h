@@ -7,10 +7,12 @@
  *    every request using the fid holds one.  The node, the open descriptor
  *    and the xattr buffer are released with the last reference, so a Tclunk
  *    racing a Tread never frees what the read still uses.
- *  - The identity of a fid (node, parent, name, qid, uid) never changes
- *    after it is published; a walk onto itself or a create publishes a new
- *    fid object under the same number (x9p_fidtab_replace).  Only the open
- *    state changes in place, under fid->lock.
+ *  - The identity of a fid (node, qid, uid) never changes after it is
+ *    published; a walk onto itself or a create publishes a new fid object
+ *    under the same number (x9p_fidtab_replace).  What changes in place,
+ *    under fid->lock, is the open state and the fid's location (parent
+ *    directory and name), which follows renames made through the fid;
+ *    read the location with x9p_fid_location().
  *  - x9p_fidtab_add refuses a number already in use (-EBADF) and more fids
  *    than the table's limit (-EMFILE).
  */
@@ -37,13 +39,13 @@ struct x9p_fid {
 	uint32_t num;
 	struct x9p_fs *fs;
 	struct x9p_node *node;
-	struct x9p_node *parent;     /* NULL for an attach root */
-	char *name;                  /* last component, NULL for the root */
 	struct p9_qid qid;
 	uint64_t root_path;          /* qid.path of the attach root ('..' stops there) */
 	uint32_t uid;
 
 	GMutex lock;                 /* protects everything below */
+	struct x9p_node *parent;     /* NULL for an attach root */
+	char *name;                  /* last component, NULL for the root */
 	enum x9p_fid_kind kind;
 	int fd;
 	int hostflags;               /* flags the fd was opened with */
@@ -75,6 +77,13 @@ struct x9p_fid *x9p_fid_new(struct x9p_fs *fs, uint32_t num, struct x9p_node *no
 			    struct x9p_node *parent, char *name,
 			    const struct p9_qid *qid, uint32_t uid);
 struct x9p_fid *x9p_fid_ref(struct x9p_fid *f);
+/*
+ * Copies the fid's location: a new parent reference (NULL for a root) and
+ * a g_strdup'ed name.  Returns false, with nothing to free, for a root.
+ */
+bool x9p_fid_location(struct x9p_fid *f, struct x9p_node **parent, char **name);
+/* Moves the fid to (parent, name); takes over a parent reference and name. */
+void x9p_fid_set_location(struct x9p_fid *f, struct x9p_node *parent, char *name);
 void x9p_fid_unref(struct x9p_fid *f);
 
 /* Returns a new reference, or NULL. */

@@ -37,10 +37,14 @@ int x9p_lflags_to_host(uint32_t l)
 {
 	/* Bit by bit: never pass wire flags through.  O_DIRECT and O_NOATIME are
 	 * dropped (alignment and ownership rules of the host would leak to the
-	 * guest), and O_CREAT/O_EXCL only mean something to Tlcreate. */
+	 * guest), and O_CREAT/O_EXCL only mean something to Tlcreate.  O_APPEND
+	 * is dropped too: the client computes append offsets itself and sends
+	 * them in Twrite, and it cannot tell the server when F_SETFL clears the
+	 * flag or when page-cache writeback writes at an earlier offset; a host
+	 * descriptor opened O_APPEND would put those writes at the end. */
 	static const struct { uint32_t wire; int host; } map[] = {
 		{ P9L_CREATE, O_CREAT }, { P9L_EXCL, O_EXCL }, { P9L_TRUNC, O_TRUNC },
-		{ P9L_APPEND, O_APPEND }, { P9L_NONBLOCK, O_NONBLOCK },
+		{ P9L_NONBLOCK, O_NONBLOCK },
 		{ P9L_DSYNC, O_DSYNC }, { P9L_DIRECTORY, O_DIRECTORY },
 		{ P9L_NOFOLLOW, O_NOFOLLOW }, { P9L_SYNC, O_SYNC },
 	};

@@ -286,8 +286,11 @@ void x9p_op_rename(struct x9p_req *r, struct p9_msg *m)
 {
 	char name[NAME_MAX + 1];
 	struct x9p_fid *d = create_prologue(r, m->u.trename.dfid, m->u.trename.name, name, sizeof(name));
-	struct x9p_fid *f, *nf;
+	struct x9p_fs *fs = FS(r);
+	struct x9p_node *parent;
+	struct x9p_fid *f;
 	struct x9p_ctx c;
+	char *oldname;
 	int err;
 
 	if (!d)
@@ -297,26 +300,16 @@ void x9p_op_rename(struct x9p_req *r, struct p9_msg *m)
 		return;
 	}
 	c = x9p_ctx_of(r, f, (uint32_t)-1);
-	if (!f->parent || !f->name)
+	if (!x9p_fid_location(f, &parent, &oldname)) {
 		err = -EBUSY;
-	else
-		err = FS(r)->ops->rename(FS(r), &c, f->parent, f->name, d->node, name);
-	if (err == 0) {
-		/* The fid now lives at its new name. */
-		struct x9p_fs *fs = FS(r);
-		nf = x9p_fid_new(fs, f->num, fs->ops->node_dup(fs, f->node),
-				 fs->ops->node_dup(fs, d->node), g_strdup(name), &f->qid, f->uid);
-		nf->root_path = f->root_path;
-		g_mutex_lock(&f->lock);
-		if (f->kind == X9P_FID_NONE) {
-			g_mutex_unlock(&f->lock);
-			x9p_fidtab_replace(&r->s->fids, nf);
-		} else {
-			/* An open fid keeps its descriptor; only its name moved. */
-			g_mutex_unlock(&f->lock);
-		}
-		x9p_fid_unref(nf);
+	} else {
+		err = fs->ops->rename(fs, &c, parent, oldname, d->node, name);
+		fs->ops->node_put(fs, parent);
+		g_free(oldname);
 	}
+	/* The fid follows its file to the new name. */
+	if (err == 0)
+		x9p_fid_set_location(f, fs->ops->node_dup(fs, d->node), g_strdup(name));
 	x9p_fid_unref(f);
 	x9p_fid_unref(d);
 	reply_status(r, P9_RRENAME, err);

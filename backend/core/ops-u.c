@@ -81,7 +81,9 @@ static void attr_to_stat(struct x9p_session *s, const struct x9p_attr *a, const 
 	st->n_muid = P9_NONUNAME;
 }
 
-/* The .u extension string: symlink target or "c|b major minor". */
+/* The .u extension string: symlink target, "c|b major minor", or for files
+ * and directories "HARDLINKCOUNT n" (the Linux client's only source of a
+ * link count in 9P2000.u). */
 static const char *node_extension(struct x9p_req *r, struct x9p_fid *f, struct x9p_node *n,
 				  const struct x9p_attr *a, struct stat_bufs *b)
 {
@@ -100,6 +102,10 @@ static const char *node_extension(struct x9p_req *r, struct x9p_fid *f, struct x
 	if (S_ISCHR(a->mode) || S_ISBLK(a->mode)) {
 		snprintf(b->ext, sizeof(b->ext), "%c %u %u", S_ISCHR(a->mode) ? 'c' : 'b',
 			 major(a->rdev), minor(a->rdev));
+		return b->ext;
+	}
+	if (S_ISREG(a->mode) || S_ISDIR(a->mode)) {
+		snprintf(b->ext, sizeof(b->ext), "HARDLINKCOUNT %" PRIu64, a->nlink);
 		return b->ext;
 	}
 	return NULL;
@@ -154,6 +160,9 @@ static int create_special(struct x9p_req *r, struct x9p_fid *d, const char *name
 	} else if (perm & P9_DMLINK) {
 		char *end;
 		unsigned long num = strtoul(ext, &end, 10);
+		/* The Linux client writes the fid as "%d\n". */
+		if (*end == '\n')
+			end++;
 		struct x9p_fid *t = (*ext && !*end && num <= UINT32_MAX) ?
 			x9p_fidtab_get(&r->s->fids, (uint32_t)num) : NULL;
 		if (!t)
@@ -266,11 +275,36 @@ void x9p_op_stat(struct x9p_req *r, struct p9_msg *m)
 		return;
 	}
 	b = g_new(struct stat_bufs, 1);
-	attr_to_stat(r->s, &a, f->name ? f->name : "/", node_extension(r, f, f->node, &a, b),
+	struct x9p_node *parent;
+	char *name = NULL;
+	if (x9p_fid_location(f, &parent, &name))
+		FS(r)->ops->node_put(FS(r), parent);
+	attr_to_stat(r->s, &a, name ? name : "/", node_extension(r, f, f->node, &a, b),
 		     b, &out.u.rstat.stat);
 	x9p_fid_unref(f);
 	x9p_reply(r, &out);
+	g_free(name);
 	g_free(b);
+}
+
+/* Renames stay within the directory in 9P2000; the fid follows. */
+static int wstat_rename(struct x9p_req *r, struct x9p_fid *f, const struct x9p_ctx *c,
+			const char *newname)
+{
+	struct x9p_fs *fs = FS(r);
+	struct x9p_node *parent;
+	char *oldname;
+	int err = 0;
+
+	if (!x9p_fid_location(f, &parent, &oldname))
+		return -EBUSY;
+	if (strcmp(oldname, newname) != 0)
+		err = fs->ops->rename(fs, c, parent, oldname, parent, newname);
+	if (err == 0 && strcmp(oldname, newname) != 0)
+		x9p_fid_set_location(f, fs->ops->node_dup(fs, parent), g_strdup(newname));
+	fs->ops->node_put(fs, parent);
+	g_free(oldname);
+	return err;
 }
 
 #define DONT_TOUCH32 0xFFFFFFFFu
@@ -339,11 +373,8 @@ void x9p_op_wstat(struct x9p_req *r, struct p9_msg *m)
 	} else if (err == 0) {
 		if (sa.valid)
 			err = fs->ops->setattr(fs, &c, f->node, &sa);
-		if (err == 0 && st->name.len && (!f->name || strcmp(name, f->name) != 0)) {
-			/* Renames stay within the directory in 9P2000. */
-			err = (!f->parent || !f->name) ? -EBUSY :
-				fs->ops->rename(fs, &c, f->parent, f->name, f->parent, name);
-		}
+		if (err == 0 && st->name.len)
+			err = wstat_rename(r, f, &c, name);
 	}
 	x9p_fid_unref(f);
 	if (err < 0)
@@ -373,7 +404,7 @@ static int udir_emit(void *opaque, const struct x9p_dirent *de)
 		return 0;
 	}
 	b = g_new(struct stat_bufs, 1);
-	if (S_ISCHR(de->attr->mode) || S_ISBLK(de->attr->mode))
+	if (!S_ISLNK(de->attr->mode))
 		ext = node_extension(st->r, st->f, NULL, de->attr, b);
 	attr_to_stat(st->r->s, de->attr, de->name, ext, b, &ps);
 	need = p9_stat_size(st->r->s->dialect, &ps);

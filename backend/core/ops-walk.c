@@ -121,8 +121,7 @@ void x9p_op_walk(struct x9p_req *r, struct p9_msg *m)
 
 	c = x9p_ctx_of(r, f, (uint32_t)-1);
 	cur = fs->ops->node_dup(fs, f->node);
-	parent = f->parent ? fs->ops->node_dup(fs, f->parent) : NULL;
-	name = g_strdup(f->name);
+	x9p_fid_location(f, &parent, &name);
 	qid = f->qid;
 	for (i = 0; i < nw; i++) {
 		p9_str_copy(comp, sizeof(comp), m->u.twalk.wname[i]);
@@ -200,11 +199,16 @@ static int remove_fid(struct x9p_req *r, struct x9p_fid *f)
 {
 	struct x9p_fs *fs = r->s->srv->fs;
 	struct x9p_ctx c = x9p_ctx_of(r, f, (uint32_t)-1);
+	struct x9p_node *parent;
+	char *name;
+	int err;
 
-	if (!f->parent || !f->name)
+	if (!x9p_fid_location(f, &parent, &name))
 		return -EBUSY;
-	return fs->ops->unlink(fs, &c, f->parent, f->name,
-			       (f->qid.type & P9_QTDIR) ? AT_REMOVEDIR : 0);
+	err = fs->ops->unlink(fs, &c, parent, name, (f->qid.type & P9_QTDIR) ? AT_REMOVEDIR : 0);
+	fs->ops->node_put(fs, parent);
+	g_free(name);
+	return err;
 }
 
 void x9p_op_clunk(struct x9p_req *r, struct p9_msg *m)
@@ -218,12 +222,11 @@ void x9p_op_clunk(struct x9p_req *r, struct p9_msg *m)
 		return;
 	}
 	x9p_fidtab_uncount_open(&r->s->fids, f);
-	g_mutex_lock(&f->lock);
+	/* The fid is out of the table: nothing else can change its state. */
 	if (f->kind == X9P_FID_XATTR_WRITE)
 		err = xattr_commit(r, f);
 	else if (f->rclose)
 		err = remove_fid(r, f);
-	g_mutex_unlock(&f->lock);
 	x9p_fid_unref(f);
 	if (err < 0)
 		x9p_reply_err(r, -err);

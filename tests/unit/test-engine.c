@@ -593,6 +593,30 @@ static void test_dotu_session(void)
 	m.u.twstat.stat.n_uid = m.u.twstat.stat.n_gid = m.u.twstat.stat.n_muid = 0xFFFFFFFF;
 	tx(&f, P9_TWSTAT, 3, &m);
 	g_assert_cmpint(rx(&f).type, ==, P9_RWSTAT);
+	/* A fid renamed by Twstat follows its file: Tremove removes the new name. */
+	g_assert_cmpint(do_walk(&f, 0, 20, "dir"), ==, 1);
+	memset(&m, 0, sizeof(m));
+	m.u.tcreate.fid = 20;
+	m.u.tcreate.name = p9_str_c("old");
+	m.u.tcreate.perm = 0640;
+	m.u.tcreate.mode = P9_OWRITE;
+	tx(&f, P9_TCREATE, 3, &m);
+	g_assert_cmpint(rx(&f).type, ==, P9_RCREATE);
+	memset(&m, 0xff, sizeof(m));
+	m.u.twstat.fid = 20;
+	m.u.twstat.stat.name = p9_str_c("new2");
+	m.u.twstat.stat.uid = m.u.twstat.stat.gid = m.u.twstat.stat.muid = p9_str_c("");
+	m.u.twstat.stat.extension = p9_str_c("");
+	tx(&f, P9_TWSTAT, 3, &m);
+	g_assert_cmpint(rx(&f).type, ==, P9_RWSTAT);
+	memset(&m, 0, sizeof(m));
+	m.u.tfid.fid = 20;
+	tx(&f, P9_TREMOVE, 3, &m);
+	g_assert_cmpint(rx(&f).type, ==, P9_RREMOVE);
+	g_assert_cmpint(do_walk(&f, 0, 21, "dir"), ==, 1);
+	g_assert_cmpint(do_walk(&f, 21, 22, "new2"), ==, -ENOENT);
+	g_assert_cmpint(do_walk(&f, 21, 22, "old"), ==, -ENOENT);
+
 	/* create, write, remove */
 	g_assert_cmpint(do_walk(&f, 0, 9, "dir"), ==, 1);
 	memset(&m, 0, sizeof(m));
