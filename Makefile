@@ -36,9 +36,20 @@ LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/fs/*.c backend/so
 XEN_SRCS := $(wildcard backend/xen/*.c)
 HELPER_SRCS := $(filter-out helper/main.c $(wildcard helper/proxy-*.c),$(wildcard helper/*.c))
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
-TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-*.c tests/vhost/test-*.c)
+TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-*.c tests/vhost/test-*.c \
+	tests/xen-sim/test-*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_C))
 TEST_PROGS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
+XENSIM := $(B)/tests/xen-sim
+XENSIM_SUPPORT := $(filter-out tests/xen-sim/test-%.c tests/xen-sim/stub-%.c \
+	tests/xen-sim/xs-tool.c,$(wildcard tests/xen-sim/*.c))
+LIBXENSIM := $(B)/libx9pxensim.a
+XENSIM_STUB_DEPS := tests/xen-sim/stub-conn.c tests/xen-sim/stub-conn.h tests/xen-sim/sim-proto.h
+XENSIM_BINS := $(XENSIM)/lib/libxenstore.so.4 $(XENSIM)/lib/libxengnttab.so.1 \
+	$(XENSIM)/lib/libxenevtchn.so.1 $(XENSIM)/xs-tool
+xensim_stub = $(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,$(notdir $@) \
+	-Wl,--version-script=$(filter %.map,$^) -o $@ $(filter %.c,$^) $(LDFLAGS)
+
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -53,7 +64,7 @@ BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS)
+build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS) $(XENSIM_BINS)
 
 deps:
 	@sh tools/deps.sh build
@@ -94,6 +105,29 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIBTEST) $(LIBHELPER) $(LIBX9P)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# ---- simulated Xen (tests/xen-sim): stand-ins for libxenstore, libxengnttab
+# and libxenevtchn with the real sonames and symbol versions, which the
+# unmodified x9p-backend loads through LD_LIBRARY_PATH.
+$(XENSIM)/lib/libxenstore.so.4: tests/xen-sim/stub-xenstore.c tests/xen-sim/stub-xenstore.map $(XENSIM_STUB_DEPS)
+	@mkdir -p $(dir $@)
+	$(xensim_stub)
+$(XENSIM)/lib/libxengnttab.so.1: tests/xen-sim/stub-gnttab.c tests/xen-sim/stub-gnttab.map $(XENSIM_STUB_DEPS)
+	@mkdir -p $(dir $@)
+	$(xensim_stub)
+$(XENSIM)/lib/libxenevtchn.so.1: tests/xen-sim/stub-evtchn.c tests/xen-sim/stub-evtchn.map $(XENSIM_STUB_DEPS)
+	@mkdir -p $(dir $@)
+	$(xensim_stub)
+# Built against the real libxenstore, run against the stand-in.
+$(XENSIM)/xs-tool: tests/xen-sim/xs-tool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lxenstore
+$(LIBXENSIM): $(call obj,$(XENSIM_SUPPORT))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(XENSIM)/test-%: $(B)/obj/tests/xen-sim/test-%.o $(LIBXENSIM) $(LIBTEST) $(LIBHELPER) $(LIBX9P)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # Static programs that run inside the test guest (no sanitizers, no glib).
 $(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h)
 	@mkdir -p $(dir $@)
@@ -119,6 +153,8 @@ install: all
 	install -m 0755 $(B)/x9p-helper $(DESTDIR)$(LIBEXECDIR)/x9p-helper
 	$(if $(wildcard $(B)/x9p-vhost),install -m 0755 $(B)/x9p-vhost $(DESTDIR)$(BINDIR)/x9p-vhost)
 	$(if $(wildcard xenstore-scripts/x9p-attach),install -m 0755 xenstore-scripts/x9p-attach xenstore-scripts/x9p-detach xenstore-scripts/x9p-list $(DESTDIR)$(BINDIR)/)
+	$(if $(wildcard xenstore-scripts/x9p-xs-common.sh),install -d $(DESTDIR)$(PREFIX)/lib/x9p && install -m 0644 xenstore-scripts/x9p-xs-common.sh $(DESTDIR)$(PREFIX)/lib/x9p/)
+	$(if $(wildcard xenstore-scripts/x9p-qemu-dm),install -m 0755 xenstore-scripts/x9p-qemu-dm xenstore-scripts/xen-9pfsd $(DESTDIR)$(LIBEXECDIR)/)
 
 clean:
 	rm -rf build build-san

@@ -23,7 +23,7 @@
 #include "fs/proxy.h"
 #include "fs/synth.h"
 #include "socket/socket.h"
-#include "xen/xen.h"
+#include "xen/x9p-xen.h"
 
 #define EXIT_USAGE 2
 
@@ -45,7 +45,7 @@ static struct {
 	char *security_model;
 	gboolean readonly;
 	char *multidevs;
-	/* Xen PV 9pfs backend (backend/xen/xen.h) */
+	/* Xen PV 9pfs backend (backend/xen/x9p-xen.h) */
 	gboolean xen;
 	char *xen_kinds;
 	int xen_max_rings;
@@ -220,9 +220,9 @@ static const char help_description[] =
 	"\n"
 	"Xen (--xen): serves every device below /local/domain/SELF/backend/KIND/\n"
 	"  for each KIND of --xen-backend-kinds: 9pfs (xl p9= entries of libxl\n"
-	"  4.17, or xenstore-scripts/x9p-attach) and xen_9pfs (libxl 4.19+\n"
-	"  type=xen_9pfsd; also claims libxl/xen-9pfs/state). Each device serves\n"
-	"  its backend's path through its own x9p-helper (or, with --synthetic, a\n"
+	"  4.17), xen_9pfs (libxl 4.19+ type=xen_9pfsd; also claims\n"
+	"  libxl/xen-9pfs/state) and x9p (xenstore-scripts/x9p-attach). Each\n"
+	"  device serves its backend's path through its own x9p-helper (or, with --synthetic, a\n"
 	"  synthetic filesystem) with its security_model; max-open-files,\n"
 	"  max-files, max-space (MiB) and auto-delete are enforced; a device\n"
 	"  without max-open-files gets --max-open-files (default: no limit besides\n"

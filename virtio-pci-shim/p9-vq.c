@@ -21,7 +21,18 @@ struct p9vq {
 	char *label;
 	GMutex lock;
 	GHashTable *tags;            /* tag -> struct p9req, from pop to reply */
+	gint said_dup, said_fit;     /* guest mistakes logged once at info level */
 };
+
+/* The first time at info level, then at debug level: a guest repeating a
+ * mistake must not flood the log. */
+#define say_once(flag, ...) \
+	do { \
+		if (g_atomic_int_compare_and_exchange((flag), 0, 1)) \
+			g_info(__VA_ARGS__); \
+		else \
+			g_debug(__VA_ARGS__); \
+	} while (0)
 
 /* One request: its chain, held by the reply path and, for a Twrite left in
  * guest memory, by the engine until it releases the payload. */
@@ -153,7 +164,8 @@ static void handle(void *opaque, struct vu_elem *e)
 		g_mutex_unlock(&p->lock);
 		/* The engine would answer on the same tag, and the two chains could
 		 * not be told apart. */
-		g_info("%s: refusing a request on tag %u, which is still in flight", p->label, tag);
+		say_once(&p->said_dup, "%s: refusing a request on tag %u, which is still in flight",
+			 p->label, tag);
 		vu_elem_complete(e, 0);
 		req_unref(r);
 		return;
@@ -217,8 +229,8 @@ static int vq_send(void *opaque, const struct iovec *iov, int iovcnt)
 	}
 	e = r->e;
 	if (total > e->in_len) {
-		g_info("%s: a %zu-byte reply on tag %u does not fit the guest's %llu bytes",
-		       p->label, total, get16(hdr + 5), (unsigned long long)e->in_len);
+		say_once(&p->said_fit, "%s: a %zu-byte reply on tag %u does not fit the guest's %llu bytes",
+			 p->label, total, get16(hdr + 5), (unsigned long long)e->in_len);
 		vu_elem_complete(e, 0);
 		req_unref(r);
 		return -EMSGSIZE;

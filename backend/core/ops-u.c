@@ -142,12 +142,31 @@ void x9p_op_open(struct x9p_req *r, struct p9_msg *m)
 	x9p_reply(r, &out);
 }
 
+/*
+ * 9P2000.u's Tcreate carries no group, so the client cannot apply the rules
+ * of a set-group-ID directory as a 9P2000.L client does: apply them here.
+ * The new object takes the directory's group, a new directory the bit.
+ */
+static void inherit_setgid(struct x9p_req *r, struct x9p_fid *d, struct x9p_ctx *c,
+			   uint32_t *perm)
+{
+	struct x9p_attr pa;
+
+	if (r->s->dialect != P9_DIALECT_2000U ||
+	    FS(r)->ops->getattr(FS(r), c, d->node, &pa) < 0 || !(pa.mode & S_ISGID))
+		return;
+	c->gid = pa.gid;
+	if (*perm & P9_DMDIR)
+		*perm |= P9_DMSETGID;
+}
+
 /* Creates a non-regular object named `name` in d; returns its node. */
-static int create_special(struct x9p_req *r, struct x9p_fid *d, const char *name,
-			  uint32_t perm, const char *ext, struct x9p_node **n, struct x9p_attr *a)
+static int create_special(struct x9p_req *r, struct x9p_fid *d, const struct x9p_ctx *cp,
+			  const char *name, uint32_t perm, const char *ext, struct x9p_node **n,
+			  struct x9p_attr *a)
 {
 	struct x9p_fs *fs = FS(r);
-	struct x9p_ctx c = x9p_ctx_of(r, d, (uint32_t)-1);
+	struct x9p_ctx c = *cp;
 	uint32_t mode = perm_to_host(perm);
 	char type;
 	unsigned maj, min;
@@ -209,6 +228,8 @@ void x9p_op_create(struct x9p_req *r, struct p9_msg *m)
 	if (!(d = x9p_fid_or_reply(r, m->u.tcreate.fid)))
 		return;
 	c = x9p_ctx_of(r, d, (uint32_t)-1);
+	if (d->kind == X9P_FID_NONE && (d->qid.type & P9_QTDIR))
+		inherit_setgid(r, d, &c, &perm);
 	if (x9p_fs_readonly(r->s))
 		err = -EROFS;
 	else if (d->kind != X9P_FID_NONE)
@@ -220,7 +241,7 @@ void x9p_op_create(struct x9p_req *r, struct p9_msg *m)
 		if (r->s->dialect != P9_DIALECT_2000U && (perm & special & ~P9_DMDIR))
 			err = -EINVAL;
 		else
-			err = create_special(r, d, name, perm, ext, &n, &a);
+			err = create_special(r, d, &c, name, perm, ext, &n, &a);
 		if (err == 0 && (perm & P9_DMDIR)) {
 			int dfd = -1;
 			err = fs->ops->open(fs, &c, n, O_RDONLY | O_DIRECTORY, &dfd);

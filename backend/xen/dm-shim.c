@@ -36,7 +36,7 @@
 #include <glib-unix.h>
 #include <xenstore.h>
 
-#include "xen/xen.h"
+#include "xen/x9p-xen.h"
 
 struct qmp_listener {
 	char *id;
@@ -472,8 +472,9 @@ int x9p_xen_dm_main(int argc, char **argv)
 		goto out;
 	}
 	g_free(state_path);
-	if (xs_watch(dm.xsh, "@releaseDomain", "rel"))
-		xs_src = g_unix_fd_add(xs_fileno(dm.xsh), G_IO_IN, on_xs, NULL);
+	xs_src = g_unix_fd_add(xs_fileno(dm.xsh), G_IO_IN, on_xs, NULL);
+	if (!xs_watch(dm.xsh, "@releaseDomain", "rel"))
+		g_warning("watching @releaseDomain failed: %s", strerror(errno));
 	g_message("device-model stand-in for domain %u (%s) running; its 9pfs devices are "
 		  "served by the x9p-backend daemon", dm.domid, dm.name ? dm.name : "?");
 	g_main_loop_run(dm.loop);

@@ -408,6 +408,8 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err)
 	g_ptr_array_add(kinds, NULL);
 	m->kinds = (char **)g_ptr_array_free(kinds, FALSE);
 
+	/* The event descriptor exists before the first watch can fire. */
+	m->watch_src = g_unix_fd_add(xs_fileno(m->xsh), G_IO_IN, on_xs_readable, m);
 	for (char **k = m->kinds; *k; k++) {
 		char *path = g_strdup_printf("%s/backend/%s", m->home, *k);
 		char *token = g_strdup_printf("be:%s", *k);
@@ -419,7 +421,6 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err)
 	}
 	if (!xs_watch(m->xsh, "@releaseDomain", "rel"))
 		g_warning("xen: watching @releaseDomain failed: %s", g_strerror(errno));
-	m->watch_src = g_unix_fd_add(xs_fileno(m->xsh), G_IO_IN, on_xs_readable, m);
 	{
 		char *list = g_strjoinv(",", m->kinds);
 

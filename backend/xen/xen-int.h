@@ -31,7 +31,7 @@
 #include "9p/p9.h"
 #include "core/server.h"
 #include "xen/quota.h"
-#include "xen/xen.h"
+#include "xen/x9p-xen.h"
 
 #define XEN_PG 4096u
 /* Bytes of one direction of a ring of 2^order pages (XEN_FLEX_RING_SIZE). */

@@ -337,6 +337,41 @@ static void t_reconnect(void)
 	vuf_stop(&f);
 }
 
+/* --fd with one connected socket: served, and the program ends with it. */
+static void t_inherited_fd(void)
+{
+	char *prog = x9p_build_path("x9p-vhost");
+	struct vuf f;
+	int sv[2], st = -1;
+
+	memset(&f, 0, sizeof(f));
+	f.kick = f.call = f.err = -1;
+	f.num = 32;
+	f.heap = VUF_R1;
+	vuf_new_memory(&f);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	f.pid = fork();
+	g_assert_cmpint(f.pid, >=, 0);
+	if (f.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(sv[1], 3);
+		execl(prog, prog, "--fd=3", "--synthetic", "--log-level=error", (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	f.sock = sv[0];
+	vuf_handshake(&f, ~0ull);
+	vuf_mount(&f, 65536);
+	g_assert_cmpint(vuf_walk(&f, 1, "file"), ==, P9_RWALK);
+	vuf_disconnect(&f);
+	g_assert_cmpint(waitpid(f.pid, &st, 0), ==, f.pid);
+	g_assert_true(WIFEXITED(st));
+	g_assert_cmpint(WEXITSTATUS(st), ==, 0);
+	f.pid = 0;
+	vuf_stop(&f);
+	g_free(prog);
+}
+
 /* Queue sizes from 2 entries (every request reuses both descriptors) to 256. */
 static void t_queue_sizes(void)
 {
@@ -366,5 +401,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/vhost/no-interrupt", t_no_interrupt);
 	g_test_add_func("/vhost/reconnect", t_reconnect);
 	g_test_add_func("/vhost/queue-sizes", t_queue_sizes);
+	g_test_add_func("/vhost/inherited-fd", t_inherited_fd);
 	return g_test_run();
 }

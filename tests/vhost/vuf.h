@@ -228,8 +228,10 @@ static inline void vuf_stop(struct vuf *f)
 		close(f->memfd_b);
 	f->a = f->b = NULL;
 	f->memfd_a = f->memfd_b = -1;
-	unlink(f->path);
-	rmdir(f->dir);
+	if (f->path)
+		unlink(f->path);
+	if (f->dir)
+		rmdir(f->dir);
 	g_free(f->path);
 	g_free(f->dir);
 }

@@ -18,6 +18,19 @@ export X9P_BUILD="$B"
 export_dir=${EXPORT:-./share}
 model=${SECURITY_MODEL:-mapped-xattr}
 
+# TRANSPORT=virtio: the same export through x9p-vhost and trans=virtio
+# (QEMU's vhost-user-device-pci; tests/vhost/vhost-vm.sh, docs/x9p-vhost.md).
+if [ "${TRANSPORT:-fd}" = virtio ]; then
+	mkdir -p "$export_dir"
+	export_dir=$(cd "$export_dir" && pwd)
+	echo "x9p: exporting $export_dir (security model $model) through x9p-vhost, trans=virtio"
+	set -- --kernel "${KERNEL:-6.12}" --version "${VERSION:-9p2000.L}" --cache "${CACHE:-none}" \
+		--timeout "${TIMEOUT:-3600}" --export "$export_dir" --security-model "$model"
+	[ -n "${MSIZE:-}" ] && set -- "$@" --msize "$MSIZE"
+	[ -n "${CMD:-}" ] && exec bash "$here/../vhost/vhost-vm.sh" "$@" --cmd "$CMD"
+	exec bash "$here/../vhost/vhost-vm.sh" "$@" --shell
+fi
+
 set -- --kernel "${KERNEL:-6.12}" --version "${VERSION:-9p2000.L}" --cache "${CACHE:-none}" \
 	--timeout "${TIMEOUT:-3600}"
 [ -n "${MSIZE:-}" ] && set -- "$@" --msize "$MSIZE"

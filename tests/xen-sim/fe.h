@@ -93,6 +93,8 @@ unsigned fe_replies_on(struct fe *fe, unsigned ring);
  * its event channel. */
 struct fe_ring *fe_ring(struct fe *fe, unsigned i);
 void fe_kick(struct fe *fe, unsigned i);
+/* Waits for a notification from the backend on ring i (raw mode). */
+bool fe_wait_event(struct fe *fe, unsigned i, int timeout_ms);
 
 /* Ring index helpers for raw tests (the interface page layout). */
 uint32_t fe_load(const uint8_t *intf, unsigned off);

@@ -18,6 +18,18 @@ mkdir -p "$W" "$OUT"
 : >"$OUT/bench.txt"
 
 now() { cut -d' ' -f1 /proc/uptime; }
+upsec() { cut -d. -f1 /proc/uptime; }
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.2 s until it succeeds
+# (status 0) or SECONDS of uptime passed (status 1). A bound against hanging,
+# never a timing check.
+wait_for() {
+	local end=$(($(upsec) + $1))
+	shift
+	until "$@"; do
+		[ "$(upsec)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
 say() { echo "[dom0 $(now)s] $*"; }
 # Seconds between two now() values, one decimal.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -109,13 +121,9 @@ domu_create() {
 # domu_ready NAME: wait (bounded) for the guest's "@@READY", then attach the
 # console channel.
 domu_ready() {
-	local name=$1 log i=0 id tty
+	local name=$1 log id tty
 	log=$(conlog "$name")
-	while ! grep -q '@@READY' "$log" 2>/dev/null && [ $i -lt 900 ]; do
-		sleep 0.2
-		i=$((i + 1))
-	done
-	grep -q '@@READY' "$log" 2>/dev/null || {
+	wait_for 150 grep -q '@@READY' "$log" 2>/dev/null || {
 		echo "domU $name: no @@READY on its console"
 		tail -n 30 "$log" 2>/dev/null
 		return 1
@@ -133,17 +141,14 @@ domu_ready() {
 # $W/gout, also printed; returns its exit status, or 124 when no "@@END"
 # came within BOUND seconds (the guest is then presumed stuck).
 gcmd() {
-	local name=$1 bound=$2 cmd=$3 id log tty i=0 end
+	local name=$1 bound=$2 cmd=$3 id log tty end
 	CMDID=$((CMDID + 1))
 	id=$CMDID
 	log=$(conlog "$name")
 	tty=$(cat "$W/$name.tty" 2>/dev/null) || { echo "domU $name: no console"; return 125; }
 	# One line per command: the guest reads its console line by line.
 	printf '@@CMD %s %s\n' "$id" "$(printf '%s' "$cmd" | tr '\n\t' '  ')" >"$tty"
-	while ! grep -q "^@@END $id " "$log" 2>/dev/null && [ $i -lt $((bound * 5)) ]; do
-		sleep 0.2
-		i=$((i + 1))
-	done
+	wait_for "$bound" grep -q "^@@END $id " "$log" 2>/dev/null
 	tr -d '\r' <"$log" | sed -n "/^@@BEGIN $id\$/,/^@@END $id /p" | sed '1d;$d' >"$W/gout"
 	sed "s/^/  [$name] /" "$W/gout"
 	end=$(tr -d '\r' <"$log" | grep "^@@END $id " | head -n 1)
@@ -161,7 +166,11 @@ domu_destroy() {
 	rm -f "$W/$name.tty" "$W/$name.drain"
 }
 
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+
 # ---- XenStore ---------------------------------------------------------------
+xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
+xs_gone() { ! xenstore-exists "$1" 2>/dev/null; }
 # Devices of domain D under backend kind K (9pfs for QEMU), as "devid" lines.
 be_devs() { xenstore-list "/local/domain/0/backend/$2/$1" 2>/dev/null; }
 fe_state() { xenstore-read "/local/domain/$1/device/9pfs/$2/state" 2>/dev/null; }

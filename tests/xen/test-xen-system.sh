@@ -9,9 +9,9 @@
 #   sh tests/xen/test-xen-system.sh            (as root; see docs/testing-xen.md)
 #
 # Environment:
-#   X9P_XEN_BACKEND  x9p (default when this tree's x9p-backend has a Xen
-#                    transport and xenstore-scripts/x9p-attach exists) or qemu
-#                    (every scenario step against QEMU's backend instead)
+#   X9P_XEN_BACKEND  x9p (default when this tree's x9p-backend has --xen) or
+#                    qemu (every scenario step against QEMU's Xen 9pfs backend
+#                    instead: the same harness checked against a known server)
 #   X9P_XEN_SMP      vCPUs of the emulated machine (default 2: dom0 and a domU
 #                    run in parallel; every guest has one vCPU)
 #   X9P_XEN_TIMEOUT  seconds before QEMU is killed (default 900)
@@ -72,36 +72,43 @@ images_s=$(($(date +%s) - t0))
 kver=$(cat "$cache/KVER")
 
 # ---- this tree, installed for dom0 -------------------------------------------------
-# The plain (not sanitized) build: dom0 has no sanitizer runtimes. Built on the
-# host against libxen-dev 4.17, the same libraries as dom0's.
+# Built on the host against libxen-dev 4.17, the same libraries as dom0's, in
+# a build directory of its own: PREFIX=/usr is compiled in (the helper's
+# path), so sharing build/ with the default /usr/local build would rebuild
+# both every time. Not sanitized: dom0 has no sanitizer runtimes.
 t0=$(date +%s)
 stage=$run/stage
+dom0b=build/xen-dom0
 mkdir -p "$stage/root" "$stage/domu" "$stage/out"
-if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top" --no-print-directory \
-	install DESTDIR="$stage/root" PREFIX=/usr SANITIZE=0 >"$logs/make-install.log" 2>&1; then
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top" -j2 --no-print-directory \
+	install B="$dom0b" DESTDIR="$stage/root" PREFIX=/usr SANITIZE=0 >"$logs/make-install.log" 2>&1; then
 	bail "make install DESTDIR=... PREFIX=/usr failed" "$logs/make-install.log"
 fi
-if [ -d "$top/xenstore-scripts" ]; then
-	cp -a "$top/xenstore-scripts" "$stage/xenstore-scripts"
-	# Its own installer, when it has one, puts the init script in place.
-	if [ -f "$top/xenstore-scripts/Makefile" ]; then
-		make -C "$top/xenstore-scripts" install DESTDIR="$stage/root" PREFIX=/usr \
-			>>"$logs/make-install.log" 2>&1 ||
-			bail "make -C xenstore-scripts install failed" "$logs/make-install.log"
-	fi
+# The service files of xenstore-scripts/ (make install leaves them out): the
+# init script, and its defaults with the backend kinds of this test. QEMU
+# serves the benchmark's p9= entries (backend kind 9pfs), so x9p must not
+# claim 9pfs devices here.
+xs=$top/xenstore-scripts
+if [ -f "$xs/x9p-backend.init" ]; then
+	install -D -m 0755 "$xs/x9p-backend.init" "$stage/root/etc/init.d/x9p-backend"
+	mkdir -p "$stage/root/etc/default"
+	cat >"$stage/root/etc/default/x9p-backend" <<'EOF'
+# Written by tests/xen/test-xen-system.sh: QEMU serves backend kind 9pfs.
+X9P_BACKEND_ARGS="--xen --xen-backend-kinds=xen_9pfs,x9p"
+EOF
 fi
+
 # ---- which backend ------------------------------------------------------------
 mode=${X9P_XEN_BACKEND:-}
 if [ -z "$mode" ]; then
 	mode=qemu
-	if [ -x "$top/xenstore-scripts/x9p-attach" ] &&
-		"$stage/root/usr/sbin/x9p-backend" --help 2>&1 | grep -qi 'xen'; then
+	if "$stage/root/usr/sbin/x9p-backend" --help 2>&1 | grep -q -- '--xen '; then
 		mode=x9p
 	fi
 fi
 case $mode in x9p | qemu) ;; *) bail "X9P_XEN_BACKEND must be x9p or qemu, not '$mode'" ;; esac
 
-progs=$top/build/tests/progs
+progs=$top/$dom0b/tests/progs
 for f in dom0-init.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
 	cp "$here/$f" "$stage/$f"
 done

@@ -8,8 +8,8 @@
  *    "domid" (0 when that key is missing) and watches
  *    /local/domain/<own>/backend/<kind>/<domid>/<devid> for every kind in
  *    cfg->kinds ("9pfs" is what libxl 4.17 writes, "xen_9pfs" what libxl
- *    4.19+ writes for type=xen_9pfsd; any other name works for devices
- *    written by xenstore-scripts/x9p-attach).
+ *    4.19+ writes for type=xen_9pfsd, "x9p" what xenstore-scripts/x9p-attach
+ *    writes by default; any other name works too).
  *  - Serving "xen_9pfs" also honours libxl's spawn protocol for xen-9pfsd:
  *    libxl/xen-9pfs/state = "running" is written at start and removed at
  *    a clean exit.
@@ -35,7 +35,7 @@
 #include "core/trace.h"
 #include "helper/proxy.h"
 
-#define X9P_XEN_DEFAULT_KINDS "9pfs,xen_9pfs"
+#define X9P_XEN_DEFAULT_KINDS "9pfs,xen_9pfs,x9p"
 #define X9P_XEN_DEFAULT_MAX_RINGS 4u
 #define X9P_XEN_MAX_RINGS 8u
 #define X9P_XEN_MAX_RING_ORDER 9u

@@ -1,0 +1,252 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Boots a throwaway Linux guest under QEMU (TCG) whose 9p client mounts
+# virtio-9p devices (trans=virtio) in turn: x9p-vhost behind QEMU's generic
+# vhost-user-device-pci, or QEMU's own virtio-9p-pci on the same export.
+# The guest side (kernels, initramfs, /init) is the VM tier's: see
+# docs/testing-vm.md; the QEMU comes from tests/vhost/build-qemu.sh.
+#
+#   vhost-vm.sh [GLOBAL OPTIONS] [MOUNT OPTIONS] [--then MOUNT OPTIONS]...
+#
+# Global: --kernel 6.1|6.12, --script FILE | --cmd 'CMD' | --shell,
+#   --timeout S (default 300), --log FILE, --mem MB (default 512),
+#   --progs DIR, --verbose.
+# Per mount (--then starts the next, inheriting): --server vhost|qemu
+#   (default vhost), --export DIR, --security-model M (default
+#   passthrough), --vhost-args 'ARGS' (x9p-vhost arguments besides
+#   --socket-path and --tag; default --export DIR --security-model M, or
+#   --synthetic without --export), --version V (default 9p2000.L),
+#   --msize N (default 512000), --cache MODE (default none).
+#
+# The guest script sees the VM tier's variables (X9P_MNT, X9P_CONFIG,
+# X9P_TRANS=virtio, ...).  Each x9p-vhost's stderr goes to
+# $X9P_VHOST_LOGDIR/vhostN.log when that is set.
+# Exit status: the script's first non-zero status, else 0; 124 timeout,
+# 125 boot, server or harness failure, 126 a mount failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+vm=$top/tests/vm
+export X9P_VM_CACHE=${X9P_VM_CACHE:-$top/build/vm-cache}
+B=${X9P_BUILD:-build}
+B=$(cd "$top" && cd "$B" 2>/dev/null && pwd || echo "$B")
+
+say() { echo "vhost-vm: $*" >&2; }
+die() { say "$*"; exit 125; }
+
+kernel=${X9P_VM_KERNEL:-6.12} script='' cmd='' mode=script timeout=${X9P_VM_TIMEOUT:-300}
+log='' mem=512 progs=$B/tests/progs verbose=0
+cur_server=vhost cur_export='' cur_model=passthrough cur_vargs='' cur_version=9p2000.L
+cur_msize=512000 cur_cache=none
+c_server=() c_export=() c_model=() c_vargs=() c_version=() c_msize=() c_cache=()
+push_conf() {
+	c_server+=("$cur_server") c_export+=("$cur_export") c_model+=("$cur_model")
+	c_vargs+=("$cur_vargs") c_version+=("$cur_version") c_msize+=("$cur_msize")
+	c_cache+=("$cur_cache")
+}
+need() { [ $# -ge 2 ] || { say "$1 needs an argument"; exit 2; }; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) need "$@"; kernel=$2; shift ;;
+	--script) need "$@"; script=$2; shift ;;
+	--cmd) need "$@"; cmd=$2; shift ;;
+	--shell) mode=shell ;;
+	--timeout) need "$@"; timeout=$2; shift ;;
+	--log) need "$@"; log=$2; shift ;;
+	--mem) need "$@"; mem=$2; shift ;;
+	--progs) need "$@"; progs=$2; shift ;;
+	--verbose) verbose=1 ;;
+	--server) need "$@"; cur_server=$2; shift ;;
+	--export) need "$@"; cur_export=$(realpath -m -- "$2"); shift ;;
+	--security-model) need "$@"; cur_model=$2; shift ;;
+	--vhost-args) need "$@"; cur_vargs=$2; shift ;;
+	--version) need "$@"; cur_version=$2; shift ;;
+	--msize) need "$@"; cur_msize=$2; shift ;;
+	--cache) need "$@"; cur_cache=$2; shift ;;
+	--then) push_conf ;;
+	-h | --help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) say "unknown option '$1'"; exit 2 ;;
+	esac
+	shift
+done
+push_conf
+nconf=${#c_server[@]}
+case $kernel in 6.1 | 6.12) ;; *) say "--kernel must be 6.1 or 6.12"; exit 2 ;; esac
+if [ "$mode" = shell ] && [ ! -t 0 ]; then
+	mode=script
+	[ -n "$script$cmd" ] || { cmd=$(cat); [ -n "$cmd" ] || cmd=:; }
+fi
+[ "$mode" = shell ] || [ -n "$script$cmd" ] || { say "give --script, --cmd or --shell"; exit 2; }
+[ -x "$B/x9p-vhost" ] || die "$B/x9p-vhost is not built (make build-all)"
+
+qemu=$(sh "$here/build-qemu.sh") || die "no QEMU with vhost-user-device-pci (tests/vhost/build-qemu.sh)"
+sh "$vm/fetch-kernels.sh" "$kernel" || die "cannot fetch kernel $kernel"
+kdir=$X9P_VM_CACHE/kernel-$kernel
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/x9p-vhost-vm.XXXXXX") || die "mktemp failed"
+pids=()
+qpid=''
+cleanup() {
+	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+	stop_servers >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 125' INT TERM HUP
+
+# SIGTERM to every x9p-vhost; complains about any that did not exit 0.
+stop_servers() {
+	local i st bad=0
+	for i in "${!pids[@]}"; do
+		[ -n "${pids[$i]}" ] || continue
+		kill "${pids[$i]}" 2>/dev/null
+		wait "${pids[$i]}"
+		st=$?
+		pids[i]=
+		if [ "$st" -ne 0 ]; then
+			say "x9p-vhost of configuration $i exited with status $st:"
+			tail -n 20 "$(vlog "$i")" | sed 's/^/  /' >&2
+			bad=1
+		fi
+	done
+	return $bad
+}
+vlog() { echo "${X9P_VHOST_LOGDIR:-$tmp}/vhost$1.log"; }
+
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+image=$kdir/vmlinuz
+[ -f "$kdir/vmlinux" ] && image=$kdir/vmlinux
+qargs=(-L /usr/share/seabios -L /usr/share/qemu -L /usr/lib/ipxe/qemu
+	-accel tcg -smp 1 -m "$mem" -nodefaults -no-user-config -display none -no-reboot
+	-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" -machine memory-backend=mem
+	-kernel "$image")
+conf=$tmp/x9p-vm.conf
+{
+	echo "X9P_MODE=$mode"
+	echo "X9P_N=$nconf"
+	if [ -t 0 ] && size=$(stty size 2>/dev/null); then
+		echo "X9P_ROWS=${size% *} X9P_COLS=${size#* } X9P_TERM=$(q "${TERM:-vt100}")"
+	fi
+} >"$conf"
+descs=()
+for ((i = 0; i < nconf; i++)); do
+	tag=x9p$i exp=${c_export[$i]}
+	case ${c_server[$i]} in
+	vhost)
+		sock=$tmp/vu$i.sock
+		if [ -n "${c_vargs[$i]}" ]; then
+			eval "vargs=(${c_vargs[$i]})"
+		elif [ -n "$exp" ]; then
+			vargs=(--export "$exp" --security-model "${c_model[$i]}")
+		else
+			vargs=(--synthetic)
+		fi
+		mkfifo "$tmp/ready$i"
+		"$B/x9p-vhost" --socket-path "$sock" --tag "$tag" --ready-fd 9 "${vargs[@]}" \
+			9>"$tmp/ready$i" </dev/null >"$(vlog "$i")" 2>&1 &
+		pids[i]=$!
+		read -r -t 20 line <"$tmp/ready$i" || line=
+		[ "$line" = ready ] || { sed 's/^/  /' "$(vlog "$i")" >&2; die "x9p-vhost ($i) did not start"; }
+		qargs+=(-chardev "socket,id=vu$i,path=$sock"
+			-device "vhost-user-device-pci,chardev=vu$i,virtio-id=9,num_vqs=1,vq_size=128,config_size=$((2 + ${#tag}))")
+		desc="x9p-vhost"
+		;;
+	qemu)
+		[ -d "$exp" ] || die "--server qemu needs --export DIR"
+		qargs+=(-fsdev "local,id=fs$i,path=$exp,security_model=${c_model[$i]}"
+			-device "virtio-9p-pci,fsdev=fs$i,mount_tag=$tag")
+		desc="qemu-9p"
+		;;
+	*) say "unknown --server '${c_server[$i]}' (vhost or qemu)"; exit 2 ;;
+	esac
+	opts="trans=virtio,version=${c_version[$i]},msize=${c_msize[$i]},cache=${c_cache[$i]}"
+	desc="$desc ${c_version[$i]} msize=${c_msize[$i]} cache=${c_cache[$i]}"
+	descs+=("$desc")
+	{
+		echo "X9P_${i}_KIND=virtio X9P_${i}_DEV=$tag X9P_${i}_OPTS=$(q "$opts")"
+		echo "X9P_${i}_VERSION=${c_version[$i]} X9P_${i}_MSIZE=${c_msize[$i]} X9P_${i}_CACHE=$(q "${c_cache[$i]}")"
+		echo "X9P_${i}_DESC=$(q "$desc")"
+	} >>"$conf"
+done
+
+if [ -n "$cmd" ]; then
+	printf '%s\n' "$cmd" >"$tmp/script"
+	script=$tmp/script
+elif [ -z "$script" ]; then
+	: >"$tmp/script"
+	script=$tmp/script
+fi
+sh "$vm/mkinitramfs.sh" -o "$tmp/initrd.gz" -k "$kdir" -p "$progs" \
+	-f "$conf=etc/x9p-vm.conf" -f "$script=x9p/script" || die "mkinitramfs failed"
+[ "$mode" = shell ] && loglevel=quiet || loglevel=loglevel=5
+qargs+=(-initrd "$tmp/initrd.gz" -append "console=ttyS0 $loglevel panic=-1 oops=panic")
+
+if [ "$mode" = shell ]; then
+	say "guest kernel $(cat "$kdir/release"), mounting: ${descs[0]}"
+	"$qemu" "${qargs[@]}" -serial mon:stdio
+	exit 0
+fi
+
+serial=$tmp/serial.log
+: >"$serial"
+timeout -s TERM "$timeout" "$qemu" "${qargs[@]}" -serial "file:$serial" </dev/null >"$tmp/qemu.log" 2>&1 &
+qpid=$!
+in_script=-1 done=0 fail=0 first=0 mountfail=0
+while IFS= read -r line; do
+	line=${line%$'\r'}
+	[ $verbose -eq 1 ] && printf '%s\n' "$line" >&2
+	case $line in
+	*"@@X9P "*)
+		prefix=${line%%@@X9P *}
+		[ -n "$prefix" ] && [ "$in_script" -ge 0 ] && printf '%s\n' "$prefix"
+		read -r -a m <<<"${line#*@@X9P }"
+		case ${m[0]} in
+		mounted) say "configuration ${m[1]} mounted: ${descs[${m[1]}]}" ;;
+		mountfail) say "configuration ${m[1]}: mount failed (${descs[${m[1]}]})"; mountfail=1 ;;
+		begin)
+			in_script=${m[1]}
+			[ "$nconf" -gt 1 ] && echo "# configuration ${m[1]}: ${descs[${m[1]}]}"
+			;;
+		end) in_script=-1; [ "$first" -ne 0 ] || first=${m[2]} ;;
+		error) say "guest: ${line#*@@X9P error }"; fail=1 ;;
+		done)
+			done=1
+			for i in "${!pids[@]}"; do
+				if [ -n "${pids[$i]}" ] && ! kill -0 "${pids[$i]}" 2>/dev/null; then
+					say "x9p-vhost of configuration $i died during the run"
+					fail=1
+				fi
+			done
+			;;
+		esac
+		;;
+	*) [ "$in_script" -ge 0 ] && printf '%s\n' "$line" ;;
+	esac
+done < <(tail -s 0.2 --pid="$qpid" -n +1 -f "$serial")
+wait "$qpid"
+qrc=$?
+qpid=
+stop_servers || fail=1
+rc=$first
+[ "$mountfail" -eq 0 ] || rc=126
+if [ "$qrc" -eq 124 ]; then
+	say "TIMEOUT: QEMU killed after ${timeout}s"
+	rc=124
+elif [ "$done" -eq 0 ]; then
+	say "guest stopped before finishing (QEMU status $qrc)"
+	rc=125
+elif [ "$fail" -ne 0 ]; then
+	rc=125
+fi
+if [ "$rc" -ge 124 ] && [ "$rc" -le 126 ]; then
+	sed 's/^/  qemu: /' "$tmp/qemu.log" >&2
+	say "last lines of the serial console:"
+	tail -n 30 "$serial" | tr -d '\r' | sed 's/^/  /' >&2
+	for i in "${!c_server[@]}"; do
+		[ -f "$(vlog "$i")" ] && { say "x9p-vhost $i:"; tail -n 15 "$(vlog "$i")" | sed 's/^/  /' >&2; }
+	done
+fi
+[ -z "$log" ] || tr -d '\r' <"$serial" >"$log"
+exit "$rc"
