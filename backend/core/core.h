@@ -15,6 +15,7 @@
 
 #include "9p/p9.h"
 #include "core/fid.h"
+#include "core/locks.h"
 #include "core/server.h"
 #include "fs/fs.h"
 
@@ -29,6 +30,7 @@ struct x9p_server {
 	unsigned max_open;
 	bool keep_fids_on_version;
 	struct x9p_trace *trace;
+	struct x9p_locks *locks;     /* the guests' POSIX locks, all sessions */
 };
 
 struct x9p_req;

@@ -156,8 +156,10 @@ void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
 	} else {
 		uint32_t msize = MIN(m.u.version.msize, s->max_msize);
 
-		if (!(s->versioned && s->srv->keep_fids_on_version))
+		if (!(s->versioned && s->srv->keep_fids_on_version)) {
 			x9p_fidtab_clear(&s->fids);
+			x9p_locks_drop_session(s->srv->locks, s);
+		}
 		s->dialect = d;
 		g_atomic_int_set((gint *)&s->msize, (gint)msize);
 		s->versioned = true;

@@ -328,34 +328,24 @@ void x9p_op_fsync(struct x9p_req *r, struct p9_msg *m)
 		x9p_reply(r, &out);
 }
 
-static int lock_to_flock(const struct p9_lock *l, struct flock *fl)
+static bool lock_valid(const struct p9_lock *l)
 {
-	memset(fl, 0, sizeof(*fl));
-	switch (l->type) {
-	case P9_LOCK_TYPE_RDLCK: fl->l_type = F_RDLCK; break;
-	case P9_LOCK_TYPE_WRLCK: fl->l_type = F_WRLCK; break;
-	case P9_LOCK_TYPE_UNLCK: fl->l_type = F_UNLCK; break;
-	default: return -EINVAL;
-	}
-	if (l->start > MAX_OFFSET || l->length > MAX_OFFSET)
-		return -EINVAL;
-	fl->l_whence = SEEK_SET;
-	fl->l_start = (off_t)l->start;
-	fl->l_len = (off_t)l->length;
-	return 0;
+	return l->type <= P9_LOCK_TYPE_UNLCK && l->start <= MAX_OFFSET &&
+	       l->length <= MAX_OFFSET;
 }
 
 /*
- * Locks are open-file-description locks on the fid's descriptor: each
- * guest open file has its own fid and so its own owner.  The server never
- * sleeps on a lock: a conflicting blocking request is answered BLOCKED and
- * the Linux client retries.
+ * Locks belong to their owner (proc_id, client_id) within the session, as
+ * POSIX locks do, and live in the server's table (locks.h), not on the
+ * fid's descriptor.  The server never sleeps on a lock: a conflicting
+ * request is answered BLOCKED, and the Linux client retries blocking ones.
  */
 void x9p_op_lock(struct x9p_req *r, struct p9_msg *m)
 {
+	const struct p9_lock *l = &m->u.tlock.lock;
 	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tlock.fid);
 	struct p9_msg out = { .type = P9_RLOCK };
-	struct flock fl;
+	struct x9p_lock_owner o = { r->s, l->proc_id, l->client_id, m->u.tlock.fid };
 	int fd;
 
 	if (!f)
@@ -365,50 +355,38 @@ void x9p_op_lock(struct x9p_req *r, struct p9_msg *m)
 		x9p_reply_err(r, EBADF);
 		return;
 	}
-	if (lock_to_flock(&m->u.tlock.lock, &fl) < 0) {
+	if (!lock_valid(l))
 		out.u.rlock.status = P9_LOCK_ERROR;
-	} else if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
-		out.u.rlock.status = P9_LOCK_SUCCESS;
-	} else if (errno == EAGAIN || errno == EACCES) {
-		out.u.rlock.status = P9_LOCK_BLOCKED;
-	} else {
-		out.u.rlock.status = P9_LOCK_ERROR;
-	}
+	else
+		out.u.rlock.status = x9p_locks_set(r->s->srv->locks, f->qid.path, &o, l->type,
+						   l->start, l->length);
 	x9p_fid_unref(f);
 	x9p_reply(r, &out);
 }
 
 void x9p_op_getlock(struct x9p_req *r, struct p9_msg *m)
 {
+	const struct p9_lock *l = &m->u.tlock.lock;
 	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tlock.fid);
 	struct p9_msg out = { .type = P9_RGETLOCK };
-	struct flock fl;
-	int fd, err;
+	struct x9p_lock_owner o = { r->s, l->proc_id, l->client_id, m->u.tlock.fid };
+	char cid[256];
+	int fd, err = 0;
 
 	if (!f)
 		return;
-	out.u.rgetlock.lock = m->u.tlock.lock;
 	if (fid_kind(f, &fd) != X9P_FID_FILE)
 		err = -EBADF;
-	else if ((err = lock_to_flock(&m->u.tlock.lock, &fl)) == 0 &&
-		 fcntl(fd, F_OFD_GETLK, &fl) < 0)
-		err = -errno;
+	else if (!lock_valid(l))
+		err = -EINVAL;
+	else
+		x9p_locks_test(r->s->srv->locks, f->qid.path, &o, l->type, l->start, l->length,
+			       &out.u.rgetlock.lock, cid, sizeof(cid));
 	x9p_fid_unref(f);
-	if (err < 0) {
+	if (err < 0)
 		x9p_reply_err(r, -err);
-		return;
-	}
-	switch (fl.l_type) {
-	case F_RDLCK: out.u.rgetlock.lock.type = P9_LOCK_TYPE_RDLCK; break;
-	case F_WRLCK: out.u.rgetlock.lock.type = P9_LOCK_TYPE_WRLCK; break;
-	default: out.u.rgetlock.lock.type = P9_LOCK_TYPE_UNLCK; break;
-	}
-	if (fl.l_type != F_UNLCK) {
-		out.u.rgetlock.lock.start = (uint64_t)fl.l_start;
-		out.u.rgetlock.lock.length = (uint64_t)fl.l_len;
-		out.u.rgetlock.lock.proc_id = (uint32_t)fl.l_pid;
-	}
-	x9p_reply(r, &out);
+	else
+		x9p_reply(r, &out);
 }
 
 struct readdir_state {

@@ -20,6 +20,7 @@ struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg)
 	srv->max_open = cfg->max_open_files;
 	srv->keep_fids_on_version = cfg->keep_fids_on_version;
 	srv->trace = cfg->trace;
+	srv->locks = x9p_locks_new();
 	srv->pool = g_thread_pool_new(worker, srv, (gint)workers, TRUE, NULL);
 	return srv;
 }
@@ -29,6 +30,7 @@ void x9p_server_free(struct x9p_server *srv)
 	if (!srv)
 		return;
 	g_thread_pool_free(srv->pool, FALSE, TRUE);
+	x9p_locks_free(srv->locks);
 	if (srv->fs && srv->fs->ops->destroy)
 		srv->fs->ops->destroy(srv->fs);
 	g_free(srv);

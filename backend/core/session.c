@@ -385,6 +385,7 @@ void x9p_session_close(struct x9p_session *s)
 	wait_drained_locked(s);
 	g_mutex_unlock(&s->lock);
 	x9p_fidtab_destroy(&s->fids);
+	x9p_locks_drop_session(s->srv->locks, s);
 	g_hash_table_destroy(s->inflight);
 	g_mutex_clear(&s->lock);
 	g_mutex_clear(&s->send_lock);

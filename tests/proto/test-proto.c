@@ -213,6 +213,94 @@ static void t_many_clients(void)
 	pfx_stop(&f);
 }
 
+/* ---- POSIX locks: owned by (proc_id, client_id), not by fids ---- */
+
+static uint8_t lock_as(struct p9c *c, uint32_t fid, uint8_t type, uint64_t start,
+		       uint64_t len, uint32_t pid)
+{
+	struct p9_lock lk = { .type = type, .start = start, .length = len, .proc_id = pid,
+			      .client_id = p9_str_c("guest") };
+	uint8_t st = 0xff;
+
+	g_assert_cmpint(p9c_lock(c, fid, &lk, &st), ==, 0);
+	return st;
+}
+
+static struct p9_lock getlock_as(struct p9c *c, uint32_t fid, uint8_t type, uint64_t start,
+				 uint64_t len, uint32_t pid)
+{
+	struct p9_lock lk = { .type = type, .start = start, .length = len, .proc_id = pid,
+			      .client_id = p9_str_c("guest") }, out;
+	static char cid[64];
+
+	g_assert_cmpint(p9c_getlock(c, fid, &lk, &out, cid, sizeof(cid)), ==, 0);
+	return out;
+}
+
+static void t_locks(void)
+{
+	struct pfx f;
+	struct p9_lock g;
+
+	pfx_start(&f, synth_args, false);
+	/* Two fids (two guest descriptors) on one file. */
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDWR, NULL, NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 2, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 2, P9L_RDONLY, NULL, NULL), ==, 0);
+
+	g_assert_cmpuint(lock_as(f.c, 1, P9_LOCK_TYPE_WRLCK, 0, 100, 10), ==, P9_LOCK_SUCCESS);
+	/* The same owner through another fid: no conflict, it replaces. */
+	g_assert_cmpuint(lock_as(f.c, 2, P9_LOCK_TYPE_RDLCK, 50, 10, 10), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpuint(getlock_as(f.c, 2, P9_LOCK_TYPE_WRLCK, 0, 10, 10).type, ==,
+			 P9_LOCK_TYPE_UNLCK);
+	/* Another owner conflicts, and sees who holds it. */
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 3, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 3, P9L_RDWR, NULL, NULL), ==, 0);
+	g_assert_cmpuint(lock_as(f.c, 3, P9_LOCK_TYPE_WRLCK, 5, 1, 20), ==, P9_LOCK_BLOCKED);
+	g_assert_cmpuint(lock_as(f.c, 3, P9_LOCK_TYPE_RDLCK, 55, 1, 20), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpuint(lock_as(f.c, 3, P9_LOCK_TYPE_WRLCK, 55, 1, 20), ==, P9_LOCK_BLOCKED);
+	/* ... but not through the fid the lock was taken with (a shared open file). */
+	g_assert_cmpuint(lock_as(f.c, 1, P9_LOCK_TYPE_WRLCK, 5, 1, 30), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpuint(lock_as(f.c, 1, P9_LOCK_TYPE_UNLCK, 5, 1, 30), ==, P9_LOCK_SUCCESS);
+	g = getlock_as(f.c, 3, P9_LOCK_TYPE_WRLCK, 0, 10, 20);
+	g_assert_cmpuint(g.type, ==, P9_LOCK_TYPE_WRLCK);
+	g_assert_cmpuint(g.start, ==, 0);
+	g_assert_cmpuint(g.length, ==, 50);
+	g_assert_cmpuint(g.proc_id, ==, 10);
+	/* The Linux client asks with UNLCK: others' write locks are reported... */
+	g = getlock_as(f.c, 3, P9_LOCK_TYPE_UNLCK, 0, 10, 20);
+	g_assert_cmpuint(g.type, ==, P9_LOCK_TYPE_WRLCK);
+	/* ... their read locks are not. */
+	g = getlock_as(f.c, 3, P9_LOCK_TYPE_UNLCK, 50, 10, 20);
+	g_assert_cmpuint(g.type, ==, P9_LOCK_TYPE_UNLCK);
+	/* Unlocking the middle splits the lock: [0,20) and [30,50) remain. */
+	g_assert_cmpuint(lock_as(f.c, 1, P9_LOCK_TYPE_UNLCK, 20, 10, 10), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpuint(lock_as(f.c, 3, P9_LOCK_TYPE_WRLCK, 20, 10, 20), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpuint(lock_as(f.c, 3, P9_LOCK_TYPE_WRLCK, 19, 1, 20), ==, P9_LOCK_BLOCKED);
+	g_assert_cmpuint(lock_as(f.c, 3, P9_LOCK_TYPE_WRLCK, 30, 1, 20), ==, P9_LOCK_BLOCKED);
+	/* Owners of another connection conflict too, until it goes away. */
+	struct p9c *c2 = pfx_connect(&f);
+	char ver[16];
+	uint32_t msize;
+	g_assert_cmpint(p9c_version(c2, 8192, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(c2, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(c2, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(c2, 1, P9L_RDWR, NULL, NULL), ==, 0);
+	g_assert_cmpuint(lock_as(c2, 1, P9_LOCK_TYPE_WRLCK, 10, 1, 10), ==, P9_LOCK_BLOCKED);
+	g_assert_cmpuint(lock_as(c2, 1, P9_LOCK_TYPE_WRLCK, 1000, 0, 10), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpuint(lock_as(f.c, 1, P9_LOCK_TYPE_RDLCK, 5000, 1, 10), ==, P9_LOCK_BLOCKED);
+	p9c_free(c2);
+	/* Once the server has noticed the disconnect, the range is free. */
+	uint8_t st = P9_LOCK_BLOCKED;
+	for (int i = 0; i < 100 && st == P9_LOCK_BLOCKED; i++) {
+		g_usleep(50 * 1000);
+		st = lock_as(f.c, 1, P9_LOCK_TYPE_RDLCK, 5000, 1, 10);
+	}
+	g_assert_cmpuint(st, ==, P9_LOCK_SUCCESS);
+	pfx_stop(&f);
+}
+
 /* ---- hostile frames ---- */
 
 static void put32(uint8_t *p, uint32_t v)
@@ -352,6 +440,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/duplicate-tag", t_duplicate_tag);
 	g_test_add_func("/proto/out-of-order", t_out_of_order);
 	g_test_add_func("/proto/many-clients", t_many_clients);
+	g_test_add_func("/proto/locks", t_locks);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
