@@ -154,7 +154,7 @@ static const GOptionEntry entries[] = {
 	{ "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
 	  "Threads executing requests, shared by all clients (default 16)", "N" },
 	{ "max-fids", 0, 0, G_OPTION_ARG_INT, &opt.max_fids,
-	  "Most fids (file handles) one client may hold (default 4096)", "N" },
+	  "Most fids (file handles) one client may hold (default 65536)", "N" },
 	{ "max-open-files", 0, 0, G_OPTION_ARG_INT, &opt.max_open_files,
 	  "Most open files one client may hold (default: only --max-fids)", "N" },
 	{ "max-connections", 0, 0, G_OPTION_ARG_INT, &opt.max_conns,

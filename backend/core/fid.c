@@ -105,6 +105,8 @@ void x9p_fid_unref(struct x9p_fid *f)
 	g_free(f->name);
 	g_free(f->xname);
 	g_free(f->xbuf);
+	if (f->dir_marks)
+		g_hash_table_destroy(f->dir_marks);
 	g_mutex_clear(&f->lock);
 	g_free(f);
 }

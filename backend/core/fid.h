@@ -53,6 +53,7 @@ struct x9p_fid {
 	bool counted_open;           /* counted against max_open */
 	uint64_t dir_offset;         /* .u directory reads: byte offset reached */
 	uint64_t dir_cookie;         /* ... and the driver cookie for it */
+	GHashTable *dir_marks;       /* every record boundary sent: offset -> cookie */
 	char *xname;
 	uint8_t *xbuf;
 	size_t xsize, xlen;

@@ -409,56 +409,90 @@ struct udir_state {
 	struct x9p_fid *f;
 	struct p9_wr w;
 	uint64_t cookie;
+	uint64_t base;               /* directory offset of the first record */
 };
+
+/* Marks kept per directory fid: enough for big directories, bounded. */
+#define MAX_DIR_MARKS 262144u
+
+static guint u64_hash(gconstpointer p) { return g_int64_hash(p); }
+static gboolean u64_eq(gconstpointer a, gconstpointer b) { return g_int64_equal(a, b); }
+
+/* Remembers that directory offset `off` resumes at driver cookie `cookie`. */
+static void mark(struct x9p_fid *f, uint64_t off, uint64_t cookie)
+{
+	uint64_t *k, *v;
+
+	if (!f->dir_marks)
+		f->dir_marks = g_hash_table_new_full(u64_hash, u64_eq, g_free, g_free);
+	if (g_hash_table_size(f->dir_marks) >= MAX_DIR_MARKS)
+		return;
+	k = g_new(uint64_t, 1);
+	v = g_new(uint64_t, 1);
+	*k = off;
+	*v = cookie;
+	g_hash_table_replace(f->dir_marks, k, v);
+}
 
 static int udir_emit(void *opaque, const struct x9p_dirent *de)
 {
 	struct udir_state *st = opaque;
+	enum p9_dialect d = st->r->s->dialect;
 	struct stat_bufs *b;
 	struct p9_stat ps;
 	const char *ext = NULL;
 	size_t need;
 
-	/* Plan 9 directories have no "." and ".." entries. */
-	if (strcmp(de->name, ".") == 0 || strcmp(de->name, "..") == 0 || !de->attr) {
+	/* Plan 9 directories have no "." and ".."; the 9P2000.u client of
+	 * Linux lists what the server sends, as a local directory would. */
+	if ((d != P9_DIALECT_2000U &&
+	     (strcmp(de->name, ".") == 0 || strcmp(de->name, "..") == 0)) || !de->attr) {
 		st->cookie = de->next;
 		return 0;
 	}
 	b = g_new(struct stat_bufs, 1);
-	if (!S_ISLNK(de->attr->mode))
+	if (S_ISCHR(de->attr->mode) || S_ISBLK(de->attr->mode))
 		ext = node_extension(st->r, st->f, NULL, de->attr, b);
 	attr_to_stat(st->r->s, de->attr, de->name, ext, b, &ps);
-	need = p9_stat_size(st->r->s->dialect, &ps);
+	need = p9_stat_size(d, &ps);
 	if (need > p9_wr_left(&st->w)) {
 		g_free(b);
 		return 1;
 	}
-	p9_putstat(&st->w, st->r->s->dialect, &ps);
+	p9_putstat(&st->w, d, &ps);
 	st->cookie = de->next;
+	mark(st->f, st->base + p9_wr_len(&st->w) - P9_RREAD_HDR, de->next);
 	g_free(b);
 	return 0;
 }
 
+/*
+ * Directory reads return whole stat records.  The offset of a read must be
+ * 0, where the previous read ended, or any record boundary sent before
+ * (the Linux client seeks there for seekdir()); anything else is EINVAL.
+ */
 void x9p_op_read_dir_u(struct x9p_req *r, struct x9p_fid *f, uint64_t offset, uint32_t count)
 {
-	struct udir_state st = { .r = r, .f = f };
+	struct udir_state st = { .r = r, .f = f, .base = offset };
 	struct x9p_ctx c = x9p_ctx_of(r, f, (uint32_t)-1);
 	uint8_t *buf = g_malloc(P9_RREAD_HDR + count);
+	uint64_t *found;
 	struct iovec iov;
 	int n;
 
 	g_mutex_lock(&f->lock);
-	/* Directory offsets are only ever 0 or where the last read ended. */
 	if (offset == 0) {
-		f->dir_offset = 0;
-		f->dir_cookie = 0;
-	} else if (offset != f->dir_offset) {
+		st.cookie = 0;
+	} else if (offset == f->dir_offset) {
+		st.cookie = f->dir_cookie;
+	} else if (f->dir_marks && (found = g_hash_table_lookup(f->dir_marks, &offset))) {
+		st.cookie = *found;
+	} else {
 		g_mutex_unlock(&f->lock);
 		g_free(buf);
 		x9p_reply_err(r, EINVAL);
 		return;
 	}
-	st.cookie = f->dir_cookie;
 	p9_wr_init(&st.w, buf, P9_RREAD_HDR + count);
 	p9_begin_frame(&st.w, P9_RREAD, r->tag);
 	p9_put32(&st.w, 0);
@@ -468,14 +502,13 @@ void x9p_op_read_dir_u(struct x9p_req *r, struct x9p_fid *f, uint64_t offset, ui
 		n = FS(r)->ops->readdir(FS(r), &c, f->node, st.cookie, count, true, udir_emit, &st);
 		if (n <= 0 || p9_wr_len(&st.w) > P9_RREAD_HDR || st.cookie == before)
 			break;
-		f->dir_cookie = st.cookie;
 	} while (true);
 	if (n >= 0) {
 		uint32_t len = (uint32_t)(p9_wr_len(&st.w) - P9_RREAD_HDR);
-		if (n > 0 && len == 0 && st.cookie == f->dir_cookie) {
+		if (n > 0 && len == 0) {
 			n = -EINVAL; /* the next entry alone does not fit in count */
 		} else {
-			f->dir_offset += len;
+			f->dir_offset = offset + len;
 			f->dir_cookie = st.cookie;
 			buf[7] = len & 0xff;
 			buf[8] = (len >> 8) & 0xff;

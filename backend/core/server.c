@@ -3,7 +3,8 @@
 #include "core/core.h"
 
 #define X9P_DEFAULT_WORKERS 16
-#define X9P_DEFAULT_MAX_FIDS 4096
+/* A Linux client with cache=loose holds a fid per cached dentry. */
+#define X9P_DEFAULT_MAX_FIDS 65536
 
 static void worker(gpointer data, gpointer user)
 {

@@ -534,7 +534,8 @@ static void test_dotu_session(void)
 {
 	struct fx f;
 	struct p9_msg m = { 0 };
-	uint32_t total = 0, n;
+	uint32_t total = 0, dots = 0, n;
+	uint64_t mid_off = 0;
 
 	fx_setup_full(&f, 0, 65536, false);
 	f.d = P9_DIALECT_2000U;
@@ -573,11 +574,40 @@ static void test_dotu_session(void)
 		while (p9_rd_left(&rd)) {
 			struct p9_stat st = p9_getstat(&rd, P9_DIALECT_2000U);
 			g_assert_false(rd.err);
-			g_assert_true(st.name.len == 11);
+			if (p9_str_eq(st.name, ".") || p9_str_eq(st.name, ".."))
+				dots++;
+			else
+				g_assert_true(st.name.len == 11);
 			total++;
+			if (total == 150) {
+				mid_off = off + (uint64_t)(rd.p - m.u.rread.data);
+			}
 		}
 	}
-	g_assert_cmpuint(total, ==, 300);
+	/* .u lists "." and ".." as a local directory would. */
+	g_assert_cmpuint(total, ==, 302);
+	g_assert_cmpuint(dots, ==, 2);
+	/* seekdir(): reading again from a record boundary sent before works,
+	 * from anywhere else it does not. */
+	m.u.tread.fid = 2;
+	m.u.tread.offset = mid_off;
+	m.u.tread.count = 1000;
+	tx(&f, P9_TREAD, 3, &m);
+	m = rx(&f);
+	g_assert_cmpint(m.type, ==, P9_RREAD);
+	g_assert_cmpuint(m.u.rread.count, >, 0);
+	{
+		struct p9_rd rd2;
+		p9_rd_init(&rd2, m.u.rread.data, m.u.rread.count);
+		struct p9_stat st = p9_getstat(&rd2, P9_DIALECT_2000U);
+		g_assert_false(rd2.err);
+		g_assert_true(p9_str_eq(st.name, "entry-00148"));
+	}
+	m.u.tread.fid = 2;
+	m.u.tread.offset = mid_off + 1;
+	m.u.tread.count = 1000;
+	tx(&f, P9_TREAD, 3, &m);
+	g_assert_cmpint(rx_err(&f, 3), ==, EINVAL);
 	/* wstat with every field "don't touch" is a sync and must answer */
 	memset(&m, 0, sizeof(m));
 	m.u.twstat.fid = 1;
