@@ -22,6 +22,8 @@
 #                          globs; a plain name selects the cases containing it)
 #   X9P_VM_POSIX_SEED      first stress seed (default 1; configuration i uses
 #                          seed+i), X9P_VM_POSIX_STEPS stress steps (400)
+#   X9P_VM_POSIX_CASE_TIMEOUT  seconds before a posixdiff case or stress is
+#                          killed in the guest (default 600)
 #   X9P_VM_POSIX_BACKEND_ARGS  extra x9p-backend arguments (investigation)
 #   X9P_VM_TIMEOUT         seconds per boot before QEMU is killed (2400)
 set -u
@@ -38,6 +40,7 @@ seed0=${X9P_VM_POSIX_SEED:-1}
 steps=${X9P_VM_POSIX_STEPS:-400}
 extra_args=${X9P_VM_POSIX_BACKEND_ARGS:-}
 boot_timeout=${X9P_VM_TIMEOUT:-2400}
+case_timeout=${X9P_VM_POSIX_CASE_TIMEOUT:-600}
 posixdiff=$B/tests/progs/posixdiff
 artefacts=$B/artefacts
 # The one configuration whose full message trace is kept (x9p only).
@@ -92,7 +95,8 @@ t_start=$(date +%s)
 # mapped-xattr, or "*"), case, rule, step regex, reason.  Rules: "case" (the
 # whole case), "steps" (each printed diverging step, as "N label", matches
 # the regex and nothing was cut off), "nlink" (like steps, and the two values
-# differ only in the link count).
+# differ only in the link count), "output" (for stress: a line of its output
+# matches the regex).
 cat >"$work/expect" <<'EOF'
 u	fsync	steps	^[0-9]+ (fsync dir|fdatasync dir|fsync case dir)$	9P2000.u: the Linux client has no fsync for directories (EINVAL without a message)
 u	rename_file	steps	^[0-9]+ (rename d1/x -> d2/y|d1|d2|visible at new name|rename symlink s2 -> d1/s3|moved symlink|readlink moved symlink|target|listing)$	9P2000.u renames only within a directory (Twstat of the name): the client answers EXDEV to a cross-directory rename
@@ -107,7 +111,7 @@ u	readdir_5000	steps	^[0-9]+ \(check\) seekdir\(telldir\) resumes at the same en
 u	utimens	steps	^[0-9]+ (64-bit times|symlink times)$	9P2000.u stat times are 32-bit seconds (0xFFFFFFFF means "don't touch"); a .u stat of a symlink carries its target, and reading it updates the link's atime on the host (relatime)
 u	perm_nonroot	steps	^[0-9]+ own file$	9P2000.u Tcreate carries no group: a new file cannot get the creator's group
 u	xattr_user	case		9P2000.u has no xattr messages
-u,loose	stress	case		9P2000.u with cache=loose: the client gives a hard link it makes an inode of its own, so sizes and data read through the other name are stale
+u,loose	stress	output	^stress: FAIL at step [0-9]+ \(.*\): f[0-9]+: (size|nlink|first differing offset)	9P2000.u with cache=loose: the client gives a hard link it makes an inode of its own, so sizes and data read through the other name are stale
 u	fcntl_locks	case		9P2000.u has no lock messages: the Linux client's .u lock operation sends nothing and reports success (F_SETLK never conflicts, F_GETLK echoes the request)
 EOF
 
@@ -225,7 +229,7 @@ done
 # Guest scripts: the per-boot settings, then posix-guest.sh.
 for id in $boots; do
 	{
-		echo "POSIX_STEPS=$steps POSIX_TIMEOUT=900"
+		echo "POSIX_STEPS=$steps POSIX_TIMEOUT=$case_timeout"
 		printf "POSIX_CASES='%s'\n" "$cases_arg"
 		cat "$work/head-$id" "$here/posix-guest.sh"
 	} >"$work/guest-$id.sh"
@@ -273,6 +277,14 @@ function expected(n, c,    toks, lines, nl, i, j, line, rest, step, label, refv,
 	for (j = 1; j <= nexp; j++)
 		if (ecase[j] == c && erule[j] == "case" && has_tokens(econd[j], toks))
 			return ereason[j]
+	if (c == "stress") {
+		nl = split(stout[n], lines, "\n")
+		for (j = 1; j <= nexp; j++)
+			if (ecase[j] == c && erule[j] == "output" && has_tokens(econd[j], toks))
+				for (i = 1; i <= nl; i++)
+					if (lines[i] ~ eregex[j]) return ereason[j]
+		return ""
+	}
 	nl = split(diag[n, c], lines, "\n")
 	why = ""
 	if (nl == 0) return ""

@@ -22,6 +22,9 @@
 QEMU_DM=/usr/libexec/xen-qemu-system-i386
 
 X9P_KIND=${X9P_KIND:-x9p}
+# Guests run the POSIX suite as root: passthrough gives them root's view
+# ("none" refuses chown and device nodes by design, docs/security-models.md).
+X9P_MODEL=passthrough
 X9P_LOG=/var/log/xen/x9p-backend.log
 
 be_kind() {
@@ -87,9 +90,11 @@ be_listed() {
 be_attach() {
 	local d=$1 tag=$2 path=$3
 	if [ "$MODE" = x9p ] && command -v x9p-attach >/dev/null; then
-		x9p-attach "$d" "$tag" "$path"
+		x9p-attach "$d" "tag=$tag,path=$path,security_model=$X9P_MODEL"
+	elif [ "$MODE" = x9p ]; then
+		xs_attach "$X9P_KIND" "$d" "$tag" "$path" "$X9P_MODEL"
 	else
-		xs_attach "$(be_kind)" "$d" "$tag" "$path"
+		xs_attach 9pfs "$d" "$tag" "$path" none
 	fi
 }
 
@@ -102,10 +107,11 @@ be_detach() {
 }
 
 # ---- hand-written devices (libxl 4.17's layout) ------------------------------
-# xs_attach KIND DOMID TAG PATH: the frontend follows device/9pfs/N/backend
-# whatever KIND is, so a devid is free when neither side uses it.
+# xs_attach KIND DOMID TAG PATH MODEL: the frontend follows
+# device/9pfs/N/backend whatever KIND is, so a devid is free when neither
+# side uses it.
 xs_attach() {
-	local k=$1 d=$2 tag=$3 path=$4 n=0 b f
+	local k=$1 d=$2 tag=$3 path=$4 model=$5 n=0 b f
 	while xenstore-exists "/local/domain/$d/device/9pfs/$n" 2>/dev/null ||
 		xenstore-exists "/local/domain/0/backend/$k/$d/$n" 2>/dev/null; do
 		n=$((n + 1))
@@ -115,7 +121,7 @@ xs_attach() {
 	# Frontend directory without "state" first, owned by the guest, then
 	# state=1 last: the guest may not probe before it can write its keys.
 	xenstore-write "$b/frontend" "$f" "$b/frontend-id" "$d" "$b/path" "$path" \
-		"$b/security_model" none "$b/state" 1 || return 1
+		"$b/security_model" "$model" "$b/state" 1 || return 1
 	xenstore-chmod -r "$b" n0 "r$d"
 	xenstore-write "$f/backend" "$b" "$f/backend-id" 0 "$f/tag" "$tag" || return 1
 	xenstore-chmod -r "$f" "n$d" r0

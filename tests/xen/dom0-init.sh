@@ -44,7 +44,7 @@ $xb/xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/x
 	say "xenconsoled failed"
 say "toolstack up"
 
-# This tree's build: make install DESTDIR=/x9ptest/root PREFIX=/usr on the host.
+# This tree's build: make install DESTDIR=/x9ptest/root on the host.
 if [ -d /x9ptest/root ]; then
 	cp -a /x9ptest/root/. /
 	ldconfig

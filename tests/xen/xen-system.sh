@@ -6,7 +6,7 @@
 # measures x9p against QEMU's Xen 9pfs backend on the same guest workload
 # (figures in the log and in build/xen-bench.txt, never a test result).
 #
-#   sh tests/xen/test-xen-system.sh            (as root; see docs/testing-xen.md)
+#   sh tests/xen/xen-system.sh            (as root; see docs/testing-xen.md)
 #
 # Environment:
 #   X9P_XEN_BACKEND  x9p (default when this tree's x9p-backend has --xen) or
@@ -14,9 +14,10 @@
 #                    instead: the same harness checked against a known server)
 #   X9P_XEN_SMP      vCPUs of the emulated machine (default 2: dom0 and a domU
 #                    run in parallel; every guest has one vCPU)
-#   X9P_XEN_TIMEOUT  seconds before QEMU is killed (default 900)
+#   X9P_XEN_TIMEOUT  seconds before QEMU is killed (default 780)
 #   X9P_XEN_BENCH_FILES  small files in the benchmark (default 200)
-#   X9P_XEN_POSIXDIFF    posixdiff options (default "--skip @client,@slow")
+#   X9P_XEN_POSIXDIFF    posixdiff options (default "--skip @client,@slow,@special")
+#   X9P_XEN_STRESS   stress options (default "--steps 60 --max-size 32768")
 #   X9P_XEN_CACHE    image cache (default build/xen-cache)
 #
 # Outputs in build/xen-logs/: serial.log (Xen and dom0 console), the guests'
@@ -28,7 +29,7 @@ top=$(cd "$here/../.." && pwd)
 logs=$top/build/xen-logs
 run=$top/build/xen-run
 smp=${X9P_XEN_SMP:-2}
-qtimeout=${X9P_XEN_TIMEOUT:-900}
+qtimeout=${X9P_XEN_TIMEOUT:-780}
 
 t_start=$(date +%s)
 stamp() { echo "# time: $1: $(($(date +%s) - ${2:-$t_start})) s"; }
@@ -72,17 +73,16 @@ images_s=$(($(date +%s) - t0))
 kver=$(cat "$cache/KVER")
 
 # ---- this tree, installed for dom0 -------------------------------------------------
-# Built on the host against libxen-dev 4.17, the same libraries as dom0's, in
-# a build directory of its own: PREFIX=/usr is compiled in (the helper's
-# path), so sharing build/ with the default /usr/local build would rebuild
-# both every time. Not sanitized: dom0 has no sanitizer runtimes.
+# Built on the host against libxen-dev 4.17, the same libraries as dom0's, with
+# the default PREFIX (/usr/local): the helper's path is compiled in, so this
+# reuses the build make check made instead of building everything a second
+# time. Not sanitized: dom0 has no sanitizer runtimes.
 t0=$(date +%s)
 stage=$run/stage
-dom0b=build/xen-dom0
 mkdir -p "$stage/root" "$stage/domu" "$stage/out"
 if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top" -j2 --no-print-directory \
-	install B="$dom0b" DESTDIR="$stage/root" PREFIX=/usr SANITIZE=0 >"$logs/make-install.log" 2>&1; then
-	bail "make install DESTDIR=... PREFIX=/usr failed" "$logs/make-install.log"
+	install DESTDIR="$stage/root" SANITIZE=0 >"$logs/make-install.log" 2>&1; then
+	bail "make install DESTDIR=... failed" "$logs/make-install.log"
 fi
 # The service files of xenstore-scripts/ (make install leaves them out): the
 # init script, and its defaults with the backend kinds of this test. QEMU
@@ -93,7 +93,7 @@ if [ -f "$xs/x9p-backend.init" ]; then
 	install -D -m 0755 "$xs/x9p-backend.init" "$stage/root/etc/init.d/x9p-backend"
 	mkdir -p "$stage/root/etc/default"
 	cat >"$stage/root/etc/default/x9p-backend" <<'EOF'
-# Written by tests/xen/test-xen-system.sh: QEMU serves backend kind 9pfs.
+# Written by tests/xen/xen-system.sh: QEMU serves backend kind 9pfs.
 X9P_BACKEND_ARGS="--xen --xen-backend-kinds=xen_9pfs,x9p"
 EOF
 fi
@@ -102,27 +102,28 @@ fi
 mode=${X9P_XEN_BACKEND:-}
 if [ -z "$mode" ]; then
 	mode=qemu
-	if "$stage/root/usr/sbin/x9p-backend" --help 2>&1 | grep -q -- '--xen '; then
+	if "$stage/root/usr/local/sbin/x9p-backend" --help 2>&1 | grep -q -- '--xen '; then
 		mode=x9p
 	fi
 fi
 case $mode in x9p | qemu) ;; *) bail "X9P_XEN_BACKEND must be x9p or qemu, not '$mode'" ;; esac
 
-progs=$top/$dom0b/tests/progs
+progs=$top/build/tests/progs
 for f in dom0-init.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
 	cp "$here/$f" "$stage/$f"
 done
 chmod 0755 "$stage/dom0-init.sh"
 cat >"$stage/config.sh" <<EOF
 MODE=$mode
-POSIXDIFF_ARGS="${X9P_XEN_POSIXDIFF:---skip @client,@slow}"
-STRESS_STEPS=${X9P_XEN_STRESS_STEPS:-400}
+POSIXDIFF_ARGS="${X9P_XEN_POSIXDIFF:---skip @client,@slow,@special}"
+STRESS_ARGS="${X9P_XEN_STRESS:---steps 60 --max-size 32768}"
 BENCH_FILES=${X9P_XEN_BENCH_FILES:-200}
 EOF
 cp "$cache/vmlinuz" "$stage/domu/vmlinuz"
 sh "$here/mkinitramfs.sh" -o "$stage/domu/initrd.gz" -r "$cache/rootfs" -k "$kver" \
 	-i "$here/domu-init.sh" -m 9pnet -m 9pnet_xen -m netfs -m fscache -m 9p -p "$progs" \
 	-f "$here/domu-tool.sh=bin/xt" -f "$here/domu-bench.sh=bin/domu-bench.sh" \
+	-f "$here/domu-posixdiff.sh=bin/domu-posixdiff.sh" \
 	>"$logs/initramfs.log" 2>&1 || bail "domU initramfs" "$logs/initramfs.log"
 sh "$here/mkinitramfs.sh" -o "$run/dom0-initrd.gz" -r "$cache/rootfs" -k "$kver" \
 	-i "$here/dom0-stage1-init" -m virtio_pci -m virtio_blk -m ext4 \
