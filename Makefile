@@ -58,7 +58,7 @@ LIBHELPER := $(B)/libx9phelper.a
 LIBTEST := $(B)/libx9ptest.a
 BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
 
-.PHONY: all deps check check-xen check-build run bench install clean FORCE
+.PHONY: all deps check check-posix check-xen check-build run bench install clean FORCE
 .DEFAULT_GOAL := all
 
 all: deps
@@ -136,6 +136,13 @@ $(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h)
 check: deps
 	@$(MAKE) --no-print-directory build-all
 	@X9P_BUILD=$(B) sh tests/run-all.sh
+
+# The POSIX differential matrix in guest VMs (about 8 minutes here); not yet
+# part of `make check`, see docs/testing-vm.md.
+check-posix: deps
+	@sh tools/deps.sh vm
+	@$(MAKE) --no-print-directory build-all
+	@X9P_BUILD=$(B) prove --exec "$(CURDIR)/tests/tap-exec" tests/vm/vm-posix.sh
 
 # The real Xen system test (Xen 4.17 under QEMU, about 10-15 minutes here);
 # not yet part of `make check`, see docs/testing-xen.md.

@@ -23,7 +23,6 @@ model=${X9P_VHOST_MODEL:-passthrough}
 # not because of the virtio transport): reported as TODO, with the reason.
 todo_case() {
 	case $1/$2 in
-	*/fcntl_locks) echo "engine lock semantics: fails identically with x9p-backend over trans=fd" ;;
 	6.1/perm_nonroot) echo "6.1 client keeps set-user-ID on write; same with x9p-backend over trans=fd" ;;
 	*) return 1 ;;
 	esac
