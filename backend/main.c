@@ -230,6 +230,10 @@ static const char help_description[] =
 	"  optional with --xen. Log lines name the device: domD/KIND/DEVID.\n"
 	"  x9p-backend --xen-device-model QEMU-ARGS... is a stand-in for the QEMU\n"
 	"  libxl 4.17 starts for PV guests with p9= entries (device_model_override).\n"
+	"  Restarts: SIGINT/SIGTERM let each connected device's in-flight requests\n"
+	"  finish (interrupted after 5 s) and leave it Connected; the next\n"
+	"  x9p-backend takes its rings over and answers the guest's old fids\n"
+	"  ESTALE until the guest mounts again.\n"
 	"\n"
 	"Details: docs/x9p-backend.md and docs/xen.md.";
 

@@ -31,7 +31,15 @@ struct x9p_server {
 	bool keep_fids_on_version;
 	struct x9p_trace *trace;
 	struct x9p_locks *locks;     /* the guests' POSIX locks, all sessions */
+	/* Bumped (g_atomic) by every mode change a client makes: a fid's
+	 * "no set-ID bits to clear" verdict holds while this is unchanged. */
+	gint mode_gen;
 };
+/* A client changed a file's mode (or owner). */
+static inline void x9p_mode_changed(struct x9p_server *srv)
+{
+	g_atomic_int_inc(&srv->mode_gen);
+}
 
 struct x9p_req;
 
@@ -44,6 +52,9 @@ struct x9p_session {
 	uint32_t msize;              /* negotiated; g_atomic_* (read by I/O threads) */
 	enum p9_dialect dialect;
 	bool versioned;
+	/* Taken over from a previous x9p-backend (x9p_session_resume) and no
+	 * Tversion since: fids the client names are not ours, answered ESTALE. */
+	bool resumed;
 
 	GMutex lock;                 /* inflight table and counters */
 	GCond drained;
@@ -62,6 +73,9 @@ struct x9p_req {
 	uint8_t type;
 	uint16_t tag;
 	volatile int cancelled;
+	/* Cancelled by x9p_session_drain(): an EINTR result is answered, not
+	 * discarded as a flushed request's is. */
+	volatile int interrupted;
 	GQueue flushes;              /* Tflush requests waiting for this one */
 	/* x9p_session_submit_data: the Twrite payload left in transport buffers */
 	struct iovec *data;
@@ -141,6 +155,8 @@ void x9p_op_read_dir_u(struct x9p_req *r, struct x9p_fid *f, uint64_t offset, ui
 /* ---- shared helpers (ops-common.c) ---- */
 /* Looks up fid or replies EBADF and returns NULL. */
 struct x9p_fid *x9p_fid_or_reply(struct x9p_req *r, uint32_t fid);
+/* The error for a fid the session does not know (positive errno). */
+int x9p_unknown_fid_err(const struct x9p_session *s);
 /* Copies a validated name component; replies EINVAL/ENAMETOOLONG on failure. */
 bool x9p_name_or_reply(struct x9p_req *r, struct p9_str s, char *out, size_t outlen);
 /* Translates Tlopen/Tlcreate flags to host O_* flags. */

@@ -163,6 +163,7 @@ void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
 		s->dialect = d;
 		g_atomic_int_set((gint *)&s->msize, (gint)msize);
 		s->versioned = true;
+		s->resumed = false;
 		out.u.version.msize = msize;
 		out.u.version.version = p9_str_c(dialect_name(d));
 		g_debug("%s: %s msize %u", s->channel, dialect_name(d), msize);

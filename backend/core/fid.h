@@ -42,6 +42,7 @@ struct x9p_fid {
 	struct p9_qid qid;
 	uint64_t root_path;          /* qid.path of the attach root ('..' stops there) */
 	uint32_t uid;
+	gint privs_gen;              /* mode_gen when no set-ID bits were seen */
 
 	GMutex lock;                 /* protects everything below */
 	struct x9p_node *parent;     /* NULL for an attach root */

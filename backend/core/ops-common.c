@@ -13,11 +13,18 @@ struct x9p_fid *x9p_fid_or_reply(struct x9p_req *r, uint32_t num)
 {
 	struct x9p_fid *f = x9p_fidtab_get(&r->s->fids, num);
 
-	/* ENOENT, as QEMU answers: the Linux client never sees this, test
-	 * suites written against QEMU expect it. */
 	if (!f)
-		x9p_reply_err(r, ENOENT);
+		x9p_reply_err(r, x9p_unknown_fid_err(r->s));
 	return f;
+}
+
+int x9p_unknown_fid_err(const struct x9p_session *s)
+{
+	/* ENOENT, as QEMU answers: the Linux client never sees this, test
+	 * suites written against QEMU expect it.  A session taken over from a
+	 * previous daemon lost the client's fids: ESTALE tells the guest its
+	 * handles are gone (as an NFS server's restart would). */
+	return s->resumed ? ESTALE : ENOENT;
 }
 
 bool x9p_name_or_reply(struct x9p_req *r, struct p9_str s, char *out, size_t outlen)

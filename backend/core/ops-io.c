@@ -209,6 +209,40 @@ static int xattr_write(struct x9p_fid *f, uint64_t off, const struct iovec *iov,
 }
 
 /*
+ * After a write by a guest user other than root: what the kernel does for a
+ * writer without CAP_FSETID, which x9p's own writes (with its privileges)
+ * do not trigger on the host: set-user-ID goes, and set-group-ID when
+ * group-execute is set.  Linux clients before 6.x's netfs write path leave
+ * this to the server, later ones send the Tsetattr themselves (harmless
+ * twice).  One getattr per fid until a client changes some mode again.
+ */
+static void kill_privs(struct x9p_req *r, struct x9p_fid *f)
+{
+	struct x9p_server *srv = r->s->srv;
+	struct x9p_fs *fs = srv->fs;
+	int gen = g_atomic_int_get(&srv->mode_gen);
+	struct x9p_ctx c = x9p_ctx_of(r, f, (uint32_t)-1);
+	struct x9p_setattr sa = { .valid = P9_SETATTR_MODE };
+	struct x9p_attr a;
+
+	if (f->uid == 0 || g_atomic_int_get(&f->privs_gen) == gen)
+		return;
+	if (fs->ops->getattr(fs, &c, f->node, &a) < 0)
+		return;
+	if (S_ISREG(a.mode) && ((a.mode & S_ISUID) ||
+				(a.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))) {
+		sa.mode = a.mode & 07777 & ~(mode_t)S_ISUID;
+		if (a.mode & S_IXGRP)
+			sa.mode &= ~(mode_t)S_ISGID;
+		/* As the kernel does it: whoever owns the file. */
+		c.uid = 0;
+		if (fs->ops->setattr(fs, &c, f->node, &sa) < 0)
+			return;
+	}
+	g_atomic_int_set(&f->privs_gen, gen);
+}
+
+/*
  * Writes count bytes held in iov at off on fid `fidnum` and replies.  The
  * transport gets its payload buffers back before the reply goes out.
  */
@@ -221,7 +255,7 @@ static void do_write(struct x9p_req *r, uint32_t fidnum, uint64_t off,
 	int fd, err = 0;
 
 	if (!f)
-		err = -ENOENT;
+		err = -x9p_unknown_fid_err(r->s);
 	else if (off > MAX_OFFSET || count > MAX_OFFSET - off)
 		err = -EINVAL;
 	else {
@@ -236,6 +270,8 @@ static void do_write(struct x9p_req *r, uint32_t fidnum, uint64_t off,
 			while (n < 0 && errno == EINTR);
 			if (n < 0)
 				err = -errno;
+			else if (n > 0)
+				kill_privs(r, f);
 			break;
 		case X9P_FID_XATTR_WRITE:
 			err = xattr_write(f, off, iov, iovcnt, count);

@@ -101,6 +101,8 @@ void x9p_op_setattr(struct x9p_req *r, struct p9_msg *m)
 	/* A ctime-only request (what chown/chmod of nothing sends) is a no-op. */
 	if (err == 0 && sa.valid)
 		err = FS(r)->ops->setattr(FS(r), &c, f->node, &sa);
+	if (err == 0 && (sa.valid & (P9_SETATTR_MODE | P9_SETATTR_UID | P9_SETATTR_GID)))
+		x9p_mode_changed(r->s->srv);
 	x9p_fid_unref(f);
 	if (err < 0)
 		x9p_reply_err(r, -err);

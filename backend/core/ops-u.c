@@ -394,6 +394,8 @@ void x9p_op_wstat(struct x9p_req *r, struct p9_msg *m)
 	} else if (err == 0) {
 		if (sa.valid)
 			err = fs->ops->setattr(fs, &c, f->node, &sa);
+		if (err == 0 && (sa.valid & (P9_SETATTR_MODE | P9_SETATTR_UID | P9_SETATTR_GID)))
+			x9p_mode_changed(r->s->srv);
 		if (err == 0 && st->name.len)
 			err = wstat_rename(r, f, &c, name);
 	}

@@ -22,6 +22,7 @@ struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg)
 	srv->keep_fids_on_version = cfg->keep_fids_on_version;
 	srv->trace = cfg->trace;
 	srv->locks = x9p_locks_new();
+	srv->mode_gen = 1;          /* a new fid's privs_gen (0) never matches */
 	srv->pool = g_thread_pool_new(worker, srv, (gint)workers, TRUE, NULL);
 	return srv;
 }

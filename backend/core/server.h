@@ -94,5 +94,21 @@ void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
 /* Largest frame a client may send right now (negotiated msize). */
 uint32_t x9p_session_max_frame(const struct x9p_session *s);
 void x9p_session_close(struct x9p_session *s);
+/*
+ * Takes over a client that negotiated `dialect` and `msize` with a previous
+ * server process (a restarted daemon re-attaching to a live transport):
+ * requests are served at once, without a Tversion.  Fids the client names
+ * are unknown and answered ESTALE until its next Tversion.  Call before the
+ * first submit.  An msize the engine could not have negotiated means
+ * max_msize.
+ */
+void x9p_session_resume(struct x9p_session *s, enum p9_dialect dialect, uint32_t msize);
+/*
+ * Waits until no request is in flight, up to timeout_us; then interrupts
+ * what is left (each gets an EINTR error reply rather than none) and waits
+ * up to interrupt_us more.  True when nothing is left in flight.  For a
+ * transport about to hand its client over: stop submitting first.
+ */
+bool x9p_session_drain(struct x9p_session *s, int64_t timeout_us, int64_t interrupt_us);
 
 #endif

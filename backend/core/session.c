@@ -166,7 +166,7 @@ static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 {
 	struct x9p_session *s = r->s;
 	GQueue flushed = G_QUEUE_INIT;
-	bool discard = r->cancelled && result == -EINTR;
+	bool discard = r->cancelled && !r->interrupted && result == -EINTR;
 	struct x9p_req *f;
 	unsigned n;
 
@@ -373,6 +373,44 @@ static void submit(struct x9p_session *s, struct x9p_req *r)
 	s->ninflight++;
 	g_mutex_unlock(&s->lock);
 	g_thread_pool_push(s->srv->pool, r, NULL);
+}
+
+void x9p_session_resume(struct x9p_session *s, enum p9_dialect dialect, uint32_t msize)
+{
+	if (msize < X9P_MIN_MSIZE || msize > s->max_msize)
+		msize = s->max_msize;
+	s->dialect = dialect;
+	g_atomic_int_set((gint *)&s->msize, (gint)msize);
+	s->versioned = true;
+	s->resumed = true;
+}
+
+bool x9p_session_drain(struct x9p_session *s, int64_t timeout_us, int64_t interrupt_us)
+{
+	gint64 end = g_get_monotonic_time() + timeout_us;
+	GHashTableIter it;
+	gpointer k, v;
+	bool drained;
+
+	g_mutex_lock(&s->lock);
+	while (s->ninflight > 0 && g_cond_wait_until(&s->drained, &s->lock, end))
+		;
+	if (s->ninflight > 0) {
+		/* Interrupt the rest: answered EINTR, not dropped. */
+		g_hash_table_iter_init(&it, s->inflight);
+		while (g_hash_table_iter_next(&it, &k, &v)) {
+			struct x9p_req *r = v;
+
+			r->interrupted = 1;
+			r->cancelled = 1;
+		}
+		end = g_get_monotonic_time() + interrupt_us;
+		while (s->ninflight > 0 && g_cond_wait_until(&s->drained, &s->lock, end))
+			;
+	}
+	drained = s->ninflight == 0;
+	g_mutex_unlock(&s->lock);
+	return drained;
 }
 
 void x9p_session_close(struct x9p_session *s)

@@ -126,7 +126,7 @@ static void ring_teardown(struct xconn *c, struct xring *r)
 	g_cond_clear(&r->space);
 }
 
-struct xconn *xconn_new(struct xdev *d, GError **err)
+struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **err)
 {
 	struct xmgr *m = d->m;
 	struct xconn *c = g_new0(struct xconn, 1);
@@ -179,6 +179,10 @@ struct xconn *xconn_new(struct xdev *d, GError **err)
 	/* A message must fit whole into one direction of the smallest ring. */
 	c->max_msize = XRING_SIZE(min_order);
 	c->session = x9p_session_new(d->srv, &xring_ops, c, c->max_msize, c->label);
+	if (resume) {
+		x9p_session_resume(c->session, resume->dialect, resume->msize);
+		g_atomic_int_set(&c->dialect, resume->dialect);
+	}
 	for (unsigned i = 0; i < c->nrings; i++) {
 		char *name = g_strdup_printf("x9p-%s-r%u", c->label, i);
 
@@ -221,6 +225,63 @@ void xconn_free(struct xconn *c)
 	xdev_unref(c->dev);
 	g_free(c->label);
 	g_free(c);
+}
+
+/* In-flight requests get this long to finish at a handover, then this
+ * long more once interrupted. */
+#define HANDOVER_DRAIN_US (5 * G_TIME_SPAN_SECOND)
+#define HANDOVER_INTERRUPT_US (2 * G_TIME_SPAN_SECOND)
+
+void xconn_handover(struct xconn *c)
+{
+	bool drained;
+
+	g_atomic_int_set(&c->stopping, 1);
+	for (unsigned i = 0; i < c->nrings; i++)
+		if (c->rings[i].thread)
+			xring_wake(&c->rings[i]);
+	for (unsigned i = 0; i < c->nrings; i++) {
+		if (c->rings[i].thread)
+			g_thread_join(c->rings[i].thread);
+		c->rings[i].thread = NULL;
+	}
+	/* The replies of what was taken go out on the rings as usual. */
+	drained = x9p_session_drain(c->session, HANDOVER_DRAIN_US, HANDOVER_INTERRUPT_US);
+	if (!drained)
+		g_warning("%s: requests still in flight at the handover are lost; the guest "
+			  "waits for them until it is killed or the share is unmounted", c->label);
+	for (unsigned i = 0; i < c->nrings; i++)
+		xring_publish_cons(&c->rings[i]);
+	g_message("%s: handed over: left connected for the next x9p-backend", c->label);
+	xconn_free(c);
+}
+
+struct version_note {
+	struct xdev *dev;
+	struct xconn *conn;
+	enum p9_dialect dialect;
+	uint32_t msize;
+};
+
+static gboolean version_in_main(gpointer p)
+{
+	struct version_note *n = p;
+
+	xdev_record_session(n->dev, n->conn, n->dialect, n->msize);
+	xdev_unref(n->dev);
+	g_free(n);
+	return G_SOURCE_REMOVE;
+}
+
+void xconn_note_version(struct xconn *c, enum p9_dialect d, uint32_t msize)
+{
+	struct version_note *n = g_new0(struct version_note, 1);
+
+	n->dev = xdev_ref(c->dev);
+	n->conn = c;
+	n->dialect = d;
+	n->msize = msize;
+	xm_in_main(c->ctx, version_in_main, n);
 }
 
 struct fault_note {

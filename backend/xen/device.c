@@ -10,13 +10,24 @@
  *   Connected  once the rings are mapped and their threads run
  *   Closing    after a frontend Closing, a ring fault or connect failure
  *              (with an `error` node), or at start-up for a device a
- *              previous instance had connected (its 9P state is lost)
+ *              previous instance had connected whose frontend is not
+ *              Connected any more
  *   Closed     after a frontend Closed, an invalid configuration (with an
  *              `error` node), or a toolstack removal (online=0 or a state
  *              it wrote itself)
  * A frontend that goes back to Initialising gets InitWait again
  * (reconnect).  A device whose guest died is torn down and its backend
  * directory removed.
+ *
+ * Restarts: a stopping daemon hands its connected devices over instead of
+ * closing them (xconn_handover: the rings are left Connected, nothing in
+ * flight is dropped), and a starting one takes over every device that both
+ * sides still call Connected: it maps the same rings and resumes the 9P
+ * session recorded in the backend key `x9p-session` ("VERSION MSIZE",
+ * written at every Rversion).  The guest's fids died with the old process:
+ * they are answered ESTALE until the guest mounts again (a new Tversion on
+ * the same rings).  The Linux frontend cannot reconnect a device once it is
+ * closed, so closing it would cost the guest the device.
  */
 #define G_LOG_DOMAIN "x9p-xen"
 
@@ -366,10 +377,10 @@ static void start_teardown(struct xdev *d)
 	d->td_thread = g_thread_new("x9p-teardown", teardown_thread, t);
 }
 
-static void connect(struct xdev *d)
+static void connect(struct xdev *d, const struct xresume *resume)
 {
 	GError *err = NULL;
-	struct xconn *c = xconn_new(d, &err);
+	struct xconn *c = xconn_new(d, resume, &err);
 
 	if (!c) {
 		g_warning("%s: cannot connect: %s", d->label, err->message);
@@ -403,6 +414,60 @@ static int read_state(struct xmgr *m, const char *dir)
 
 	g_free(v);
 	return ok ? (int)s : -1;
+}
+
+/* Parses the x9p-session key ("9P2000.L 126976"); false if absent or bad. */
+static bool read_session(struct xdev *d, struct xresume *rs)
+{
+	char *v = xm_get(d->m, XBT_NULL, "%s/x9p-session", d->be);
+	char **f = v ? g_strsplit(v, " ", 3) : NULL;
+	uint64_t ms;
+	bool ok = false;
+
+	if (f && f[0] && f[1] && !f[2] && xm_uint(f[1], UINT32_MAX, &ms)) {
+		rs->msize = (uint32_t)ms;
+		ok = true;
+		if (strcmp(f[0], "9P2000.L") == 0)
+			rs->dialect = P9_DIALECT_2000L;
+		else if (strcmp(f[0], "9P2000.u") == 0)
+			rs->dialect = P9_DIALECT_2000U;
+		else if (strcmp(f[0], "9P2000") == 0)
+			rs->dialect = P9_DIALECT_2000;
+		else
+			ok = false;
+	}
+	g_strfreev(f);
+	g_free(v);
+	return ok;
+}
+
+/* Both sides are Connected from a previous daemon: serve the same rings. */
+static void take_over(struct xdev *d)
+{
+	struct xresume rs = { .dialect = P9_DIALECT_2000L, .msize = 0 };
+	bool known = read_session(d, &rs);
+
+	d->wrote = XB_CONNECTED;
+	g_message("%s: connected before this process started; taking the rings over (%s)",
+		  d->label, known ? "session resumed" : "no session recorded: 9P2000.L assumed");
+	connect(d, &rs);
+}
+
+void xdev_record_session(struct xdev *d, struct xconn *c, enum p9_dialect dl, uint32_t msize)
+{
+	static const char *const names[] = {
+		[P9_DIALECT_2000] = "9P2000",
+		[P9_DIALECT_2000U] = "9P2000.u",
+		[P9_DIALECT_2000L] = "9P2000.L",
+	};
+	char *p;
+
+	if (!d->m || d->conn != c || (unsigned)dl >= G_N_ELEMENTS(names) || !names[dl])
+		return;
+	p = g_strdup_printf("%s/x9p-session", d->be);
+	if (!xm_putf(d->m, XBT_NULL, p, "%s %u", names[dl], msize))
+		g_debug("%s: recording the session failed: %s", d->label, g_strerror(errno));
+	g_free(p);
 }
 
 /* The guest is gone: drop everything and clean up after it. */
@@ -478,8 +543,12 @@ void xdev_step(struct xdev *d)
 		}
 		switch (bstate) {
 		case XB_CONNECTED:
-			g_message("%s: connected before this process started; resetting it",
-				  d->label);
+			if (read_state(m, d->fe) == XB_CONNECTED) {
+				take_over(d);
+				break;
+			}
+			g_message("%s: connected before this process started, frontend no longer "
+				  "connected; resetting it", d->label);
 			write_state(d, XB_CLOSING);
 			d->phase = PH_CLOSING;
 			break;
@@ -539,7 +608,7 @@ void xdev_step(struct xdev *d)
 		switch (d->phase) {
 		case PH_INITWAIT:
 			if (fstate == XB_INITIALISED || fstate == XB_CONNECTED)
-				connect(d);
+				connect(d, NULL);
 			break;
 		case PH_CONNECTED:
 			if (fstate != XB_CONNECTED && fstate != XB_INITIALISED)
@@ -588,11 +657,11 @@ void xdev_shutdown(struct xdev *d)
 		d->busy = false;
 	}
 	if (d->conn) {
-		xconn_free(d->conn);
+		/* Left Connected: the next daemon takes the rings over.  Closing it
+		 * would gain nothing: a Linux frontend cannot reconnect a closed
+		 * device, and requests sent meanwhile wait in the rings either way. */
+		xconn_handover(d->conn);
 		d->conn = NULL;
-		/* Frontends must not keep talking to rings nobody serves. */
-		if (d->m && read_state(d->m, d->be) >= 0)
-			write_state(d, XB_CLOSING);
 	}
 	unconfigure(d);
 }

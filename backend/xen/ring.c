@@ -117,10 +117,16 @@ static bool dead(const struct xconn *c)
 	return g_atomic_int_get(&c->dead) != 0;
 }
 
+/* No more requests are taken (dead, or handing the rings over). */
+static bool intake_off(const struct xconn *c)
+{
+	return dead(c) || g_atomic_int_get(&c->stopping) != 0;
+}
+
 /* ---- requests ------------------------------------------------------- */
 
 /* Publishes the consumer index up to the oldest payload still held. */
-static void publish_cons(struct xring *r)
+void xring_publish_cons(struct xring *r)
 {
 	struct xheld *h;
 	uint32_t cons;
@@ -149,7 +155,7 @@ static void release_held(void *arg)
 	g_mutex_lock(&r->cons_lock);
 	h->released = true;
 	g_mutex_unlock(&r->cons_lock);
-	publish_cons(r);
+	xring_publish_cons(r);
 }
 
 /* A reply the transport makes itself (a write refused by max-space). */
@@ -230,7 +236,7 @@ static void consume(struct xring *r)
 	struct xconn *c = r->c;
 	bool took = false;
 
-	while (!dead(c)) {
+	while (!intake_off(c)) {
 		uint32_t prod = shared_load(&r->intf->out_prod);
 		uint32_t queued, sz, max;
 		uint8_t hdr[P9_HDR_SIZE];
@@ -272,7 +278,7 @@ static void consume(struct xring *r)
 		took = true;
 	}
 	if (took)
-		publish_cons(r);
+		xring_publish_cons(r);
 }
 
 /* Handles one pending event of the ring's channel, if any. */
@@ -304,7 +310,7 @@ gpointer xring_thread(gpointer p)
 
 	io_ring = r;
 	consume(r);
-	while (!dead(c)) {
+	while (!intake_off(c)) {
 		struct pollfd pf[2] = {
 			{ .fd = efd, .events = POLLIN },
 			{ .fd = r->wake_fd, .events = POLLIN },
@@ -393,18 +399,26 @@ static void snoop_version(struct xconn *c, const struct iovec *iov, int iovcnt, 
 	struct p9_rd rd;
 	struct p9_str v;
 
+	uint32_t msize;
+	int d;
+
 	gather(iov, iovcnt, buf, n);
 	p9_rd_init(&rd, buf + P9_HDR_SIZE, n - P9_HDR_SIZE);
-	(void)p9_get32(&rd);
+	msize = p9_get32(&rd);
 	v = p9_getstr(&rd);
 	if (rd.err)
 		return;
 	if (p9_str_eq(v, "9P2000.L"))
-		g_atomic_int_set(&c->dialect, P9_DIALECT_2000L);
+		d = P9_DIALECT_2000L;
 	else if (p9_str_eq(v, "9P2000.u"))
-		g_atomic_int_set(&c->dialect, P9_DIALECT_2000U);
+		d = P9_DIALECT_2000U;
 	else if (p9_str_eq(v, "9P2000"))
-		g_atomic_int_set(&c->dialect, P9_DIALECT_2000);
+		d = P9_DIALECT_2000;
+	else
+		return;         /* "unknown": nothing was negotiated */
+	g_atomic_int_set(&c->dialect, d);
+	/* Kept in XenStore so that a restarted daemon can resume the session. */
+	xconn_note_version(c, (enum p9_dialect)d, msize);
 }
 
 static struct xring *reply_ring(struct xconn *c, const uint8_t *hdr)

@@ -60,7 +60,8 @@ struct x9p_xen;
 /* Connects to XenStore, claims the spawn protocol if needed, picks up the
  * devices already present and starts watching.  NULL + err on failure. */
 struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err);
-/* Closes every connected device (backend state Closing), releases the
+/* Hands every connected device over (left Connected, in-flight requests
+ * answered first; the next x9p-backend takes the rings over), releases the
  * spawn-protocol node and disconnects from XenStore. */
 void x9p_xen_stop(struct x9p_xen *x);
 

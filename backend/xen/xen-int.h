@@ -129,8 +129,11 @@ struct xdev *xdev_ref(struct xdev *d);
 void xdev_unref(struct xdev *d);
 /* Re-reads XenStore and moves the device on; main thread only. */
 void xdev_step(struct xdev *d);
-/* Daemon shutdown: disconnects synchronously, leaves Closing for frontends. */
+/* Daemon shutdown: hands a connected device over (it stays Connected for
+ * the next daemon, xconn_handover); main thread. */
 void xdev_shutdown(struct xdev *d);
+/* Main thread: records the negotiated session (key x9p-session). */
+void xdev_record_session(struct xdev *d, struct xconn *c, enum p9_dialect dl, uint32_t msize);
 /* Called (main thread) when a ring of d's connection c broke. */
 void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
 
@@ -179,14 +182,30 @@ struct xconn {
 	uint32_t max_msize;
 	struct xq *quota;            /* not owned */
 	gint dead;                   /* stop: no more replies, no more requests */
+	gint stopping;               /* handover: no more requests, replies go on */
 	gint dialect;                /* enum p9_dialect, from the last Rversion */
 	GMutex fault_lock;
 	bool faulted;
 	uint8_t tag_ring[65536];     /* ring each tag last arrived on */
 };
 
-/* Reads the frontend's keys, maps and binds, starts the rings; NULL + err. */
-struct xconn *xconn_new(struct xdev *d, GError **err);
+/* A session negotiated with a previous x9p-backend (XenStore key
+ * x9p-session of the backend directory), to be resumed. */
+struct xresume {
+	enum p9_dialect dialect;
+	uint32_t msize;
+};
+
+/* Reads the frontend's keys, maps and binds, starts the rings; NULL + err.
+ * resume: take over a live frontend without a Tversion (may be NULL). */
+struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **err);
+/* Daemon shutdown with the frontend left Connected for the next daemon:
+ * stops taking requests, lets the ones in flight finish (answering EINTR
+ * for what does not within a few seconds), publishes the consumer index,
+ * then frees like xconn_free.  Requests still in the rings stay there. */
+void xconn_handover(struct xconn *c);
+/* Any thread: an Rversion went out; records it in XenStore (main thread). */
+void xconn_note_version(struct xconn *c, enum p9_dialect d, uint32_t msize);
 /* Stops the rings, closes the session, unmaps and unbinds; any thread but
  * the connection's own ring threads. */
 void xconn_free(struct xconn *c);
@@ -198,5 +217,7 @@ void xconn_fault(struct xconn *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 extern const struct x9p_transport_ops xring_ops;   /* opaque: struct xconn */
 gpointer xring_thread(gpointer ring);
 void xring_wake(struct xring *r);
+/* Publishes out_cons up to what was taken and is no longer held. */
+void xring_publish_cons(struct xring *r);
 
 #endif

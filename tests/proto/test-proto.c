@@ -237,6 +237,58 @@ static struct p9_lock getlock_as(struct p9c *c, uint32_t fid, uint8_t type, uint
 	return out;
 }
 
+static uint32_t mode_of(struct p9c *c, uint32_t fid)
+{
+	struct p9_getattr ga;
+
+	g_assert_cmpint(p9c_getattr(c, fid, P9_GETATTR_BASIC, &ga), ==, 0);
+	return ga.mode & 07777;
+}
+
+static void set_mode(struct p9c *c, uint32_t fid, uint32_t mode)
+{
+	struct p9_setattr sa = { .valid = P9_SETATTR_MODE, .mode = mode };
+
+	g_assert_cmpint(p9c_setattr(c, fid, &sa), ==, 0);
+}
+
+static void write_one(struct p9c *c, uint32_t fid)
+{
+	uint32_t n = 0;
+
+	g_assert_cmpint(p9c_write(c, fid, 0, "x", 1, &n), ==, 0);
+	g_assert_cmpuint(n, ==, 1);
+}
+
+/* A write by a guest user other than root clears set-user-ID, and
+ * set-group-ID when group-execute is set, as the kernel does; root's keep them. */
+static void t_kill_privs(void)
+{
+	struct pfx f;
+
+	pfx_start(&f, synth_args, false);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "", NULL), ==, 0);
+	g_assert_cmpint(p9c_lcreate(f.c, 1, "sx", P9L_RDWR, 0644, 0, NULL, NULL), ==, 0);
+	set_mode(f.c, 1, 06755);
+	write_one(f.c, 1);
+	g_assert_cmpuint(mode_of(f.c, 1), ==, 06755);
+
+	g_assert_cmpint(p9c_attach(f.c, 10, P9_NOFID, "", "", 1000, NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 10, 11, "sx", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 11, P9L_WRONLY, NULL, NULL), ==, 0);
+	write_one(f.c, 11);
+	g_assert_cmpuint(mode_of(f.c, 1), ==, 0755);
+	/* Set again through another fid: the next write notices. */
+	set_mode(f.c, 1, 06755);
+	write_one(f.c, 11);
+	g_assert_cmpuint(mode_of(f.c, 1), ==, 0755);
+	/* Set-group-ID without group-execute is mandatory locking: kept. */
+	set_mode(f.c, 1, 06745);
+	write_one(f.c, 11);
+	g_assert_cmpuint(mode_of(f.c, 1), ==, 02745);
+	pfx_stop(&f);
+}
+
 static void t_locks(void)
 {
 	struct pfx f;
@@ -441,6 +493,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/out-of-order", t_out_of_order);
 	g_test_add_func("/proto/many-clients", t_many_clients);
 	g_test_add_func("/proto/locks", t_locks);
+	g_test_add_func("/proto/kill-privs", t_kill_privs);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
