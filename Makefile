@@ -137,18 +137,18 @@ check: deps
 	@$(MAKE) --no-print-directory build-all
 	@X9P_BUILD=$(B) sh tests/run-all.sh
 
-# The POSIX differential matrix in guest VMs (about 8 minutes here); not yet
-# part of `make check`, see docs/testing-vm.md.
+# Just the POSIX differential matrix in guest VMs (about 8 minutes here; also
+# part of `make check`), see docs/testing-vm.md.
 check-posix: deps
 	@sh tools/deps.sh vm
 	@$(MAKE) --no-print-directory build-all
-	@X9P_BUILD=$(B) prove --exec "$(CURDIR)/tests/tap-exec" tests/vm/vm-posix.sh
+	@X9P_BUILD=$(B) prove --exec "$(CURDIR)/tests/tap-exec" tests/vm/test-vm-posix.sh
 
-# The real Xen system test (Xen 4.17 under QEMU, about 10-15 minutes here);
-# not yet part of `make check`, see docs/testing-xen.md.
+# Just the real Xen system test (Xen 4.17 under QEMU, about 10-15 minutes
+# here; also part of `make check`), see docs/testing-xen.md.
 check-xen: deps
 	@$(MAKE) --no-print-directory build-all
-	@X9P_BUILD=$(B) prove --exec "$(CURDIR)/tests/tap-exec" tests/xen/xen-system.sh
+	@X9P_BUILD=$(B) prove --exec "$(CURDIR)/tests/tap-exec" tests/xen/test-xen-system.sh
 
 run: deps
 	@sh tools/deps.sh vm

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Guest side of vm-posix.sh (busybox sh, run once per mount
+# Guest side of test-vm-posix.sh (busybox sh, run once per mount
 # configuration by guest-init.sh with the mount at /mnt, cwd /mnt).
 #
-# vm-posix.sh prepends shell assignments to this file:
+# test-vm-posix.sh prepends shell assignments to this file:
 #   POSIX_ROLE_<n>   "suite" (default) or "probe" (only report the mount)
 #   POSIX_SKIP_<n>   posixdiff --skip list for configuration n
 #   POSIX_SEED_<n>   stress seed for configuration n

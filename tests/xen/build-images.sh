@@ -17,7 +17,7 @@
 # of this script, so a new Debian point release or a change here builds anew
 # and an unchanged setup reuses the images (older builds are removed). The
 # dom0 image holds only Debian packages: everything from this tree reaches
-# dom0 on a second, per-run disk (see xen-system.sh), so the image is
+# dom0 on a second, per-run disk (see test-xen-system.sh), so the image is
 # never rebuilt for a code change.
 #
 # Needs root (debootstrap, chroot) and the Debian archive through apt's

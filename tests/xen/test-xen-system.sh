@@ -6,7 +6,7 @@
 # measures x9p against QEMU's Xen 9pfs backend on the same guest workload
 # (figures in the log and in build/xen-bench.txt, never a test result).
 #
-#   sh tests/xen/xen-system.sh            (as root; see docs/testing-xen.md)
+#   sh tests/xen/test-xen-system.sh            (as root; see docs/testing-xen.md)
 #
 # Environment:
 #   X9P_XEN_BACKEND  x9p (default when this tree's x9p-backend has --xen) or
@@ -93,7 +93,7 @@ if [ -f "$xs/x9p-backend.init" ]; then
 	install -D -m 0755 "$xs/x9p-backend.init" "$stage/root/etc/init.d/x9p-backend"
 	mkdir -p "$stage/root/etc/default"
 	cat >"$stage/root/etc/default/x9p-backend" <<'EOF'
-# Written by tests/xen/xen-system.sh: QEMU serves backend kind 9pfs.
+# Written by tests/xen/test-xen-system.sh: QEMU serves backend kind 9pfs.
 X9P_BACKEND_ARGS="--xen --xen-backend-kinds=xen_9pfs,x9p"
 EOF
 fi
