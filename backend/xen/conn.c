@@ -202,11 +202,10 @@ out:
 	return c;
 }
 
-void xconn_free(struct xconn *c)
+/* Sets *flag (dead or stopping) and waits for the ring threads to see it. */
+static void stop_rings(struct xconn *c, gint *flag)
 {
-	if (!c)
-		return;
-	g_atomic_int_set(&c->dead, 1);
+	g_atomic_int_set(flag, 1);
 	for (unsigned i = 0; i < c->nrings; i++)
 		if (c->rings[i].thread)
 			xring_wake(&c->rings[i]);
@@ -215,6 +214,13 @@ void xconn_free(struct xconn *c)
 			g_thread_join(c->rings[i].thread);
 		c->rings[i].thread = NULL;
 	}
+}
+
+void xconn_free(struct xconn *c)
+{
+	if (!c)
+		return;
+	stop_rings(c, &c->dead);
 	/* Cancels what is in flight; replies fail fast now that we are dead. */
 	x9p_session_close(c->session);
 	for (unsigned i = 0; i < X9P_XEN_MAX_RINGS; i++)
@@ -236,15 +242,7 @@ void xconn_handover(struct xconn *c)
 {
 	bool drained;
 
-	g_atomic_int_set(&c->stopping, 1);
-	for (unsigned i = 0; i < c->nrings; i++)
-		if (c->rings[i].thread)
-			xring_wake(&c->rings[i]);
-	for (unsigned i = 0; i < c->nrings; i++) {
-		if (c->rings[i].thread)
-			g_thread_join(c->rings[i].thread);
-		c->rings[i].thread = NULL;
-	}
+	stop_rings(c, &c->stopping);
 	/* The replies of what was taken go out on the rings as usual. */
 	drained = x9p_session_drain(c->session, HANDOVER_DRAIN_US, HANDOVER_INTERRUPT_US);
 	if (!drained)
