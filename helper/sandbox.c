@@ -26,7 +26,8 @@
 /*
  * RLIMIT_NPROC inside a private user namespace, where it counts only the
  * helper's own threads: a backstop against runaway thread creation (new
- * processes are refused by seccomp anyway).  Far above any sane pool size.
+ * processes are refused by seccomp anyway).  Far above any sane pool size;
+ * a lower hard limit inherited from the parent stays.
  */
 #define SANDBOX_NPROC 4096
 
@@ -221,9 +222,18 @@ int x9p_sandbox_enter(const struct x9p_sandbox_cfg *cfg, int *export_fd, char **
 	rc = confine_filesystem(cfg, export_fd, &applied, &proc_fd, err);
 	if (rc < 0)
 		return rc;
-	if ((applied & X9P_SANDBOX_USERNS) &&
-	    (rc = x9p_sb_set_limit(RLIMIT_NPROC, SANDBOX_NPROC, "RLIMIT_NPROC", err)) < 0)
-		return rc;
+	if (applied & X9P_SANDBOX_USERNS) {
+		struct rlimit cur;
+		rlim_t nproc = SANDBOX_NPROC;
+
+		/* Raising a hard limit needs CAP_SYS_RESOURCE in the initial user
+		 * namespace: a lower one (a small machine's default) is kept. */
+		if (getrlimit(RLIMIT_NPROC, &cur) == 0 && cur.rlim_max < nproc)
+			nproc = cur.rlim_max;
+		rc = x9p_sb_set_limit(RLIMIT_NPROC, nproc, "RLIMIT_NPROC", err);
+		if (rc < 0)
+			return rc;
+	}
 
 	rc = x9p_sb_caps_switch_ids(uid, gid, cfg->caps == X9P_CAPS_PASSTHROUGH, err);
 	if (rc < 0)

@@ -132,6 +132,11 @@ t_restart_ops() {
 	[ "$MODE" = qemu ] && { skip "QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
 	local old new rc
 	gcmd "$A" 30 "xt is9p $MA" || { fail "domU A has no share mounted before the restart"; return 1; }
+	# domU B, whose p9= devices QEMU served, is gone: from now on x9p serves
+	# backend kind 9pfs too (test 18), so the restarted daemon also runs
+	# with a changed configuration.
+	[ -f /etc/default/x9p-backend ] &&
+		sed -i 's/--xen-backend-kinds=xen_9pfs,x9p/--xen-backend-kinds=9pfs,xen_9pfs,x9p/' /etc/default/x9p-backend
 	old=$(be_pid)
 	be_restart || { fail "restart failed"; return 1; }
 	wait_for 20 pid_changed "$old" || { fail "x9p-backend pid '$old' -> '$(be_pid)'"; return 1; }
@@ -168,6 +173,36 @@ t_restart_remount() {
 	grep -qx "written by dom0 into export A" "$W/gout" || fail "remount reads wrong data"
 	grep -qx "after remount" "$W/gout" || fail "a file written after the remount is missing"
 	[ "$(cat /srv/export-a/after-restart-2 2>&1)" = "after remount" ] || fail "dom0 does not see the guest's new file"
+}
+
+dm_gone() { ! pgrep -f -- "--xen-device-model.*-xen-domid $1( |\$)" >/dev/null; }
+
+# An unchanged xl config with a p9= entry, plus device_model_override: libxl
+# 4.17 starts x9p's device-model stand-in instead of QEMU, and the x9p
+# daemon serves the backend/9pfs device libxl writes (docs/xen.md).
+t_dm_override() {
+	[ "$MODE" = qemu ] && { skip "the device-model stand-in is x9p's"; return; }
+	local dm=/usr/local/libexec/x9p/x9p-qemu-dm C=domu-c dom d
+	[ -x "$dm" ] || { fail "$dm is not installed"; return 1; }
+	mkdir -p /srv/export-c
+	echo "served through device_model_override" >/srv/export-c/c-file
+	domu_create "$C" "$(cfg_p9 share-c=/srv/export-c)" "device_model_override = \"$dm\"" ||
+		{ fail "xl create with device_model_override failed"; return 1; }
+	dom=$(domid_of "$C")
+	echo "domU C is domain $dom; device model state: $(xenstore-read "/local/domain/0/device-model/$dom/state" 2>&1)"
+	pgrep -af -- "--xen-device-model" | sed 's/^/  /' | cut -c1-160
+	pgrep -f -- "qemu-system-i386.*-xen-domid $dom( |\$)" >/dev/null && fail "QEMU runs for domU C"
+	domu_ready "$C" || { domu_destroy "$C"; return 1; }
+	d=$(devid_by_tag "$dom" share-c) || { dump_xs "$dom"; fail "no 9pfs device with tag share-c"; domu_destroy "$C"; return 1; }
+	gcmd "$C" 100 "xt wait-dev $d" || { dump_xs "$dom"; domu_destroy "$C"; return 1; }
+	gcmd "$C" 60 "xt mount share-c /mnt/c && cat /mnt/c/c-file && echo from-c > /mnt/c/new && sync" ||
+		{ domu_destroy "$C"; return 1; }
+	grep -qx "served through device_model_override" "$W/gout" || fail "domU C read the wrong content"
+	[ "$(cat /srv/export-c/new 2>&1)" = from-c ] || fail "dom0 sees '$(cat /srv/export-c/new 2>&1)'"
+	domu_destroy "$C"
+	wait_for 30 xs_gone "/local/domain/0/backend/9pfs/$dom" || { dump_xs; fail "backend/9pfs/$dom left in XenStore"; }
+	wait_for 20 dm_gone "$dom" || fail "the device-model stand-in of domain $dom still runs"
+	kill -0 "$(be_pid)" 2>/dev/null || fail "x9p-backend died"
 }
 
 t_boot_b() {
@@ -277,7 +312,7 @@ t_after_destroy() {
 }
 
 prepare_exports
-plan 17
+plan 18
 phase start
 run_test "dom0: Xen 4.17 toolstack is up (xl list, xl info)" t_toolstack
 run_test "dom0: the 9pfs backend ($MODE) is running" t_backend_up
@@ -306,6 +341,8 @@ run_test "destroy: domU A's share still works" t_after_destroy
 phase restart
 run_test "backend restart: domU A's next operations end (ESTALE, never a hang)" t_restart_ops
 run_test "backend restart: the device stays Connected and remounts without a detach" t_restart_remount
+phase dm-override
+run_test "device_model_override: xl p9= entries of a PV guest served by x9p (libxl 4.17)" t_dm_override
 phase end
 domu_destroy "$A"
 cp /var/log/xen/console/guest-*.log /var/log/xen/qemu-dm-*.log "$X9P_LOG" "$OUT/" 2>/dev/null
