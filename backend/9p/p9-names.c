@@ -123,6 +123,27 @@ bool p9_type_in_dialect(uint8_t type, enum p9_dialect d)
 	return (t->dialects & (1u << d)) != 0;
 }
 
+static const char *const dialect_names[] = {
+	[P9_DIALECT_2000] = "9P2000",
+	[P9_DIALECT_2000U] = "9P2000.u",
+	[P9_DIALECT_2000L] = "9P2000.L",
+};
+
+const char *p9_dialect_name(enum p9_dialect d)
+{
+	return (unsigned)d < sizeof(dialect_names) / sizeof(dialect_names[0]) ? dialect_names[d] : "9P2000";
+}
+
+bool p9_dialect_parse(struct p9_str name, enum p9_dialect *d)
+{
+	for (unsigned i = 0; i < sizeof(dialect_names) / sizeof(dialect_names[0]); i++)
+		if (p9_str_eq(name, dialect_names[i])) {
+			*d = (enum p9_dialect)i;
+			return true;
+		}
+	return false;
+}
+
 bool p9_name_valid(struct p9_str s)
 {
 	if (s.len == 0 || !s.s)

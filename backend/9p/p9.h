@@ -388,6 +388,12 @@ static inline size_t p9_dirent_size(size_t namelen) { return 13 + 8 + 1 + 2 + na
 void p9_putdirent(struct p9_wr *w, const struct p9_dirent *de);
 struct p9_dirent p9_getdirent(struct p9_rd *r);
 
+/* The version string of a dialect ("9P2000.L"), and back: only the exact
+ * names of the three dialects parse (Tversion's own leniency is the
+ * engine's business). */
+const char *p9_dialect_name(enum p9_dialect d);
+bool p9_dialect_parse(struct p9_str name, enum p9_dialect *d);
+
 /* Human-readable message type name ("Twalk"), or NULL if unknown. */
 const char *p9_type_name(uint8_t type);
 /* True for types that are T-messages this codec knows. */

@@ -105,29 +105,14 @@ void x9p_reply(struct x9p_req *r, struct p9_msg *m)
 
 static bool parse_version(struct p9_str v, enum p9_dialect *d)
 {
-	if (p9_str_eq(v, "9P2000.L")) {
-		*d = P9_DIALECT_2000L;
+	if (p9_dialect_parse(v, d))
 		return true;
-	}
-	if (p9_str_eq(v, "9P2000.u")) {
-		*d = P9_DIALECT_2000U;
-		return true;
-	}
-	/* "9P2000" and any unknown "9P2000.xxx" extension fall back to 9P2000 */
+	/* Any unknown "9P2000.xxx" extension falls back to 9P2000 */
 	if (v.len >= 6 && memcmp(v.s, "9P2000", 6) == 0 && (v.len == 6 || v.s[6] == '.')) {
 		*d = P9_DIALECT_2000;
 		return true;
 	}
 	return false;
-}
-
-static const char *dialect_name(enum p9_dialect d)
-{
-	switch (d) {
-	case P9_DIALECT_2000L: return "9P2000.L";
-	case P9_DIALECT_2000U: return "9P2000.u";
-	default: return "9P2000";
-	}
 }
 
 void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
@@ -165,8 +150,8 @@ void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
 		s->versioned = true;
 		s->resumed = false;
 		out.u.version.msize = msize;
-		out.u.version.version = p9_str_c(dialect_name(d));
-		g_debug("%s: %s msize %u", s->channel, dialect_name(d), msize);
+		out.u.version.version = p9_str_c(p9_dialect_name(d));
+		g_debug("%s: %s msize %u", s->channel, p9_dialect_name(d), msize);
 	}
 	len = p9_encode(buf, sizeof(buf), P9_DIALECT_2000, &out);
 	iov.iov_len = len > 0 ? (size_t)len : 0;

@@ -417,16 +417,13 @@ struct udir_state {
 /* Marks kept per directory fid: enough for big directories, bounded. */
 #define MAX_DIR_MARKS 262144u
 
-static guint u64_hash(gconstpointer p) { return g_int64_hash(p); }
-static gboolean u64_eq(gconstpointer a, gconstpointer b) { return g_int64_equal(a, b); }
-
 /* Remembers that directory offset `off` resumes at driver cookie `cookie`. */
 static void mark(struct x9p_fid *f, uint64_t off, uint64_t cookie)
 {
 	uint64_t *k, *v;
 
 	if (!f->dir_marks)
-		f->dir_marks = g_hash_table_new_full(u64_hash, u64_eq, g_free, g_free);
+		f->dir_marks = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	if (g_hash_table_size(f->dir_marks) >= MAX_DIR_MARKS)
 		return;
 	k = g_new(uint64_t, 1);

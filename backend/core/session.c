@@ -227,14 +227,20 @@ static void reply_untracked(struct x9p_session *s, uint16_t tag, int err)
 	g_mutex_unlock(&s->send_lock);
 }
 
-static void cancel_all_locked(struct x9p_session *s)
+/* interrupt: the cancelled requests' EINTR results are answered, not dropped. */
+static void cancel_all_locked(struct x9p_session *s, bool interrupt)
 {
 	GHashTableIter it;
 	gpointer k, v;
 
 	g_hash_table_iter_init(&it, s->inflight);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		((struct x9p_req *)v)->cancelled = 1;
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct x9p_req *r = v;
+
+		if (interrupt)
+			r->interrupted = 1;
+		r->cancelled = 1;
+	}
 }
 
 static void wait_drained_locked(struct x9p_session *s)
@@ -282,7 +288,7 @@ static void submit_version(struct x9p_session *s, struct x9p_req *r)
 	/* Tversion aborts everything in flight: wait for those replies first
 	 * so that none arrives after the Rversion. */
 	g_mutex_lock(&s->lock);
-	cancel_all_locked(s);
+	cancel_all_locked(s, false);
 	wait_drained_locked(s);
 	g_hash_table_insert(s->inflight, GUINT_TO_POINTER(r->tag), r);
 	s->ninflight++;
@@ -388,22 +394,13 @@ void x9p_session_resume(struct x9p_session *s, enum p9_dialect dialect, uint32_t
 bool x9p_session_drain(struct x9p_session *s, int64_t timeout_us, int64_t interrupt_us)
 {
 	gint64 end = g_get_monotonic_time() + timeout_us;
-	GHashTableIter it;
-	gpointer k, v;
 	bool drained;
 
 	g_mutex_lock(&s->lock);
 	while (s->ninflight > 0 && g_cond_wait_until(&s->drained, &s->lock, end))
 		;
 	if (s->ninflight > 0) {
-		/* Interrupt the rest: answered EINTR, not dropped. */
-		g_hash_table_iter_init(&it, s->inflight);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			struct x9p_req *r = v;
-
-			r->interrupted = 1;
-			r->cancelled = 1;
-		}
+		cancel_all_locked(s, true);
 		end = g_get_monotonic_time() + interrupt_us;
 		while (s->ninflight > 0 && g_cond_wait_until(&s->drained, &s->lock, end))
 			;
@@ -419,7 +416,7 @@ void x9p_session_close(struct x9p_session *s)
 		return;
 	g_mutex_lock(&s->lock);
 	s->closing = true;
-	cancel_all_locked(s);
+	cancel_all_locked(s, false);
 	wait_drained_locked(s);
 	g_mutex_unlock(&s->lock);
 	x9p_fidtab_destroy(&s->fids);

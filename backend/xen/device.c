@@ -424,17 +424,10 @@ static bool read_session(struct xdev *d, struct xresume *rs)
 	uint64_t ms;
 	bool ok = false;
 
-	if (f && f[0] && f[1] && !f[2] && xm_uint(f[1], UINT32_MAX, &ms)) {
+	if (f && f[0] && f[1] && !f[2] && xm_uint(f[1], UINT32_MAX, &ms) &&
+	    p9_dialect_parse(p9_str_c(f[0]), &rs->dialect)) {
 		rs->msize = (uint32_t)ms;
 		ok = true;
-		if (strcmp(f[0], "9P2000.L") == 0)
-			rs->dialect = P9_DIALECT_2000L;
-		else if (strcmp(f[0], "9P2000.u") == 0)
-			rs->dialect = P9_DIALECT_2000U;
-		else if (strcmp(f[0], "9P2000") == 0)
-			rs->dialect = P9_DIALECT_2000;
-		else
-			ok = false;
 	}
 	g_strfreev(f);
 	g_free(v);
@@ -455,17 +448,12 @@ static void take_over(struct xdev *d)
 
 void xdev_record_session(struct xdev *d, struct xconn *c, enum p9_dialect dl, uint32_t msize)
 {
-	static const char *const names[] = {
-		[P9_DIALECT_2000] = "9P2000",
-		[P9_DIALECT_2000U] = "9P2000.u",
-		[P9_DIALECT_2000L] = "9P2000.L",
-	};
 	char *p;
 
-	if (!d->m || d->conn != c || (unsigned)dl >= G_N_ELEMENTS(names) || !names[dl])
+	if (!d->m || d->conn != c)
 		return;
 	p = g_strdup_printf("%s/x9p-session", d->be);
-	if (!xm_putf(d->m, XBT_NULL, p, "%s %u", names[dl], msize))
+	if (!xm_putf(d->m, XBT_NULL, p, "%s %u", p9_dialect_name(dl), msize))
 		g_debug("%s: recording the session failed: %s", d->label, g_strerror(errno));
 	g_free(p);
 }

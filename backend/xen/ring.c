@@ -398,27 +398,19 @@ static void snoop_version(struct xconn *c, const struct iovec *iov, int iovcnt, 
 	size_t n = MIN(total, sizeof(buf));
 	struct p9_rd rd;
 	struct p9_str v;
-
+	enum p9_dialect d;
 	uint32_t msize;
-	int d;
 
 	gather(iov, iovcnt, buf, n);
 	p9_rd_init(&rd, buf + P9_HDR_SIZE, n - P9_HDR_SIZE);
 	msize = p9_get32(&rd);
 	v = p9_getstr(&rd);
-	if (rd.err)
+	/* "unknown" (nothing was negotiated) does not parse. */
+	if (rd.err || !p9_dialect_parse(v, &d))
 		return;
-	if (p9_str_eq(v, "9P2000.L"))
-		d = P9_DIALECT_2000L;
-	else if (p9_str_eq(v, "9P2000.u"))
-		d = P9_DIALECT_2000U;
-	else if (p9_str_eq(v, "9P2000"))
-		d = P9_DIALECT_2000;
-	else
-		return;         /* "unknown": nothing was negotiated */
 	g_atomic_int_set(&c->dialect, d);
 	/* Kept in XenStore so that a restarted daemon can resume the session. */
-	xconn_note_version(c, (enum p9_dialect)d, msize);
+	xconn_note_version(c, d, msize);
 }
 
 static struct xring *reply_ring(struct xconn *c, const uint8_t *hdr)
