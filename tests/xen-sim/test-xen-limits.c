@@ -141,20 +141,48 @@ static void rm_tree(const char *dir)
 	g_free(cmd);
 }
 
+/* A xen_9pfs guest with `limits` on a fresh host directory (or `sub` below
+ * it), mounted as 9P2000.L with root fid 1. */
+struct lim_fx {
+	struct sim *s;
+	char *dir, *path;
+	struct fe *fe;
+	struct p9c *c;
+};
+
+static void lim_start(struct lim_fx *x, const char *const *limits, const char *sub)
+{
+	x->s = sim_new();
+	x->dir = export_dir();
+	x->path = sub ? g_build_filename(x->dir, sub, NULL) : g_strdup(x->dir);
+	g_assert_true(sim_backend_start(x->s, no_args));
+	x->fe = xen9pfsd_guest(x->s, x->path, limits);
+	g_assert_nonnull(x->fe);
+	x->c = sim_client(x->fe, "9P2000.L", 1);
+	g_assert_nonnull(x->c);
+}
+
+static void lim_stop(struct lim_fx *x)
+{
+	p9c_free(x->c);
+	fe_free(x->fe);
+	sim_free(x->s);
+	rm_tree(x->dir);
+	g_free(x->path);
+	g_free(x->dir);
+}
+
 static void max_files(bool auto_delete)
 {
 	const char *const lim[] = { "max-space", "0", "max-files", "3", "max-open-files", "0",
 				    "auto-delete", auto_delete ? "1" : "0", NULL };
-	struct sim *s = sim_new();
-	char *dir = export_dir();
-	struct fe *fe;
+	struct lim_fx x;
 	struct p9c *c;
+	const char *dir;
 
-	g_assert_true(sim_backend_start(s, no_args));
-	fe = xen9pfsd_guest(s, dir, lim);
-	g_assert_nonnull(fe);
-	c = sim_client(fe, "9P2000.L", 1);
-	g_assert_nonnull(c);
+	lim_start(&x, lim, NULL);
+	c = x.c;
+	dir = x.dir;
 	g_assert_cmpint(create(c, 1, 10, "a", 1000), ==, 0);
 	g_assert_cmpint(create(c, 1, 11, "b", 3000), ==, 0);
 	g_assert_cmpint(create(c, 1, 12, "c", 2000), ==, 0);
@@ -173,11 +201,7 @@ static void max_files(bool auto_delete)
 		g_assert_false(host_has(dir, "c"));
 	}
 	g_assert_true(host_has(dir, "d"));
-	p9c_free(c);
-	fe_free(fe);
-	sim_free(s);
-	rm_tree(dir);
-	g_free(dir);
+	lim_stop(&x);
 }
 
 static void test_max_files(void)
@@ -213,16 +237,13 @@ static void max_space(bool auto_delete)
 {
 	const char *const lim[] = { "max-space", "1", "max-files", "0", "max-open-files", "0",
 				    "auto-delete", auto_delete ? "1" : "0", NULL };
-	struct sim *s = sim_new();
-	char *dir = export_dir();
-	struct fe *fe;
+	struct lim_fx x;
 	struct p9c *c;
+	const char *dir;
 
-	g_assert_true(sim_backend_start(s, no_args));
-	fe = xen9pfsd_guest(s, dir, lim);
-	g_assert_nonnull(fe);
-	c = sim_client(fe, "9P2000.L", 1);
-	g_assert_nonnull(c);
+	lim_start(&x, lim, NULL);
+	c = x.c;
+	dir = x.dir;
 	g_assert_cmpint(write_file(c, 10, "one", 700 * 1024), ==, 0);
 	if (!auto_delete) {
 		g_assert_cmpint(write_file(c, 11, "two", 700 * 1024), ==, -ENOSPC);
@@ -231,11 +252,7 @@ static void max_space(bool auto_delete)
 		g_assert_false(host_has(dir, "one"));
 		g_assert_true(host_has(dir, "two"));
 	}
-	p9c_free(c);
-	fe_free(fe);
-	sim_free(s);
-	rm_tree(dir);
-	g_free(dir);
+	lim_stop(&x);
 }
 
 static void test_max_space(void)
@@ -252,28 +269,16 @@ static void test_creates_path(void)
 {
 	const char *const lim[] = { "max-space", "0", "max-files", "0", "max-open-files", "0",
 				    "auto-delete", "0", NULL };
-	struct sim *s = sim_new();
-	char *dir = export_dir();
-	char *sub = g_build_filename(dir, "guests", "g5", NULL);
-	struct fe *fe;
-	struct p9c *c;
+	struct lim_fx x;
 	struct stat st;
 
-	g_assert_true(sim_backend_start(s, no_args));
-	fe = xen9pfsd_guest(s, sub, lim);
-	g_assert_nonnull(fe);
-	g_assert_cmpint(stat(sub, &st), ==, 0);
+	/* Like xen-9pfsd, the backend creates a missing export directory. */
+	lim_start(&x, lim, "guests/g5");
+	g_assert_cmpint(stat(x.path, &st), ==, 0);
 	g_assert_true(S_ISDIR(st.st_mode));
-	c = sim_client(fe, "9P2000.L", 1);
-	g_assert_nonnull(c);
-	g_assert_cmpint(write_file(c, 10, "log", 1000), ==, 0);
-	g_assert_true(host_has(sub, "log"));
-	p9c_free(c);
-	fe_free(fe);
-	sim_free(s);
-	rm_tree(dir);
-	g_free(sub);
-	g_free(dir);
+	g_assert_cmpint(write_file(x.c, 10, "log", 1000), ==, 0);
+	g_assert_true(host_has(x.path, "log"));
+	lim_stop(&x);
 }
 
 int main(int argc, char **argv)
