@@ -1210,7 +1210,7 @@ static void test_forbidden(struct fixture *f, gconstpointer data)
 
 	if (!need_full())
 		goto out;
-	if (!strcmp(action, "int80") && !need(have.int80, "no i386 emulation"))
+	if (!strcmp(action, "int80") && !need(have.int80, "host: the kernel has no i386 emulation"))
 		goto out;
 	run_start(f, &r, opts);
 	assert_seccomp(&r);
@@ -1296,7 +1296,7 @@ static void test_threads(struct fixture *f, gconstpointer data)
 	/* planted[0] is the control the workload reads on purpose. */
 	g_assert_cmpint(stat(planted->pdata[0], &st), ==, 0);
 	if (st.st_atime == 0) {
-		g_test_skip("atime is not updated here: cannot see library opens");
+		g_test_skip("host: atime is not updated on this filesystem: cannot see library opens");
 	} else {
 		for (guint i = 1; i < planted->len; i++) {
 			g_assert_cmpint(stat(planted->pdata[i], &st), ==, 0);
@@ -1347,7 +1347,7 @@ static void test_parent_death(struct fixture *f, gconstpointer data)
 	run_start(f, &r, opts);
 	p.fd = syscall(SYS_pidfd_open, r.helper, 0);
 	if (p.fd < 0) {
-		g_test_skip("no pidfd_open");
+		g_test_skip("host: the kernel has no pidfd_open");
 		kill(r.pid, SIGKILL);
 		run_finish(&r, false);
 		return;

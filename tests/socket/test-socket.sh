@@ -390,7 +390,7 @@ if have_9p; then
 	}
 	check "the host kernel mounts it with trans=unix and reads /file" host_mount
 else
-	skip "the host kernel mounts it with trans=unix" "no 9p/9pnet_fd in the host kernel"
+	skip "the host kernel mounts it with trans=unix" "host: the kernel has no 9p/9pnet_fd client (the guest tiers mount x9p with it)"
 fi
 
 [ "$n" -eq 23 ] || echo "# planned 23 checks, ran $n"

@@ -3,7 +3,9 @@
 # Test fixture: a QEMU whose -device vhost-user-device-pci is allowed on the
 # command line, built from Debian's bookworm-backports QEMU source.
 #
-#   build-qemu.sh            prints the path of qemu-system-x86_64 on stdout
+#   build-qemu.sh              prints the path of qemu-system-x86_64 on stdout
+#   build-qemu.sh --deps-only  installs what the build needs and checks that
+#                              the source is in apt's index; builds nothing
 #
 # QEMU 9.1 and later mark the generic vhost-user device not user-creatable;
 # this build removes exactly those two lines (as upstream documents), sets
@@ -27,6 +29,9 @@ top=$(cd "$here/../.." && pwd)
 cache=${X9P_QEMU_VHOST_CACHE:-$top/build/qemu-vhost}
 # Bump when the changes or the configuration below change.
 recipe=r1
+bpo_suite=bookworm-backports
+deps_only=0
+[ "${1:-}" != --deps-only ] || deps_only=1
 
 say() { echo "build-qemu: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -37,12 +42,6 @@ if [ -n "${X9P_QEMU_VHOST:-}" ]; then
 	exit 0
 fi
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"
-	elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-	else die "needs root for: $*"; fi
-}
-
 # The newest complete build, whatever its version (used when apt cannot say
 # which version is current).
 newest_cached() {
@@ -52,34 +51,27 @@ newest_cached() {
 # "FILE SHA256" of the orig tarball of qemu in bookworm-backports, from the
 # local Sources index (no download).
 orig_of_index() {
-	apt-get source --print-uris qemu/bookworm-backports 2>/dev/null |
+	apt-get source --print-uris "qemu/$bpo_suite" 2>/dev/null |
 		sed -n "s/^'[^']*' \(qemu_[^ ]*\.orig\.tar\.[a-z]*\) [0-9]* SHA256:\([0-9a-f]*\)$/\1 \2/p" |
 		head -n 1
-}
-
-# A deb-src entry for bookworm-backports, same URI and key as bookworm's.
-add_src_entry() {
-	uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-	say "adding apt source deb-src bookworm-backports"
-	printf 'Types: deb-src\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
-		"${uri:-http://deb.debian.org/debian}" /usr/share/keyrings/debian-archive-keyring.gpg |
-		as_root tee /etc/apt/sources.list.d/x9p-bookworm-backports-src.sources >/dev/null
-	as_root apt-get update -q >/dev/null || die "apt-get update failed"
 }
 
 build() {
 	src=$cache/src
 	mkdir -p "$src"
-	orig=$(orig_of_index)
-	if [ -z "$orig" ]; then
-		add_src_entry
-		orig=$(orig_of_index)
-	fi
-	if [ -z "$orig" ]; then
+	# The build tools, meson from bookworm-backports and that suite's source
+	# index (tools/deps.sh adds the deb and deb-src entries it lacks).
+	if ! sh "$top/tools/deps.sh" vhost >&2; then
 		cached=$(newest_cached)
-		[ -n "$cached" ] || die "no qemu source in bookworm-backports (apt-get source --print-uris)"
-		say "apt has no qemu source index: using the cached $cached"
+		[ -n "$cached" ] || die "cannot install the build dependencies (tools/deps.sh vhost)"
+		say "tools/deps.sh vhost failed: using the cached $cached"
 		echo "$cached"
+		return 0
+	fi
+	orig=$(orig_of_index)
+	[ -n "$orig" ] || die "no qemu source in $bpo_suite (apt-get source --print-uris qemu/$bpo_suite)"
+	if [ "$deps_only" = 1 ]; then
+		say "dependencies ready; source ${orig% *}"
 		return 0
 	fi
 	file=${orig% *} sum=${orig#* }
@@ -92,14 +84,12 @@ build() {
 		return 0
 	fi
 
-	sh "$top/tools/deps.sh" vhost >&2 || die "cannot install the build dependencies (tools/deps.sh vhost)"
-
 	if ! echo "$sum  $src/$file" | sha256sum -c --status 2>/dev/null; then
 		rm -f "$src/$file"
 		say "downloading $file"
 		# The .dsc and Debian tarball may be missing on the mirror; the orig
 		# tarball is all this build needs, so only its presence counts.
-		(cd "$src" && apt-get source --download-only qemu/bookworm-backports >"$src/download.log" 2>&1) || true
+		(cd "$src" && apt-get source --download-only "qemu/$bpo_suite" >"$src/download.log" 2>&1) || true
 		echo "$sum  $src/$file" | sha256sum -c --status 2>/dev/null ||
 			{ cat "$src/download.log" >&2; die "$file missing or its SHA-256 does not match the Sources index"; }
 	fi

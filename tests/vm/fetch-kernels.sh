@@ -17,12 +17,12 @@
 # A cached kernel is never fetched again; delete its directory to refresh.
 #
 # 6.1 comes from bookworm (newest linux-image-6.1.0-N-amd64), 6.12 from
-# bookworm-backports; a bookworm-backports apt source is added (same URI and
-# key as bookworm's) when none is configured.  Needs root only for that and
-# for `apt-get update`.
+# bookworm-backports, whose apt source `tools/deps.sh vm` adds when none is
+# configured.  Needs root only for that and for `apt-get update`.
 set -eu
 
-cache=${X9P_VM_CACHE:-$(dirname "$0")/../../build/vm-cache}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${X9P_VM_CACHE:-$top/build/vm-cache}
 # The kernel's 9p client over virtio and over a virtconsole (trans=fd).  Their
 # dependencies come from modules.dep, so the load order is the kernel's own.
 want_modules="virtio_pci virtio_console 9pnet_virtio 9pnet_fd 9p"
@@ -34,52 +34,6 @@ as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"
 	elif command -v sudo >/dev/null 2>&1; then sudo "$@"
 	else die "needs root for: $*"; fi
-}
-
-src_files() {
-	ls /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null || true
-}
-
-have_backports_source() {
-	# shellcheck disable=SC2046
-	grep -Eqs '^[^#]*bookworm-backports' $(src_files)
-}
-
-# Prints "URI KEYRING" of the configured plain bookworm source (deb822 or
-# one-line format), or nothing.
-bookworm_source() {
-	for f in $(src_files); do
-		case $f in
-		*.sources)
-			awk '
-			function flush() {
-				if (ok && uri != "") { print uri, key; found = 1; exit }
-				ok = 0; uri = ""; key = ""
-			}
-			/^[ \t]*$/ { flush(); next }
-			/^#/ { next }
-			tolower($1) == "uris:" { uri = $2 }
-			tolower($1) == "signed-by:" { key = $2 }
-			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == "bookworm") ok = 1 }
-			END { if (!found) flush() }' "$f"
-			;;
-		*)
-			sed -n 's/^deb[ \t]\+\(\[[^]]*\]\)\?[ \t]*\([^ \t]\+\)[ \t]\+bookworm[ \t].*/\2 \1/p' "$f" |
-				sed 's/\[.*signed-by=\([^] ]*\).*\]/\1/; s/ \[.*\]$/ /'
-			;;
-		esac
-	done | head -n 1
-}
-
-add_backports_source() {
-	# shellcheck disable=SC2046  # "URI KEYRING", split on purpose
-	set -- $(bookworm_source) ""
-	uri=${1:-http://deb.debian.org/debian}
-	key=${2:-/usr/share/keyrings/debian-archive-keyring.gpg}
-	say "adding apt source bookworm-backports ($uri)"
-	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' \
-		"$uri" "$key" | as_root tee /etc/apt/sources.list.d/x9p-bookworm-backports.sources >/dev/null
 }
 
 updated=0
@@ -142,9 +96,8 @@ fetch_one() {
 		return 0
 	fi
 
-	if [ "$k" = 6.12 ] && ! have_backports_source; then
-		add_backports_source
-		apt_update
+	if [ "$k" = 6.12 ]; then
+		sh "$top/tools/deps.sh" vm || die "cannot set up the apt sources (tools/deps.sh vm)"
 	fi
 	pkg=$(newest_pkg "$re")
 	if [ -z "$pkg" ]; then

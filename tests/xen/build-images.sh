@@ -27,6 +27,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 root=${1:-$top/build/xen-cache}
+. "$top/tests/lib/debian-base.sh"
 
 # The dom0 userland. x9p-backend's own runtime libraries are listed so the
 # binary built on the host against libxen-dev 4.17 finds them; qemu-system-xen
@@ -37,22 +38,6 @@ libglib2.0-0 libseccomp2 libcap-ng0"
 
 say() { echo "xen-images: $*" >&2; }
 now() { date +%s; }
-
-# The mirror the host's apt uses (no network but the Debian archive); its
-# bookworm, bookworm-updates and bookworm-security suites are the host's too.
-apt_uris() {
-	grep -hE '^[[:space:]]*(URIs:|deb[[:space:]])' /etc/apt/sources.list \
-		/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -oE 'https?://[^ ]+' | sed 's|/*$||'
-}
-mirror() {
-	m=$(apt_uris | grep -E '/debian$' | head -n 1)
-	echo "${m:-http://deb.debian.org/debian}"
-}
-security_mirror() {
-	m=$(apt_uris | grep -E '/debian-security$' | head -n 1)
-	echo "${m:-http://deb.debian.org/debian-security}"
-}
 
 # "pkg version" of what the chroot would get. The host runs the same release
 # with the same suites, so its candidates are the chroot's.
@@ -83,17 +68,11 @@ done
 rm -rf "$dir"
 mkdir -p "$dir/logs"
 r=$dir/rootfs
-m=$(mirror)
-say "debootstrap minbase bookworm from $m (log $dir/logs/debootstrap.log)"
-debootstrap --variant=minbase bookworm "$r" "$m" >"$dir/logs/debootstrap.log" 2>&1 ||
+# A minbase bookworm with the stock apt sources, shared with the other tests
+# that need one (debootstrapped once, then unpacked from its cache).
+debian_base "$r" "$top/build/debian-base" 2>"$dir/logs/debootstrap.log" ||
 	{ say "debootstrap failed:"; tail -n 20 "$dir/logs/debootstrap.log" >&2; exit 1; }
-say "debootstrap done in $(($(now) - t0)) s"
-
-printf 'deb %s bookworm main\ndeb %s bookworm-updates main\ndeb %s bookworm-security main\n' \
-	"$m" "$m" "$(security_mirror)" >"$r/etc/apt/sources.list"
-# Package scripts must not start services inside the chroot.
-printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
-chmod 0755 "$r/usr/sbin/policy-rc.d"
+say "base tree done in $(($(now) - t0)) s"
 # Nothing boots the Debian initramfs (the test brings its own), and building
 # it twice costs most of a minute: divert update-initramfs to a no-op.
 chroot "$r" dpkg-divert --local --rename --add /usr/sbin/update-initramfs >/dev/null
