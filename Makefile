@@ -10,7 +10,8 @@ SANITIZE ?= 0
 
 ifeq ($(SANITIZE),1)
 B := build-san
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-DX9P_POISON
 else
 B := build
 SAN_FLAGS :=
@@ -56,15 +57,26 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIBX9P := $(B)/libx9p.a
 LIBHELPER := $(B)/libx9phelper.a
 LIBTEST := $(B)/libx9ptest.a
+# Fuzzers run under ASan and UBSan in every build, make check's included:
+# they link their own sanitized copy of the library (objects in $(B)/fuzz/),
+# with answered requests poisoned (X9P_POISON).
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-DX9P_POISON
+FUZZ_CFLAGS = $(filter-out $(SAN_FLAGS),$(CFLAGS)) $(FUZZ_FLAGS)
+FUZZ_LDFLAGS = $(filter-out $(SAN_FLAGS),$(LDFLAGS)) $(FUZZ_FLAGS)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_LIB := $(B)/fuzz/libx9p.a
+fuzzobj = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
+
 BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
 
-.PHONY: all deps check check-posix check-xen check-build run bench install clean FORCE
+.PHONY: all deps check check-posix check-xen check-build fuzz run bench install clean FORCE
 .DEFAULT_GOAL := all
 
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS) $(XENSIM_BINS)
+build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS) $(XENSIM_BINS) $(FUZZ_BINS)
 
 deps:
 	@sh tools/deps.sh build
@@ -79,6 +91,17 @@ FORCE:
 $(B)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/fuzz/obj/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(call fuzzobj,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/fuzz/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIB)
+	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(LIBX9P): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -149,6 +172,12 @@ check-posix: deps
 check-xen: deps
 	@$(MAKE) --no-print-directory build-all
 	@X9P_BUILD=$(B) prove --exec "$(CURDIR)/tests/tap-exec" tests/xen/test-xen-system.sh
+
+# The fuzzers alone, for longer than make check gives them (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@$(MAKE) --no-print-directory build-all
+	@X9P_BUILD=$(B) X9P_FUZZ_SECONDS=$(FUZZ_SECONDS) prove --exec "$(CURDIR)/tests/tap-exec" tests/fuzz/test-fuzz.sh
 
 run: deps
 	@sh tools/deps.sh vm

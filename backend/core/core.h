@@ -77,6 +77,10 @@ struct x9p_req {
 	 * discarded as a flushed request's is. */
 	volatile int interrupted;
 	GQueue flushes;              /* Tflush requests waiting for this one */
+	/* Set by the reply; then nothing but x9p_req_done() touches the
+	 * request (debug builds poison it to catch any other access). */
+	bool answered;
+	unsigned unlinked;           /* table entries the reply removed */
 	/* x9p_session_submit_data: the Twrite payload left in transport buffers */
 	struct iovec *data;
 	int ndata;
@@ -85,6 +89,14 @@ struct x9p_req {
 };
 
 /* ---- session.c ---- */
+/*
+ * A request's life: submitted, dispatched to exactly one handler, answered
+ * exactly once (x9p_req_finish*, x9p_reply*), and freed by x9p_req_done()
+ * once whoever dispatched it is back.  Answering ends the handler's use of
+ * r and of everything decoded from its frame (names in struct p9_msg point
+ * into it): in builds with X9P_POISON (SANITIZE=1) both are poisoned at the
+ * reply, so a handler that reads them afterwards stops under ASan.
+ */
 /* Called by a worker (or the I/O thread) with the finished reply. */
 void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int result);
 /*
@@ -96,6 +108,27 @@ void x9p_req_finish_fill(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t 
 			 x9p_fill_fn fill, void *arg);
 /* Gives the transport its Twrite payload buffers back (once). */
 void x9p_req_release_data(struct x9p_req *r);
+/* Frees an answered request (answers EIO first if the handler did not). */
+void x9p_req_done(struct x9p_req *r);
+
+#if defined(X9P_POISON) && defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* Everything but the session pointer and the fields x9p_req_done() reads
+ * is off limits once answered; the frame entirely. */
+static inline void x9p_req_poison(struct x9p_req *r)
+{
+	ASAN_POISON_MEMORY_REGION(r->frame, r->len);
+	ASAN_POISON_MEMORY_REGION(r, offsetof(struct x9p_req, answered));
+}
+static inline void x9p_req_unpoison(struct x9p_req *r)
+{
+	ASAN_UNPOISON_MEMORY_REGION(r, offsetof(struct x9p_req, answered));
+	ASAN_UNPOISON_MEMORY_REGION(r->frame, r->len);
+}
+#else
+static inline void x9p_req_poison(struct x9p_req *r) { (void)r; }
+static inline void x9p_req_unpoison(struct x9p_req *r) { (void)r; }
+#endif
 
 /* ---- dispatch.c ---- */
 void x9p_dispatch(struct x9p_req *r);

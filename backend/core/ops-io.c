@@ -133,16 +133,16 @@ static ssize_t fill_pread(void *arg, const struct iovec *iov, int iovcnt)
 
 void x9p_op_read(struct x9p_req *r, struct p9_msg *m)
 {
-	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tread.fid);
 	uint64_t off = m->u.tread.offset;
 	uint32_t count = MIN(m->u.tread.count, max_payload(r->s));
 	uint8_t hdr[P9_RREAD_HDR];
 	struct pread_arg pa;
+	struct x9p_fid *f;
 	struct p9_wr w;
 	uint8_t *buf;
 	int fd;
 
-	if (!f)
+	if (!(f = x9p_fid_or_reply(r, m->u.tread.fid)))
 		return;
 	if (off > MAX_OFFSET) {
 		x9p_fid_unref(f);
@@ -379,12 +379,12 @@ static bool lock_valid(const struct p9_lock *l)
 void x9p_op_lock(struct x9p_req *r, struct p9_msg *m)
 {
 	const struct p9_lock *l = &m->u.tlock.lock;
-	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tlock.fid);
 	struct p9_msg out = { .type = P9_RLOCK };
 	struct x9p_lock_owner o = { r->s, l->proc_id, l->client_id, m->u.tlock.fid };
+	struct x9p_fid *f;
 	int fd;
 
-	if (!f)
+	if (!(f = x9p_fid_or_reply(r, m->u.tlock.fid)))
 		return;
 	if (fid_kind(f, &fd) != X9P_FID_FILE) {
 		x9p_fid_unref(f);
@@ -403,13 +403,13 @@ void x9p_op_lock(struct x9p_req *r, struct p9_msg *m)
 void x9p_op_getlock(struct x9p_req *r, struct p9_msg *m)
 {
 	const struct p9_lock *l = &m->u.tlock.lock;
-	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tlock.fid);
 	struct p9_msg out = { .type = P9_RGETLOCK };
 	struct x9p_lock_owner o = { r->s, l->proc_id, l->client_id, m->u.tlock.fid };
+	struct x9p_fid *f;
 	char cid[256];
 	int fd, err = 0;
 
-	if (!f)
+	if (!(f = x9p_fid_or_reply(r, m->u.tlock.fid)))
 		return;
 	if (fid_kind(f, &fd) != X9P_FID_FILE)
 		err = -EBADF;
@@ -449,14 +449,14 @@ static int readdir_emit(void *opaque, const struct x9p_dirent *de)
 void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
 {
 	struct x9p_fs *fs = r->s->srv->fs;
-	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.tread.fid);
 	uint32_t count = MIN(m->u.tread.count, max_payload(r->s));
 	struct readdir_state st;
+	struct x9p_fid *f;
 	struct x9p_ctx c;
 	uint8_t *buf;
 	int fd, n;
 
-	if (!f)
+	if (!(f = x9p_fid_or_reply(r, m->u.tread.fid)))
 		return;
 	if (fid_kind(f, &fd) != X9P_FID_DIR) {
 		x9p_fid_unref(f);

@@ -287,15 +287,14 @@ void x9p_op_readlink(struct x9p_req *r, struct p9_msg *m)
 void x9p_op_rename(struct x9p_req *r, struct p9_msg *m)
 {
 	char name[NAME_MAX + 1];
-	struct x9p_fid *d = create_prologue(r, m->u.trename.dfid, m->u.trename.name, name, sizeof(name));
 	struct x9p_fs *fs = FS(r);
 	struct x9p_node *parent;
-	struct x9p_fid *f;
+	struct x9p_fid *d, *f;
 	struct x9p_ctx c;
 	char *oldname;
 	int err;
 
-	if (!d)
+	if (!(d = create_prologue(r, m->u.trename.dfid, m->u.trename.name, name, sizeof(name))))
 		return;
 	if (!(f = x9p_fid_or_reply(r, m->u.trename.fid))) {
 		x9p_fid_unref(d);

@@ -335,15 +335,15 @@ void x9p_op_wstat(struct x9p_req *r, struct p9_msg *m)
 {
 	const struct p9_stat *st = &m->u.twstat.stat;
 	struct x9p_fs *fs = FS(r);
-	struct x9p_fid *f = x9p_fid_or_reply(r, m->u.twstat.fid);
 	struct p9_msg out = { .type = P9_RWSTAT };
 	struct x9p_setattr sa = { 0 };
 	char name[NAME_MAX + 1];
+	struct x9p_fid *f;
 	struct x9p_ctx c;
 	int fd, err = 0;
 	bool dotu = r->s->dialect == P9_DIALECT_2000U;
 
-	if (!f)
+	if (!(f = x9p_fid_or_reply(r, m->u.twstat.fid)))
 		return;
 	c = x9p_ctx_of(r, f, (uint32_t)-1);
 	if (st->mode != DONT_TOUCH32) {

@@ -9,6 +9,7 @@
 static void worker(gpointer data, gpointer user)
 {
 	x9p_dispatch(data);
+	x9p_req_done(data);
 }
 
 struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg)

@@ -162,6 +162,13 @@ static void send_filled(struct x9p_req *r, const struct reply_src *src)
 	}
 }
 
+/*
+ * Sends r's reply.  r itself lives on until x9p_req_done(): the handler
+ * that answered may still be running, and the session (and the in-flight
+ * count that keeps x9p_session_close() waiting) must outlive it.  The tag,
+ * though, is free from here on, since the client may reuse it as soon as it
+ * sees the reply.
+ */
 static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 {
 	struct x9p_session *s = r->s;
@@ -170,6 +177,12 @@ static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 	struct x9p_req *f;
 	unsigned n;
 
+	if (r->answered) {
+		/* A handler bug, never the client's doing: one reply per request. */
+		g_critical("%s: second reply to %s (tag %u) suppressed", s->channel,
+			   p9_type_name(r->type), r->tag);
+		return;
+	}
 	g_mutex_lock(&s->lock);
 	n = unlink_chain(s, r, &flushed);
 	g_mutex_lock(&s->send_lock);
@@ -187,8 +200,26 @@ static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 	}
 	g_mutex_unlock(&s->send_lock);
 
+	r->unlinked = n;
+	r->answered = true;
+	x9p_req_poison(r);
+}
+
+void x9p_req_done(struct x9p_req *r)
+{
+	struct x9p_session *s;
+
+	x9p_req_unpoison(r);
+	s = r->s;
+	if (!r->answered) {
+		/* A handler that forgot to answer must not leave the guest waiting. */
+		g_critical("%s: %s (tag %u) ended without a reply; answering EIO", s->channel,
+			   p9_type_name(r->type), r->tag);
+		x9p_reply_err(r, EIO);
+		x9p_req_unpoison(r);
+	}
 	g_mutex_lock(&s->lock);
-	s->ninflight -= n;
+	s->ninflight -= r->unlinked;
 	if (s->ninflight == 0)
 		g_cond_broadcast(&s->drained);
 	g_mutex_unlock(&s->lock);
@@ -294,6 +325,7 @@ static void submit_version(struct x9p_session *s, struct x9p_req *r)
 	s->ninflight++;
 	g_mutex_unlock(&s->lock);
 	x9p_do_version(s, r);
+	x9p_req_done(r);
 }
 
 static void submit(struct x9p_session *s, struct x9p_req *r);

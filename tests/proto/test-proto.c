@@ -443,6 +443,69 @@ static void t_malformed_bodies(void)
 	pfx_stop(&f);
 }
 
+/* One request whose handler answers it early (unknown fid, bad name); the
+ * reply must be the error and the daemon must live on.  Such handlers used
+ * to read their request after answering it, a use after free. */
+static void rpc_err(struct pfx *f, struct p9_msg *m, int want)
+{
+	struct p9c_reply r = { 0 };
+
+	g_assert_cmpint(p9c_rpc(f->c, m, &r), ==, -want);
+	p9c_reply_clear(&r);
+}
+
+static void t_early_replies(void)
+{
+	struct pfx f;
+	struct p9_getattr a;
+	uint32_t msize;
+	char ver[32];
+
+	pfx_start(&f, synth_args, false);
+	for (int round = 0; round < 40; round++) {
+		struct p9_msg m = { 0 };
+
+		m.type = P9_TREAD;
+		m.u.tread.fid = 77;
+		m.u.tread.count = 100;
+		rpc_err(&f, &m, ENOENT);
+		m.type = P9_TREADDIR;
+		rpc_err(&f, &m, ENOENT);
+		memset(&m, 0, sizeof(m));
+		m.type = P9_TLOCK;
+		m.u.tlock.fid = 77;
+		m.u.tlock.lock.client_id = p9_str_c("c");
+		rpc_err(&f, &m, ENOENT);
+		m.type = P9_TGETLOCK;
+		rpc_err(&f, &m, ENOENT);
+		memset(&m, 0, sizeof(m));
+		m.type = P9_TRENAME;
+		m.u.trename.fid = 0;
+		m.u.trename.dfid = 0;
+		m.u.trename.name = p9_str_c("..");
+		rpc_err(&f, &m, EINVAL);
+		m.u.trename.dfid = 77;
+		m.u.trename.name = p9_str_c("x");
+		rpc_err(&f, &m, ENOENT);
+	}
+	g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	/* 9P2000.u: Twstat of an unknown fid. */
+	g_assert_cmpint(p9c_version(f.c, 65536, "9P2000.u", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(f.c, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	for (int round = 0; round < 40; round++) {
+		struct p9_msg m = { 0 };
+
+		m.type = P9_TWSTAT;
+		m.u.twstat.fid = 77;
+		memset(&m.u.twstat.stat, 0xff, sizeof(m.u.twstat.stat));
+		m.u.twstat.stat.name = m.u.twstat.stat.uid = m.u.twstat.stat.gid = p9_str_c("");
+		m.u.twstat.stat.muid = m.u.twstat.stat.extension = p9_str_c("");
+		rpc_err(&f, &m, ENOENT);
+	}
+	check_other_client(&f);
+	pfx_stop(&f);
+}
+
 /* Frame-level faults cost the sender its connection, nothing more. */
 static void bad_frame(const uint8_t *bytes, size_t len)
 {
@@ -495,6 +558,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/locks", t_locks);
 	g_test_add_func("/proto/kill-privs", t_kill_privs);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
+	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
 	g_test_add_func("/proto/malformed/truncated-then-close", t_truncated_then_close);
