@@ -36,6 +36,7 @@ static struct {
 	int max_fids;
 	int max_open_files;
 	int max_conns;
+	int reply_timeout;
 	char *socket_mode;
 	gboolean allow_remote;
 	char *log_level;
@@ -159,6 +160,9 @@ static const GOptionEntry entries[] = {
 	  "Most open files one client may hold (default: only --max-fids)", "N" },
 	{ "max-connections", 0, 0, G_OPTION_ARG_INT, &opt.max_conns,
 	  "Most clients connected at once to the listeners (default 64)", "N" },
+	{ "reply-timeout", 0, 0, G_OPTION_ARG_INT, &opt.reply_timeout,
+	  "Seconds a socket client may leave its replies unread before it is "
+	  "disconnected (default 60)", "SECONDS" },
 	{ "socket-mode", 0, 0, G_OPTION_ARG_STRING, &opt.socket_mode,
 	  "Octal permissions of unix sockets (default 0600: owner only)", "MODE" },
 	{ "allow-remote", 0, 0, G_OPTION_ARG_NONE, &opt.allow_remote,
@@ -274,7 +278,8 @@ static bool check_options(unsigned *mode, GError **err)
 	if (!parse_count("workers", opt.workers, 1024, err) ||
 	    !parse_count("max-fids", opt.max_fids, 1 << 20, err) ||
 	    !parse_count("max-open-files", opt.max_open_files, 1 << 20, err) ||
-	    !parse_count("max-connections", opt.max_conns, 65536, err))
+	    !parse_count("max-connections", opt.max_conns, 65536, err) ||
+	    !parse_count("reply-timeout", opt.reply_timeout, 86400, err))
 		return false;
 	*mode = X9P_SOCK_DEFAULT_MODE;
 	if (opt.socket_mode && !parse_mode(opt.socket_mode, mode, err))
@@ -515,6 +520,7 @@ int main(int argc, char **argv)
 	sock_cfg.unix_mode = mode;
 	sock_cfg.allow_remote = opt.allow_remote;
 	sock_cfg.max_conns = opt.max_conns;
+	sock_cfg.reply_timeout_s = (unsigned)opt.reply_timeout;
 	sock_cfg.fd_closed = on_fd_closed;
 	ss = x9p_sock_server_new(engine, &sock_cfg, NULL);
 	for (i = 0; i < n_addrs; i++) {

@@ -89,13 +89,6 @@ static void log_peer(const char *label, int fd, const struct listener *l)
 	g_info("%s: connection accepted on %s from %s port %u", label, l->bound, host, port);
 }
 
-static uint32_t max_msize(const struct x9p_sock_server *ss)
-{
-	uint32_t m = ss->cfg.max_msize;
-
-	return m == 0 || m > X9P_SOCK_MAX_MSIZE ? X9P_SOCK_MAX_MSIZE : m;
-}
-
 static void serve_accepted(struct listener *l, int fd)
 {
 	struct x9p_sock_server *ss = l->ss;
@@ -122,7 +115,7 @@ static void serve_accepted(struct listener *l, int fd)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	log_peer(label, fd, l);
-	c = x9p_sock_conn_start(ss, ss->engine, max_msize(ss), fd, fd, label, false, &err);
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, fd, fd, label, false, &err);
 	if (!c) {
 		g_warning("%s", err->message);
 		g_error_free(err);
@@ -388,7 +381,7 @@ static bool add_fd(struct x9p_sock_server *ss, const struct x9p_sock_addr *a, ch
 		return false;
 	label = a->rfd == a->wfd ? g_strdup_printf("fd:%d", a->rfd) :
 				   g_strdup_printf("fd:%d,%d", a->rfd, a->wfd);
-	c = x9p_sock_conn_start(ss, ss->engine, max_msize(ss), a->rfd, a->wfd, label, true,
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, a->rfd, a->wfd, label, true,
 				err);
 	if (!c) {
 		g_free(label);
@@ -454,6 +447,10 @@ struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
 		ss->cfg.unix_mode = X9P_SOCK_DEFAULT_MODE;
 	if (!ss->cfg.max_conns)
 		ss->cfg.max_conns = X9P_SOCK_DEFAULT_MAX_CONNS;
+	if (!ss->cfg.max_msize || ss->cfg.max_msize > X9P_SOCK_MAX_MSIZE)
+		ss->cfg.max_msize = X9P_SOCK_MAX_MSIZE;
+	if (!ss->cfg.reply_timeout_s)
+		ss->cfg.reply_timeout_s = X9P_SOCK_DEFAULT_REPLY_TIMEOUT;
 	ss->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref(g_main_context_default());
 	ss->listeners = g_ptr_array_new();
 	ss->conns = g_ptr_array_new();

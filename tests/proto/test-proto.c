@@ -506,6 +506,66 @@ static void t_early_replies(void)
 	pfx_stop(&f);
 }
 
+/*
+ * A client that pipelines big reads and never reads its replies holds up
+ * only itself: another client is served at once, and the non-reader is
+ * disconnected once its replies have waited --reply-timeout seconds.
+ * (Workers used to block in sendmsg() on its full socket, all of them.)
+ */
+static void t_nonreader(void)
+{
+	static const char *const args[] = { "--synthetic", "--workers=4", "--reply-timeout=3", NULL };
+	static uint8_t data[60000];
+	struct pfx f;
+	struct p9c *other;
+	struct p9_getattr a;
+	struct p9c_reply r = { 0 };
+	uint32_t msize, n;
+	char ver[16];
+	gint64 t0;
+	int rc, got;
+
+	pfx_start(&f, args, false);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDWR, NULL, NULL), ==, 0);
+	g_assert_cmpint(p9c_write(f.c, 1, 0, data, sizeof(data), &n), ==, 0);
+	/* 200 reads of 60000 bytes: far more than a socket buffer takes. */
+	for (int tag = 1; tag <= 200; tag++) {
+		struct p9_msg m = { .type = P9_TREAD };
+
+		m.u.tread.fid = 1;
+		m.u.tread.count = sizeof(data);
+		g_assert_cmpint(p9c_send(f.c, &m, tag), ==, tag);
+	}
+	g_usleep(300 * 1000);
+
+	other = pfx_connect(&f);
+	p9c_set_timeout(other, 2000);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(p9c_version(other, 8192, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(other, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	for (int i = 0; i < 20; i++)
+		g_assert_cmpint(p9c_getattr(other, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	g_test_message("other client served in %" G_GINT64_FORMAT " ms",
+		       (g_get_monotonic_time() - t0) / 1000);
+
+	/* Past the timeout the non-reader's connection is closed: its stream
+	 * ends after the replies that made it out, well short of 200. */
+	g_usleep(5 * G_USEC_PER_SEC);
+	got = 0;
+	while ((rc = p9c_recv(f.c, &r, 5000)) == 0) {
+		got++;
+		p9c_reply_clear(&r);
+	}
+	p9c_reply_clear(&r);
+	g_test_message("%d replies before the end of the stream (%s)", got, g_strerror(-rc));
+	g_assert_cmpint(rc, !=, -ETIMEDOUT);
+	g_assert_cmpint(got, <, 200);
+	g_assert_cmpint(p9c_getattr(other, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	p9c_free(other);
+	pfx_stop(&f);
+}
+
 /* Frame-level faults cost the sender its connection, nothing more. */
 static void bad_frame(const uint8_t *bytes, size_t len)
 {
@@ -559,6 +619,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/kill-privs", t_kill_privs);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
+	g_test_add_func("/proto/nonreader", t_nonreader);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
 	g_test_add_func("/proto/malformed/truncated-then-close", t_truncated_then_close);
