@@ -45,6 +45,7 @@ static struct {
 	char *export_dir;
 	char *security_model;
 	gboolean readonly;
+	gboolean no_setid;
 	char *multidevs;
 	/* Xen PV 9pfs backend (backend/xen/x9p-xen.h) */
 	gboolean xen;
@@ -181,6 +182,10 @@ static const GOptionEntry entries[] = {
 	  "(docs/security-models.md)", "MODEL" },
 	{ "readonly", 0, 0, G_OPTION_ARG_NONE, &opt.readonly,
 	  "With --export: refuse every change", NULL },
+	{ "no-setid", 0, 0, G_OPTION_ARG_NONE, &opt.no_setid,
+	  "With --export or --xen: never put set-user-ID or set-group-ID bits on "
+	  "host files, in passthrough too (none never does; mapped models keep "
+	  "them in their metadata)", NULL },
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "With --export: remap (default), forbid or warn about several host "
 	  "filesystems", "MODE" },
@@ -306,6 +311,11 @@ static bool check_options(unsigned *mode, GError **err)
 			    opt.readonly ? "readonly" : "multidevs");
 		return false;
 	}
+	if (opt.no_setid && !opt.export_dir && !opt.xen) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--no-setid needs --export or --xen");
+		return false;
+	}
 	if (opt.export_dir && !x9p_secmodel_parse(opt.security_model, &export_model)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    opt.security_model ? "--security-model: '%s' is not passthrough, "
@@ -372,6 +382,7 @@ static struct x9p_fs *make_fs(GError **err)
 			.model = export_model,
 			.multidevs = export_multidevs,
 			.readonly = opt.readonly,
+			.no_setid = opt.no_setid,
 		};
 
 		return x9p_proxy_new(&cfg, err);
@@ -488,6 +499,7 @@ int main(int argc, char **argv)
 			.max_open_files = (unsigned)opt.max_open_files,
 			.max_rings = (unsigned)opt.xen_max_rings,
 			.multidevs = export_multidevs,
+			.no_setid = opt.no_setid,
 			.trace = trace,
 		};
 

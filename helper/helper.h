@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "proxy.h"
@@ -19,6 +20,7 @@ struct hx_config {
 	enum x9p_secmodel model;
 	enum x9p_multidevs multidevs;
 	bool readonly;
+	bool no_setid;          /* passthrough: drop set-ID bits too (--no-setid) */
 	int root_fd;            /* O_PATH|O_DIRECTORY descriptor of the export */
 	dev_t root_dev;
 	ino_t root_ino;
@@ -35,6 +37,22 @@ extern struct hx_config hx;
 static inline bool hx_mapped(void)
 {
 	return hx.model == X9P_SM_MAPPED_XATTR || hx.model == X9P_SM_MAPPED_FILE;
+}
+
+/*
+ * Permission bits a guest's mode may put on a host file.  Set-user-ID and
+ * set-group-ID never reach the host in model none (the host's own owner,
+ * often root, would run the guest's program with its rights) nor with
+ * --no-setid; the mapped models keep the guest's bits in their metadata
+ * and never call this.  Sticky and the rwx bits pass.
+ */
+static inline uint32_t hx_host_perm(uint32_t mode)
+{
+	uint32_t perm = mode & 07777;
+
+	if (hx.model == X9P_SM_NONE || hx.no_setid)
+		perm &= ~(uint32_t)(S_ISUID | S_ISGID);
+	return perm;
 }
 
 /* Initialises `hx` from an export descriptor; -errno on failure. */

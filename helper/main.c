@@ -37,6 +37,7 @@ static struct {
 	char *model;
 	char *multidevs;
 	gboolean readonly;
+	gboolean no_setid;
 	int threads;
 	int max_nodes;
 	int max_queue;
@@ -86,6 +87,9 @@ static const GOptionEntry entries[] = {
 	  "passthrough, mapped-xattr (or mapped), mapped-file or none (required)", "MODEL" },
 	{ "readonly", 0, 0, G_OPTION_ARG_NONE, &opt.readonly,
 	  "Refuse every modification with EROFS", NULL },
+	{ "no-setid", 0, 0, G_OPTION_ARG_NONE, &opt.no_setid,
+	  "passthrough: never put set-user-ID or set-group-ID bits on host files "
+	  "(model none never does)", NULL },
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "Other filesystems below the export: remap (default), forbid or warn", "MODE" },
 	{ "threads", 0, 0, G_OPTION_ARG_INT, &opt.threads,
@@ -234,6 +238,7 @@ int main(int argc, char **argv)
 		g_critical("export: %s", g_strerror(-e));
 		return 1;
 	}
+	hx.no_setid = opt.no_setid;
 	hx.proc_fd = x9p_sandbox_proc_fd();
 	if (hx.proc_fd < 0)
 		g_message("no /proc/self/fd: open-but-unlinked files and xattrs of regular "

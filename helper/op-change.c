@@ -17,7 +17,7 @@ static int set_mode(struct hx_node *n, uint32_t perm)
 	struct hx_meta cur, m = { .have = HX_M_MODE };
 
 	if (!hx_mapped())
-		return hx_fchmod_path(n->fd, n->type, perm);
+		return hx_fchmod_path(n->fd, n->type, hx_host_perm(perm));
 	/* The stored file type stays; only the permission bits change. */
 	hx_meta_load_node(n, &cur);
 	m.mode = ((cur.have & HX_M_MODE) && (cur.mode & S_IFMT) ? cur.mode & S_IFMT : n->type) |

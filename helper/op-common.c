@@ -67,6 +67,7 @@ int hx_op_hello(const struct x9p_px_req *q, struct hx_out *o)
 	o->rep->model = hx.model;
 	o->rep->multidevs = hx.multidevs;
 	o->rep->hflags = (hx.readonly ? X9P_PXH_READONLY : 0) |
+			 (hx.no_setid ? X9P_PXH_NO_SETID : 0) |
 			 (hx.proc_fd >= 0 ? X9P_PXH_PROCFD : 0);
 	o->rep->root_dev = hx.root_dev;
 	o->rep->root_ino = hx.root_ino;

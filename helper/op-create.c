@@ -40,7 +40,7 @@ static int fix_host_cred(int fd, mode_t type, const struct x9p_px_req *q, bool c
 	if (e && hx.model == X9P_SM_NONE)
 		e = 0;
 	if (e == 0 && chmod_too)
-		e = hx_fchmod_path(fd, type, q->mode & 07777);
+		e = hx_fchmod_path(fd, type, hx_host_perm(q->mode));
 	return e;
 }
 
@@ -126,7 +126,7 @@ int hx_op_create(const struct x9p_px_req *q, struct hx_out *o)
 		e = hx_creds_enter(q->uid, q->gid, &cr);
 		if (e)
 			goto out;
-		fd = hx_openat(d->fd, name, flags, q->mode & 07777);
+		fd = hx_openat(d->fd, name, flags, hx_host_perm(q->mode));
 		hx_creds_leave(&cr);
 	}
 	if (fd < 0) {
@@ -179,7 +179,7 @@ int hx_op_mkdir(const struct x9p_px_req *q, struct hx_out *o)
 	} else {
 		e = hx_creds_enter(q->uid, q->gid, &cr);
 		if (e == 0) {
-			e = mkdirat(d->fd, name, q->mode & 07777) < 0 ? -errno : 0;
+			e = mkdirat(d->fd, name, hx_host_perm(q->mode)) < 0 ? -errno : 0;
 			hx_creds_leave(&cr);
 		}
 	}
@@ -219,7 +219,8 @@ int hx_op_mknod(const struct x9p_px_req *q, struct hx_out *o)
 		host_type = q->mode & S_IFMT;
 		e = hx_creds_enter(q->uid, q->gid, &cr);
 		if (e == 0) {
-			e = mknodat(d->fd, name, q->mode, (dev_t)q->rdev) < 0 ? -errno : 0;
+			e = mknodat(d->fd, name, (q->mode & S_IFMT) | hx_host_perm(q->mode),
+				    (dev_t)q->rdev) < 0 ? -errno : 0;
 			hx_creds_leave(&cr);
 		}
 	}

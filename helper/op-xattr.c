@@ -4,11 +4,14 @@
  * rules of QEMU's 9p-xattr*.c and 9p-posix-acl.c):
  *
  *   passthrough, mapped-file  user.* and system.posix_acl_* pass through
- *   mapped-xattr              user.* passes, except user.virtfs.*, which
- *                             belongs to the model: get ENODATA, set and
- *                             remove EACCES, never listed; the POSIX ACLs
- *                             live in user.virtfs.system.posix_acl_*
+ *   mapped-xattr              user.* passes; the POSIX ACLs live in
+ *                             user.virtfs.system.posix_acl_*
  *   none                      user.* passes, ACLs are not supported
+ *
+ * In every model user.virtfs.* is reserved: it is where mapped-xattr keeps
+ * ownership and mode, and an export may be served with another model
+ * later (or by QEMU), so a guest must never plant it.  Get answers ENODATA,
+ * set and remove EACCES (QEMU's answers), and it is never listed.
  *
  * Every other namespace (security., trusted., ...) is EOPNOTSUPP and is
  * left out of listings.
@@ -40,10 +43,10 @@ enum xclass { X_PASS, X_MAPPED_ACL, X_HIDDEN, X_UNSUPPORTED };
 static enum xclass classify(const char *name, const char **host, char *buf, size_t len)
 {
 	*host = name;
+	if (prefixed(name, VIRTFS_PREFIX))
+		return X_HIDDEN;
 	switch (hx.model) {
 	case X9P_SM_MAPPED_XATTR:
-		if (prefixed(name, VIRTFS_PREFIX))
-			return X_HIDDEN;
 		if (prefixed(name, "user."))
 			return X_PASS;
 		if (strcmp(name, ACL_ACCESS) == 0 || strcmp(name, ACL_DEFAULT) == 0) {

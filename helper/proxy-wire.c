@@ -726,7 +726,7 @@ int x9p_px_decode_rep(const void *buf, size_t len, uint16_t expect_op, struct x9
 		p->root_dev = get64(&r);
 		p->root_ino = get64(&r);
 		if (p->model > X9P_SM_NONE || p->multidevs > X9P_MULTIDEVS_WARN ||
-		    p->hflags & ~(X9P_PXH_READONLY | X9P_PXH_PROCFD))
+		    p->hflags & ~(X9P_PXH_READONLY | X9P_PXH_PROCFD | X9P_PXH_NO_SETID))
 			r.err = true;
 		break;
 	case X9P_PX_ATTACH:

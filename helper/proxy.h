@@ -130,6 +130,7 @@ enum x9p_px_op {
 /* HELLO reply flags */
 #define X9P_PXH_READONLY 0x1u
 #define X9P_PXH_PROCFD 0x2u       /* the helper can reopen nodes via /proc */
+#define X9P_PXH_NO_SETID 0x4u     /* set-ID bits never reach host files */
 
 enum x9p_secmodel {
 	X9P_SM_PASSTHROUGH = 0,

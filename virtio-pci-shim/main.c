@@ -44,6 +44,7 @@ static struct {
 	char *security_model;
 	char *multidevs;
 	gboolean readonly;
+	gboolean no_setid;
 	int thread_pool_size;
 	gboolean synthetic;
 	char *synth_spec;
@@ -79,6 +80,9 @@ static const GOptionEntry entries[] = {
 	  "With --export: passthrough, mapped-xattr, mapped-file or none", "MODEL" },
 	{ "readonly", 0, 0, G_OPTION_ARG_NONE, &opt.readonly,
 	  "With --export: refuse every change", NULL },
+	{ "no-setid", 0, 0, G_OPTION_ARG_NONE, &opt.no_setid,
+	  "With --export: never put set-user-ID or set-group-ID bits on host "
+	  "files, in passthrough too", NULL },
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "With --export: remap (default), forbid or warn", "MODE" },
 	{ "thread-pool-size", 0, 0, G_OPTION_ARG_INT, &opt.thread_pool_size,
@@ -170,6 +174,7 @@ static struct x9p_fs *make_fs(GError **err)
 			.model = model,
 			.multidevs = multidevs,
 			.readonly = opt.readonly,
+			.no_setid = opt.no_setid,
 		};
 
 		return x9p_proxy_new(&cfg, err);

@@ -36,7 +36,7 @@ struct x9p_session;
 struct x9p_server_cfg {
 	struct x9p_fs *fs;           /* taken over; destroyed with the server */
 	unsigned workers;            /* worker threads, 0 = default (16) */
-	unsigned max_fids;           /* per session; 0 = default (4096) */
+	unsigned max_fids;           /* per session; 0 = default (65536) */
 	unsigned max_open_files;     /* per session; 0 = unlimited */
 	bool keep_fids_on_version;   /* Mini-OS live update: Tversion keeps fids */
 	struct x9p_trace *trace;     /* may be NULL; not owned */

@@ -95,6 +95,8 @@ static GPtrArray *helper_argv(struct px_fs *fs)
 					    x9p_multidevs_name(fs->cfg.multidevs)));
 	if (fs->cfg.readonly)
 		g_ptr_array_add(a, g_strdup("--readonly"));
+	if (fs->cfg.no_setid)
+		g_ptr_array_add(a, g_strdup("--no-setid"));
 	if (fs->cfg.helper_threads)
 		g_ptr_array_add(a, g_strdup_printf("--threads=%u", fs->cfg.helper_threads));
 	if (fs->cfg.max_nodes)
@@ -206,7 +208,8 @@ static int hello(struct px_fs *fs, struct px_conn *cn, char **why)
 	}
 	if (rep.version != X9P_PX_VERSION || rep.model != (uint32_t)fs->cfg.model ||
 	    rep.multidevs != (uint32_t)fs->cfg.multidevs ||
-	    !(rep.hflags & X9P_PXH_READONLY) != !fs->cfg.readonly) {
+	    !(rep.hflags & X9P_PXH_READONLY) != !fs->cfg.readonly ||
+	    !(rep.hflags & X9P_PXH_NO_SETID) != !fs->cfg.no_setid) {
 		*why = g_strdup("it serves another configuration than requested");
 		goto out;
 	}

@@ -48,6 +48,7 @@ struct x9p_proxy_cfg {
 	enum x9p_secmodel model;
 	enum x9p_multidevs multidevs;
 	bool readonly;
+	bool no_setid;              /* helper --no-setid */
 	unsigned helper_threads;    /* 0: the helper's default */
 	unsigned max_nodes;         /* 0: the helper's default */
 	bool no_namespaces;         /* helper --no-namespaces */

@@ -221,6 +221,7 @@ static struct x9p_fs *make_fs(struct xdev *d, enum x9p_secmodel model, GError **
 		.export_fd = -1,
 		.model = model,
 		.multidevs = m->multidevs,
+		.no_setid = m->no_setid,
 		.log_level = m->helper_log_level,
 	};
 	struct stat st;

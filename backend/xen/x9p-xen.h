@@ -51,6 +51,7 @@ struct x9p_xen_cfg {
 	unsigned max_open_files;
 	unsigned max_rings;         /* advertised max-rings; 0: default (4) */
 	enum x9p_multidevs multidevs; /* helper-backed exports */
+	bool no_setid;              /* helper-backed exports: helper --no-setid */
 	const char *helper_log_level; /* NULL: the helper's default */
 	struct x9p_trace *trace;    /* may be NULL; not owned */
 };

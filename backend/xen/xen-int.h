@@ -68,6 +68,7 @@ struct xmgr {
 	char *synth_spec;
 	unsigned workers, max_fids, max_open_files, max_rings;
 	enum x9p_multidevs multidevs;
+	bool no_setid;
 	char *helper_log_level;
 	struct x9p_trace *trace;
 };

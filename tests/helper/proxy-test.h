@@ -77,6 +77,7 @@ struct pt {
 	char *outside;              /* top/outside: must stay untouched */
 	enum x9p_secmodel model;
 	bool readonly;
+	bool no_setid;
 	struct x9p_fs *fs;
 	struct x9p_node *root;
 	struct x9p_ctx c;
@@ -131,6 +132,7 @@ static inline struct x9p_fs *pt_new_fs(const struct pt *t, enum x9p_multidevs md
 	cfg.model = t->model;
 	cfg.multidevs = md;
 	cfg.readonly = t->readonly;
+	cfg.no_setid = t->no_setid;
 	cfg.log_level = g_getenv("X9P_HELPER_LOG");
 	fs = x9p_proxy_new(&cfg, err);
 	g_free(helper);

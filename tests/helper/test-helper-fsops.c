@@ -38,6 +38,15 @@ static void setup_ro(struct fx *f, gconstpointer data)
 		pt_start(&f->t);
 }
 
+static void setup_no_setid(struct fx *f, gconstpointer data)
+{
+	pt_tree(&f->t, (enum x9p_secmodel)GPOINTER_TO_INT(data));
+	f->skip = pt_skip_unprivileged(&f->t);
+	f->t.no_setid = true;
+	if (!f->skip)
+		pt_start(&f->t);
+}
+
 static void teardown(struct fx *f, gconstpointer data)
 {
 	pt_free(&f->t);
@@ -965,6 +974,57 @@ static void test_multidevs(struct mdfx *f, gconstpointer data)
 	pt_put(t, m);
 }
 
+/*
+ * A guest never plants host privileges: set-user-ID and set-group-ID bits
+ * reach host files only in passthrough without --no-setid (mapped models
+ * keep them in metadata), and user.virtfs.*, where mapped-xattr keeps
+ * ownership and mode, is reserved in every model.
+ */
+static void test_setid(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	bool host_gets = t->model == X9P_SM_PASSTHROUGH && !t->no_setid;
+	struct x9p_setattr sa = { 0 };
+	struct x9p_node *n;
+	struct x9p_attr a;
+	char buf[64];
+	char *p;
+
+	SKIP_IF_NEEDED(f);
+	/* created set-ID */
+	g_assert_cmpint(pt_create(t, t->root, "s", O_RDWR, 06755, &n, NULL), ==, 0);
+	g_assert_cmpint(pt_getattr(t, n, &a), ==, 0);
+	g_assert_cmphex(host_lstat(t, "s").st_mode & 07777, ==,
+			pt_mapped(t) ? 0600 : host_gets ? 06755 : 0755);
+	g_assert_cmphex(a.mode & 07777, ==, pt_mapped(t) || host_gets ? 06755 : 0755);
+	pt_put(t, n);
+	/* a file the host put there, made set-ID by the guest */
+	pt_write_file(pt_rel(t, "hostfile"), "#!/bin/sh\n", 0755);
+	g_assert_cmpint(pt_lookup(t, "hostfile", &n, NULL), ==, 0);
+	sa.valid = P9_SETATTR_MODE;
+	sa.mode = 06755;
+	g_assert_cmpint(PT_OPS(t)->setattr(t->fs, &t->c, n, &sa), ==, 0);
+	g_assert_cmphex(host_lstat(t, "hostfile").st_mode & 07777, ==,
+			pt_mapped(t) ? 0755 : host_gets ? 06755 : 0755);
+	/* user.virtfs.* is nobody's to write, read or list */
+	g_assert_cmpint(PT_OPS(t)->setxattr(t->fs, &t->c, n, "user.virtfs.uid", "\0\0\0\0", 4, 0),
+			==, -EACCES);
+	g_assert_cmpint(PT_OPS(t)->removexattr(t->fs, &t->c, n, "user.virtfs.mode"), ==, -EACCES);
+	p = pt_path(t, "hostfile");
+	g_assert_cmpint(lsetxattr(p, "user.virtfs.gid", "\1\0\0\0", 4, 0), ==, 0);
+	g_assert_cmpint(lsetxattr(p, "user.seen", "1", 1, 0), ==, 0);
+	g_assert_cmpint(PT_OPS(t)->getxattr(t->fs, &t->c, n, "user.virtfs.gid", buf, sizeof(buf)),
+			==, -ENODATA);
+	g_assert_cmpint(PT_OPS(t)->listxattr(t->fs, &t->c, n, buf, sizeof(buf)), ==,
+			(ssize_t)sizeof("user.seen"));
+	g_assert_cmpstr(buf, ==, "user.seen");
+	pt_put(t, n);
+	/* a set-group-ID directory */
+	g_assert_cmpint(pt_mkdir(t, t->root, "d", 02755), ==, 0);
+	g_assert_cmphex(host_lstat(t, "d").st_mode & 07777, ==,
+			pt_mapped(t) ? 0700 : host_gets ? 02755 : 0755);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -989,6 +1049,7 @@ int main(int argc, char **argv)
 		{ "statfs_fsync", test_statfs_fsync },
 		{ "xattr", test_xattr },
 		{ "unlinked", test_unlinked },
+		{ "setid", test_setid },
 	};
 
 	pt_init();
@@ -1010,6 +1071,8 @@ int main(int argc, char **argv)
 			g_free(path);
 		}
 	}
+	g_test_add("/helper/fsops/passthrough/no-setid", struct fx,
+		   GINT_TO_POINTER(X9P_SM_PASSTHROUGH), setup_no_setid, test_setid, teardown);
 	for (int md = X9P_MULTIDEVS_REMAP; md <= X9P_MULTIDEVS_WARN; md++) {
 		char *path = g_strdup_printf("/helper/fsops/multidevs/%s",
 					     x9p_multidevs_name((enum x9p_multidevs)md));
