@@ -36,6 +36,8 @@ static struct {
 	int max_fids;
 	int max_open_files;
 	int max_conns;
+	int max_locks;
+	int max_xattr_bytes;
 	int reply_timeout;
 	char *socket_mode;
 	gboolean allow_remote;
@@ -159,6 +161,13 @@ static const GOptionEntry entries[] = {
 	  "Most fids (file handles) one client may hold (default 65536)", "N" },
 	{ "max-open-files", 0, 0, G_OPTION_ARG_INT, &opt.max_open_files,
 	  "Most open files one client may hold (default: only --max-fids)", "N" },
+	{ "max-locks", 0, 0, G_OPTION_ARG_INT, &opt.max_locks,
+	  "Most POSIX lock records one client (or Xen device) may hold; more get "
+	  "ENOLCK (default 16384)", "N" },
+	{ "max-xattr-bytes", 0, 0, G_OPTION_ARG_INT, &opt.max_xattr_bytes,
+	  "Most bytes of extended-attribute values one client (or Xen device) may "
+	  "have pending between Txattrwalk/Txattrcreate and Tclunk; more get ENOSPC "
+	  "(default 4194304)", "BYTES" },
 	{ "max-connections", 0, 0, G_OPTION_ARG_INT, &opt.max_conns,
 	  "Most clients connected at once to the listeners (default 64)", "N" },
 	{ "reply-timeout", 0, 0, G_OPTION_ARG_INT, &opt.reply_timeout,
@@ -284,7 +293,9 @@ static bool check_options(unsigned *mode, GError **err)
 	    !parse_count("max-fids", opt.max_fids, 1 << 20, err) ||
 	    !parse_count("max-open-files", opt.max_open_files, 1 << 20, err) ||
 	    !parse_count("max-connections", opt.max_conns, 65536, err) ||
-	    !parse_count("reply-timeout", opt.reply_timeout, 86400, err))
+	    !parse_count("reply-timeout", opt.reply_timeout, 86400, err) ||
+	    !parse_count("max-locks", opt.max_locks, 1 << 24, err) ||
+	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err))
 		return false;
 	*mode = X9P_SOCK_DEFAULT_MODE;
 	if (opt.socket_mode && !parse_mode(opt.socket_mode, mode, err))
@@ -497,6 +508,8 @@ int main(int argc, char **argv)
 			.workers = (unsigned)opt.workers,
 			.max_fids = (unsigned)opt.max_fids,
 			.max_open_files = (unsigned)opt.max_open_files,
+			.max_locks = (unsigned)opt.max_locks,
+			.max_xattr_bytes = (unsigned)opt.max_xattr_bytes,
 			.max_rings = (unsigned)opt.xen_max_rings,
 			.multidevs = export_multidevs,
 			.no_setid = opt.no_setid,
@@ -521,6 +534,8 @@ int main(int argc, char **argv)
 	scfg.workers = opt.workers;
 	scfg.max_fids = opt.max_fids;
 	scfg.max_open_files = opt.max_open_files;
+	scfg.max_locks = (unsigned)opt.max_locks;
+	scfg.max_xattr_bytes = (unsigned)opt.max_xattr_bytes;
 	scfg.trace = trace;
 	engine = x9p_server_new(&scfg);
 	if (!engine) {

@@ -22,12 +22,14 @@
 #define X9P_MIN_MSIZE 512u
 #define X9P_ERRMAX 128u          /* longest Rerror string Linux accepts */
 #define X9P_XATTR_MAX 65536u     /* XATTR_SIZE_MAX */
+#define X9P_DEFAULT_XATTR_BYTES (4u << 20)
 
 struct x9p_server {
 	struct x9p_fs *fs;
 	GThreadPool *pool;
 	unsigned max_fids;
 	unsigned max_open;
+	unsigned max_xattr_bytes;
 	bool keep_fids_on_version;
 	struct x9p_trace *trace;
 	struct x9p_locks *locks;     /* the guests' POSIX locks, all sessions */
@@ -62,6 +64,7 @@ struct x9p_session {
 	unsigned ninflight;
 	bool closing;
 
+	gint warned_locks;           /* the lock limit was logged */
 	GMutex send_lock;            /* serializes ops->send */
 	struct x9p_fidtab fids;
 };

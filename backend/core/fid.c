@@ -105,6 +105,8 @@ void x9p_fid_unref(struct x9p_fid *f)
 	g_free(f->name);
 	g_free(f->xname);
 	g_free(f->xbuf);
+	if (f->xcharged_to)
+		g_atomic_int_add(f->xcharged_to, -(gint)f->xcharged);
 	if (f->dir_marks)
 		g_hash_table_destroy(f->dir_marks);
 	g_mutex_clear(&f->lock);
@@ -191,4 +193,18 @@ unsigned x9p_fidtab_size(struct x9p_fidtab *t)
 	n = g_hash_table_size(t->map);
 	g_mutex_unlock(&t->lock);
 	return n;
+}
+
+int x9p_fidtab_charge_xattr(struct x9p_fidtab *t, struct x9p_fid *f, size_t n)
+{
+	gint cur;
+
+	do {
+		cur = g_atomic_int_get(&t->xbytes);
+		if (n > t->xbytes_max || (size_t)cur > t->xbytes_max - n)
+			return -ENOSPC;
+	} while (!g_atomic_int_compare_and_exchange(&t->xbytes, cur, cur + (gint)n));
+	f->xcharged_to = &t->xbytes;
+	f->xcharged = n;
+	return 0;
 }

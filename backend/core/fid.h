@@ -59,6 +59,8 @@ struct x9p_fid {
 	uint8_t *xbuf;
 	size_t xsize, xlen;
 	int xflags;
+	gint *xcharged_to;           /* the table's xattr budget xbuf counts against */
+	size_t xcharged;
 };
 
 struct x9p_fidtab {
@@ -67,6 +69,8 @@ struct x9p_fidtab {
 	unsigned limit;
 	unsigned max_open;
 	unsigned nopen;
+	gint xbytes;                 /* xattr values held by this table's fids */
+	unsigned xbytes_max;
 };
 
 void x9p_fidtab_init(struct x9p_fidtab *t, unsigned limit, unsigned max_open);
@@ -100,5 +104,11 @@ struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num);
 int x9p_fidtab_count_open(struct x9p_fidtab *t, struct x9p_fid *f);
 void x9p_fidtab_uncount_open(struct x9p_fidtab *t, struct x9p_fid *f);
 unsigned x9p_fidtab_size(struct x9p_fidtab *t);
+/*
+ * Counts n bytes of xattr value that f holds against the table's budget
+ * until f is freed; -ENOSPC when the table's fids would hold more than
+ * xbytes_max.
+ */
+int x9p_fidtab_charge_xattr(struct x9p_fidtab *t, struct x9p_fid *f, size_t n);
 
 #endif

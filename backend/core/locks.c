@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* POSIX record locks kept by the server; see locks.h. */
+#include <errno.h>
 #include <string.h>
 
 #include <glib.h>
@@ -18,7 +19,24 @@ struct lock {
 struct x9p_locks {
 	GMutex m;
 	GHashTable *files;           /* file -> GPtrArray of struct lock */
+	GHashTable *held;            /* session -> lock records it holds */
+	unsigned max_per_session;
 };
+
+static unsigned held_by(struct x9p_locks *t, const void *session)
+{
+	return GPOINTER_TO_UINT(g_hash_table_lookup(t->held, session));
+}
+
+static void held_add(struct x9p_locks *t, const void *session, int delta)
+{
+	unsigned n = held_by(t, session) + (unsigned)delta;
+
+	if (n)
+		g_hash_table_insert(t->held, (gpointer)session, GUINT_TO_POINTER(n));
+	else
+		g_hash_table_remove(t->held, session);
+}
 
 static void lock_free(gpointer p)
 {
@@ -31,11 +49,13 @@ static void lock_free(gpointer p)
 static guint u64_hash(gconstpointer p) { return g_int64_hash(p); }
 static gboolean u64_eq(gconstpointer a, gconstpointer b) { return g_int64_equal(a, b); }
 
-struct x9p_locks *x9p_locks_new(void)
+struct x9p_locks *x9p_locks_new(unsigned max_per_session)
 {
 	struct x9p_locks *t = g_new0(struct x9p_locks, 1);
 
 	g_mutex_init(&t->m);
+	t->held = g_hash_table_new(g_direct_hash, g_direct_equal);
+	t->max_per_session = max_per_session ? max_per_session : X9P_DEFAULT_MAX_LOCKS;
 	t->files = g_hash_table_new_full(u64_hash, u64_eq, g_free,
 					 (GDestroyNotify)g_ptr_array_unref);
 	return t;
@@ -46,6 +66,7 @@ void x9p_locks_free(struct x9p_locks *t)
 	if (!t)
 		return;
 	g_hash_table_destroy(t->files);
+	g_hash_table_destroy(t->held);
 	g_mutex_clear(&t->m);
 	g_free(t);
 }
@@ -108,6 +129,25 @@ static struct lock *new_lock(const struct x9p_lock_owner *o, uint8_t type, uint6
 	return l;
 }
 
+/* How many records carve() adds (a split) minus those it removes. */
+static int carve_delta(GPtrArray *a, const struct x9p_lock_owner *o, uint64_t start,
+		       uint64_t end)
+{
+	int d = 0;
+
+	for (guint i = 0; a && i < a->len; i++) {
+		const struct lock *l = a->pdata[i];
+
+		if (!same_owner(l, o) || !overlaps(l, start, end))
+			continue;
+		if (l->start < start && l->end > end)
+			d++;
+		else if (l->start >= start && l->end <= end)
+			d--;
+	}
+	return d;
+}
+
 /* Removes o's locks over [start, end], splitting those that stick out. */
 static void carve(GPtrArray *a, const struct x9p_lock_owner *o, uint64_t start, uint64_t end)
 {
@@ -135,18 +175,23 @@ static void carve(GPtrArray *a, const struct x9p_lock_owner *o, uint64_t start, 
 	}
 }
 
-uint8_t x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owner *o,
-		      uint8_t type, uint64_t start, uint64_t length)
+int x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owner *o,
+		  uint8_t type, uint64_t start, uint64_t length)
 {
 	uint64_t end = range_end(start, length);
-	uint8_t status = P9_LOCK_SUCCESS;
+	int status = P9_LOCK_SUCCESS, delta;
 	GPtrArray *a;
 
 	g_mutex_lock(&t->m);
-	a = file_locks(t, file, type != P9_LOCK_TYPE_UNLCK);
+	a = file_locks(t, file, false);
+	delta = carve_delta(a, o, start, end) + (type != P9_LOCK_TYPE_UNLCK);
 	if (type != P9_LOCK_TYPE_UNLCK && find_conflict(a, o, type, start, end)) {
 		status = P9_LOCK_BLOCKED;
-	} else if (a) {
+	} else if (delta > 0 && held_by(t, o->session) + (unsigned)delta > t->max_per_session) {
+		status = -ENOLCK;
+	} else if (a || type != P9_LOCK_TYPE_UNLCK) {
+		a = file_locks(t, file, true);
+		held_add(t, o->session, delta);
 		carve(a, o, start, end);
 		if (type != P9_LOCK_TYPE_UNLCK)
 			g_ptr_array_add(a, new_lock(o, type, start, end));
@@ -202,5 +247,6 @@ void x9p_locks_drop_session(struct x9p_locks *t, const void *session)
 		if (a->len == 0)
 			g_hash_table_iter_remove(&it);
 	}
+	g_hash_table_remove(t->held, session);
 	g_mutex_unlock(&t->m);
 }

@@ -18,6 +18,11 @@
  *
  * Thread-safe.  Ranges are [start, start+length-1]; length 0 runs to the
  * end of the file.
+ *
+ * Bounded: each session holds at most `max_per_session` lock records (a
+ * lock that an unlock splits counts twice), and a client_id is at most
+ * X9P_LOCK_CLIENT_ID_MAX bytes (Linux sends its node name, at most 64).
+ * Lookups scan the locks of one file.
  */
 #ifndef X9P_LOCKS_H
 #define X9P_LOCKS_H
@@ -36,11 +41,18 @@ struct x9p_lock_owner {
 	uint32_t fid;                /* the fid the lock is placed through */
 };
 
-struct x9p_locks *x9p_locks_new(void);
+#define X9P_LOCK_CLIENT_ID_MAX 255u
+#define X9P_DEFAULT_MAX_LOCKS 16384u
+
+/* max_per_session: 0 = X9P_DEFAULT_MAX_LOCKS. */
+struct x9p_locks *x9p_locks_new(unsigned max_per_session);
 void x9p_locks_free(struct x9p_locks *t);
 
-/* type: P9_LOCK_TYPE_*.  Returns P9_LOCK_SUCCESS or P9_LOCK_BLOCKED. */
-uint8_t x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owner *o,
+/*
+ * type: P9_LOCK_TYPE_*.  Returns P9_LOCK_SUCCESS, P9_LOCK_BLOCKED, or
+ * -ENOLCK when the session would pass its limit (nothing changed then).
+ */
+int x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owner *o,
 		      uint8_t type, uint64_t start, uint64_t length);
 /*
  * Tests whether `type` over the range could be placed by o.  The Linux

@@ -367,7 +367,7 @@ void x9p_op_fsync(struct x9p_req *r, struct p9_msg *m)
 static bool lock_valid(const struct p9_lock *l)
 {
 	return l->type <= P9_LOCK_TYPE_UNLCK && l->start <= MAX_OFFSET &&
-	       l->length <= MAX_OFFSET;
+	       l->length <= MAX_OFFSET && l->client_id.len <= X9P_LOCK_CLIENT_ID_MAX;
 }
 
 /*
@@ -382,7 +382,7 @@ void x9p_op_lock(struct x9p_req *r, struct p9_msg *m)
 	struct p9_msg out = { .type = P9_RLOCK };
 	struct x9p_lock_owner o = { r->s, l->proc_id, l->client_id, m->u.tlock.fid };
 	struct x9p_fid *f;
-	int fd;
+	int fd, st = P9_LOCK_ERROR;
 
 	if (!(f = x9p_fid_or_reply(r, m->u.tlock.fid)))
 		return;
@@ -391,12 +391,17 @@ void x9p_op_lock(struct x9p_req *r, struct p9_msg *m)
 		x9p_reply_err(r, EBADF);
 		return;
 	}
-	if (!lock_valid(l))
-		out.u.rlock.status = P9_LOCK_ERROR;
-	else
-		out.u.rlock.status = x9p_locks_set(r->s->srv->locks, f->qid.path, &o, l->type,
-						   l->start, l->length);
+	if (lock_valid(l))
+		st = x9p_locks_set(r->s->srv->locks, f->qid.path, &o, l->type, l->start, l->length);
 	x9p_fid_unref(f);
+	if (st == -ENOLCK) {
+		if (!g_atomic_int_exchange(&r->s->warned_locks, 1))
+			g_warning("%s: the client reached its lock limit; further locks get ENOLCK",
+				  r->s->channel);
+		x9p_reply_err(r, ENOLCK);
+		return;
+	}
+	out.u.rlock.status = (uint8_t)st;
 	x9p_reply(r, &out);
 }
 
@@ -459,8 +464,10 @@ void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
 	if (!(f = x9p_fid_or_reply(r, m->u.tread.fid)))
 		return;
 	if (fid_kind(f, &fd) != X9P_FID_DIR) {
+		int err = (f->qid.type & P9_QTDIR) ? EBADF : ENOTDIR;
+
 		x9p_fid_unref(f);
-		x9p_reply_err(r, (f->qid.type & P9_QTDIR) ? EBADF : ENOTDIR);
+		x9p_reply_err(r, err);
 		return;
 	}
 	c = x9p_ctx_of(r, f, (uint32_t)-1);

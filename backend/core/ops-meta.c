@@ -403,7 +403,9 @@ void x9p_op_xattrwalk(struct x9p_req *r, struct p9_msg *m)
 	nf->kind = X9P_FID_XATTR_READ;
 	nf->xbuf = buf;
 	nf->xlen = nf->xsize = (size_t)n;
-	err = x9p_fidtab_add(&r->s->fids, nf);
+	err = x9p_fidtab_charge_xattr(&r->s->fids, nf, nf->xsize);
+	if (err == 0)
+		err = x9p_fidtab_add(&r->s->fids, nf);
 	x9p_fid_unref(nf);
 	x9p_fid_unref(f);
 	if (err < 0) {
@@ -436,6 +438,9 @@ void x9p_op_xattrcreate(struct x9p_req *r, struct p9_msg *m)
 		g_mutex_lock(&f->lock);
 		if (f->kind != X9P_FID_NONE) {
 			err = -EBUSY;
+		} else if ((err = x9p_fidtab_charge_xattr(&r->s->fids, f,
+							  (size_t)m->u.txattrcreate.attr_size)) < 0) {
+			/* Pending values of one session are bounded. */
 		} else {
 			/* The fid itself becomes the attribute being written. */
 			f->kind = X9P_FID_XATTR_WRITE;

@@ -20,9 +20,10 @@ struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg)
 	srv->fs = cfg->fs;
 	srv->max_fids = cfg->max_fids ? cfg->max_fids : X9P_DEFAULT_MAX_FIDS;
 	srv->max_open = cfg->max_open_files;
+	srv->max_xattr_bytes = cfg->max_xattr_bytes ? cfg->max_xattr_bytes : X9P_DEFAULT_XATTR_BYTES;
 	srv->keep_fids_on_version = cfg->keep_fids_on_version;
 	srv->trace = cfg->trace;
-	srv->locks = x9p_locks_new();
+	srv->locks = x9p_locks_new(cfg->max_locks);
 	srv->mode_gen = 1;          /* a new fid's privs_gen (0) never matches */
 	srv->pool = g_thread_pool_new(worker, srv, (gint)workers, TRUE, NULL);
 	return srv;

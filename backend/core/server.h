@@ -38,6 +38,10 @@ struct x9p_server_cfg {
 	unsigned workers;            /* worker threads, 0 = default (16) */
 	unsigned max_fids;           /* per session; 0 = default (65536) */
 	unsigned max_open_files;     /* per session; 0 = unlimited */
+	unsigned max_locks;          /* lock records per session; 0 = default (16384) */
+	/* Bytes of pending xattr values (Txattrwalk/Txattrcreate) per session;
+	 * 0 = default (X9P_DEFAULT_XATTR_BYTES, 4 MiB). */
+	unsigned max_xattr_bytes;
 	bool keep_fids_on_version;   /* Mini-OS live update: Tversion keeps fids */
 	struct x9p_trace *trace;     /* may be NULL; not owned */
 };

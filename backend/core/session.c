@@ -35,6 +35,7 @@ struct x9p_session *x9p_session_new(struct x9p_server *srv,
 	g_mutex_init(&s->send_lock);
 	s->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
 	x9p_fidtab_init(&s->fids, srv->max_fids, srv->max_open);
+	s->fids.xbytes_max = srv->max_xattr_bytes;
 	return s;
 }
 

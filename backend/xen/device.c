@@ -310,6 +310,8 @@ static bool configure(struct xdev *d)
 	sc.workers = m->workers;
 	sc.max_fids = m->max_fids;
 	sc.max_open_files = d->max_open_files ? (unsigned)d->max_open_files : m->max_open_files;
+	sc.max_locks = m->max_locks;
+	sc.max_xattr_bytes = m->max_xattr_bytes;
 	sc.keep_fids_on_version = true;
 	sc.trace = m->trace;
 	d->srv = x9p_server_new(&sc);

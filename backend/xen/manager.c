@@ -386,6 +386,8 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err)
 	m->max_rings = cfg->max_rings ? MIN(cfg->max_rings, X9P_XEN_MAX_RINGS)
 				      : X9P_XEN_DEFAULT_MAX_RINGS;
 	m->multidevs = cfg->multidevs;
+	m->max_locks = cfg->max_locks;
+	m->max_xattr_bytes = cfg->max_xattr_bytes;
 	m->no_setid = cfg->no_setid;
 	m->helper_log_level = g_strdup(cfg->helper_log_level);
 	m->trace = cfg->trace;

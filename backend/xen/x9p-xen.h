@@ -50,6 +50,8 @@ struct x9p_xen_cfg {
 	 * key; 0: no limit besides max_fids. */
 	unsigned max_open_files;
 	unsigned max_rings;         /* advertised max-rings; 0: default (4) */
+	unsigned max_locks;         /* per device; 0: engine default */
+	unsigned max_xattr_bytes;   /* per device; 0: engine default */
 	enum x9p_multidevs multidevs; /* helper-backed exports */
 	bool no_setid;              /* helper-backed exports: helper --no-setid */
 	const char *helper_log_level; /* NULL: the helper's default */

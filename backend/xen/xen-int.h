@@ -66,7 +66,7 @@ struct xmgr {
 	/* configuration, copied */
 	bool synthetic;
 	char *synth_spec;
-	unsigned workers, max_fids, max_open_files, max_rings;
+	unsigned workers, max_fids, max_open_files, max_rings, max_locks, max_xattr_bytes;
 	enum x9p_multidevs multidevs;
 	bool no_setid;
 	char *helper_log_level;

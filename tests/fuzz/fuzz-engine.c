@@ -652,6 +652,8 @@ static bool run_batch(unsigned nmsg, char *why, size_t whylen)
 	cfg.workers = 1 + below(8);
 	cfg.max_fids = chance(20) ? 1 + below(8) : 0;
 	cfg.max_open_files = chance(20) ? 1 + below(4) : 0;
+	cfg.max_locks = chance(20) ? 1 + below(8) : 0;
+	cfg.max_xattr_bytes = chance(20) ? 1 + below(2000) : 0;
 	cfg.keep_fids_on_version = chance(20);
 	srv = x9p_server_new(&cfg);
 	b->s = x9p_session_new(srv, chance(50) ? &fill_ops : &plain_ops, cap,

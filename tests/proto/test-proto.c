@@ -566,6 +566,66 @@ static void t_nonreader(void)
 	pfx_stop(&f);
 }
 
+/* Tlock: its status, or -errno for an error reply. */
+static int lock_rpc(struct pfx *f, uint8_t type, uint64_t start, uint64_t len, const char *cid)
+{
+	struct p9_msg m = { .type = P9_TLOCK };
+	struct p9c_reply r = { 0 };
+	int rc;
+
+	m.u.tlock.fid = 1;
+	m.u.tlock.lock.type = type;
+	m.u.tlock.lock.start = start;
+	m.u.tlock.lock.length = len;
+	m.u.tlock.lock.proc_id = 7;
+	m.u.tlock.lock.client_id = p9_str_c(cid);
+	rc = p9c_rpc(f->c, &m, &r);
+	if (rc == 0)
+		rc = r.m.u.rlock.status;
+	p9c_reply_clear(&r);
+	return rc;
+}
+
+/* Per-session bounds on lock records and pending xattr values. */
+static void t_session_limits(void)
+{
+	static const char *const args[] = { "--synthetic", "--max-locks=8", "--max-xattr-bytes=1000",
+					    NULL };
+	char longid[300];
+	struct pfx f;
+
+	pfx_start(&f, args, false);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDWR, NULL, NULL), ==, 0);
+	for (uint64_t i = 0; i < 8; i++)
+		g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_WRLCK, i * 10, 5, "c"), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_WRLCK, 200, 5, "c"), ==, -ENOLCK);
+	/* at the limit an unlock that would split a lock in two is refused... */
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_UNLCK, 11, 1, "c"), ==, -ENOLCK);
+	/* ... one that removes or trims is not, and frees room */
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_UNLCK, 10, 5, "c"), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_UNLCK, 20, 1, "c"), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_WRLCK, 200, 5, "c"), ==, P9_LOCK_SUCCESS);
+	/* a lock over one's own locks replaces them */
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_RDLCK, 0, 0, "c"), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_WRLCK, 1000, 5, "c"), ==, P9_LOCK_SUCCESS);
+	/* a client_id longer than any node name is refused */
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = 0;
+	g_assert_cmpint(lock_rpc(&f, P9_LOCK_TYPE_WRLCK, 5000, 5, longid), ==, P9_LOCK_ERROR);
+
+	/* xattr values waiting for their Twrite/Tclunk */
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 2, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 3, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_xattrcreate(f.c, 2, "user.a", 600, 0), ==, 0);
+	g_assert_cmpint(p9c_xattrcreate(f.c, 3, "user.b", 600, 0), ==, -ENOSPC);
+	/* the value was never written: the clunk reports it, and frees the fid */
+	g_assert_cmpint(p9c_clunk(f.c, 2), ==, -EINVAL);
+	g_assert_cmpint(p9c_xattrcreate(f.c, 3, "user.b", 600, 0), ==, 0);
+	check_other_client(&f);
+	pfx_stop(&f);
+}
+
 /* Frame-level faults cost the sender its connection, nothing more. */
 static void bad_frame(const uint8_t *bytes, size_t len)
 {
@@ -620,6 +680,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
 	g_test_add_func("/proto/nonreader", t_nonreader);
+	g_test_add_func("/proto/session-limits", t_session_limits);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
 	g_test_add_func("/proto/malformed/truncated-then-close", t_truncated_then_close);
