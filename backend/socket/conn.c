@@ -85,6 +85,18 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input)
 
 		if (!want_input && !held)
 			return 0;
+		if (c->version_deadline && x9p_session_versioned(c->session))
+			c->version_deadline = 0;
+		if (c->version_deadline) {
+			gint64 left = c->version_deadline - g_get_monotonic_time();
+
+			if (left <= 0) {
+				g_warning("%s: no version negotiated in time (Tversion); closing the "
+					  "connection", c->label);
+				return -ETIMEDOUT;
+			}
+			timeout = (int)MIN(left / 1000 + 1, G_MAXINT);
+		}
 		p[n++] = (struct pollfd){ .fd = c->cancel_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = c->kick_fd, .events = POLLIN };
 		if (pending) {
@@ -96,7 +108,8 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input)
 					  pending, c->reply_timeout_us / G_USEC_PER_SEC);
 				return -ETIMEDOUT;
 			}
-			timeout = (int)MIN(left / 1000 + 1, G_MAXINT);
+			timeout = timeout < 0 ? (int)MIN(left / 1000 + 1, G_MAXINT) :
+					      MIN(timeout, (int)MIN(left / 1000 + 1, G_MAXINT));
 			iw = n;
 			p[n++] = (struct pollfd){ .fd = c->wfd, .events = POLLOUT };
 		}
@@ -275,13 +288,14 @@ static void conn_destroy(struct x9p_sock_conn *c)
 	x9p_outq_clear(&c->outq);
 	g_free(c->rbuf);
 	g_free(c->label);
+	g_free(c->peer);
 	g_free(c);
 }
 
 struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
-					  int rfd, int wfd, const char *label, bool from_fd,
-					  GError **err)
+					  int rfd, int wfd, const char *label, const char *peer,
+					  bool from_fd, GError **err)
 {
 	struct x9p_sock_conn *c = g_new0(struct x9p_sock_conn, 1);
 	GError *terr = NULL;
@@ -290,6 +304,7 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 
 	c->owner = ss;
 	c->label = g_strdup(label);
+	c->peer = g_strdup(peer);
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->from_fd = from_fd;
@@ -301,6 +316,11 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 	c->high_water = 2 * (size_t)cfg->max_msize;
 	c->reply_timeout_us = (gint64)(cfg->reply_timeout_s ? cfg->reply_timeout_s :
 				       X9P_SOCK_DEFAULT_REPLY_TIMEOUT) * G_USEC_PER_SEC;
+	/* An inherited "fd:" channel is nobody else's to wait for, and its
+	 * client (a booting guest, say) may take its time. */
+	c->version_deadline = from_fd ? 0 : g_get_monotonic_time() +
+			      (gint64)(cfg->version_timeout_s ? cfg->version_timeout_s :
+				       X9P_SOCK_DEFAULT_VERSION_TIMEOUT) * G_USEC_PER_SEC;
 	if (c->cancel_fd < 0 || c->kick_fd < 0) {
 		int e = errno;
 

@@ -53,7 +53,11 @@ static char *next_label(struct x9p_sock_server *ss, const char *kind)
 	return g_strdup_printf("%s:%u", kind, ++ss->serial);
 }
 
-static void log_peer(const char *label, int fd, const struct listener *l)
+/*
+ * Logs who connected; returns the peer as the per-peer limit counts it:
+ * "uid N" for a unix-socket client, its address for a TCP one (g_free).
+ */
+static char *log_peer(const char *label, int fd, const struct listener *l)
 {
 	struct sockaddr_storage sa;
 	socklen_t sl = sizeof(sa);
@@ -62,18 +66,19 @@ static void log_peer(const char *label, int fd, const struct listener *l)
 
 	if (getpeername(fd, (struct sockaddr *)&sa, &sl) < 0) {
 		g_info("%s: connection accepted on %s", label, l->bound);
-		return;
+		return g_strdup("?");
 	}
 	if (sa.ss_family == AF_UNIX) {
 		struct ucred cr;
 		socklen_t cl = sizeof(cr);
 
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0) {
 			g_info("%s: connection accepted on %s (peer pid %d uid %u gid %u)", label,
 			       l->bound, (int)cr.pid, (unsigned)cr.uid, (unsigned)cr.gid);
-		else
-			g_info("%s: connection accepted on %s", label, l->bound);
-		return;
+			return g_strdup_printf("uid %u", (unsigned)cr.uid);
+		}
+		g_info("%s: connection accepted on %s", label, l->bound);
+		return g_strdup("?");
 	}
 	if (sa.ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
@@ -87,6 +92,21 @@ static void log_peer(const char *label, int fd, const struct listener *l)
 		port = ntohs(in6->sin6_port);
 	}
 	g_info("%s: connection accepted on %s from %s port %u", label, l->bound, host, port);
+	return g_strdup(host);
+}
+
+/* Open connections of `peer`; ss->lock held. */
+static unsigned peer_conns_locked(struct x9p_sock_server *ss, const char *peer)
+{
+	unsigned n = 0;
+
+	for (guint i = 0; i < ss->conns->len; i++) {
+		struct x9p_sock_conn *c = ss->conns->pdata[i];
+
+		if (!c->finished && c->peer && strcmp(c->peer, peer) == 0)
+			n++;
+	}
+	return n;
 }
 
 static void serve_accepted(struct listener *l, int fd)
@@ -94,17 +114,24 @@ static void serve_accepted(struct listener *l, int fd)
 	struct x9p_sock_server *ss = l->ss;
 	struct x9p_sock_conn *c;
 	GError *err = NULL;
-	unsigned n;
-	char *label;
+	unsigned n, np;
+	char *label, *peer;
 
 	label = next_label(ss, l->kind);
+	peer = log_peer(label, fd, l);
 	g_mutex_lock(&ss->lock);
 	n = ss->conns->len;
+	np = peer_conns_locked(ss, peer);
 	g_mutex_unlock(&ss->lock);
-	if (n >= ss->cfg.max_conns) {
-		g_warning("%s: refused on %s: already %u connections (the limit)", label,
-			  l->bound, n);
+	if (n >= ss->cfg.max_conns || np >= ss->cfg.max_conns_per_peer) {
+		if (n >= ss->cfg.max_conns)
+			g_warning("%s: refused on %s: already %u connections (the limit)", label,
+				  l->bound, n);
+		else
+			g_warning("%s: refused on %s: %s already holds %u connections (the limit "
+				  "per peer)", label, l->bound, peer, np);
 		close(fd);
+		g_free(peer);
 		g_free(label);
 		return;
 	}
@@ -114,8 +141,8 @@ static void serve_accepted(struct listener *l, int fd)
 		/* 9P is request/response: small replies must not wait for Nagle. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	log_peer(label, fd, l);
-	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, fd, fd, label, false, &err);
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, fd, fd, label, peer, false, &err);
+	g_free(peer);
 	if (!c) {
 		g_warning("%s", err->message);
 		g_error_free(err);
@@ -381,7 +408,7 @@ static bool add_fd(struct x9p_sock_server *ss, const struct x9p_sock_addr *a, ch
 		return false;
 	label = a->rfd == a->wfd ? g_strdup_printf("fd:%d", a->rfd) :
 				   g_strdup_printf("fd:%d,%d", a->rfd, a->wfd);
-	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, a->rfd, a->wfd, label, true,
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, a->rfd, a->wfd, label, "fd", true,
 				err);
 	if (!c) {
 		g_free(label);
@@ -451,6 +478,10 @@ struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
 		ss->cfg.max_msize = X9P_SOCK_MAX_MSIZE;
 	if (!ss->cfg.reply_timeout_s)
 		ss->cfg.reply_timeout_s = X9P_SOCK_DEFAULT_REPLY_TIMEOUT;
+	if (!ss->cfg.version_timeout_s)
+		ss->cfg.version_timeout_s = X9P_SOCK_DEFAULT_VERSION_TIMEOUT;
+	if (!ss->cfg.max_conns_per_peer)
+		ss->cfg.max_conns_per_peer = MAX(ss->cfg.max_conns / 2, 1);
 	ss->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref(g_main_context_default());
 	ss->listeners = g_ptr_array_new();
 	ss->conns = g_ptr_array_new();

@@ -28,6 +28,8 @@ struct x9p_sock_conn {
 	struct x9p_outq outq;
 	size_t high_water;          /* more queued than this: stop reading requests */
 	gint64 reply_timeout_us;    /* queued replies unread this long: close */
+	gint64 version_deadline;    /* monotonic; 0 once a version is negotiated */
+	char *peer;                 /* "uid 0", "127.0.0.1", "fd": the per-peer limit's key */
 	struct x9p_session *session;
 	GThread *thread;
 
@@ -46,8 +48,8 @@ struct x9p_sock_conn {
  */
 struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
-					  int rfd, int wfd, const char *label, bool from_fd,
-					  GError **err);
+					  int rfd, int wfd, const char *label, const char *peer,
+					  bool from_fd, GError **err);
 /* Asks the connection to stop (thread-safe, idempotent). */
 void x9p_sock_conn_cancel(struct x9p_sock_conn *c);
 /* Joins the I/O thread (which has closed the session), closes and frees. */

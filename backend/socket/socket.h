@@ -26,6 +26,11 @@
  *    queued its requests are not read; when queued replies make no
  *    progress for reply_timeout_s, or the queue would pass its limit,
  *    the connection is closed with a log line naming it.
+ *  - Fairness between clients: an accepted connection that has not
+ *    negotiated a version within version_timeout_s is closed, and one peer (uid of a
+ *    unix-socket client, address of a TCP client) holds at most
+ *    max_conns_per_peer of the max_conns connections; both refusals are
+ *    logged with the peer.
  *  - Descriptors handed to the server (accepted or "fd:") are owned by it,
  *    switched to non-blocking and close-on-exec, and closed when the
  *    connection ends.  Writes to a non-socket descriptor can raise SIGPIPE:
@@ -61,6 +66,7 @@
 #define X9P_SOCK_DEFAULT_MODE 0600u
 #define X9P_SOCK_DEFAULT_MAX_CONNS 64u
 #define X9P_SOCK_DEFAULT_REPLY_TIMEOUT 60u
+#define X9P_SOCK_DEFAULT_VERSION_TIMEOUT 30u
 /* Unread replies one connection may hold in memory before it is closed. */
 #define X9P_SOCK_MAX_QUEUED (64u << 20)
 
@@ -106,6 +112,12 @@ struct x9p_sock_cfg {
 	/* Seconds a client may leave replies unread before it is disconnected;
 	 * 0 = X9P_SOCK_DEFAULT_REPLY_TIMEOUT. */
 	unsigned reply_timeout_s;
+	/* Seconds a new connection has to negotiate a version (Tversion) before
+	 * it is closed; 0 = X9P_SOCK_DEFAULT_VERSION_TIMEOUT. */
+	unsigned version_timeout_s;
+	/* Connections one peer (a unix-socket uid, a TCP address) may hold at
+	 * once; 0 = half of max_conns. */
+	unsigned max_conns_per_peer;
 	/* An "fd:" connection ended; clean = orderly end of stream.  May be NULL. */
 	void (*fd_closed)(void *opaque, const char *label, bool clean);
 	void *opaque;

@@ -626,6 +626,53 @@ static void t_session_limits(void)
 	pfx_stop(&f);
 }
 
+/*
+ * Idle connections cannot lock others out: one that sends no Tversion is
+ * closed after --version-timeout, and one peer (here: our uid) holds at
+ * most --max-connections-per-peer of the connections.
+ */
+static void t_connection_fairness(void)
+{
+	static const char *const args[] = { "--synthetic", "--version-timeout=1",
+					    "--max-connections=8", "--max-connections-per-peer=3",
+					    NULL };
+	struct p9c *c[4];
+	struct pfx f;
+	uint32_t msize;
+	char ver[16];
+	int rc;
+
+	pfx_start(&f, args, true);   /* f.c: connected, silent */
+	g_usleep(2500 * 1000);
+	rc = p9c_version(f.c, 8192, "9P2000.L", &msize, ver, sizeof(ver));
+	g_test_message("Tversion after the deadline: %s", g_strerror(-rc));
+	g_assert_cmpint(rc, <, 0);
+	/* three connections of ours are served, a fourth is refused */
+	for (int i = 0; i < 4; i++) {
+		c[i] = pfx_connect(&f);
+		p9c_set_timeout(c[i], 3000);
+	}
+	for (int i = 0; i < 3; i++)
+		g_assert_cmpint(p9c_version(c[i], 8192, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_version(c[3], 8192, "9P2000.L", &msize, ver, sizeof(ver)), <, 0);
+	/* closing one makes room (the server reaps it first) */
+	p9c_free(c[0]);
+	p9c_free(c[3]);
+	rc = -1;
+	for (int tries = 0; tries < 50 && rc != 0; tries++) {
+		g_usleep(100 * 1000);
+		c[0] = pfx_connect(&f);
+		p9c_set_timeout(c[0], 3000);
+		rc = p9c_version(c[0], 8192, "9P2000.L", &msize, ver, sizeof(ver));
+		if (rc != 0)
+			p9c_free(c[0]);
+	}
+	g_assert_cmpint(rc, ==, 0);
+	for (int i = 0; i < 3; i++)
+		p9c_free(c[i]);
+	pfx_stop(&f);
+}
+
 /* Frame-level faults cost the sender its connection, nothing more. */
 static void bad_frame(const uint8_t *bytes, size_t len)
 {
@@ -681,6 +728,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
 	g_test_add_func("/proto/nonreader", t_nonreader);
 	g_test_add_func("/proto/session-limits", t_session_limits);
+	g_test_add_func("/proto/connection-fairness", t_connection_fairness);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
 	g_test_add_func("/proto/malformed/truncated-then-close", t_truncated_then_close);
