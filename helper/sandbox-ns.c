@@ -80,6 +80,7 @@ static const struct {
 	{ CLONE_NEWPID, X9P_SANDBOX_PIDNS, "pid" },
 	{ CLONE_NEWNET, X9P_SANDBOX_NETNS, "network" },
 	{ CLONE_NEWIPC, X9P_SANDBOX_IPCNS, "ipc" },
+	{ CLONE_NEWUTS, X9P_SANDBOX_UTSNS, "uts" },
 };
 
 unsigned x9p_sb_unshare_others(void)

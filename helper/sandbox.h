@@ -62,6 +62,7 @@ enum x9p_sandbox_applied {
 	X9P_SANDBOX_CHROOT  = 1u << 6, /* fallback: chroot, host mount flags */
 	X9P_SANDBOX_PROCFD  = 1u << 7, /* x9p_sandbox_proc_fd() is a detached mount */
 	X9P_SANDBOX_SECCOMP = 1u << 8,
+	X9P_SANDBOX_UTSNS   = 1u << 9, /* its own host and domain name */
 };
 unsigned x9p_sandbox_applied(void);
 

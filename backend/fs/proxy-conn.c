@@ -111,20 +111,113 @@ static GPtrArray *helper_argv(struct px_fs *fs)
 	return a;
 }
 
+/* ---- the helper's log channel ---- */
+
+/*
+ * The helper's stdout and stderr are a pipe of their own (stdin is
+ * /dev/null): it never writes to the daemon's descriptors.  Its lines are
+ * copied to the daemon's stderr whole, cut at LOG_LINE_MAX bytes, control
+ * bytes replaced, under a prefix the daemon writes with the helper's host
+ * pid, so a compromised helper can neither forge the daemon's own lines nor
+ * write anything but lines.
+ */
+#define LOG_LINE_MAX 1024
+
+struct px_log {
+	int fd;
+	pid_t pid;
+};
+
+static void log_line(const struct px_log *lg, const char *s, size_t len)
+{
+	char out[LOG_LINE_MAX + 64];
+	const char *p = memchr(s, ']', MIN(len, 32));
+	size_t o;
+
+	/* The helper's own "x9p-helper[PID]: " names its pid in its namespace. */
+	if (len > 11 && memcmp(s, "x9p-helper[", 11) == 0 && p && p + 2 <= s + len &&
+	    p[1] == ':' && p[2] == ' ') {
+		len -= (size_t)(p + 3 - s);
+		s = p + 3;
+	}
+	o = (size_t)g_snprintf(out, sizeof(out), "x9p-helper[%d]: ", (int)lg->pid);
+	for (size_t i = 0; i < len && i < LOG_LINE_MAX; i++)
+		out[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[o++] = '\n';
+	/* One write: lines of several writers never interleave. */
+	if (write(STDERR_FILENO, out, o) < 0)
+		return;
+}
+
+static gpointer log_thread(gpointer data)
+{
+	struct px_log *lg = data;
+	char buf[LOG_LINE_MAX + 1];
+	size_t have = 0;
+
+	for (;;) {
+		ssize_t n = read(lg->fd, buf + have, sizeof(buf) - have);
+		char *start = buf, *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		while ((nl = memchr(start, '\n', (size_t)(buf + have - start)))) {
+			log_line(lg, start, (size_t)(nl - start));
+			start = nl + 1;
+		}
+		have = (size_t)(buf + have - start);
+		memmove(buf, start, have);
+		if (have == sizeof(buf)) {
+			log_line(lg, buf, have);   /* overlong: cut */
+			have = 0;
+		}
+	}
+	if (have)
+		log_line(lg, buf, have);
+	close(lg->fd);
+	g_free(lg);
+	return NULL;
+}
+
+/* Starts copying the helper's lines from rfd (taken over). */
+static void log_start(int rfd, pid_t pid)
+{
+	struct px_log *lg = g_new(struct px_log, 1);
+	GThread *t;
+
+	lg->fd = rfd;
+	lg->pid = pid;
+	/* Ends by itself when the helper's last descriptor of the pipe closes. */
+	t = g_thread_try_new("x9p-helper-log", log_thread, lg, NULL);
+	if (t) {
+		g_thread_unref(t);
+	} else {
+		close(rfd);
+		g_free(lg);
+	}
+}
+
 /* In the child after fork(): async-signal-safe calls only. */
-static G_GNUC_NORETURN void child_exec(struct px_fs *fs, int sock, char **argv)
+static G_GNUC_NORETURN void child_exec(struct px_fs *fs, int sock, int logw, int null,
+				       char **argv)
 {
 	sigset_t none;
-	int s, e, h = -1;
+	int s, e, l, z, h = -1;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Move everything above the target numbers first, then into place. */
 	s = fcntl(sock, F_DUPFD, 10);
 	e = fcntl(fs->export_fd, F_DUPFD, 10);
+	l = fcntl(logw, F_DUPFD, 10);
+	z = fcntl(null, F_DUPFD, 10);
 	if (fs->helper_fd >= 0)
 		h = fcntl(fs->helper_fd, F_DUPFD, 10);
-	if (s < 0 || e < 0 || dup2(s, 3) < 0 || dup2(e, 4) < 0)
+	if (s < 0 || e < 0 || l < 0 || z < 0 || dup2(z, 0) < 0 || dup2(l, 1) < 0 ||
+	    dup2(l, 2) < 0 || dup2(s, 3) < 0 || dup2(e, 4) < 0)
 		_exit(126);
 	if (h >= 0) {
 		if (dup2(h, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0)
@@ -228,7 +321,7 @@ static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
 {
 	GPtrArray *argv = helper_argv(fs);
 	struct px_conn *cn;
-	int sv[2], e;
+	int sv[2], logp[2], null, e;
 	pid_t pid;
 
 	*out = NULL;
@@ -236,6 +329,17 @@ static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
 		*why = g_strdup_printf("socketpair: %s", g_strerror(errno));
 		g_ptr_array_unref(argv);
 		return -errno;
+	}
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || pipe2(logp, O_CLOEXEC) < 0) {
+		e = errno;
+		*why = g_strdup_printf("the helper's log channel: %s", g_strerror(e));
+		if (null >= 0)
+			close(null);
+		close(sv[0]);
+		close(sv[1]);
+		g_ptr_array_unref(argv);
+		return -e;
 	}
 	/* Room for the largest message and then some, whatever the system default. */
 	for (int i = 0; i < 2; i++) {
@@ -246,15 +350,19 @@ static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
 	}
 	pid = fork();
 	if (pid == 0)
-		child_exec(fs, sv[1], (char **)argv->pdata);
+		child_exec(fs, sv[1], logp[1], null, (char **)argv->pdata);
 	e = errno;
 	close(sv[1]);
+	close(logp[1]);
+	close(null);
 	g_ptr_array_unref(argv);
 	if (pid < 0) {
 		close(sv[0]);
+		close(logp[0]);
 		*why = g_strdup_printf("fork: %s", g_strerror(e));
 		return -e;
 	}
+	log_start(logp[0], pid);
 	cn = g_new0(struct px_conn, 1);
 	cn->refs = 1;
 	cn->sock = sv[0];

@@ -392,6 +392,69 @@ static void test_repeated_kills(struct fx *f, gconstpointer data)
 	g_assert_cmpint(errno, ==, ESRCH);
 }
 
+static char *fd_target(pid_t pid, int fd)
+{
+	char *link = g_strdup_printf("/proc/%d/fd/%d", (int)pid, fd);
+	char *target = g_file_read_link(link, NULL);
+
+	g_free(link);
+	return target ? target : g_strdup("?");
+}
+
+/*
+ * The helper writes only to its own log channel: stdin is /dev/null,
+ * stdout and stderr a pipe the driver reads, and its lines reach our
+ * stderr whole, under the helper's host pid, control bytes replaced.
+ */
+static void test_log_channel(void)
+{
+	char *tmp = g_build_filename(g_get_tmp_dir(), "x9p-helper-log-XXXXXX", NULL);
+	int logfd = g_mkstemp(tmp), saved = dup(STDERR_FILENO);
+	char *text = NULL, *want, *t0, *t1, *t2, *mine;
+	struct pt t;
+	pid_t pid;
+
+	g_assert_cmpint(logfd, >=, 0);
+	g_setenv("X9P_HELPER_LOG", "info", TRUE);
+	pt_tree(&t, X9P_SM_MAPPED_FILE);
+	g_assert_cmpint(dup2(logfd, STDERR_FILENO), ==, STDERR_FILENO);
+	pt_start(&t);
+	pid = x9p_proxy_helper_pid(t.fs);
+	g_assert_cmpint(pid, >, 0);
+	/* The worker: a pid-namespace supervisor keeps no descriptor of these. */
+	t0 = fd_target(worker_of(pid), 0);
+	t1 = fd_target(worker_of(pid), 1);
+	t2 = fd_target(worker_of(pid), 2);
+	mine = fd_target(getpid(), STDERR_FILENO);
+	want = g_strdup_printf("x9p-helper[%d]: info: serving mapped-file export", (int)pid);
+	for (int i = 0; i < 200; i++) {
+		g_free(text);
+		g_assert_true(g_file_get_contents(tmp, &text, NULL, NULL));
+		if (strstr(text, want))
+			break;
+		g_usleep(10 * 1000);
+	}
+	pt_free(&t);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(logfd);
+	g_unsetenv("X9P_HELPER_LOG");
+	g_test_message("helper fds: 0 %s, 1 %s, 2 %s; ours: 2 %s", t0, t1, t2, mine);
+	g_assert_cmpstr(t0, ==, "/dev/null");
+	g_assert_true(g_str_has_prefix(t1, "pipe:"));
+	g_assert_cmpstr(t1, ==, t2);
+	g_assert_cmpstr(t2, !=, mine);
+	g_assert_nonnull(strstr(text, want));
+	unlink(tmp);
+	g_free(tmp);
+	g_free(text);
+	g_free(want);
+	g_free(t0);
+	g_free(t1);
+	g_free(t2);
+	g_free(mine);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -421,5 +484,6 @@ int main(int argc, char **argv)
 			g_free(path);
 		}
 	}
+	g_test_add_func("/helper/supervise/log-channel", test_log_channel);
 	return g_test_run();
 }

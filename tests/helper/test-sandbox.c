@@ -928,7 +928,7 @@ static void assert_seccomp(struct run *r)
 static void assert_full(struct fixture *f, struct run *r, bool userns, bool ro)
 {
 	unsigned want = X9P_SANDBOX_MOUNTNS | X9P_SANDBOX_PIDNS | X9P_SANDBOX_NETNS |
-			X9P_SANDBOX_IPCNS | X9P_SANDBOX_PIVOT | X9P_SANDBOX_PROCFD |
+			X9P_SANDBOX_IPCNS | X9P_SANDBOX_UTSNS | X9P_SANDBOX_PIVOT | X9P_SANDBOX_PROCFD |
 			X9P_SANDBOX_SECCOMP | (userns ? X9P_SANDBOX_USERNS : 0);
 	unsigned long flags = ST_NODEV | ST_NOSUID | ST_NOEXEC | (ro ? ST_RDONLY : 0);
 
@@ -948,6 +948,7 @@ static void assert_full(struct fixture *f, struct run *r, bool userns, bool ro)
 	g_assert_false(same_ns(r->helper, "mnt"));
 	g_assert_false(same_ns(r->helper, "net"));
 	g_assert_false(same_ns(r->helper, "ipc"));
+	g_assert_false(same_ns(r->helper, "uts"));
 	g_assert_false(same_ns(r->helper, "pid"));
 	g_assert_cmpint(r->helper, !=, r->pid);
 	assert_mountinfo(r->helper, ro);
@@ -1172,8 +1173,8 @@ static void test_fallback_no_mount_api(struct fixture *f, gconstpointer data)
 	assert_seccomp(&r);
 	g_assert_cmphex(num(&r, "applied"), ==,
 			X9P_SANDBOX_USERNS | X9P_SANDBOX_MOUNTNS | X9P_SANDBOX_PIDNS |
-			X9P_SANDBOX_NETNS | X9P_SANDBOX_IPCNS | X9P_SANDBOX_CHROOT |
-			X9P_SANDBOX_SECCOMP);
+			X9P_SANDBOX_NETNS | X9P_SANDBOX_IPCNS | X9P_SANDBOX_UTSNS |
+			X9P_SANDBOX_CHROOT | X9P_SANDBOX_SECCOMP);
 	g_assert_cmpint(num(&r, "procfd"), ==, 0);
 	g_assert_false(same_ns(r.helper, "net"));
 	assert_signal(run_finish(&r, true), SIGSYS);
