@@ -129,7 +129,7 @@ pid_changed() {
 }
 
 t_restart_ops() {
-	[ "$MODE" = qemu ] && { skip "QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
+	[ "$MODE" = qemu ] && { skip "by design: QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
 	local old new rc
 	gcmd "$A" 30 "xt is9p $MA" || { fail "domU A has no share mounted before the restart"; return 1; }
 	# domU B, whose p9= devices QEMU served, is gone: from now on x9p serves
@@ -162,7 +162,7 @@ connected_devid() {
 # The restarted daemon took the rings over: the device stayed Connected
 # with the same number, and a new mount on it works without any detach.
 t_restart_remount() {
-	[ "$MODE" = qemu ] && { skip "QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
+	[ "$MODE" = qemu ] && { skip "by design: QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
 	local n
 	n=$(connected_devid "$DOM_A" share-a) || true
 	[ "$n" = "$DEV_A" ] || { dump_xs "$DOM_A"; fail "device $DEV_A is not Connected any more (now: '${n:-none}')"; return 1; }
@@ -181,7 +181,7 @@ dm_gone() { ! pgrep -f -- "--xen-device-model.*-xen-domid $1( |\$)" >/dev/null; 
 # 4.17 starts x9p's device-model stand-in instead of QEMU, and the x9p
 # daemon serves the backend/9pfs device libxl writes (docs/xen.md).
 t_dm_override() {
-	[ "$MODE" = qemu ] && { skip "the device-model stand-in is x9p's"; return; }
+	[ "$MODE" = qemu ] && { skip "by design: the device-model stand-in is x9p's"; return; }
 	local dm=/usr/local/libexec/x9p/x9p-qemu-dm C=domu-c dom d
 	[ -x "$dm" ] || { fail "$dm is not installed"; return 1; }
 	mkdir -p /srv/export-c
