@@ -3,8 +3,11 @@
  * Internals of the 9P engine shared by its files: server, session,
  * requests, and the per-operation handlers.
  *
- * Locking order: session->lock, then session->send_lock; a fid's lock is
- * never held while taking either.  A request crosses threads once each
+ * Locking: session->lock and session->send_lock are never held together
+ * (a send may block for long, on a full ring, and nothing may wait for the
+ * table meanwhile); the order of replies is kept by send tickets instead
+ * (send_begin/send_end in session.c).  A fid's lock is never held while
+ * taking either.  A request crosses threads once each
  * way: the transport's I/O thread submits it, one worker executes it and
  * sends the reply itself.
  */
@@ -66,7 +69,10 @@ struct x9p_session {
 	bool closing;
 
 	gint warned_locks;           /* the lock limit was logged */
-	GMutex send_lock;            /* serializes ops->send */
+	GMutex send_lock;            /* serializes ops->send, with send_turn */
+	GCond send_turn;
+	guint64 send_next;           /* s->lock: next ticket to hand out */
+	guint64 send_serving;        /* send_lock: the ticket whose turn it is */
 	struct x9p_fidtab fids;
 };
 

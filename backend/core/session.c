@@ -8,9 +8,11 @@
  * flight marks it cancelled and queues itself on it; when the target
  * finishes, its reply (unless the cancellation made the operation fail
  * with EINTR, in which case there is none) and then the queued Rflush
- * replies are sent in one go under the send lock.  The send lock is taken
- * before the table lock is dropped, so a later Tflush that no longer finds
- * its target cannot overtake the target's reply.
+ * replies are sent in one go under the send lock.  The send ticket is
+ * drawn before the table lock is dropped, so a later Tflush that no longer
+ * finds its target cannot overtake the target's reply; and the table lock
+ * is never held while waiting to send, so a send that blocks (a full ring)
+ * never blocks the table.
  */
 #include <errno.h>
 #include <string.h>
@@ -33,6 +35,7 @@ struct x9p_session *x9p_session_new(struct x9p_server *srv,
 	g_mutex_init(&s->lock);
 	g_cond_init(&s->drained);
 	g_mutex_init(&s->send_lock);
+	g_cond_init(&s->send_turn);
 	s->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
 	x9p_fidtab_init(&s->fids, srv->max_fids, srv->max_open);
 	s->fids.xbytes_max = srv->max_xattr_bytes;
@@ -65,6 +68,32 @@ static void req_free(struct x9p_req *r)
 	x9p_req_release_data(r);
 	g_free(r->frame);
 	g_free(r);
+}
+
+/*
+ * Replies leave in ticket order.  A ticket is drawn under s->lock at the
+ * moment the order is decided (a reply leaving the in-flight table, a
+ * Tflush finding nothing to wait for), and then s->lock is let go before
+ * waiting for the turn: a send blocked on a full ring holds up only the
+ * session's other sends, never its table (drains, flushes, new requests).
+ */
+static guint64 send_ticket_locked(struct x9p_session *s)
+{
+	return s->send_next++;
+}
+
+static void send_begin(struct x9p_session *s, guint64 ticket)
+{
+	g_mutex_lock(&s->send_lock);
+	while (s->send_serving != ticket)
+		g_cond_wait(&s->send_turn, &s->send_lock);
+}
+
+static void send_end(struct x9p_session *s)
+{
+	s->send_serving++;
+	g_cond_broadcast(&s->send_turn);
+	g_mutex_unlock(&s->send_lock);
 }
 
 static void send_locked(struct x9p_session *s, const struct iovec *iov, int iovcnt)
@@ -181,6 +210,7 @@ static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 	GQueue flushed = G_QUEUE_INIT;
 	bool discard = r->cancelled && !r->interrupted && result == -EINTR;
 	struct x9p_req *f;
+	guint64 ticket;
 	unsigned n;
 
 	if (r->answered) {
@@ -191,9 +221,10 @@ static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 	}
 	g_mutex_lock(&s->lock);
 	n = unlink_chain(s, r, &flushed);
-	g_mutex_lock(&s->send_lock);
+	ticket = send_ticket_locked(s);
 	g_mutex_unlock(&s->lock);
 
+	send_begin(s, ticket);
 	if (discard)
 		;
 	else if (src->fill)
@@ -204,7 +235,7 @@ static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 		send_rflush(s, f->tag);
 		req_free(f);
 	}
-	g_mutex_unlock(&s->send_lock);
+	send_end(s);
 
 	r->unlinked = n;
 	r->answered = true;
@@ -254,14 +285,18 @@ static void reply_untracked(struct x9p_session *s, uint16_t tag, int err)
 	uint8_t buf[P9_HDR_SIZE + 2 + X9P_ERRMAX + 4];
 	struct iovec iov;
 	int len = x9p_encode_err(s, tag, err, buf, sizeof(buf));
+	guint64 ticket;
 
 	if (len < 0)
 		return;
 	iov.iov_base = buf;
 	iov.iov_len = (size_t)len;
-	g_mutex_lock(&s->send_lock);
+	g_mutex_lock(&s->lock);
+	ticket = send_ticket_locked(s);
+	g_mutex_unlock(&s->lock);
+	send_begin(s, ticket);
 	send_locked(s, &iov, 1);
-	g_mutex_unlock(&s->send_lock);
+	send_end(s);
 }
 
 /* interrupt: the cancelled requests' EINTR results are answered, not dropped. */
@@ -288,6 +323,7 @@ static void wait_drained_locked(struct x9p_session *s)
 
 static void submit_flush(struct x9p_session *s, struct x9p_req *r)
 {
+	guint64 ticket;
 	struct p9_msg m;
 	struct x9p_req *target;
 
@@ -313,10 +349,11 @@ static void submit_flush(struct x9p_session *s, struct x9p_req *r)
 		g_mutex_unlock(&s->lock);
 		return;
 	}
-	g_mutex_lock(&s->send_lock);
+	ticket = send_ticket_locked(s);
 	g_mutex_unlock(&s->lock);
+	send_begin(s, ticket);
 	send_rflush(s, r->tag);
-	g_mutex_unlock(&s->send_lock);
+	send_end(s);
 	req_free(r);
 }
 
@@ -463,6 +500,7 @@ void x9p_session_close(struct x9p_session *s)
 	g_hash_table_destroy(s->inflight);
 	g_mutex_clear(&s->lock);
 	g_mutex_clear(&s->send_lock);
+	g_cond_clear(&s->send_turn);
 	g_cond_clear(&s->drained);
 	g_free(s->channel);
 	g_free(s);

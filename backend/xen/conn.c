@@ -203,12 +203,17 @@ out:
 }
 
 /* Sets *flag (dead or stopping) and waits for the ring threads to see it. */
-static void stop_rings(struct xconn *c, gint *flag)
+static void signal_rings(struct xconn *c, gint *flag)
 {
 	g_atomic_int_set(flag, 1);
 	for (unsigned i = 0; i < c->nrings; i++)
 		if (c->rings[i].thread)
 			xring_wake(&c->rings[i]);
+}
+
+static void stop_rings(struct xconn *c, gint *flag)
+{
+	signal_rings(c, flag);
 	for (unsigned i = 0; i < c->nrings; i++) {
 		if (c->rings[i].thread)
 			g_thread_join(c->rings[i].thread);
@@ -242,12 +247,23 @@ void xconn_handover(struct xconn *c)
 {
 	bool drained;
 
-	stop_rings(c, &c->stopping);
-	/* The replies of what was taken go out on the rings as usual. */
+	/*
+	 * No more requests; the replies of what was taken go out on the rings
+	 * as usual.  The ring threads are joined only after the drain: one of
+	 * them may itself be waiting for room for a reply (an Rflush) or for
+	 * the requests before a Tversion.
+	 */
+	signal_rings(c, &c->stopping);
 	drained = x9p_session_drain(c->session, HANDOVER_DRAIN_US, HANDOVER_INTERRUPT_US);
-	if (!drained)
-		g_warning("%s: requests still in flight at the handover are lost; the guest "
-			  "waits for them until it is killed or the share is unmounted", c->label);
+	if (!drained) {
+		/* A guest that does not take its replies (its reply ring is full)
+		 * loses them, and only its own: the deadline is per device. */
+		g_warning("%s: requests still in flight at the handover are lost (is the guest "
+			  "reading its reply ring?); the guest waits for them until it is killed "
+			  "or the share is unmounted", c->label);
+		signal_rings(c, &c->dead);
+	}
+	stop_rings(c, &c->stopping);
 	for (unsigned i = 0; i < c->nrings; i++)
 		xring_publish_cons(&c->rings[i]);
 	g_message("%s: handed over: left connected for the next x9p-backend", c->label);

@@ -12,7 +12,7 @@ secs=${X9P_FUZZ_SECONDS:-20}
 # Leaks are reports too; a sanitizer report ends the run with a failure.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
-fuzzers=$(ls "$B"/fuzz/fuzz-* 2>/dev/null | grep -v '\.[ao]$')
+fuzzers=$(find "$B/fuzz" -maxdepth 1 -type f -perm -u+x -name 'fuzz-*' 2>/dev/null | sort)
 [ -n "$fuzzers" ] || { echo "1..1"; echo "not ok 1 - no fuzzers in $B/fuzz (make build-all)"; exit 1; }
 n=0 failed=0
 echo "1..$(echo "$fuzzers" | wc -l)"

@@ -477,6 +477,8 @@ static void init_rings(struct fe *fe)
 	}
 	nrings = fe->o.kind == FE_LINUX ? 2 : 1;
 	order = (unsigned)MIN(max_order, fe->o.kind == FE_LINUX ? 9 : 4);
+	if (fe->o.max_order)
+		order = MIN(order, fe->o.max_order);
 	fe->nrings = nrings;
 	for (unsigned i = 0; i < nrings; i++)
 		g_assert(ring_alloc(fe, &fe->rings[i], order));

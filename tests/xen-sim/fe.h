@@ -49,6 +49,7 @@ struct fe_opts {
 	int force_order;             /* > 0: ring_order written into the page */
 	int force_rings;             /* > 0: num-rings written */
 	bool bad_ref;                /* ring-ref0 names a page never granted */
+	unsigned max_order;          /* > 0: rings of at most this order */
 };
 
 struct fe_ring {

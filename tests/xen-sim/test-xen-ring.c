@@ -9,6 +9,7 @@
  * Also: a request published in pieces is waited for, not misread.
  */
 #include <signal.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #include "sim.h"
@@ -265,6 +266,93 @@ static void test_partial_request(void)
 	sim_free(b.s);
 }
 
+/* Waits (hang guard) until ring i of fe has room for len request bytes. */
+static bool out_room(struct fe *fe, unsigned i, uint32_t len, int timeout_ms)
+{
+	struct fe_ring *r = fe_ring(fe, i);
+	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	while (r->size - (fe_load(r->intf, FE_OUT_PROD) - fe_load(r->intf, FE_OUT_CONS)) < len) {
+		if (g_get_monotonic_time() > end)
+			return false;
+		g_usleep(1000);
+	}
+	return true;
+}
+
+/*
+ * A guest that stops taking its replies cannot hold up the daemon's
+ * shutdown: its reply ring full, its ring thread itself waiting to send an
+ * Rflush, SIGTERM still ends the daemon within the hand-over deadlines
+ * (that guest's in-flight replies are lost, the log says so), and the
+ * other guest was served until then.
+ */
+static void test_full_reply_ring_at_shutdown(void)
+{
+	struct fe_opts o = { .kind = FE_LINUX, .raw = true, .max_order = 1 };
+	struct fe_ring *r;
+	struct bed b;
+	uint8_t f[P9_HDR_SIZE + 4];
+	uint32_t n = 0, need;
+	gint64 t0;
+	int st = -1;
+
+	bed_start(&b, &o, true);
+	r = fe_ring(b.bad, 0);
+	/* Unversioned Tclunks: each answered by an 11-byte error, never read. */
+	need = r->size / 11 + 64;
+	while (n < need) {
+		uint16_t tag = (uint16_t)(n % 60000);
+
+		f[0] = sizeof(f);
+		f[1] = f[2] = f[3] = 0;
+		f[4] = P9_TCLUNK;
+		f[5] = (uint8_t)tag;
+		f[6] = (uint8_t)(tag >> 8);
+		memset(f + 7, 0, 4);
+		if (!out_room(b.bad, 0, sizeof(f), 5000))
+			break;
+		raw_put(b.bad, 0, f, sizeof(f), sizeof(f));
+		n++;
+	}
+	g_test_message("%u requests placed, reply ring %u of %u bytes used", n,
+		       fe_load(r->intf, FE_IN_PROD) - fe_load(r->intf, FE_IN_CONS), r->size);
+	g_assert_cmpuint(n, ==, need);
+	/* A Tflush for no request: its Rflush is sent by the ring's own thread. */
+	f[4] = P9_TFLUSH;
+	f[0] = P9_HDR_SIZE + 2;
+	f[5] = 0xAA;
+	f[6] = 0xEE;
+	f[7] = 0x34;
+	f[8] = 0x12;
+	g_assert_true(out_room(b.bad, 0, P9_HDR_SIZE + 2, 5000));
+	raw_put(b.bad, 0, f, P9_HDR_SIZE + 2, P9_HDR_SIZE + 2);
+	g_usleep(300 * 1000);
+	g_assert_true(sim_9p_works(b.good));
+
+	t0 = g_get_monotonic_time();
+	kill(b.s->be_pid, SIGTERM);
+	while (g_get_monotonic_time() - t0 < 40 * G_USEC_PER_SEC) {
+		pid_t w = waitpid(b.s->be_pid, &st, WNOHANG);
+
+		if (w == b.s->be_pid)
+			break;
+		st = -1;
+		g_usleep(50 * 1000);
+	}
+	if (st == -1) {
+		kill(b.s->be_pid, SIGKILL);
+		waitpid(b.s->be_pid, NULL, 0);
+	}
+	b.s->be_pid = 0;
+	g_test_message("SIGTERM to exit: %" G_GINT64_FORMAT " ms",
+		       (g_get_monotonic_time() - t0) / 1000);
+	g_assert_cmpint(st, !=, -1);
+	g_assert_true(WIFEXITED(st));
+	g_assert_cmpint(WEXITSTATUS(st), ==, 0);
+	bed_end(&b);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -278,5 +366,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/ring/too-many-rings", test_too_many_rings);
 	g_test_add_func("/xen/ring/consumer-index", test_consumer_index);
 	g_test_add_func("/xen/ring/partial-request", test_partial_request);
+	g_test_add_func("/xen/ring/full-reply-ring-at-shutdown", test_full_reply_ring_at_shutdown);
 	return g_test_run();
 }
