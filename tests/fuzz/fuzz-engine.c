@@ -40,6 +40,7 @@
 #include "9p/p9.h"
 #include "core/server.h"
 #include "fs/synth.h"
+#include "split-fill.h"
 
 /* ---- deterministic randomness ------------------------------------------ */
 
@@ -140,29 +141,7 @@ static int cap_send(void *o, const struct iovec *iov, int n)
 static int cap_send_fill(void *o, uint8_t *hdr, size_t hdrlen, size_t max,
 			 x9p_fill_fn fill, void *arg)
 {
-	uint8_t *seg = g_malloc0(max + 1);
-	struct iovec iov[2] = { { seg, max / 3 }, { seg + max / 3, max - max / 3 } };
-	ssize_t n = fill(arg, iov, 2);
-	struct iovec out[2];
-	uint32_t total;
-	int ret;
-
-	if (n < 0) {
-		g_free(seg);
-		return (int)n;
-	}
-	total = (uint32_t)(hdrlen + (size_t)n);
-	for (int i = 0; i < 4; i++) {
-		hdr[i] = (uint8_t)(total >> (8 * i));
-		hdr[hdrlen - 4 + (size_t)i] = (uint8_t)((uint32_t)n >> (8 * i));
-	}
-	out[0].iov_base = hdr;
-	out[0].iov_len = hdrlen;
-	out[1].iov_base = seg;
-	out[1].iov_len = (size_t)n;
-	ret = cap_send(o, out, 2);
-	g_free(seg);
-	return ret;
+	return x9p_test_send_fill_split(hdr, hdrlen, max, fill, arg, 3, cap_send, o);
 }
 
 static const struct x9p_transport_ops plain_ops = { .send = cap_send };
@@ -472,22 +451,16 @@ static void submit_frame(struct batch *b, uint8_t *frame, size_t len)
 	x9p_session_submit(b->s, g_memdup2(frame, len), len);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Damages an encoded frame in one of the ways a hostile client would. */
 static size_t mutate(uint8_t *f, size_t len, size_t cap)
 {
 	switch (below(5)) {
 	case 0: /* truncated, size field consistent: the body is short */
 		len = P9_HDR_SIZE + below((uint32_t)(len - P9_HDR_SIZE + 1));
-		put32(f, (uint32_t)len);
+		x9p_test_put_le32(f, (uint32_t)len);
 		break;
 	case 1: /* size field inflated or shrunk: a transport fault, dropped */
-		put32(f, (uint32_t)rnd());
+		x9p_test_put_le32(f, (uint32_t)rnd());
 		break;
 	case 2: /* bytes flipped in the body (counts, lengths, fids) */
 		for (unsigned i = 0, n = 1 + below(4); i < n && len > P9_HDR_SIZE; i++)
@@ -496,7 +469,7 @@ static size_t mutate(uint8_t *f, size_t len, size_t cap)
 	case 3: /* trailing garbage, size field consistent */
 		for (unsigned n = 1 + below(64); n-- && len < cap;)
 			f[len++] = (uint8_t)rnd();
-		put32(f, (uint32_t)len);
+		x9p_test_put_le32(f, (uint32_t)len);
 		break;
 	default: /* a 16-bit length inside the body made huge */
 		if (len > P9_HDR_SIZE + 6) {
@@ -565,7 +538,7 @@ static void send_raw_unknown(struct batch *b)
 
 	for (size_t i = P9_HDR_SIZE; i < len; i++)
 		f[i] = (uint8_t)rnd();
-	put32(f, (uint32_t)len);
+	x9p_test_put_le32(f, (uint32_t)len);
 	f[4] = types[below(G_N_ELEMENTS(types))];
 	f[5] = (uint8_t)tag;
 	f[6] = (uint8_t)(tag >> 8);

@@ -14,6 +14,7 @@
 #include "9p/p9.h"
 #include "core/server.h"
 #include "fs/synth.h"
+#include "split-fill.h"
 
 /* ---- a transport that records replies ---- */
 
@@ -45,30 +46,8 @@ static int fill_calls;
 static int cap_send_fill(void *o, uint8_t *hdr, size_t hdrlen, size_t max,
 			 x9p_fill_fn fill, void *arg)
 {
-	uint8_t *seg = g_malloc0(max + 1);
-	struct iovec iov[2] = { { seg, max / 2 }, { seg + max / 2, max - max / 2 } };
-	ssize_t n = fill(arg, iov, 2);
-	struct iovec out[2];
-	int ret;
-
 	fill_calls++;
-	if (n < 0) {
-		g_free(seg);
-		return (int)n;
-	}
-	hdr[0] = (uint8_t)(hdrlen + (size_t)n);
-	hdr[1] = (uint8_t)((hdrlen + (size_t)n) >> 8);
-	hdr[2] = hdr[3] = 0;
-	hdr[hdrlen - 4] = (uint8_t)n;
-	hdr[hdrlen - 3] = (uint8_t)(n >> 8);
-	hdr[hdrlen - 2] = hdr[hdrlen - 1] = 0;
-	out[0].iov_base = hdr;
-	out[0].iov_len = hdrlen;
-	out[1].iov_base = seg;
-	out[1].iov_len = (size_t)n;
-	ret = cap_send(o, out, 2);
-	g_free(seg);
-	return ret;
+	return x9p_test_send_fill_split(hdr, hdrlen, max, fill, arg, 2, cap_send, o);
 }
 
 static const struct x9p_transport_ops fill_ops = { .send = cap_send, .send_fill = cap_send_fill };
