@@ -176,8 +176,8 @@ static const GOptionEntry entries[] = {
 	  "Seconds a socket client may leave its replies unread before it is "
 	  "disconnected (default 60)", "SECONDS" },
 	{ "version-timeout", 0, 0, G_OPTION_ARG_INT, &opt.version_timeout,
-	  "Seconds a unix/tcp client has to send its Tversion before it is "
-	  "disconnected (default 30)", "SECONDS" },
+	  "When all --max-connections are taken, a connection without a Tversion "
+	  "for this long is closed to admit a new client (default 30)", "SECONDS" },
 	{ "max-connections-per-peer", 0, 0, G_OPTION_ARG_INT, &opt.max_conns_per_peer,
 	  "Most connections one peer (a unix-socket uid, a TCP address) may hold "
 	  "at once (default: half of --max-connections)", "N" },

@@ -85,18 +85,6 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input)
 
 		if (!want_input && !held)
 			return 0;
-		if (c->version_deadline && x9p_session_versioned(c->session))
-			c->version_deadline = 0;
-		if (c->version_deadline) {
-			gint64 left = c->version_deadline - g_get_monotonic_time();
-
-			if (left <= 0) {
-				g_warning("%s: no version negotiated in time (Tversion); closing the "
-					  "connection", c->label);
-				return -ETIMEDOUT;
-			}
-			timeout = (int)MIN(left / 1000 + 1, G_MAXINT);
-		}
 		p[n++] = (struct pollfd){ .fd = c->cancel_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = c->kick_fd, .events = POLLIN };
 		if (pending) {
@@ -108,8 +96,7 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input)
 					  pending, c->reply_timeout_us / G_USEC_PER_SEC);
 				return -ETIMEDOUT;
 			}
-			timeout = timeout < 0 ? (int)MIN(left / 1000 + 1, G_MAXINT) :
-					      MIN(timeout, (int)MIN(left / 1000 + 1, G_MAXINT));
+			timeout = (int)MIN(left / 1000 + 1, G_MAXINT);
 			iw = n;
 			p[n++] = (struct pollfd){ .fd = c->wfd, .events = POLLOUT };
 		}
@@ -258,6 +245,8 @@ static bool conn_serve(struct x9p_sock_conn *c)
 			return false;
 		}
 		x9p_session_submit(c->session, frame, size);
+		if (!g_atomic_int_get(&c->versioned) && x9p_session_versioned(c->session))
+			g_atomic_int_set(&c->versioned, 1);
 	}
 }
 
@@ -316,11 +305,7 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 	c->high_water = 2 * (size_t)cfg->max_msize;
 	c->reply_timeout_us = (gint64)(cfg->reply_timeout_s ? cfg->reply_timeout_s :
 				       X9P_SOCK_DEFAULT_REPLY_TIMEOUT) * G_USEC_PER_SEC;
-	/* An inherited "fd:" channel is nobody else's to wait for, and its
-	 * client (a booting guest, say) may take its time. */
-	c->version_deadline = from_fd ? 0 : g_get_monotonic_time() +
-			      (gint64)(cfg->version_timeout_s ? cfg->version_timeout_s :
-				       X9P_SOCK_DEFAULT_VERSION_TIMEOUT) * G_USEC_PER_SEC;
+	c->started = g_get_monotonic_time();
 	if (c->cancel_fd < 0 || c->kick_fd < 0) {
 		int e = errno;
 

@@ -95,6 +95,35 @@ static char *log_peer(const char *label, int fd, const struct listener *l)
 	return g_strdup(host);
 }
 
+/*
+ * All connections are taken: closes the oldest one that has negotiated no
+ * version for version_timeout_s, if any, to make room.  ss->lock held.
+ */
+static bool evict_idle_locked(struct x9p_sock_server *ss, const char *newcomer)
+{
+	gint64 limit = g_get_monotonic_time() - (gint64)ss->cfg.version_timeout_s * G_USEC_PER_SEC;
+	struct x9p_sock_conn *oldest = NULL;
+
+	for (guint i = 0; i < ss->conns->len; i++) {
+		struct x9p_sock_conn *c = ss->conns->pdata[i];
+
+		if (c->finished || c->evicted || c->from_fd || g_atomic_int_get(&c->versioned) ||
+		    c->started > limit)
+			continue;
+		if (!oldest || c->started < oldest->started)
+			oldest = c;
+	}
+	if (!oldest)
+		return false;
+	g_warning("%s: closed to admit %s: no version negotiated (Tversion) in %"
+		  G_GINT64_FORMAT " s, and all %u connections are taken", oldest->label, newcomer,
+		  (g_get_monotonic_time() - oldest->started) / G_USEC_PER_SEC, ss->cfg.max_conns);
+	/* Counted out from now on; reaped once its thread has ended. */
+	oldest->evicted = true;
+	x9p_sock_conn_cancel(oldest);
+	return true;
+}
+
 /* Open connections of `peer`; ss->lock held. */
 static unsigned peer_conns_locked(struct x9p_sock_server *ss, const char *peer)
 {
@@ -103,7 +132,7 @@ static unsigned peer_conns_locked(struct x9p_sock_server *ss, const char *peer)
 	for (guint i = 0; i < ss->conns->len; i++) {
 		struct x9p_sock_conn *c = ss->conns->pdata[i];
 
-		if (!c->finished && c->peer && strcmp(c->peer, peer) == 0)
+		if (!c->finished && !c->evicted && c->peer && strcmp(c->peer, peer) == 0)
 			n++;
 	}
 	return n;
@@ -120,8 +149,13 @@ static void serve_accepted(struct listener *l, int fd)
 	label = next_label(ss, l->kind);
 	peer = log_peer(label, fd, l);
 	g_mutex_lock(&ss->lock);
-	n = ss->conns->len;
+	n = 0;
+	for (guint i = 0; i < ss->conns->len; i++)
+		n += !((struct x9p_sock_conn *)ss->conns->pdata[i])->evicted;
 	np = peer_conns_locked(ss, peer);
+	if (n >= ss->cfg.max_conns && np < ss->cfg.max_conns_per_peer &&
+	    evict_idle_locked(ss, label))
+		n--;
 	g_mutex_unlock(&ss->lock);
 	if (n >= ss->cfg.max_conns || np >= ss->cfg.max_conns_per_peer) {
 		if (n >= ss->cfg.max_conns)

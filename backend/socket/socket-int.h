@@ -28,7 +28,8 @@ struct x9p_sock_conn {
 	struct x9p_outq outq;
 	size_t high_water;          /* more queued than this: stop reading requests */
 	gint64 reply_timeout_us;    /* queued replies unread this long: close */
-	gint64 version_deadline;    /* monotonic; 0 once a version is negotiated */
+	gint64 started;             /* monotonic */
+	gint versioned;             /* atomic: the client negotiated a version */
 	char *peer;                 /* "uid 0", "127.0.0.1", "fd": the per-peer limit's key */
 	struct x9p_session *session;
 	GThread *thread;
@@ -38,6 +39,7 @@ struct x9p_sock_conn {
 	size_t rpos, rlen;
 
 	/* Under owner->lock. */
+	bool evicted;               /* closed to admit another client */
 	bool finished;
 	bool clean;                 /* ended by end of stream or cancellation, not a fault */
 };

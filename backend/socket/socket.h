@@ -26,11 +26,13 @@
  *    queued its requests are not read; when queued replies make no
  *    progress for reply_timeout_s, or the queue would pass its limit,
  *    the connection is closed with a log line naming it.
- *  - Fairness between clients: an accepted connection that has not
- *    negotiated a version within version_timeout_s is closed, and one peer (uid of a
- *    unix-socket client, address of a TCP client) holds at most
- *    max_conns_per_peer of the max_conns connections; both refusals are
- *    logged with the peer.
+ *  - Fairness between clients: one peer (uid of a unix-socket client,
+ *    address of a TCP client) holds at most max_conns_per_peer of the
+ *    max_conns connections; and when all max_conns are taken, a new client
+ *    is admitted by closing the oldest connection that has sent no
+ *    Tversion for version_timeout_s (a client that connects early and
+ *    mounts late, such as a booting guest's console, keeps its connection
+ *    while there is room).  Refusals and evictions are logged.
  *  - Descriptors handed to the server (accepted or "fd:") are owned by it,
  *    switched to non-blocking and close-on-exec, and closed when the
  *    connection ends.  Writes to a non-socket descriptor can raise SIGPIPE:
@@ -112,8 +114,9 @@ struct x9p_sock_cfg {
 	/* Seconds a client may leave replies unread before it is disconnected;
 	 * 0 = X9P_SOCK_DEFAULT_REPLY_TIMEOUT. */
 	unsigned reply_timeout_s;
-	/* Seconds a new connection has to negotiate a version (Tversion) before
-	 * it is closed; 0 = X9P_SOCK_DEFAULT_VERSION_TIMEOUT. */
+	/* Seconds after which a connection that has negotiated no version
+	 * (Tversion) may be closed to admit a new client when all max_conns
+	 * are taken; 0 = X9P_SOCK_DEFAULT_VERSION_TIMEOUT. */
 	unsigned version_timeout_s;
 	/* Connections one peer (a unix-socket uid, a TCP address) may hold at
 	 * once; 0 = half of max_conns. */

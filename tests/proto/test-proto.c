@@ -626,50 +626,76 @@ static void t_session_limits(void)
 	pfx_stop(&f);
 }
 
+static int version_of(struct p9c *c)
+{
+	uint32_t msize;
+	char ver[16];
+
+	return p9c_version(c, 8192, "9P2000.L", &msize, ver, sizeof(ver));
+}
+
 /*
- * Idle connections cannot lock others out: one that sends no Tversion is
- * closed after --version-timeout, and one peer (here: our uid) holds at
- * most --max-connections-per-peer of the connections.
+ * Idle connections cannot lock others out.  When all --max-connections are
+ * taken, the oldest connection that has sent no Tversion for
+ * --version-timeout seconds is closed to admit a newcomer (one that is
+ * merely slow while there is room keeps its connection); and one peer (here:
+ * our uid) holds at most --max-connections-per-peer of them.
  */
 static void t_connection_fairness(void)
 {
-	static const char *const args[] = { "--synthetic", "--version-timeout=1",
-					    "--max-connections=8", "--max-connections-per-peer=3",
-					    NULL };
+	static const char *const evict_args[] = { "--synthetic", "--version-timeout=1",
+						  "--max-connections=3",
+						  "--max-connections-per-peer=8", NULL };
+	static const char *const peer_args[] = { "--synthetic", "--max-connections=8",
+						 "--max-connections-per-peer=3", NULL };
 	struct p9c *c[4];
 	struct pfx f;
-	uint32_t msize;
-	char ver[16];
 	int rc;
 
-	pfx_start(&f, args, true);   /* f.c: connected, silent */
-	g_usleep(2500 * 1000);
-	rc = p9c_version(f.c, 8192, "9P2000.L", &msize, ver, sizeof(ver));
-	g_test_message("Tversion after the deadline: %s", g_strerror(-rc));
+	pfx_start(&f, evict_args, true);   /* f.c: connected, silent */
+	g_usleep(1500 * 1000);
+	for (int i = 0; i < 4; i++) {
+		c[i] = pfx_connect(&f);
+		p9c_set_timeout(c[i], 3000);
+		if (i < 2)   /* room: the silent one stays */
+			g_assert_cmpint(version_of(c[i]), ==, 0);
+	}
+	/* c[2] came when all three were taken: the silent one made room */
+	g_assert_cmpint(version_of(c[2]), ==, 0);
+	rc = version_of(f.c);
+	g_test_message("the silent connection's Tversion: %s", g_strerror(-rc));
 	g_assert_cmpint(rc, <, 0);
-	/* three connections of ours are served, a fourth is refused */
+	/* all three negotiated: a fourth is refused */
+	g_assert_cmpint(version_of(c[3]), <, 0);
+	for (int i = 0; i < 4; i++)
+		p9c_free(c[i]);
+	pfx_stop(&f);
+
+	pfx_start(&f, peer_args, false);
 	for (int i = 0; i < 4; i++) {
 		c[i] = pfx_connect(&f);
 		p9c_set_timeout(c[i], 3000);
 	}
-	for (int i = 0; i < 3; i++)
-		g_assert_cmpint(p9c_version(c[i], 8192, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
-	g_assert_cmpint(p9c_version(c[3], 8192, "9P2000.L", &msize, ver, sizeof(ver)), <, 0);
-	/* closing one makes room (the server reaps it first) */
+	/* f.c and two more of ours are served, a fourth is refused */
+	for (int i = 0; i < 2; i++)
+		g_assert_cmpint(version_of(c[i]), ==, 0);
+	g_assert_cmpint(version_of(c[2]), <, 0);
+	/* closing one makes room (once the server has reaped it) */
 	p9c_free(c[0]);
-	p9c_free(c[3]);
+	p9c_free(c[2]);
 	rc = -1;
 	for (int tries = 0; tries < 50 && rc != 0; tries++) {
 		g_usleep(100 * 1000);
 		c[0] = pfx_connect(&f);
 		p9c_set_timeout(c[0], 3000);
-		rc = p9c_version(c[0], 8192, "9P2000.L", &msize, ver, sizeof(ver));
+		rc = version_of(c[0]);
 		if (rc != 0)
 			p9c_free(c[0]);
 	}
 	g_assert_cmpint(rc, ==, 0);
-	for (int i = 0; i < 3; i++)
-		p9c_free(c[i]);
+	p9c_free(c[0]);
+	p9c_free(c[1]);
+	p9c_free(c[3]);
 	pfx_stop(&f);
 }
 
