@@ -4,12 +4,16 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "socket/outq.h"
+
+/* How long a worker waits for a client to make room before queueing. */
+#define SEND_WAIT_MS 100
 
 struct outq_chunk {
 	size_t len, off;
@@ -89,14 +93,41 @@ int x9p_outq_send(struct x9p_outq *q, const struct iovec *iov, int iovcnt)
 	}
 	was_empty = g_queue_is_empty(&q->chunks);
 	if (was_empty && total) {
-		ssize_t w = write_some(q, iov, iovcnt);
+		/* A client that reads gets its reply written here and now, as a
+		 * blocking write would; only one that has not made room within
+		 * SEND_WAIT_MS gets the rest queued. */
+		gint64 end = g_get_monotonic_time() + SEND_WAIT_MS * 1000;
 
-		if (w < 0) {
-			q->error = (int)w;
-			g_mutex_unlock(&q->lock);
-			return (int)w;
+		for (;;) {
+			struct iovec rest[16];
+			int nrest = 0;
+			size_t skip_w = done;
+			ssize_t w;
+			struct pollfd pw = { .fd = q->fd, .events = POLLOUT };
+			gint64 left;
+
+			for (int i = 0; i < iovcnt && nrest < (int)G_N_ELEMENTS(rest); i++) {
+				if (skip_w >= iov[i].iov_len) {
+					skip_w -= iov[i].iov_len;
+					continue;
+				}
+				rest[nrest].iov_base = (uint8_t *)iov[i].iov_base + skip_w;
+				rest[nrest++].iov_len = iov[i].iov_len - skip_w;
+				skip_w = 0;
+			}
+			w = write_some(q, rest, nrest);
+			if (w < 0) {
+				q->error = (int)w;
+				g_mutex_unlock(&q->lock);
+				return (int)w;
+			}
+			done += (size_t)w;
+			left = end - g_get_monotonic_time();
+			if (done == total || left <= 0)
+				break;
+			if (w == 0 && poll(&pw, 1, (int)(left / 1000) + 1) < 0 && errno != EINTR)
+				break;
 		}
-		done = (size_t)w;
 	}
 	if (done == total) {
 		g_mutex_unlock(&q->lock);

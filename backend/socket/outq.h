@@ -4,10 +4,11 @@
  * without ever waiting for the client to read them.
  *
  * Contract:
- *  - x9p_outq_send() (any thread) writes the reply at once when nothing is
- *    queued and the descriptor takes it all; otherwise it queues a copy of
- *    what is left and wakes the connection's I/O thread through kick_fd.
- *    It never blocks on the client.  Past `hard_max` queued bytes it
+ *  - x9p_outq_send() (any thread) writes the reply itself when nothing is
+ *    queued, waiting up to 100 ms for the client to make room; what is
+ *    left then (or everything, when replies are already queued) is queued
+ *    as a copy and the connection's I/O thread is woken through kick_fd.
+ *    It never waits longer for the client.  Past `hard_max` queued bytes it
  *    refuses the reply (-ENOBUFS): the caller closes the connection.
  *  - x9p_outq_flush() (the I/O thread, when fd is writable) writes what
  *    the descriptor takes.  Replies leave whole and in the order they were
