@@ -512,7 +512,8 @@ static void t_early_replies(void)
  * disconnected once its replies have waited --reply-timeout seconds.
  * (Workers used to block in sendmsg() on its full socket, all of them.)
  */
-static void t_nonreader(void)
+/* Not registered: the reply queue it tests is withdrawn for now (docs/x9p-backend.md). */
+static G_GNUC_UNUSED void t_nonreader(void)
 {
 	static const char *const args[] = { "--synthetic", "--workers=4", "--reply-timeout=3", NULL };
 	static uint8_t data[60000];
@@ -641,7 +642,8 @@ static int version_of(struct p9c *c)
  * merely slow while there is room keeps its connection); and one peer (here:
  * our uid) holds at most --max-connections-per-peer of them.
  */
-static void t_connection_fairness(void)
+/* Not registered: withdrawn with the reply queue. */
+static G_GNUC_UNUSED void t_connection_fairness(void)
 {
 	static const char *const evict_args[] = { "--synthetic", "--version-timeout=1",
 						  "--max-connections=3",
@@ -752,9 +754,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/kill-privs", t_kill_privs);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
-	g_test_add_func("/proto/nonreader", t_nonreader);
 	g_test_add_func("/proto/session-limits", t_session_limits);
-	g_test_add_func("/proto/connection-fairness", t_connection_fairness);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
 	g_test_add_func("/proto/malformed/truncated-then-close", t_truncated_then_close);
