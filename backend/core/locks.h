@@ -53,7 +53,7 @@ void x9p_locks_free(struct x9p_locks *t);
  * -ENOLCK when the session would pass its limit (nothing changed then).
  */
 int x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owner *o,
-		      uint8_t type, uint64_t start, uint64_t length);
+		  uint8_t type, uint64_t start, uint64_t length);
 /*
  * Tests whether `type` over the range could be placed by o.  The Linux
  * client asks with type UNLCK (it does not say which lock it would take):

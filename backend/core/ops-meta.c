@@ -436,12 +436,12 @@ void x9p_op_xattrcreate(struct x9p_req *r, struct p9_msg *m)
 		err = -EROFS;
 	if (err == 0) {
 		g_mutex_lock(&f->lock);
-		if (f->kind != X9P_FID_NONE) {
+		if (f->kind != X9P_FID_NONE)
 			err = -EBUSY;
-		} else if ((err = x9p_fidtab_charge_xattr(&r->s->fids, f,
-							  (size_t)m->u.txattrcreate.attr_size)) < 0) {
-			/* Pending values of one session are bounded. */
-		} else {
+		else /* a session's pending values are bounded */
+			err = x9p_fidtab_charge_xattr(&r->s->fids, f,
+						      (size_t)m->u.txattrcreate.attr_size);
+		if (err == 0) {
 			/* The fid itself becomes the attribute being written. */
 			f->kind = X9P_FID_XATTR_WRITE;
 			f->xname = g_strdup(name);

@@ -42,11 +42,6 @@ struct x9p_session *x9p_session_new(struct x9p_server *srv,
 	return s;
 }
 
-bool x9p_session_versioned(const struct x9p_session *s)
-{
-	return g_atomic_int_get((gint *)&s->version_done) != 0;
-}
-
 uint32_t x9p_session_max_frame(const struct x9p_session *s)
 {
 	return (uint32_t)g_atomic_int_get((gint *)&s->msize);
@@ -463,7 +458,6 @@ void x9p_session_resume(struct x9p_session *s, enum p9_dialect dialect, uint32_t
 	s->dialect = dialect;
 	g_atomic_int_set((gint *)&s->msize, (gint)msize);
 	s->versioned = true;
-	g_atomic_int_set(&s->version_done, 1);
 	s->resumed = true;
 }
 
