@@ -10,6 +10,8 @@
 #                          meson from bookworm-backports and that suite's
 #                          QEMU source index
 #   deps.sh steps          lists the steps above
+#   deps.sh mirror SUITE   prints the URI of the enabled binary entry for SUITE
+#                          (nothing when there is none)
 #   deps.sh packages STEP  lists what STEP promises: "PKG" for a package from
 #                          the stock suites, "PKG/bookworm-backports" for one
 #                          that must come from backports, "deb-src SUITE" or
@@ -95,9 +97,9 @@ has_source() { # TYPE SUITE
 	apt_entries | awk -v t="$1" -v s="$2" '$1 == t && $2 == s { f = 1 } END { exit !f }'
 }
 
-# "URI KEYRING" of the machine's own bookworm binary entry.
+# "URI KEYRING" of the machine's first binary entry for SUITE (default bookworm).
 stock_source() {
-	apt_entries | awk '$1 == "deb" && $2 == "bookworm" { print $3, $4; exit }'
+	apt_entries | awk -v s="${1:-bookworm}" '$1 == "deb" && $2 == s { print $3, $4; exit }'
 }
 
 # Ensures an enabled entry of TYPE (deb or deb-src) for SUITE; sets
@@ -186,6 +188,7 @@ install_step() {
 
 case "${1:-build}" in
 steps) echo "$steps" ;;
+mirror) stock_source "${2:?deps.sh mirror SUITE}" | awk '{ sub(/\/+$/, "", $1); print $1 }' ;;
 packages) list_packages "${2:?deps.sh packages STEP}" ;;
 *) install_step "${1:-build}" ;;
 esac

@@ -14,19 +14,15 @@
 #   debian_chroot_mounts DIR / debian_chroot_umounts DIR
 #                             /proc and /sys for package scripts (the tree
 #                             has its own /dev nodes from debootstrap)
-# Needs root.  Progress goes to stderr.
+# Needs root and X9P_TOP (the top of the tree).  Progress goes to stderr.
 
-debian_apt_uris() {
-	grep -hE '^[[:space:]]*(URIs:|deb[[:space:]])' /etc/apt/sources.list \
-		/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -oE 'https?://[^ ]+' | sed 's|/*$||'
-}
+# The URIs come from tools/deps.sh, which reads apt's configuration.
 debian_mirror() {
-	_m=$(debian_apt_uris | grep -E '/debian$' | head -n 1)
+	_m=$(sh "${X9P_TOP:-.}/tools/deps.sh" mirror bookworm)
 	echo "${_m:-http://deb.debian.org/debian}"
 }
 debian_security_mirror() {
-	_m=$(debian_apt_uris | grep -E '/debian-security$' | head -n 1)
+	_m=$(sh "${X9P_TOP:-.}/tools/deps.sh" mirror bookworm-security)
 	echo "${_m:-http://deb.debian.org/debian-security}"
 }
 

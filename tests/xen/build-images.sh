@@ -27,6 +27,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 root=${1:-$top/build/xen-cache}
+X9P_TOP=$top
 . "$top/tests/lib/debian-base.sh"
 
 # The dom0 userland. x9p-backend's own runtime libraries are listed so the
