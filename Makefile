@@ -41,6 +41,8 @@ TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-
 	tests/xen-sim/test-*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_C))
 TEST_PROGS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
+# Host-side tools of the guest tier (tests/vm/*.c).
+VM_TOOLS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/vm/*.c))
 XENSIM := $(B)/tests/xen-sim
 XENSIM_SUPPORT := $(filter-out tests/xen-sim/test-%.c tests/xen-sim/stub-%.c \
 	tests/xen-sim/xs-tool.c,$(wildcard tests/xen-sim/*.c))
@@ -76,7 +78,7 @@ BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS) $(XENSIM_BINS) $(FUZZ_BINS)
+build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS) $(VM_TOOLS) $(XENSIM_BINS) $(FUZZ_BINS)
 
 deps:
 	@sh tools/deps.sh build
@@ -155,6 +157,10 @@ $(XENSIM)/test-%: $(B)/obj/tests/xen-sim/test-%.o $(LIBXENSIM) $(LIBTEST) $(LIBH
 $(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $< 
+
+$(B)/tests/vm/%: tests/vm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 check: deps
 	@$(MAKE) --no-print-directory build-all
