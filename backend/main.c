@@ -38,6 +38,9 @@ static struct {
 	int max_conns;
 	int max_locks;
 	int max_xattr_bytes;
+	int reply_timeout;
+	int version_timeout;
+	int max_conns_per_peer;
 	char *socket_mode;
 	gboolean allow_remote;
 	char *log_level;
@@ -169,6 +172,15 @@ static const GOptionEntry entries[] = {
 	  "(default 4194304)", "BYTES" },
 	{ "max-connections", 0, 0, G_OPTION_ARG_INT, &opt.max_conns,
 	  "Most clients connected at once to the listeners (default 64)", "N" },
+	{ "reply-timeout", 0, 0, G_OPTION_ARG_INT, &opt.reply_timeout,
+	  "Seconds a socket client may leave its replies unread before it is "
+	  "disconnected (default 60)", "SECONDS" },
+	{ "version-timeout", 0, 0, G_OPTION_ARG_INT, &opt.version_timeout,
+	  "When all --max-connections are taken, a connection without a Tversion "
+	  "for this long is closed to admit a new client (default 30)", "SECONDS" },
+	{ "max-connections-per-peer", 0, 0, G_OPTION_ARG_INT, &opt.max_conns_per_peer,
+	  "Most connections one peer (a unix-socket uid, a TCP address) may hold "
+	  "at once (default: half of --max-connections)", "N" },
 	{ "socket-mode", 0, 0, G_OPTION_ARG_STRING, &opt.socket_mode,
 	  "Octal permissions of unix sockets (default 0600: owner only)", "MODE" },
 	{ "allow-remote", 0, 0, G_OPTION_ARG_NONE, &opt.allow_remote,
@@ -289,6 +301,9 @@ static bool check_options(unsigned *mode, GError **err)
 	    !parse_count("max-fids", opt.max_fids, 1 << 20, err) ||
 	    !parse_count("max-open-files", opt.max_open_files, 1 << 20, err) ||
 	    !parse_count("max-connections", opt.max_conns, 65536, err) ||
+	    !parse_count("reply-timeout", opt.reply_timeout, 86400, err) ||
+	    !parse_count("version-timeout", opt.version_timeout, 86400, err) ||
+	    !parse_count("max-connections-per-peer", opt.max_conns_per_peer, 65536, err) ||
 	    !parse_count("max-locks", opt.max_locks, 1 << 24, err) ||
 	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err))
 		return false;
@@ -542,6 +557,9 @@ int main(int argc, char **argv)
 	sock_cfg.unix_mode = mode;
 	sock_cfg.allow_remote = opt.allow_remote;
 	sock_cfg.max_conns = opt.max_conns;
+	sock_cfg.reply_timeout_s = (unsigned)opt.reply_timeout;
+	sock_cfg.version_timeout_s = (unsigned)opt.version_timeout;
+	sock_cfg.max_conns_per_peer = (unsigned)opt.max_conns_per_peer;
 	sock_cfg.fd_closed = on_fd_closed;
 	ss = x9p_sock_server_new(engine, &sock_cfg, NULL);
 	for (i = 0; i < n_addrs; i++) {

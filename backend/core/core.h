@@ -57,6 +57,7 @@ struct x9p_session {
 	uint32_t msize;              /* negotiated; g_atomic_* (read by I/O threads) */
 	enum p9_dialect dialect;
 	bool versioned;
+	gint version_done;           /* atomic mirror of versioned, for transports */
 	/* Taken over from a previous x9p-backend (x9p_session_resume) and no
 	 * Tversion since: fids the client names are not ours, answered ESTALE. */
 	bool resumed;

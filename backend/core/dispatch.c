@@ -148,6 +148,7 @@ void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
 		s->dialect = d;
 		g_atomic_int_set((gint *)&s->msize, (gint)msize);
 		s->versioned = true;
+		g_atomic_int_set(&s->version_done, 1);
 		s->resumed = false;
 		out.u.version.msize = msize;
 		out.u.version.version = p9_str_c(p9_dialect_name(d));

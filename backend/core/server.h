@@ -95,8 +95,12 @@ void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len);
 void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
 			     const struct iovec *data, int ndata,
 			     void (*release)(void *rel_arg), void *rel_arg);
+/* True once the client has negotiated a version (or the session was resumed). */
+bool x9p_session_versioned(const struct x9p_session *s);
 /* Largest frame a client may send right now (negotiated msize). */
 uint32_t x9p_session_max_frame(const struct x9p_session *s);
+/* Requests submitted and not yet answered (for a transport's backpressure). */
+unsigned x9p_session_inflight(struct x9p_session *s);
 void x9p_session_close(struct x9p_session *s);
 /*
  * Takes over a client that negotiated `dialect` and `msize` with a previous

@@ -42,9 +42,24 @@ struct x9p_session *x9p_session_new(struct x9p_server *srv,
 	return s;
 }
 
+bool x9p_session_versioned(const struct x9p_session *s)
+{
+	return g_atomic_int_get((gint *)&s->version_done) != 0;
+}
+
 uint32_t x9p_session_max_frame(const struct x9p_session *s)
 {
 	return (uint32_t)g_atomic_int_get((gint *)&s->msize);
+}
+
+unsigned x9p_session_inflight(struct x9p_session *s)
+{
+	unsigned n;
+
+	g_mutex_lock(&s->lock);
+	n = s->ninflight;
+	g_mutex_unlock(&s->lock);
+	return n;
 }
 
 void x9p_req_release_data(struct x9p_req *r)
@@ -458,6 +473,7 @@ void x9p_session_resume(struct x9p_session *s, enum p9_dialect dialect, uint32_t
 	s->dialect = dialect;
 	g_atomic_int_set((gint *)&s->msize, (gint)msize);
 	s->versioned = true;
+	g_atomic_int_set(&s->version_done, 1);
 	s->resumed = true;
 }
 

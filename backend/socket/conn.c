@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* One client connection: its I/O thread (frame reader) and its reply path. */
+/* One client connection: its I/O thread (frame reader, writer of queued
+ * replies) and its reply path. */
 #define G_LOG_DOMAIN "x9p-socket"
 
 #include <errno.h>
@@ -45,16 +46,15 @@ static int conn_send(void *opaque, const struct iovec *iov, int iovcnt)
 
 	if (g_atomic_int_get(&c->cancelled))
 		return -ECANCELED;
-	/*
-	 * The engine already serializes send() per session; the lock keeps two
-	 * replies from ever interleaving on the stream should that change.
-	 */
-	g_mutex_lock(&c->send_lock);
-	r = x9p_sock_writev_all(c->wfd, c->wfd_is_socket, iov, iovcnt, c->cancel_fd);
-	g_mutex_unlock(&c->send_lock);
+	/* Never waits for the client: what it does not take now is queued. */
+	r = x9p_outq_send(&c->outq, iov, iovcnt);
 	if (r < 0 && conn_cancel(c)) {
 		/* A partly written reply leaves the stream unusable. */
-		if (errno_is_disconnect(-r))
+		if (r == -ENOBUFS)
+			g_warning("%s: the client does not read its replies (%zu bytes unread, "
+				  "limit %u); closing the connection", c->label,
+				  x9p_outq_pending(&c->outq), X9P_SOCK_MAX_QUEUED);
+		else if (errno_is_disconnect(-r))
 			g_info("%s: the client went away while receiving a reply (%s)", c->label,
 			       g_strerror(-r));
 		else
@@ -67,6 +67,86 @@ static int conn_send(void *opaque, const struct iovec *iov, int iovcnt)
 static const struct x9p_transport_ops conn_ops = {
 	.send = conn_send,
 };
+
+/*
+ * True while the requests in flight could answer with more than
+ * inflight_budget bytes (one full frame each).  Holding new requests back
+ * then keeps the queue below its limit whatever the client pipelines: at
+ * most high_water + inflight_budget + a frame or two are ever queued, so a
+ * client that reads, however slowly, is never closed for queueing too much.
+ */
+static bool inflight_over(struct x9p_sock_conn *c)
+{
+	return (size_t)x9p_session_inflight(c->session) * x9p_session_max_frame(c->session) >
+	       c->inflight_budget;
+}
+
+/*
+ * Writes queued replies while waiting until the client's input is readable
+ * (want_input) or until no more than high_water bytes are queued and the
+ * requests in flight are within their budget.  Until then the client's
+ * requests are not read: it holds up only itself.  Returns 0, -ECANCELED
+ * when the connection must stop, -ETIMEDOUT when the client left its
+ * replies unread for too long, or -errno.
+ */
+static int conn_wait(struct x9p_sock_conn *c, bool want_input)
+{
+	for (;;) {
+		size_t pending = x9p_outq_pending(&c->outq);
+		bool busy = inflight_over(c);
+		bool held = pending > c->high_water || busy;
+		struct pollfd p[4];
+		int n = 0, iw = -1, ir = -1, timeout = -1, r;
+
+		if (!want_input && !held)
+			return 0;
+		p[n++] = (struct pollfd){ .fd = c->cancel_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = c->kick_fd, .events = POLLIN };
+		if (pending) {
+			gint64 left = c->reply_timeout_us - x9p_outq_stalled_us(&c->outq);
+
+			if (left <= 0) {
+				g_warning("%s: the client has left %zu bytes of replies unread for %"
+					  G_GINT64_FORMAT " s; closing the connection", c->label,
+					  pending, c->reply_timeout_us / G_USEC_PER_SEC);
+				return -ETIMEDOUT;
+			}
+			timeout = (int)MIN(left / 1000 + 1, G_MAXINT);
+			iw = n;
+			p[n++] = (struct pollfd){ .fd = c->wfd, .events = POLLOUT };
+		}
+		if (want_input && !held) {
+			ir = n;
+			p[n++] = (struct pollfd){ .fd = c->rfd, .events = POLLIN };
+		}
+		/* Answers written straight to the client wake nobody: look again
+		 * soon (only a client with that much in flight ever waits here). */
+		if (busy && (timeout < 0 || timeout > 5))
+			timeout = 5;
+		r = poll(p, (nfds_t)n, timeout);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[0].revents)
+			return -ECANCELED;
+		if (p[1].revents) {
+			uint64_t v;
+
+			if (read(c->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				return -errno;
+		}
+		if (iw >= 0 && p[iw].revents) {
+			r = x9p_outq_flush(&c->outq);
+			if (r < 0)
+				return r;
+		}
+		if (ir >= 0 && p[ir].revents)
+			/* POLLERR/POLLHUP: the next read reports what happened. */
+			return (p[ir].revents & POLLNVAL) ? -EBADF : 0;
+	}
+}
 
 /*
  * Reads exactly n bytes.  Returns n, fewer at the end of the stream, or
@@ -105,7 +185,7 @@ static ssize_t conn_read(struct x9p_sock_conn *c, uint8_t *dst, size_t n)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
-			w = x9p_sock_wait(c->rfd, POLLIN, c->cancel_fd);
+			w = conn_wait(c, true);
 			if (w < 0)
 				return w;
 			continue;
@@ -130,9 +210,14 @@ static bool conn_serve(struct x9p_sock_conn *c)
 
 		if (g_atomic_int_get(&c->cancelled))
 			return true;
-		r = conn_read(c, hdr, sizeof(hdr));
+		/* Backpressure: no new request while too many replies are unread. */
+		r = conn_wait(c, false);
+		if (r == 0)
+			r = conn_read(c, hdr, sizeof(hdr));
 		if (r == -ECANCELED)
 			return true;
+		if (r == -ETIMEDOUT)
+			return false;
 		if (r == 0 || (r < 0 && errno_is_disconnect(-r))) {
 			g_info("%s: the client closed the connection", c->label);
 			return true;
@@ -168,6 +253,8 @@ static bool conn_serve(struct x9p_sock_conn *c)
 			g_free(frame);
 			if (r == -ECANCELED)
 				return true;
+			if (r == -ETIMEDOUT)
+				return false;
 			if (r >= 0 || errno_is_disconnect(-r))
 				g_warning("%s: the stream ended inside a %" G_GUINT32_FORMAT
 					  "-byte frame; closing the connection", c->label, size);
@@ -177,6 +264,8 @@ static bool conn_serve(struct x9p_sock_conn *c)
 			return false;
 		}
 		x9p_session_submit(c->session, frame, size);
+		if (!g_atomic_int_get(&c->versioned) && x9p_session_versioned(c->session))
+			g_atomic_int_set(&c->versioned, 1);
 	}
 }
 
@@ -202,16 +291,19 @@ static void conn_destroy(struct x9p_sock_conn *c)
 		close(c->wfd);
 	if (c->cancel_fd >= 0)
 		close(c->cancel_fd);
-	g_mutex_clear(&c->send_lock);
+	if (c->kick_fd >= 0)
+		close(c->kick_fd);
+	x9p_outq_clear(&c->outq);
 	g_free(c->rbuf);
 	g_free(c->label);
+	g_free(c->peer);
 	g_free(c);
 }
 
 struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
-					  struct x9p_server *engine, uint32_t max_msize,
-					  int rfd, int wfd, const char *label, bool from_fd,
-					  GError **err)
+					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
+					  int rfd, int wfd, const char *label, const char *peer,
+					  bool from_fd, GError **err)
 {
 	struct x9p_sock_conn *c = g_new0(struct x9p_sock_conn, 1);
 	GError *terr = NULL;
@@ -220,21 +312,28 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 
 	c->owner = ss;
 	c->label = g_strdup(label);
+	c->peer = g_strdup(peer);
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->from_fd = from_fd;
-	g_mutex_init(&c->send_lock);
 	c->rbuf = g_malloc(RBUF_SIZE);
 	c->wfd_is_socket = getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0;
 	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->cancel_fd < 0) {
+	c->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	x9p_outq_init(&c->outq, wfd, c->wfd_is_socket, c->kick_fd, X9P_SOCK_MAX_QUEUED);
+	c->high_water = 2 * (size_t)cfg->max_msize;
+	c->inflight_budget = X9P_SOCK_MAX_QUEUED / 2;
+	c->reply_timeout_us = (gint64)(cfg->reply_timeout_s ? cfg->reply_timeout_s :
+				       X9P_SOCK_DEFAULT_REPLY_TIMEOUT) * G_USEC_PER_SEC;
+	c->started = g_get_monotonic_time();
+	if (c->cancel_fd < 0 || c->kick_fd < 0) {
 		int e = errno;
 
 		g_set_error(err, X9P_SOCK_ERROR, e, "%s: eventfd: %s", label, g_strerror(e));
 		conn_destroy(c);
 		return NULL;
 	}
-	c->session = x9p_session_new(engine, &conn_ops, c, max_msize, c->label);
+	c->session = x9p_session_new(engine, &conn_ops, c, cfg->max_msize, c->label);
 	if (!c->session) {
 		g_set_error(err, X9P_SOCK_ERROR, ENOMEM, "%s: the 9P engine refused a new session",
 			    label);

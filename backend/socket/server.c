@@ -53,7 +53,11 @@ static char *next_label(struct x9p_sock_server *ss, const char *kind)
 	return g_strdup_printf("%s:%u", kind, ++ss->serial);
 }
 
-static void log_peer(const char *label, int fd, const struct listener *l)
+/*
+ * Logs who connected; returns the peer as the per-peer limit counts it:
+ * "uid N" for a unix-socket client, its address for a TCP one (g_free).
+ */
+static char *log_peer(const char *label, int fd, const struct listener *l)
 {
 	struct sockaddr_storage sa;
 	socklen_t sl = sizeof(sa);
@@ -62,18 +66,19 @@ static void log_peer(const char *label, int fd, const struct listener *l)
 
 	if (getpeername(fd, (struct sockaddr *)&sa, &sl) < 0) {
 		g_info("%s: connection accepted on %s", label, l->bound);
-		return;
+		return g_strdup("?");
 	}
 	if (sa.ss_family == AF_UNIX) {
 		struct ucred cr;
 		socklen_t cl = sizeof(cr);
 
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0) {
 			g_info("%s: connection accepted on %s (peer pid %d uid %u gid %u)", label,
 			       l->bound, (int)cr.pid, (unsigned)cr.uid, (unsigned)cr.gid);
-		else
-			g_info("%s: connection accepted on %s", label, l->bound);
-		return;
+			return g_strdup_printf("uid %u", (unsigned)cr.uid);
+		}
+		g_info("%s: connection accepted on %s", label, l->bound);
+		return g_strdup("?");
 	}
 	if (sa.ss_family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
@@ -87,13 +92,50 @@ static void log_peer(const char *label, int fd, const struct listener *l)
 		port = ntohs(in6->sin6_port);
 	}
 	g_info("%s: connection accepted on %s from %s port %u", label, l->bound, host, port);
+	return g_strdup(host);
 }
 
-static uint32_t max_msize(const struct x9p_sock_server *ss)
+/*
+ * All connections are taken: closes the oldest one that has negotiated no
+ * version for version_timeout_s, if any, to make room.  ss->lock held.
+ */
+static bool evict_idle_locked(struct x9p_sock_server *ss, const char *newcomer)
 {
-	uint32_t m = ss->cfg.max_msize;
+	gint64 limit = g_get_monotonic_time() - (gint64)ss->cfg.version_timeout_s * G_USEC_PER_SEC;
+	struct x9p_sock_conn *oldest = NULL;
 
-	return m == 0 || m > X9P_SOCK_MAX_MSIZE ? X9P_SOCK_MAX_MSIZE : m;
+	for (guint i = 0; i < ss->conns->len; i++) {
+		struct x9p_sock_conn *c = ss->conns->pdata[i];
+
+		if (c->finished || c->evicted || c->from_fd || g_atomic_int_get(&c->versioned) ||
+		    c->started > limit)
+			continue;
+		if (!oldest || c->started < oldest->started)
+			oldest = c;
+	}
+	if (!oldest)
+		return false;
+	g_warning("%s: closed to admit %s: no version negotiated (Tversion) in %"
+		  G_GINT64_FORMAT " s, and all %u connections are taken", oldest->label, newcomer,
+		  (g_get_monotonic_time() - oldest->started) / G_USEC_PER_SEC, ss->cfg.max_conns);
+	/* Counted out from now on; reaped once its thread has ended. */
+	oldest->evicted = true;
+	x9p_sock_conn_cancel(oldest);
+	return true;
+}
+
+/* Open connections of `peer`; ss->lock held. */
+static unsigned peer_conns_locked(struct x9p_sock_server *ss, const char *peer)
+{
+	unsigned n = 0;
+
+	for (guint i = 0; i < ss->conns->len; i++) {
+		struct x9p_sock_conn *c = ss->conns->pdata[i];
+
+		if (!c->finished && !c->evicted && c->peer && strcmp(c->peer, peer) == 0)
+			n++;
+	}
+	return n;
 }
 
 static void serve_accepted(struct listener *l, int fd)
@@ -101,17 +143,29 @@ static void serve_accepted(struct listener *l, int fd)
 	struct x9p_sock_server *ss = l->ss;
 	struct x9p_sock_conn *c;
 	GError *err = NULL;
-	unsigned n;
-	char *label;
+	unsigned n, np;
+	char *label, *peer;
 
 	label = next_label(ss, l->kind);
+	peer = log_peer(label, fd, l);
 	g_mutex_lock(&ss->lock);
-	n = ss->conns->len;
+	n = 0;
+	for (guint i = 0; i < ss->conns->len; i++)
+		n += !((struct x9p_sock_conn *)ss->conns->pdata[i])->evicted;
+	np = peer_conns_locked(ss, peer);
+	if (n >= ss->cfg.max_conns && np < ss->cfg.max_conns_per_peer &&
+	    evict_idle_locked(ss, label))
+		n--;
 	g_mutex_unlock(&ss->lock);
-	if (n >= ss->cfg.max_conns) {
-		g_warning("%s: refused on %s: already %u connections (the limit)", label,
-			  l->bound, n);
+	if (n >= ss->cfg.max_conns || np >= ss->cfg.max_conns_per_peer) {
+		if (n >= ss->cfg.max_conns)
+			g_warning("%s: refused on %s: already %u connections (the limit)", label,
+				  l->bound, n);
+		else
+			g_warning("%s: refused on %s: %s already holds %u connections (the limit "
+				  "per peer)", label, l->bound, peer, np);
 		close(fd);
+		g_free(peer);
 		g_free(label);
 		return;
 	}
@@ -121,8 +175,8 @@ static void serve_accepted(struct listener *l, int fd)
 		/* 9P is request/response: small replies must not wait for Nagle. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	log_peer(label, fd, l);
-	c = x9p_sock_conn_start(ss, ss->engine, max_msize(ss), fd, fd, label, false, &err);
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, fd, fd, label, peer, false, &err);
+	g_free(peer);
 	if (!c) {
 		g_warning("%s", err->message);
 		g_error_free(err);
@@ -388,7 +442,7 @@ static bool add_fd(struct x9p_sock_server *ss, const struct x9p_sock_addr *a, ch
 		return false;
 	label = a->rfd == a->wfd ? g_strdup_printf("fd:%d", a->rfd) :
 				   g_strdup_printf("fd:%d,%d", a->rfd, a->wfd);
-	c = x9p_sock_conn_start(ss, ss->engine, max_msize(ss), a->rfd, a->wfd, label, true,
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, a->rfd, a->wfd, label, "fd", true,
 				err);
 	if (!c) {
 		g_free(label);
@@ -454,6 +508,14 @@ struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
 		ss->cfg.unix_mode = X9P_SOCK_DEFAULT_MODE;
 	if (!ss->cfg.max_conns)
 		ss->cfg.max_conns = X9P_SOCK_DEFAULT_MAX_CONNS;
+	if (!ss->cfg.max_msize || ss->cfg.max_msize > X9P_SOCK_MAX_MSIZE)
+		ss->cfg.max_msize = X9P_SOCK_MAX_MSIZE;
+	if (!ss->cfg.reply_timeout_s)
+		ss->cfg.reply_timeout_s = X9P_SOCK_DEFAULT_REPLY_TIMEOUT;
+	if (!ss->cfg.version_timeout_s)
+		ss->cfg.version_timeout_s = X9P_SOCK_DEFAULT_VERSION_TIMEOUT;
+	if (!ss->cfg.max_conns_per_peer)
+		ss->cfg.max_conns_per_peer = MAX(ss->cfg.max_conns / 2, 1);
 	ss->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref(g_main_context_default());
 	ss->listeners = g_ptr_array_new();
 	ss->conns = g_ptr_array_new();

@@ -3,15 +3,17 @@
  * Internals shared by the socket transport's files (not an API).
  *
  * Threads: the listener and reaping run in the server's main context;
- * each connection has one I/O thread (reads frames, submits them, and at
- * the end closes the session); replies are written by engine workers
- * through conn_send().  `lock` guards the connection list and the
+ * each connection has one I/O thread (reads frames, submits them, writes
+ * the replies the client was not ready for, and at the end closes the
+ * session); engine workers hand replies to the connection's queue
+ * (outq.h), which writes them at once when the client takes them.  `lock` guards the connection list and the
  * `finished` flags; everything else in a connection is set up before its
  * thread starts and torn down after it has been joined.
  */
 #ifndef X9P_SOCKET_INT_H
 #define X9P_SOCKET_INT_H
 
+#include "socket/outq.h"
 #include "socket/socket.h"
 
 struct x9p_sock_conn {
@@ -22,7 +24,14 @@ struct x9p_sock_conn {
 	bool from_fd;               /* "fd:" connection: report its end */
 	int cancel_fd;              /* eventfd: readable once the connection must stop */
 	gint cancelled;             /* atomic mirror of cancel_fd, checked between frames */
-	GMutex send_lock;
+	int kick_fd;                /* eventfd: replies were queued */
+	struct x9p_outq outq;
+	size_t high_water;          /* more queued than this: stop reading requests */
+	size_t inflight_budget;     /* largest replies of the requests in flight, at most */
+	gint64 reply_timeout_us;    /* queued replies unread this long: close */
+	gint64 started;             /* monotonic */
+	gint versioned;             /* atomic: the client negotiated a version */
+	char *peer;                 /* "uid 0", "127.0.0.1", "fd": the per-peer limit's key */
 	struct x9p_session *session;
 	GThread *thread;
 
@@ -31,21 +40,19 @@ struct x9p_sock_conn {
 	size_t rpos, rlen;
 
 	/* Under owner->lock. */
+	bool evicted;               /* closed to admit another client */
 	bool finished;
 	bool clean;                 /* ended by end of stream or cancellation, not a fault */
 };
-
-/* Waits for `events` on fd; -ECANCELED once cancel_fd (or -1) is readable. */
-int x9p_sock_wait(int fd, short events, int cancel_fd);
 
 /*
  * Creates the session and starts the I/O thread for an already-connected
  * descriptor pair (taken over, even on failure).  Returns NULL with *err.
  */
 struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
-					  struct x9p_server *engine, uint32_t max_msize,
-					  int rfd, int wfd, const char *label, bool from_fd,
-					  GError **err);
+					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
+					  int rfd, int wfd, const char *label, const char *peer,
+					  bool from_fd, GError **err);
 /* Asks the connection to stop (thread-safe, idempotent). */
 void x9p_sock_conn_cancel(struct x9p_sock_conn *c);
 /* Joins the I/O thread (which has closed the session), closes and frees. */

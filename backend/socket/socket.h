@@ -18,8 +18,22 @@
  *    reads whole frames and submits them; a frame whose size field is
  *    outside 7..x9p_session_max_frame() is a fault of that connection
  *    only: it is logged with the connection label and the connection is
- *    closed.  Replies are written whole (short writes and EINTR retried,
- *    MSG_NOSIGNAL on sockets); a failed write closes the connection.
+ *    closed.  Replies are written whole and in order (MSG_NOSIGNAL on
+ *    sockets); a failed write closes the connection.
+ *  - A client that does not read its replies holds up only itself: the
+ *    engine's workers never wait for it (its replies queue, up to
+ *    X9P_SOCK_MAX_QUEUED bytes); while more than two frames' worth is
+ *    queued, or its requests in flight could answer with more than half
+ *    of that limit, its requests are not read; when queued replies make no
+ *    progress for reply_timeout_s, or the queue would pass its limit,
+ *    the connection is closed with a log line naming it.
+ *  - Fairness between clients: one peer (uid of a unix-socket client,
+ *    address of a TCP client) holds at most max_conns_per_peer of the
+ *    max_conns connections; and when all max_conns are taken, a new client
+ *    is admitted by closing the oldest connection that has sent no
+ *    Tversion for version_timeout_s (a client that connects early and
+ *    mounts late, such as a booting guest's console, keeps its connection
+ *    while there is room).  Refusals and evictions are logged.
  *  - Descriptors handed to the server (accepted or "fd:") are owned by it,
  *    switched to non-blocking and close-on-exec, and closed when the
  *    connection ends.  Writes to a non-socket descriptor can raise SIGPIPE:
@@ -54,6 +68,10 @@
 #define X9P_SOCK_MAX_MSIZE ((1u << 20) + P9_IOHDR_SIZE)
 #define X9P_SOCK_DEFAULT_MODE 0600u
 #define X9P_SOCK_DEFAULT_MAX_CONNS 64u
+#define X9P_SOCK_DEFAULT_REPLY_TIMEOUT 60u
+#define X9P_SOCK_DEFAULT_VERSION_TIMEOUT 30u
+/* Unread replies one connection may hold in memory before it is closed. */
+#define X9P_SOCK_MAX_QUEUED (64u << 20)
 
 /* GError domain of this module; the code is an errno value. */
 #define X9P_SOCK_ERROR (x9p_sock_error_quark())
@@ -89,20 +107,21 @@ int x9p_sock_listen_unix(const char *path, unsigned mode, GError **err);
 int x9p_sock_listen_tcp(const char *host, uint16_t port, bool allow_remote,
 			uint16_t *bound_port, GError **err);
 
-/*
- * Writes the whole iovec to fd (sendmsg with MSG_NOSIGNAL when is_socket).
- * Waits for POLLOUT when fd is non-blocking; gives up with -ECANCELED once
- * cancel_fd (an eventfd, or -1 for none) becomes readable.  Returns 0 or
- * -errno; after a failure part of the data may have been written.
- */
-int x9p_sock_writev_all(int fd, bool is_socket, const struct iovec *iov, int iovcnt,
-			int cancel_fd);
-
 struct x9p_sock_cfg {
 	unsigned unix_mode;         /* 0 = X9P_SOCK_DEFAULT_MODE */
 	bool allow_remote;          /* TCP on non-loopback addresses */
 	unsigned max_conns;         /* accepted connections at once; 0 = default */
 	uint32_t max_msize;         /* 0 = X9P_SOCK_MAX_MSIZE; never more */
+	/* Seconds a client may leave replies unread before it is disconnected;
+	 * 0 = X9P_SOCK_DEFAULT_REPLY_TIMEOUT. */
+	unsigned reply_timeout_s;
+	/* Seconds after which a connection that has negotiated no version
+	 * (Tversion) may be closed to admit a new client when all max_conns
+	 * are taken; 0 = X9P_SOCK_DEFAULT_VERSION_TIMEOUT. */
+	unsigned version_timeout_s;
+	/* Connections one peer (a unix-socket uid, a TCP address) may hold at
+	 * once; 0 = half of max_conns. */
+	unsigned max_conns_per_peer;
 	/* An "fd:" connection ended; clean = orderly end of stream.  May be NULL. */
 	void (*fd_closed)(void *opaque, const char *label, bool clean);
 	void *opaque;

@@ -506,6 +506,114 @@ static void t_early_replies(void)
 	pfx_stop(&f);
 }
 
+/*
+ * A client that pipelines big reads and never reads its replies holds up
+ * only itself: another client is served at once, and the non-reader is
+ * disconnected once its replies have waited --reply-timeout seconds.
+ * (Workers used to block in sendmsg() on its full socket, all of them.)
+ */
+static void t_nonreader(void)
+{
+	static const char *const args[] = { "--synthetic", "--workers=4", "--reply-timeout=3", NULL };
+	static uint8_t data[60000];
+	struct pfx f;
+	struct p9c *other;
+	struct p9_getattr a;
+	struct p9c_reply r = { 0 };
+	uint32_t msize, n;
+	char ver[16];
+	gint64 t0;
+	int rc, got;
+
+	pfx_start(&f, args, false);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDWR, NULL, NULL), ==, 0);
+	g_assert_cmpint(p9c_write(f.c, 1, 0, data, sizeof(data), &n), ==, 0);
+	/* 200 reads of 60000 bytes: far more than a socket buffer takes. */
+	for (int tag = 1; tag <= 200; tag++) {
+		struct p9_msg m = { .type = P9_TREAD };
+
+		m.u.tread.fid = 1;
+		m.u.tread.count = sizeof(data);
+		g_assert_cmpint(p9c_send(f.c, &m, tag), ==, tag);
+	}
+	g_usleep(300 * 1000);
+
+	other = pfx_connect(&f);
+	p9c_set_timeout(other, 2000);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(p9c_version(other, 8192, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(other, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	for (int i = 0; i < 20; i++)
+		g_assert_cmpint(p9c_getattr(other, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	g_test_message("other client served in %" G_GINT64_FORMAT " ms",
+		       (g_get_monotonic_time() - t0) / 1000);
+
+	/* Past the timeout the non-reader's connection is closed: its stream
+	 * ends after the replies that made it out, well short of 200. */
+	g_usleep(5 * G_USEC_PER_SEC);
+	got = 0;
+	while ((rc = p9c_recv(f.c, &r, 5000)) == 0) {
+		got++;
+		p9c_reply_clear(&r);
+	}
+	p9c_reply_clear(&r);
+	g_test_message("%d replies before the end of the stream (%s)", got, g_strerror(-rc));
+	g_assert_cmpint(rc, !=, -ETIMEDOUT);
+	g_assert_cmpint(got, <, 200);
+	g_assert_cmpint(p9c_getattr(other, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	p9c_free(other);
+	pfx_stop(&f);
+}
+
+/*
+ * A client that pipelines more big reads than the reply queue may hold
+ * (X9P_SOCK_MAX_QUEUED) and reads them late still gets every reply: its
+ * requests are not read while the replies of those in flight could pass
+ * half the limit, so the queue never reaches it.  (Without that budget the
+ * connection was closed for queueing too much.)
+ */
+static void t_slow_reader(void)
+{
+	static const char *const args[] = { "--synthetic", "--workers=4", NULL };
+	static uint8_t big[X9P_SOCK_MAX_MSIZE];
+	const unsigned nreads = 2 * (X9P_SOCK_MAX_QUEUED >> 20);
+	struct p9c_reply r = { 0 };
+	uint32_t msize, n, count;
+	unsigned got = 0;
+	char ver[32];
+	struct pfx f;
+	int rc = 0;
+
+	pfx_start(&f, args, true);
+	g_assert_cmpint(p9c_version(f.c, X9P_SOCK_MAX_MSIZE, "9P2000.L", &msize, ver, sizeof(ver)),
+			==, 0);
+	count = msize - P9_IOHDR_SIZE;
+	g_assert_cmpint(p9c_attach(f.c, 0, P9_NOFID, "", "", 0, NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDWR, NULL, NULL), ==, 0);
+	g_assert_cmpint(p9c_write(f.c, 1, 0, big, count, &n), ==, 0);
+	for (unsigned tag = 1; tag <= nreads; tag++) {
+		struct p9_msg m = { .type = P9_TREAD };
+
+		m.u.tread.fid = 1;
+		m.u.tread.count = count;
+		g_assert_cmpint(p9c_send(f.c, &m, (int)tag), ==, (int)tag);
+	}
+	g_usleep(2 * G_USEC_PER_SEC);   /* the server queues what it will */
+	while (got < nreads && (rc = p9c_recv(f.c, &r, 10000)) == 0) {
+		g_assert_cmpint(r.m.type, ==, P9_RREAD);
+		g_assert_cmpuint(r.m.u.rread.count, ==, count);
+		got++;
+		p9c_reply_clear(&r);
+	}
+	p9c_reply_clear(&r);
+	g_test_message("%u of %u reads of %u bytes answered (%s)", got, nreads, count,
+		       rc ? g_strerror(-rc) : "ok");
+	g_assert_cmpuint(got, ==, nreads);
+	pfx_stop(&f);
+}
+
 /* Tlock: its status, or -errno for an error reply. */
 static int lock_rpc(struct pfx *f, uint8_t type, uint64_t start, uint64_t len, const char *cid)
 {
@@ -566,6 +674,79 @@ static void t_session_limits(void)
 	pfx_stop(&f);
 }
 
+static int version_of(struct p9c *c)
+{
+	uint32_t msize;
+	char ver[16];
+
+	return p9c_version(c, 8192, "9P2000.L", &msize, ver, sizeof(ver));
+}
+
+/*
+ * Idle connections cannot lock others out.  When all --max-connections are
+ * taken, the oldest connection that has sent no Tversion for
+ * --version-timeout seconds is closed to admit a newcomer (one that is
+ * merely slow while there is room keeps its connection); and one peer (here:
+ * our uid) holds at most --max-connections-per-peer of them.
+ */
+static void t_connection_fairness(void)
+{
+	static const char *const evict_args[] = { "--synthetic", "--version-timeout=1",
+						  "--max-connections=3",
+						  "--max-connections-per-peer=8", NULL };
+	static const char *const peer_args[] = { "--synthetic", "--max-connections=8",
+						 "--max-connections-per-peer=3", NULL };
+	struct p9c *c[4];
+	struct pfx f;
+	int rc;
+
+	pfx_start(&f, evict_args, true);   /* f.c: connected, silent */
+	g_usleep(1500 * 1000);
+	for (int i = 0; i < 4; i++) {
+		c[i] = pfx_connect(&f);
+		p9c_set_timeout(c[i], 3000);
+		if (i < 2)   /* room: the silent one stays */
+			g_assert_cmpint(version_of(c[i]), ==, 0);
+	}
+	/* c[2] came when all three were taken: the silent one made room */
+	g_assert_cmpint(version_of(c[2]), ==, 0);
+	rc = version_of(f.c);
+	g_test_message("the silent connection's Tversion: %s", g_strerror(-rc));
+	g_assert_cmpint(rc, <, 0);
+	/* all three negotiated: a fourth is refused */
+	g_assert_cmpint(version_of(c[3]), <, 0);
+	for (int i = 0; i < 4; i++)
+		p9c_free(c[i]);
+	pfx_stop(&f);
+
+	pfx_start(&f, peer_args, false);
+	for (int i = 0; i < 4; i++) {
+		c[i] = pfx_connect(&f);
+		p9c_set_timeout(c[i], 3000);
+	}
+	/* f.c and two more of ours are served, a fourth is refused */
+	for (int i = 0; i < 2; i++)
+		g_assert_cmpint(version_of(c[i]), ==, 0);
+	g_assert_cmpint(version_of(c[2]), <, 0);
+	/* closing one makes room (once the server has reaped it) */
+	p9c_free(c[0]);
+	p9c_free(c[2]);
+	rc = -1;
+	for (int tries = 0; tries < 50 && rc != 0; tries++) {
+		g_usleep(100 * 1000);
+		c[0] = pfx_connect(&f);
+		p9c_set_timeout(c[0], 3000);
+		rc = version_of(c[0]);
+		if (rc != 0)
+			p9c_free(c[0]);
+	}
+	g_assert_cmpint(rc, ==, 0);
+	p9c_free(c[0]);
+	p9c_free(c[1]);
+	p9c_free(c[3]);
+	pfx_stop(&f);
+}
+
 /* Frame-level faults cost the sender its connection, nothing more. */
 static void bad_frame(const uint8_t *bytes, size_t len)
 {
@@ -619,7 +800,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/kill-privs", t_kill_privs);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
+	g_test_add_func("/proto/nonreader", t_nonreader);
+	g_test_add_func("/proto/slow-reader", t_slow_reader);
 	g_test_add_func("/proto/session-limits", t_session_limits);
+	g_test_add_func("/proto/connection-fairness", t_connection_fairness);
 	g_test_add_func("/proto/malformed/frame-too-small", t_frame_too_small);
 	g_test_add_func("/proto/malformed/frame-over-msize", t_frame_over_msize);
 	g_test_add_func("/proto/malformed/truncated-then-close", t_truncated_then_close);
