@@ -7,6 +7,15 @@
 
 #include "core/locks.h"
 
+/*
+ * Each file's locks live in one interval treap: a binary search tree by
+ * start (ties broken by address) that is a heap by a random priority, so
+ * its depth is O(log n) whatever order the guests lock in, and whose nodes
+ * carry the largest end in their subtree, so the locks overlapping a range
+ * are found in O(log n + those found).  A conflict test stops at the first
+ * conflicting lock; carving an owner's range visits that owner's locks in
+ * it, which it then removes or trims.
+ */
 struct lock {
 	uint64_t start, end;         /* inclusive; UINT64_MAX: to end of file */
 	uint8_t type;
@@ -14,13 +23,23 @@ struct lock {
 	uint32_t proc_id;
 	uint32_t fid;
 	char *client_id;
+	/* the file's treap */
+	struct lock *left, *right;
+	uint32_t prio;
+	uint64_t max_end;            /* largest end in this subtree */
+};
+
+struct file_locks {
+	struct lock *root;
+	unsigned n;
 };
 
 struct x9p_locks {
 	GMutex m;
-	GHashTable *files;           /* file -> GPtrArray of struct lock */
+	GHashTable *files;           /* file -> struct file_locks */
 	GHashTable *held;            /* session -> lock records it holds */
 	unsigned max_per_session;
+	unsigned long visits;        /* treap nodes looked at by the last call */
 };
 
 static unsigned held_by(struct x9p_locks *t, const void *session)
@@ -38,12 +57,29 @@ static void held_add(struct x9p_locks *t, const void *session, int delta)
 		g_hash_table_remove(t->held, session);
 }
 
-static void lock_free(gpointer p)
+static void lock_free(struct lock *l)
 {
-	struct lock *l = p;
-
 	g_free(l->client_id);
 	g_free(l);
+}
+
+static void tree_free(struct lock *l)
+{
+	while (l) {
+		struct lock *r = l->right;
+
+		tree_free(l->left);
+		lock_free(l);
+		l = r;
+	}
+}
+
+static void file_free(gpointer p)
+{
+	struct file_locks *f = p;
+
+	tree_free(f->root);
+	g_free(f);
 }
 
 static guint u64_hash(gconstpointer p) { return g_int64_hash(p); }
@@ -56,8 +92,7 @@ struct x9p_locks *x9p_locks_new(unsigned max_per_session)
 	g_mutex_init(&t->m);
 	t->held = g_hash_table_new(g_direct_hash, g_direct_equal);
 	t->max_per_session = max_per_session ? max_per_session : X9P_DEFAULT_MAX_LOCKS;
-	t->files = g_hash_table_new_full(u64_hash, u64_eq, g_free,
-					 (GDestroyNotify)g_ptr_array_unref);
+	t->files = g_hash_table_new_full(u64_hash, u64_eq, g_free, file_free);
 	return t;
 }
 
@@ -70,6 +105,127 @@ void x9p_locks_free(struct x9p_locks *t)
 	g_mutex_clear(&t->m);
 	g_free(t);
 }
+
+unsigned long x9p_locks_visits(struct x9p_locks *t)
+{
+	unsigned long v;
+
+	g_mutex_lock(&t->m);
+	v = t->visits;
+	g_mutex_unlock(&t->m);
+	return v;
+}
+
+/* ---- the treap ---- */
+
+static void fix(struct lock *l)
+{
+	l->max_end = l->end;
+	if (l->left && l->left->max_end > l->max_end)
+		l->max_end = l->left->max_end;
+	if (l->right && l->right->max_end > l->max_end)
+		l->max_end = l->right->max_end;
+}
+
+static bool before(const struct lock *a, const struct lock *b)
+{
+	return a->start < b->start || (a->start == b->start && (uintptr_t)a < (uintptr_t)b);
+}
+
+static struct lock *rotate_right(struct lock *l)
+{
+	struct lock *p = l->left;
+
+	l->left = p->right;
+	p->right = l;
+	fix(l);
+	fix(p);
+	return p;
+}
+
+static struct lock *rotate_left(struct lock *l)
+{
+	struct lock *p = l->right;
+
+	l->right = p->left;
+	p->left = l;
+	fix(l);
+	fix(p);
+	return p;
+}
+
+static struct lock *tree_insert(struct lock *root, struct lock *n)
+{
+	if (!root) {
+		n->left = n->right = NULL;
+		fix(n);
+		return n;
+	}
+	if (before(n, root)) {
+		root->left = tree_insert(root->left, n);
+		if (root->left->prio > root->prio)
+			return rotate_right(root);
+	} else {
+		root->right = tree_insert(root->right, n);
+		if (root->right->prio > root->prio)
+			return rotate_left(root);
+	}
+	fix(root);
+	return root;
+}
+
+/* Unlinks n (which is in the tree) without freeing it. */
+static struct lock *tree_remove(struct lock *root, struct lock *n)
+{
+	if (root == n) {
+		if (!n->left)
+			return n->right;
+		if (!n->right)
+			return n->left;
+		if (n->left->prio > n->right->prio) {
+			root = rotate_right(n);
+			root->right = tree_remove(n, n);
+		} else {
+			root = rotate_left(n);
+			root->left = tree_remove(n, n);
+		}
+	} else if (before(n, root)) {
+		root->left = tree_remove(root->left, n);
+	} else {
+		root->right = tree_remove(root->right, n);
+	}
+	fix(root);
+	return root;
+}
+
+/*
+ * Calls fn on every lock overlapping [start, end], in start order, until
+ * fn returns true (and returns that lock).  Subtrees that end before start
+ * or begin after end are skipped whole.
+ */
+typedef bool (*visit_fn)(const struct lock *l, void *arg);
+
+static const struct lock *tree_find(struct x9p_locks *t, const struct lock *l, uint64_t start,
+				    uint64_t end, visit_fn fn, void *arg)
+{
+	const struct lock *hit;
+
+	while (l) {
+		t->visits++;
+		if (l->max_end < start)
+			return NULL;
+		if ((hit = tree_find(t, l->left, start, end, fn, arg)))
+			return hit;
+		if (l->start > end)
+			return NULL;
+		if (l->end >= start && fn(l, arg))
+			return l;
+		l = l->right;
+	}
+	return NULL;
+}
+
+/* ---- POSIX semantics ---- */
 
 static uint64_t range_end(uint64_t start, uint64_t length)
 {
@@ -84,34 +240,63 @@ static bool same_owner(const struct lock *l, const struct x9p_lock_owner *o)
 	       p9_str_eq(o->client_id, l->client_id);
 }
 
-static bool overlaps(const struct lock *l, uint64_t start, uint64_t end)
+static struct file_locks *file_locks(struct x9p_locks *t, uint64_t file, bool create)
 {
-	return l->start <= end && start <= l->end;
+	struct file_locks *f = g_hash_table_lookup(t->files, &file);
+
+	if (!f && create) {
+		f = g_new0(struct file_locks, 1);
+		g_hash_table_insert(t->files, g_memdup2(&file, sizeof(file)), f);
+	}
+	return f;
 }
 
-static GPtrArray *file_locks(struct x9p_locks *t, uint64_t file, bool create)
-{
-	GPtrArray *a = g_hash_table_lookup(t->files, &file);
+struct conflict_arg {
+	const struct x9p_lock_owner *o;
+	uint8_t type;
+};
 
-	if (!a && create) {
-		a = g_ptr_array_new_with_free_func(lock_free);
-		g_hash_table_insert(t->files, g_memdup2(&file, sizeof(file)), a);
-	}
-	return a;
+static bool conflicts(const struct lock *l, void *arg)
+{
+	const struct conflict_arg *c = arg;
+
+	if (same_owner(l, c->o) || (l->session == c->o->session && l->fid == c->o->fid))
+		return false;
+	return c->type == P9_LOCK_TYPE_WRLCK || l->type == P9_LOCK_TYPE_WRLCK;
 }
 
-static const struct lock *find_conflict(GPtrArray *a, const struct x9p_lock_owner *o,
-					uint8_t type, uint64_t start, uint64_t end)
+static const struct lock *find_conflict(struct x9p_locks *t, struct file_locks *f,
+					const struct x9p_lock_owner *o, uint8_t type,
+					uint64_t start, uint64_t end)
 {
-	for (guint i = 0; a && i < a->len; i++) {
-		const struct lock *l = a->pdata[i];
-		if (same_owner(l, o) || (l->session == o->session && l->fid == o->fid) ||
-		    !overlaps(l, start, end))
-			continue;
-		if (type == P9_LOCK_TYPE_WRLCK || l->type == P9_LOCK_TYPE_WRLCK)
-			return l;
-	}
-	return NULL;
+	struct conflict_arg c = { o, type };
+
+	return f ? tree_find(t, f->root, start, end, conflicts, &c) : NULL;
+}
+
+struct own_arg {
+	const struct x9p_lock_owner *o;
+	GPtrArray *found;
+};
+
+static bool collect_own(const struct lock *l, void *arg)
+{
+	struct own_arg *a = arg;
+
+	if (same_owner(l, a->o))
+		g_ptr_array_add(a->found, (gpointer)l);
+	return false;
+}
+
+/* o's locks overlapping [start, end], in start order (g_ptr_array_unref). */
+static GPtrArray *own_locks(struct x9p_locks *t, struct file_locks *f,
+			    const struct x9p_lock_owner *o, uint64_t start, uint64_t end)
+{
+	struct own_arg a = { o, g_ptr_array_new() };
+
+	if (f)
+		tree_find(t, f->root, start, end, collect_own, &a);
+	return a.found;
 }
 
 static struct lock *new_lock(const struct x9p_lock_owner *o, uint8_t type, uint64_t start,
@@ -126,20 +311,24 @@ static struct lock *new_lock(const struct x9p_lock_owner *o, uint8_t type, uint6
 	l->proc_id = o->proc_id;
 	l->fid = o->fid;
 	l->client_id = g_strndup(o->client_id.s, o->client_id.len);
+	l->prio = g_random_int();
 	return l;
 }
 
+static void add_lock(struct file_locks *f, struct lock *l)
+{
+	f->root = tree_insert(f->root, l);
+	f->n++;
+}
+
 /* How many records carve() adds (a split) minus those it removes. */
-static int carve_delta(GPtrArray *a, const struct x9p_lock_owner *o, uint64_t start,
-		       uint64_t end)
+static int carve_delta(GPtrArray *own, uint64_t start, uint64_t end)
 {
 	int d = 0;
 
-	for (guint i = 0; a && i < a->len; i++) {
-		const struct lock *l = a->pdata[i];
+	for (guint i = 0; i < own->len; i++) {
+		const struct lock *l = own->pdata[i];
 
-		if (!same_owner(l, o) || !overlaps(l, start, end))
-			continue;
 		if (l->start < start && l->end > end)
 			d++;
 		else if (l->start >= start && l->end <= end)
@@ -148,30 +337,29 @@ static int carve_delta(GPtrArray *a, const struct x9p_lock_owner *o, uint64_t st
 	return d;
 }
 
-/* Removes o's locks over [start, end], splitting those that stick out. */
-static void carve(GPtrArray *a, const struct x9p_lock_owner *o, uint64_t start, uint64_t end)
+/* Removes o's locks (own) over [start, end], splitting those that stick out. */
+static void carve(struct file_locks *f, GPtrArray *own, const struct x9p_lock_owner *o,
+		  uint64_t start, uint64_t end)
 {
-	for (guint i = 0; i < a->len;) {
-		struct lock *l = a->pdata[i];
-		if (!same_owner(l, o) || !overlaps(l, start, end)) {
-			i++;
-			continue;
-		}
+	for (guint i = 0; i < own->len; i++) {
+		struct lock *l = own->pdata[i];
+
+		/* Out of the tree while its key (start) may change. */
+		f->root = tree_remove(f->root, l);
+		f->n--;
 		if (l->start < start && l->end > end) {
 			/* The new range punches a hole: keep both sides. */
-			struct lock *tail = new_lock(o, l->type, end + 1, l->end);
+			add_lock(f, new_lock(o, l->type, end + 1, l->end));
 			l->end = start - 1;
-			g_ptr_array_add(a, tail);
-			i++;
 		} else if (l->start < start) {
 			l->end = start - 1;
-			i++;
 		} else if (l->end > end) {
 			l->start = end + 1;
-			i++;
 		} else {
-			g_ptr_array_remove_index_fast(a, i);
+			lock_free(l);
+			continue;
 		}
+		add_lock(f, l);
 	}
 }
 
@@ -180,24 +368,30 @@ int x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owne
 {
 	uint64_t end = range_end(start, length);
 	int status = P9_LOCK_SUCCESS, delta;
-	GPtrArray *a;
+	struct file_locks *f;
+	GPtrArray *own;
 
 	g_mutex_lock(&t->m);
-	a = file_locks(t, file, false);
-	delta = carve_delta(a, o, start, end) + (type != P9_LOCK_TYPE_UNLCK);
-	if (type != P9_LOCK_TYPE_UNLCK && find_conflict(a, o, type, start, end)) {
-		status = P9_LOCK_BLOCKED;
-	} else if (delta > 0 && held_by(t, o->session) + (unsigned)delta > t->max_per_session) {
+	t->visits = 0;
+	f = file_locks(t, file, false);
+	if (type != P9_LOCK_TYPE_UNLCK && find_conflict(t, f, o, type, start, end)) {
+		g_mutex_unlock(&t->m);
+		return P9_LOCK_BLOCKED;
+	}
+	own = own_locks(t, f, o, start, end);
+	delta = carve_delta(own, start, end) + (type != P9_LOCK_TYPE_UNLCK);
+	if (delta > 0 && held_by(t, o->session) + (unsigned)delta > t->max_per_session) {
 		status = -ENOLCK;
-	} else if (a || type != P9_LOCK_TYPE_UNLCK) {
-		a = file_locks(t, file, true);
+	} else if (f || type != P9_LOCK_TYPE_UNLCK) {
+		f = file_locks(t, file, true);
 		held_add(t, o->session, delta);
-		carve(a, o, start, end);
+		carve(f, own, o, start, end);
 		if (type != P9_LOCK_TYPE_UNLCK)
-			g_ptr_array_add(a, new_lock(o, type, start, end));
-		if (a->len == 0)
+			add_lock(f, new_lock(o, type, start, end));
+		if (f->n == 0)
 			g_hash_table_remove(t->files, &file);
 	}
+	g_ptr_array_unref(own);
 	g_mutex_unlock(&t->m);
 	return status;
 }
@@ -217,7 +411,9 @@ void x9p_locks_test(struct x9p_locks *t, uint64_t file, const struct x9p_lock_ow
 	if (type == P9_LOCK_TYPE_UNLCK)
 		type = P9_LOCK_TYPE_RDLCK;
 	g_mutex_lock(&t->m);
-	l = find_conflict(file_locks(t, file, false), o, type, start, range_end(start, length));
+	t->visits = 0;
+	l = find_conflict(t, file_locks(t, file, false), o, type, start,
+			  range_end(start, length));
 	if (l) {
 		out->type = l->type;
 		out->start = l->start;
@@ -229,22 +425,38 @@ void x9p_locks_test(struct x9p_locks *t, uint64_t file, const struct x9p_lock_ow
 	g_mutex_unlock(&t->m);
 }
 
+/* Moves the locks of l's subtree that are not the session's into keep. */
+static void drop_from(struct lock *l, const void *session, struct file_locks *keep)
+{
+	while (l) {
+		struct lock *left = l->left, *right = l->right;
+
+		drop_from(left, session, keep);
+		if (l->session == session)
+			lock_free(l);
+		else
+			add_lock(keep, l);
+		l = right;
+	}
+}
+
 void x9p_locks_drop_session(struct x9p_locks *t, const void *session)
 {
 	GHashTableIter it;
 	gpointer k, v;
 
 	g_mutex_lock(&t->m);
+	if (!held_by(t, session)) {
+		g_mutex_unlock(&t->m);
+		return;
+	}
 	g_hash_table_iter_init(&it, t->files);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		GPtrArray *a = v;
-		for (guint i = 0; i < a->len;) {
-			if (((struct lock *)a->pdata[i])->session == session)
-				g_ptr_array_remove_index_fast(a, i);
-			else
-				i++;
-		}
-		if (a->len == 0)
+		struct file_locks *f = v, keep = { 0 };
+
+		drop_from(f->root, session, &keep);
+		*f = keep;
+		if (f->n == 0)
 			g_hash_table_iter_remove(&it);
 	}
 	g_hash_table_remove(t->held, session);

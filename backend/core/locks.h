@@ -22,7 +22,9 @@
  * Bounded: each session holds at most `max_per_session` lock records (a
  * lock that an unlock splits counts twice), and a client_id is at most
  * X9P_LOCK_CLIENT_ID_MAX bytes (Linux sends its node name, at most 64).
- * Lookups scan the locks of one file.
+ * Each file's locks are an interval tree: placing or testing a lock costs
+ * O(log n) in the locks of its file, plus the caller's own locks that the
+ * range covers (which placing it then replaces).
  */
 #ifndef X9P_LOCKS_H
 #define X9P_LOCKS_H
@@ -67,5 +69,7 @@ void x9p_locks_test(struct x9p_locks *t, uint64_t file, const struct x9p_lock_ow
 		    struct p9_lock *out, char *cid, size_t cidlen);
 /* Drops every lock a session holds (it closed, or renegotiated). */
 void x9p_locks_drop_session(struct x9p_locks *t, const void *session);
+/* Tree nodes the last x9p_locks_set/test looked at (for complexity tests). */
+unsigned long x9p_locks_visits(struct x9p_locks *t);
 
 #endif
