@@ -50,6 +50,7 @@ static struct {
 	char *security_model;
 	gboolean readonly;
 	gboolean no_setid;
+	int max_nodes;
 	char *multidevs;
 	/* Xen PV 9pfs backend (backend/xen/x9p-xen.h) */
 	gboolean xen;
@@ -203,6 +204,10 @@ static const GOptionEntry entries[] = {
 	  "With --export or --xen: never put set-user-ID or set-group-ID bits on "
 	  "host files, in passthrough too (none never does; mapped models keep "
 	  "them in their metadata)", NULL },
+	{ "max-nodes", 0, 0, G_OPTION_ARG_INT, &opt.max_nodes,
+	  "With --export or --xen: files and directories the clients of one export "
+	  "may hold in its x9p-helper at once (default 65536); a client alone gets "
+	  "7/8 of them, the last eighth is shared", "N" },
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "With --export: remap (default), forbid or warn about several host "
 	  "filesystems", "MODE" },
@@ -305,6 +310,8 @@ static bool check_options(unsigned *mode, GError **err)
 	    !parse_count("version-timeout", opt.version_timeout, 86400, err) ||
 	    !parse_count("max-connections-per-peer", opt.max_conns_per_peer, 65536, err) ||
 	    !parse_count("max-locks", opt.max_locks, 1 << 24, err) ||
+	    !parse_count("max-nodes", opt.max_nodes, 1 << 24, err) ||
+	    (opt.max_nodes && !parse_count("max-nodes", opt.max_nodes - 16, 1 << 24, err)) ||
 	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err))
 		return false;
 	*mode = X9P_SOCK_DEFAULT_MODE;
@@ -404,6 +411,7 @@ static struct x9p_fs *make_fs(GError **err)
 			.multidevs = export_multidevs,
 			.readonly = opt.readonly,
 			.no_setid = opt.no_setid,
+			.max_nodes = (unsigned)opt.max_nodes,
 		};
 
 		return x9p_proxy_new(&cfg, err);
@@ -523,6 +531,7 @@ int main(int argc, char **argv)
 			.max_rings = (unsigned)opt.xen_max_rings,
 			.multidevs = export_multidevs,
 			.no_setid = opt.no_setid,
+			.max_nodes = (unsigned)opt.max_nodes,
 			.trace = trace,
 		};
 

@@ -48,7 +48,7 @@ static struct {
 	.sock_fd = -1,
 	.export_fd = -1,
 	.threads = 8,
-	.max_nodes = 65536,
+	.max_nodes = X9P_PX_DEFAULT_MAX_NODES,
 	.max_queue = 1024,
 };
 

@@ -55,6 +55,7 @@
 #define X9P_PX_TARGET_MAX 4095u       /* symlink target (PATH_MAX - 1) */
 #define X9P_PX_XNAME_MAX 255u         /* xattr name (XATTR_NAME_MAX) */
 #define X9P_PX_XSIZE_MAX 65536u       /* xattr value / list (XATTR_SIZE_MAX) */
+#define X9P_PX_DEFAULT_MAX_NODES 65536u /* nodes the backend may hold (--max-nodes) */
 #define X9P_PX_ATTR_SIZE 124u
 #define X9P_PX_STATFS_SIZE 60u
 

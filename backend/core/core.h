@@ -154,7 +154,7 @@ int x9p_encode_err(struct x9p_session *s, uint16_t tag, int err, uint8_t *buf, s
 /* Context for a driver call on behalf of fid f (gid: from the request or -1). */
 static inline struct x9p_ctx x9p_ctx_of(struct x9p_req *r, const struct x9p_fid *f, uint32_t gid)
 {
-	struct x9p_ctx c = { f ? f->uid : 0, gid, &r->cancelled };
+	struct x9p_ctx c = { f ? f->uid : 0, gid, &r->cancelled, r->s, r->s->channel };
 	return c;
 }
 

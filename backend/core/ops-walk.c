@@ -33,7 +33,7 @@ void x9p_op_attach(struct x9p_req *r, struct p9_msg *m)
 	struct x9p_fs *fs = r->s->srv->fs;
 	struct x9p_attr attr;
 	struct x9p_node *n = NULL;
-	struct x9p_ctx c = { attach_uid(m), (uint32_t)-1, &r->cancelled };
+	struct x9p_ctx c = { attach_uid(m), (uint32_t)-1, &r->cancelled, r->s, r->s->channel };
 	char aname[PATH_MAX];
 	struct x9p_fid *f;
 	struct p9_msg out = { .type = P9_RATTACH };

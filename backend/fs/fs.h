@@ -42,6 +42,10 @@ struct x9p_ctx {
 	uint32_t uid;               /* guest identity (the fid's user) */
 	uint32_t gid;               /* from the request; (uint32_t)-1 if it has none */
 	const volatile int *cancelled; /* may be NULL */
+	/* The client the work is for (its session), for a driver's fair shares
+	 * of what all clients of the export use; NULL: nobody's. */
+	const void *owner;
+	const char *client;         /* its name for log lines, or NULL */
 };
 
 static inline bool x9p_ctx_cancelled(const struct x9p_ctx *c)

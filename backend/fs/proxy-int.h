@@ -86,6 +86,10 @@ struct px_fs {
 
 	GRecMutex rv_lock;
 	GHashTable *by_name;        /* lock: "pdev:pino/name" -> GPtrArray of nodes */
+	/* Fair shares of the helper's node table (px_nodes_admit), under lock. */
+	GHashTable *owners;         /* ctx owner -> struct px_owner */
+	unsigned nodes;             /* nodes charged to an owner, in all */
+	unsigned node_cap;          /* the helper's table */
 	struct px_qidmap qid;
 };
 
@@ -127,13 +131,24 @@ struct x9p_node {
 	char *key;
 	bool stale;
 	/* fixed */
+	const void *owner;          /* charged to (x9p_ctx.owner), or NULL */
 	bool is_root;
 	uint64_t dev, ino;
 };
 
 void px_nodes_init(struct px_fs *fs);
-struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, uint64_t hid,
-			     const struct x9p_px_attr *a, struct x9p_node *parent,
+void px_nodes_clear(struct px_fs *fs);
+/*
+ * May c's owner take one more helper node?  0, or -EMFILE (logged once
+ * until it is admitted again).  While fewer than 7/8 of node_cap are held
+ * anybody may; the last eighth is shared: an owner takes from it only while
+ * it holds less than that eighth divided by the owners holding nodes.  So
+ * one client alone gets 7/8 of the table, and every newcomer still gets
+ * some, however much the others took first.
+ */
+int px_nodes_admit(struct px_fs *fs, const struct x9p_ctx *c);
+struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+			     uint64_t hid, const struct x9p_px_attr *a, struct x9p_node *parent,
 			     const char *name);
 struct x9p_node *px_node_dup(struct x9p_fs *fs, struct x9p_node *n);
 void px_node_put(struct x9p_fs *fs, struct x9p_node *n);

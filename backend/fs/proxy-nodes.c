@@ -14,11 +14,73 @@
 
 #include "fs/proxy-int.h"
 
+/* One client's part of the node table. */
+struct px_owner {
+	unsigned nodes;
+	bool refused;               /* logged; quiet until admitted again */
+};
+
 void px_nodes_init(struct px_fs *fs)
 {
 	fs->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					    (GDestroyNotify)g_ptr_array_unref);
 	g_rec_mutex_init(&fs->rv_lock);
+	fs->owners = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	fs->node_cap = fs->cfg.max_nodes ? fs->cfg.max_nodes : X9P_PX_DEFAULT_MAX_NODES;
+}
+
+void px_nodes_clear(struct px_fs *fs)
+{
+	g_hash_table_destroy(fs->by_name);
+	g_hash_table_destroy(fs->owners);
+	g_rec_mutex_clear(&fs->rv_lock);
+}
+
+int px_nodes_admit(struct px_fs *fs, const struct x9p_ctx *c)
+{
+	unsigned reserve = fs->node_cap / 8, mine, owners;
+	struct px_owner *o;
+	int e = 0;
+
+	if (!c || !c->owner)
+		return 0;
+	g_mutex_lock(&fs->lock);
+	o = g_hash_table_lookup(fs->owners, c->owner);
+	mine = o ? o->nodes : 0;
+	owners = g_hash_table_size(fs->owners) + (o ? 0 : 1);
+	if (fs->nodes + reserve >= fs->node_cap && mine >= reserve / owners) {
+		e = -EMFILE;
+		if (o && !o->refused)
+			g_warning("%s holds %u of the export's %u helper nodes, and %u are "
+				  "held in all: its walks and creates get EMFILE until it lets "
+				  "some go (the last eighth is shared among the %u clients "
+				  "holding nodes)", c->client ? c->client : "a client", mine,
+				  fs->node_cap, fs->nodes, owners);
+		if (o)
+			o->refused = true;
+	} else if (o) {
+		o->refused = false;
+	}
+	g_mutex_unlock(&fs->lock);
+	return e;
+}
+
+/* lock held */
+static void charge(struct px_fs *fs, const void *owner, int delta)
+{
+	struct px_owner *o;
+
+	if (!owner)
+		return;
+	o = g_hash_table_lookup(fs->owners, owner);
+	if (!o) {
+		o = g_new0(struct px_owner, 1);
+		g_hash_table_insert(fs->owners, (gpointer)owner, o);
+	}
+	o->nodes += (unsigned)delta;
+	fs->nodes += (unsigned)delta;
+	if (o->nodes == 0)
+		g_hash_table_remove(fs->owners, owner);
 }
 
 static char *key_of(const struct x9p_node *dir, const char *name)
@@ -60,8 +122,8 @@ static void index_del(struct px_fs *fs, struct x9p_node *n)
 	n->key = NULL;
 }
 
-struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, uint64_t hid,
-			     const struct x9p_px_attr *a, struct x9p_node *parent,
+struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+			     uint64_t hid, const struct x9p_px_attr *a, struct x9p_node *parent,
 			     const char *name)
 {
 	struct x9p_node *n = g_new0(struct x9p_node, 1);
@@ -76,8 +138,10 @@ struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, uint64_t hid,
 		n->parent = px_node_dup(&fs->base, parent);
 		n->name = g_strdup(name);
 	}
+	n->owner = c ? c->owner : NULL;
 	g_mutex_lock(&fs->lock);
 	index_add(fs, n);
+	charge(fs, n->owner, 1);
 	g_mutex_unlock(&fs->lock);
 	return n;
 }
@@ -99,6 +163,7 @@ void px_node_put(struct x9p_fs *base, struct x9p_node *n)
 
 		g_mutex_lock(&fs->lock);
 		index_del(fs, n);
+		charge(fs, n->owner, -1);
 		parent = n->parent;
 		hid = n->hid;
 		if (fs->conn && !fs->conn->dead && n->gen == fs->conn->gen) {

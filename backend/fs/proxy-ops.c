@@ -125,11 +125,13 @@ static int px_attach(struct x9p_fs *fs, const struct x9p_ctx *c, const char *ana
 	/* One export per helper: aname selects nothing (as with QEMU). */
 	if (e)
 		return e;
-	e = op_call(&o, NULL);
+	e = px_nodes_admit(o.fs, c);
+	if (e == 0)
+		e = op_call(&o, NULL);
 	if (e == 0 && (e = attr_out(&o, attr)) < 0)
 		op_forget(&o);
 	if (e == 0)
-		*out = px_node_new(o.fs, o.cn, o.rep.node, &o.rep.attr, NULL, NULL);
+		*out = px_node_new(o.fs, o.cn, c, o.rep.node, &o.rep.attr, NULL, NULL);
 	op_end(&o);
 	return e;
 }
@@ -145,7 +147,9 @@ static int px_walk(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 	e = op_begin(&o, fs, c, X9P_PX_WALK);
 	if (e)
 		return e;
-	e = op_node(&o, dir, &o.q.node);
+	e = px_nodes_admit(o.fs, c);
+	if (e == 0)
+		e = op_node(&o, dir, &o.q.node);
 	if (e == 0) {
 		o.q.name = pstr(name);
 		e = op_call(&o, NULL);
@@ -153,7 +157,7 @@ static int px_walk(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 	if (e == 0 && (e = attr_out(&o, attr)) < 0)
 		op_forget(&o);
 	if (e == 0)
-		*out = px_node_new(o.fs, o.cn, o.rep.node, &o.rep.attr, dir, name);
+		*out = px_node_new(o.fs, o.cn, c, o.rep.node, &o.rep.attr, dir, name);
 	op_end(&o);
 	return e;
 }
@@ -254,7 +258,9 @@ static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	e = op_begin(&o, fs, c, X9P_PX_CREATE);
 	if (e)
 		return e;
-	e = op_node(&o, dir, &o.q.node);
+	e = px_nodes_admit(o.fs, c);
+	if (e == 0)
+		e = op_node(&o, dir, &o.q.node);
 	o.q.name = pstr(name);
 	o.q.oflags = px_oflags(flags) & ~(uint32_t)X9P_PXO_DIRECTORY;
 	o.q.mode = mode & 07777;
@@ -267,7 +273,7 @@ static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	if (e == 0 && (e = attr_out(&o, attr)) < 0)
 		op_forget(&o);
 	if (e == 0) {
-		*out = px_node_new(o.fs, o.cn, o.rep.node, &o.rep.attr, dir, name);
+		*out = px_node_new(o.fs, o.cn, c, o.rep.node, &o.rep.attr, dir, name);
 		*fd = rfd;
 	} else if (rfd >= 0) {
 		close(rfd);
@@ -661,8 +667,7 @@ static void px_destroy(struct x9p_fs *base)
 		close(fs->wake[0]);
 	if (fs->wake[1] >= 0)
 		close(fs->wake[1]);
-	g_hash_table_destroy(fs->by_name);
-	g_rec_mutex_clear(&fs->rv_lock);
+	px_nodes_clear(fs);
 	px_qid_free(&fs->qid);
 	g_free(fs->first_error);
 	g_free(fs->helper_path);

@@ -222,6 +222,7 @@ static struct x9p_fs *make_fs(struct xdev *d, enum x9p_secmodel model, GError **
 		.model = model,
 		.multidevs = m->multidevs,
 		.no_setid = m->no_setid,
+		.max_nodes = m->max_nodes,
 		.log_level = m->helper_log_level,
 	};
 	struct stat st;

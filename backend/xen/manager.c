@@ -389,6 +389,7 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err)
 	m->max_locks = cfg->max_locks;
 	m->max_xattr_bytes = cfg->max_xattr_bytes;
 	m->no_setid = cfg->no_setid;
+	m->max_nodes = cfg->max_nodes;
 	m->helper_log_level = g_strdup(cfg->helper_log_level);
 	m->trace = cfg->trace;
 

@@ -207,7 +207,7 @@ static int rescan(struct xq *q, GPtrArray **victims)
 static int make_room(struct xq *q, bool (*fits)(struct xq *, uint64_t), uint64_t arg, int error)
 {
 	GPtrArray *victims = NULL;
-	struct x9p_ctx ctx = { 0, (uint32_t)-1, NULL };
+	struct x9p_ctx ctx = { 0, (uint32_t)-1, NULL, NULL, NULL };
 	int ret = error;
 
 	if (rescan(q, q->lim.auto_delete ? &victims : NULL) < 0)

@@ -54,6 +54,7 @@ struct x9p_xen_cfg {
 	unsigned max_xattr_bytes;   /* per device; 0: engine default */
 	enum x9p_multidevs multidevs; /* helper-backed exports */
 	bool no_setid;              /* helper-backed exports: helper --no-setid */
+	unsigned max_nodes;         /* helper-backed exports: helper --max-nodes; 0: default */
 	const char *helper_log_level; /* NULL: the helper's default */
 	struct x9p_trace *trace;    /* may be NULL; not owned */
 };

@@ -69,6 +69,7 @@ struct xmgr {
 	unsigned workers, max_fids, max_open_files, max_rings, max_locks, max_xattr_bytes;
 	enum x9p_multidevs multidevs;
 	bool no_setid;
+	unsigned max_nodes;
 	char *helper_log_level;
 	struct x9p_trace *trace;
 };

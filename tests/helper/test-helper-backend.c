@@ -217,6 +217,76 @@ out:
 	stop(&f);
 }
 
+/* A connected client, version negotiated and attached as fid 0. */
+static struct p9c *client(struct fx *f)
+{
+	struct p9_qid root;
+	uint32_t msize;
+	char ver[32];
+	int err = 0;
+	struct p9c *c = p9c_connect(f->be.addr, &err);
+
+	g_assert_nonnull(c);
+	p9c_set_timeout(c, 60000);
+	g_assert_cmpint(p9c_version(c, 65536, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(c, 0, P9_NOFID, "user", "", 1000, &root), ==, 0);
+	return c;
+}
+
+/* Walks to "file" on new fids from first on until the walk fails; returns
+ * the failure and the fids that worked in *n. */
+static int walk_until_refused(struct p9c *c, uint32_t first, unsigned *n)
+{
+	int e;
+
+	*n = 0;
+	while ((e = p9c_walk_path(c, 0, first + *n, "file", NULL)) == 0) {
+		(*n)++;
+		g_assert_cmpuint(*n, <, 1000);
+	}
+	return e;
+}
+
+/*
+ * One client cannot take the export's whole helper node table.  With
+ * --max-nodes 64 a client alone gets 7/8 of it (56 nodes, its root
+ * included) and then EMFILE; a newcomer still attaches and walks within
+ * the shared last eighth (8 nodes between 2 clients: 4 each); once the
+ * first lets its nodes go, the newcomer gets more.  (Before, the first
+ * took all 64 and the newcomer could not even attach.)
+ */
+static void test_node_fairness(void)
+{
+	const char *args[] = { "--export", NULL, "--security-model", "passthrough",
+			       "--max-nodes", "64", NULL };
+	struct fx f = { 0 };
+	unsigned na, nb;
+	char *path;
+	struct p9c *b;
+
+	pt_tree(&f.t, X9P_SM_PASSTHROUGH);
+	if (pt_skip_unprivileged(&f.t))
+		goto out;
+	path = g_build_filename(f.t.export, "file", NULL);
+	g_assert_true(g_file_set_contents(path, "x", 1, NULL));
+	g_free(path);
+	args[1] = f.t.export;
+	g_assert_true(x9p_backend_start(&f.be, args));
+	f.up = true;
+	f.c = client(&f);
+	g_assert_cmpint(walk_until_refused(f.c, 1, &na), ==, -EMFILE);
+	g_assert_cmpuint(na + 1, ==, 56);
+	b = client(&f);
+	g_assert_cmpint(walk_until_refused(b, 1, &nb), ==, -EMFILE);
+	g_assert_cmpuint(nb + 1, ==, 4);
+	for (uint32_t fid = 1; fid <= na; fid++)
+		g_assert_cmpint(p9c_clunk(f.c, fid), ==, 0);
+	g_assert_cmpint(p9c_walk_path(b, 0, 100, "file", NULL), ==, 0);
+	p9c_free(b);
+out:
+	stop(&f);
+}
+
 int main(int argc, char **argv)
 {
 	pt_init();
@@ -236,5 +306,6 @@ int main(int argc, char **argv)
 		g_test_add_data_func(p, d, test_readonly);
 		g_free(p);
 	}
+	g_test_add_func("/helper/backend/node-fairness", test_node_fairness);
 	return g_test_run();
 }

@@ -790,7 +790,7 @@ static void test_driver_start(void)
 static void test_driver_lies(gconstpointer data)
 {
 	const char *sc = data;
-	struct x9p_ctx c = { 0, 0, NULL };
+	struct x9p_ctx c = { 0, 0, NULL, NULL, NULL };
 	struct x9p_node *root, *n;
 	struct x9p_attr a;
 	GError *err = NULL;
