@@ -207,7 +207,7 @@ static const GOptionEntry entries[] = {
 	{ "max-nodes", 0, 0, G_OPTION_ARG_INT, &opt.max_nodes,
 	  "With --export or --xen: files and directories the clients of one export "
 	  "may hold in its x9p-helper at once (default 65536); a client alone gets "
-	  "7/8 of them, the last eighth is shared", "N" },
+	  "7/8 of them, the last eighth is shared out", "N" },
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "With --export: remap (default), forbid or warn about several host "
 	  "filesystems", "MODE" },

@@ -90,6 +90,7 @@ struct px_fs {
 	GHashTable *owners;         /* ctx owner -> struct px_owner */
 	unsigned nodes;             /* nodes charged to an owner, in all */
 	unsigned node_cap;          /* the helper's table */
+	gint64 nodes_warned;        /* monotonic time of the last refusal logged */
 	struct px_qidmap qid;
 };
 
@@ -139,14 +140,17 @@ struct x9p_node {
 void px_nodes_init(struct px_fs *fs);
 void px_nodes_clear(struct px_fs *fs);
 /*
- * May c's owner take one more helper node?  0, or -EMFILE (logged once
- * until it is admitted again).  While fewer than 7/8 of node_cap are held
- * anybody may; the last eighth is shared: an owner takes from it only while
- * it holds less than that eighth divided by the owners holding nodes.  So
- * one client alone gets 7/8 of the table, and every newcomer still gets
- * some, however much the others took first.
+ * May c's owner take one more helper node?  0 with the node charged to it
+ * (px_node_new() then takes it over; px_nodes_unadmit() if no node came
+ * of it), or -EMFILE (logged at most every 10 s).  While more than an
+ * eighth of node_cap is free anybody may; in the last eighth an owner
+ * takes a node only while it holds less than half of those still free.
+ * So one client alone gets 7/8 of the table, and each newcomer up to a
+ * third of what is left: dozens of clients get some, however much the
+ * first ones took.
  */
 int px_nodes_admit(struct px_fs *fs, const struct x9p_ctx *c);
+void px_nodes_unadmit(struct px_fs *fs, const struct x9p_ctx *c);
 struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 			     uint64_t hid, const struct x9p_px_attr *a, struct x9p_node *parent,
 			     const char *name);

@@ -17,8 +17,10 @@
 /* One client's part of the node table. */
 struct px_owner {
 	unsigned nodes;
-	bool refused;               /* logged; quiet until admitted again */
 };
+
+/* Refusals are logged at most this often per export. */
+#define NODES_WARN_EVERY (10 * G_TIME_SPAN_SECOND)
 
 void px_nodes_init(struct px_fs *fs)
 {
@@ -34,35 +36,6 @@ void px_nodes_clear(struct px_fs *fs)
 	g_hash_table_destroy(fs->by_name);
 	g_hash_table_destroy(fs->owners);
 	g_rec_mutex_clear(&fs->rv_lock);
-}
-
-int px_nodes_admit(struct px_fs *fs, const struct x9p_ctx *c)
-{
-	unsigned reserve = fs->node_cap / 8, mine, owners;
-	struct px_owner *o;
-	int e = 0;
-
-	if (!c || !c->owner)
-		return 0;
-	g_mutex_lock(&fs->lock);
-	o = g_hash_table_lookup(fs->owners, c->owner);
-	mine = o ? o->nodes : 0;
-	owners = g_hash_table_size(fs->owners) + (o ? 0 : 1);
-	if (fs->nodes + reserve >= fs->node_cap && mine >= reserve / owners) {
-		e = -EMFILE;
-		if (o && !o->refused)
-			g_warning("%s holds %u of the export's %u helper nodes, and %u are "
-				  "held in all: its walks and creates get EMFILE until it lets "
-				  "some go (the last eighth is shared among the %u clients "
-				  "holding nodes)", c->client ? c->client : "a client", mine,
-				  fs->node_cap, fs->nodes, owners);
-		if (o)
-			o->refused = true;
-	} else if (o) {
-		o->refused = false;
-	}
-	g_mutex_unlock(&fs->lock);
-	return e;
 }
 
 /* lock held */
@@ -81,6 +54,46 @@ static void charge(struct px_fs *fs, const void *owner, int delta)
 	fs->nodes += (unsigned)delta;
 	if (o->nodes == 0)
 		g_hash_table_remove(fs->owners, owner);
+}
+
+int px_nodes_admit(struct px_fs *fs, const struct x9p_ctx *c)
+{
+	unsigned reserve = fs->node_cap / 8, mine, free_nodes;
+	struct px_owner *o;
+	gint64 now;
+	int e = 0;
+
+	if (!c || !c->owner)
+		return 0;
+	g_mutex_lock(&fs->lock);
+	o = g_hash_table_lookup(fs->owners, c->owner);
+	mine = o ? o->nodes : 0;
+	free_nodes = fs->node_cap > fs->nodes ? fs->node_cap - fs->nodes : 0;
+	if (free_nodes <= reserve && mine >= free_nodes / 2 + free_nodes % 2) {
+		e = -EMFILE;
+		now = g_get_monotonic_time();
+		if (now - fs->nodes_warned >= NODES_WARN_EVERY) {
+			fs->nodes_warned = now;
+			g_warning("%s holds %u of the export's %u helper nodes, %u are free: "
+				  "its walks and creates get EMFILE until it lets some go (in "
+				  "the last eighth a client takes a node only while it holds "
+				  "less than half of those free)", c->client ? c->client : "a client",
+				  mine, fs->node_cap, free_nodes);
+		}
+	} else {
+		charge(fs, c->owner, 1);
+	}
+	g_mutex_unlock(&fs->lock);
+	return e;
+}
+
+void px_nodes_unadmit(struct px_fs *fs, const struct x9p_ctx *c)
+{
+	if (!c || !c->owner)
+		return;
+	g_mutex_lock(&fs->lock);
+	charge(fs, c->owner, -1);
+	g_mutex_unlock(&fs->lock);
 }
 
 static char *key_of(const struct x9p_node *dir, const char *name)
@@ -138,10 +151,9 @@ struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct 
 		n->parent = px_node_dup(&fs->base, parent);
 		n->name = g_strdup(name);
 	}
-	n->owner = c ? c->owner : NULL;
+	n->owner = c ? c->owner : NULL;   /* charged by px_nodes_admit() */
 	g_mutex_lock(&fs->lock);
 	index_add(fs, n);
-	charge(fs, n->owner, 1);
 	g_mutex_unlock(&fs->lock);
 	return n;
 }

@@ -126,12 +126,16 @@ static int px_attach(struct x9p_fs *fs, const struct x9p_ctx *c, const char *ana
 	if (e)
 		return e;
 	e = px_nodes_admit(o.fs, c);
-	if (e == 0)
-		e = op_call(&o, NULL);
+	if (e)
+		goto out;
+	e = op_call(&o, NULL);
 	if (e == 0 && (e = attr_out(&o, attr)) < 0)
 		op_forget(&o);
 	if (e == 0)
 		*out = px_node_new(o.fs, o.cn, c, o.rep.node, &o.rep.attr, NULL, NULL);
+	else
+		px_nodes_unadmit(o.fs, c);
+out:
 	op_end(&o);
 	return e;
 }
@@ -148,8 +152,9 @@ static int px_walk(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 	if (e)
 		return e;
 	e = px_nodes_admit(o.fs, c);
-	if (e == 0)
-		e = op_node(&o, dir, &o.q.node);
+	if (e)
+		goto out;
+	e = op_node(&o, dir, &o.q.node);
 	if (e == 0) {
 		o.q.name = pstr(name);
 		e = op_call(&o, NULL);
@@ -158,6 +163,9 @@ static int px_walk(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 		op_forget(&o);
 	if (e == 0)
 		*out = px_node_new(o.fs, o.cn, c, o.rep.node, &o.rep.attr, dir, name);
+	else
+		px_nodes_unadmit(o.fs, c);
+out:
 	op_end(&o);
 	return e;
 }
@@ -259,8 +267,11 @@ static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	if (e)
 		return e;
 	e = px_nodes_admit(o.fs, c);
-	if (e == 0)
-		e = op_node(&o, dir, &o.q.node);
+	if (e) {
+		op_end(&o);
+		return e;
+	}
+	e = op_node(&o, dir, &o.q.node);
 	o.q.name = pstr(name);
 	o.q.oflags = px_oflags(flags) & ~(uint32_t)X9P_PXO_DIRECTORY;
 	o.q.mode = mode & 07777;
@@ -275,8 +286,10 @@ static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	if (e == 0) {
 		*out = px_node_new(o.fs, o.cn, c, o.rep.node, &o.rep.attr, dir, name);
 		*fd = rfd;
-	} else if (rfd >= 0) {
-		close(rfd);
+	} else {
+		px_nodes_unadmit(o.fs, c);
+		if (rfd >= 0)
+			close(rfd);
 	}
 	op_end(&o);
 	return e;
