@@ -66,6 +66,7 @@ struct x9p_session {
 	GCond drained;
 	GHashTable *inflight;        /* tag -> struct x9p_req */
 	unsigned ninflight;
+	uint64_t reply_bytes;        /* largest replies of the requests in flight, summed */
 	bool closing;
 
 	gint warned_locks;           /* the lock limit was logged */
@@ -91,6 +92,7 @@ struct x9p_req {
 	 * request (debug builds poison it to catch any other access). */
 	bool answered;
 	unsigned unlinked;           /* table entries the reply removed */
+	uint32_t reply_max;          /* counted in s->reply_bytes until done */
 	/* x9p_session_submit_data: the Twrite payload left in transport buffers */
 	struct iovec *data;
 	int ndata;

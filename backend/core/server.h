@@ -99,8 +99,12 @@ void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
 bool x9p_session_versioned(const struct x9p_session *s);
 /* Largest frame a client may send right now (negotiated msize). */
 uint32_t x9p_session_max_frame(const struct x9p_session *s);
-/* Requests submitted and not yet answered (for a transport's backpressure). */
-unsigned x9p_session_inflight(struct x9p_session *s);
+/*
+ * Bytes the requests in flight may still answer with, at most (a read or
+ * directory read counts what it asks for, anything else 8 KiB), for a
+ * transport's backpressure.
+ */
+uint64_t x9p_session_reply_bytes(struct x9p_session *s);
 void x9p_session_close(struct x9p_session *s);
 /*
  * Takes over a client that negotiated `dialect` and `msize` with a previous

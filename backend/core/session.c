@@ -52,14 +52,29 @@ uint32_t x9p_session_max_frame(const struct x9p_session *s)
 	return (uint32_t)g_atomic_int_get((gint *)&s->msize);
 }
 
-unsigned x9p_session_inflight(struct x9p_session *s)
+uint64_t x9p_session_reply_bytes(struct x9p_session *s)
 {
-	unsigned n;
+	uint64_t n;
 
 	g_mutex_lock(&s->lock);
-	n = s->ninflight;
+	n = s->reply_bytes;
 	g_mutex_unlock(&s->lock);
 	return n;
+}
+
+/* Largest reply r can get: Rread and Rreaddir carry up to the count asked
+ * (size[4] type[1] tag[2] fid[4] offset[8] count[4]); anything else a few
+ * KiB at most (Rreadlink and a .u Rstat carry a path). */
+static uint32_t reply_bound(const struct x9p_req *r, uint32_t msize)
+{
+	if ((r->type == P9_TREAD || r->type == P9_TREADDIR) && r->len >= 23) {
+		const uint8_t *c = r->frame + 19;
+		uint32_t count = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
+				 (uint32_t)c[3] << 24;
+
+		return MIN(count, msize - MIN(msize, P9_IOHDR_SIZE)) + P9_IOHDR_SIZE;
+	}
+	return MIN(8192u, msize);
 }
 
 void x9p_req_release_data(struct x9p_req *r)
@@ -267,6 +282,7 @@ void x9p_req_done(struct x9p_req *r)
 	}
 	g_mutex_lock(&s->lock);
 	s->ninflight -= r->unlinked;
+	s->reply_bytes -= r->reply_max;
 	if (s->ninflight == 0)
 		g_cond_broadcast(&s->drained);
 	g_mutex_unlock(&s->lock);
@@ -462,6 +478,8 @@ static void submit(struct x9p_session *s, struct x9p_req *r)
 	}
 	g_hash_table_insert(s->inflight, GUINT_TO_POINTER(r->tag), r);
 	s->ninflight++;
+	r->reply_max = reply_bound(r, x9p_session_max_frame(s));
+	s->reply_bytes += r->reply_max;
 	g_mutex_unlock(&s->lock);
 	g_thread_pool_push(s->srv->pool, r, NULL);
 }

@@ -48,6 +48,8 @@ static int conn_send(void *opaque, const struct iovec *iov, int iovcnt)
 		return -ECANCELED;
 	/* Never waits for the client: what it does not take now is queued. */
 	r = x9p_outq_send(&c->outq, iov, iovcnt);
+	if (r < 0 && !errno_is_disconnect(-r))
+		g_atomic_int_set(&c->faulted, 1);
 	if (r < 0 && conn_cancel(c)) {
 		/* A partly written reply leaves the stream unusable. */
 		if (r == -ENOBUFS)
@@ -70,15 +72,15 @@ static const struct x9p_transport_ops conn_ops = {
 
 /*
  * True while the requests in flight could answer with more than
- * inflight_budget bytes (one full frame each).  Holding new requests back
- * then keeps the queue below its limit whatever the client pipelines: at
- * most high_water + inflight_budget + a frame or two are ever queued, so a
- * client that reads, however slowly, is never closed for queueing too much.
+ * inflight_budget bytes (x9p_session_reply_bytes).  Holding new requests
+ * back then keeps the queue below its limit whatever the client pipelines:
+ * at most high_water + inflight_budget + a frame or two are ever queued,
+ * so a client that reads, however slowly, is never closed for queueing too
+ * much; and only reads count big, so small requests are not held back.
  */
 static bool inflight_over(struct x9p_sock_conn *c)
 {
-	return (size_t)x9p_session_inflight(c->session) * x9p_session_max_frame(c->session) >
-	       c->inflight_budget;
+	return x9p_session_reply_bytes(c->session) > c->inflight_budget;
 }
 
 /*
@@ -272,7 +274,7 @@ static bool conn_serve(struct x9p_sock_conn *c)
 static gpointer conn_thread(gpointer data)
 {
 	struct x9p_sock_conn *c = data;
-	bool clean = conn_serve(c);
+	bool clean = conn_serve(c) && !g_atomic_int_get(&c->faulted);
 
 	/* Wake workers blocked writing to a peer that no longer reads. */
 	conn_cancel(c);

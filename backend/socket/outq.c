@@ -103,6 +103,9 @@ int x9p_outq_send(struct x9p_outq *q, const struct iovec *iov, int iovcnt)
 		return 0;
 	}
 	if (q->bytes + (total - done) > q->hard_max) {
+		/* The stream lost a reply: nothing after it may leave either. */
+		q->error = -ENOBUFS;
+		drop_all_locked(q);
 		g_mutex_unlock(&q->lock);
 		return -ENOBUFS;
 	}

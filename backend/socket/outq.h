@@ -15,8 +15,8 @@
  *  - Memory is bounded by hard_max plus one reply; how long a client may
  *    leave its replies unread is the I/O thread's decision
  *    (x9p_outq_stalled_us).
- *  - A write error (other than EAGAIN) is sticky: every later call returns
- *    it and the queue is dropped.
+ *  - A write error (other than EAGAIN) and -ENOBUFS are sticky: every
+ *    later call returns it and the queue is dropped.
  */
 #ifndef X9P_SOCKET_OUTQ_H
 #define X9P_SOCKET_OUTQ_H

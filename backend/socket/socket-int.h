@@ -24,6 +24,7 @@ struct x9p_sock_conn {
 	bool from_fd;               /* "fd:" connection: report its end */
 	int cancel_fd;              /* eventfd: readable once the connection must stop */
 	gint cancelled;             /* atomic mirror of cancel_fd, checked between frames */
+	gint faulted;               /* atomic: a reply could not be sent (not a disconnect) */
 	int kick_fd;                /* eventfd: replies were queued */
 	struct x9p_outq outq;
 	size_t high_water;          /* more queued than this: stop reading requests */
