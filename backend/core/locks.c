@@ -23,16 +23,27 @@ struct lock {
 	uint32_t proc_id;
 	uint32_t fid;
 	char *client_id;
+	char *okey;                  /* the owner, as file_locks.owners knows it */
 	/* the file's treap */
 	struct lock *left, *right;
 	uint32_t prio;
 	uint64_t max_end;            /* largest end in this subtree */
 };
 
+/* Read locks and write locks apart: a read lock conflicts only with write
+ * locks, and other owners' read locks, however many, are then never seen.
+ * Each owner's locks (which never overlap) are also in a tree of their own,
+ * by start, for carving its range without looking at anybody else's. */
 struct file_locks {
-	struct lock *root;
+	struct lock *root[2];        /* [0] read locks, [1] write locks */
+	GHashTable *owners;          /* owner key -> GTree start -> struct lock */
 	unsigned n;
 };
+
+static struct lock **root_of(struct file_locks *f, const struct lock *l)
+{
+	return &f->root[l->type == P9_LOCK_TYPE_WRLCK];
+}
 
 struct x9p_locks {
 	GMutex m;
@@ -60,6 +71,7 @@ static void held_add(struct x9p_locks *t, const void *session, int delta)
 static void lock_free(struct lock *l)
 {
 	g_free(l->client_id);
+	g_free(l->okey);
 	g_free(l);
 }
 
@@ -78,7 +90,9 @@ static void file_free(gpointer p)
 {
 	struct file_locks *f = p;
 
-	tree_free(f->root);
+	tree_free(f->root[0]);
+	tree_free(f->root[1]);
+	g_hash_table_destroy(f->owners);
 	g_free(f);
 }
 
@@ -240,12 +254,31 @@ static bool same_owner(const struct lock *l, const struct x9p_lock_owner *o)
 	       p9_str_eq(o->client_id, l->client_id);
 }
 
+static char *owner_key(const void *session, uint32_t proc_id, const char *cid, size_t len)
+{
+	return g_strdup_printf("%p:%" G_GUINT32_FORMAT ":%.*s", session, proc_id, (int)len, cid);
+}
+
+static gint cmp_start(gconstpointer a, gconstpointer b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static GHashTable *owners_new(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+				     (GDestroyNotify)g_tree_unref);
+}
+
 static struct file_locks *file_locks(struct x9p_locks *t, uint64_t file, bool create)
 {
 	struct file_locks *f = g_hash_table_lookup(t->files, &file);
 
 	if (!f && create) {
 		f = g_new0(struct file_locks, 1);
+		f->owners = owners_new();
 		g_hash_table_insert(t->files, g_memdup2(&file, sizeof(file)), f);
 	}
 	return f;
@@ -271,32 +304,49 @@ static const struct lock *find_conflict(struct x9p_locks *t, struct file_locks *
 {
 	struct conflict_arg c = { o, type };
 
-	return f ? tree_find(t, f->root, start, end, conflicts, &c) : NULL;
-}
+	const struct lock *l = NULL;
 
-struct own_arg {
-	const struct x9p_lock_owner *o;
-	GPtrArray *found;
-};
-
-static bool collect_own(const struct lock *l, void *arg)
-{
-	struct own_arg *a = arg;
-
-	if (same_owner(l, a->o))
-		g_ptr_array_add(a->found, (gpointer)l);
-	return false;
+	if (!f)
+		return NULL;
+	/* Others' write locks conflict with anything; their read locks only
+	 * with a write lock. */
+	l = tree_find(t, f->root[1], start, end, conflicts, &c);
+	if (!l && type == P9_LOCK_TYPE_WRLCK)
+		l = tree_find(t, f->root[0], start, end, conflicts, &c);
+	return l;
 }
 
 /* o's locks overlapping [start, end], in start order (g_ptr_array_unref). */
 static GPtrArray *own_locks(struct x9p_locks *t, struct file_locks *f,
 			    const struct x9p_lock_owner *o, uint64_t start, uint64_t end)
 {
-	struct own_arg a = { o, g_ptr_array_new() };
+	GPtrArray *found = g_ptr_array_new();
+	char *key;
+	GTree *g;
+	GTreeNode *n, *p;
 
-	if (f)
-		tree_find(t, f->root, start, end, collect_own, &a);
-	return a.found;
+	if (!f)
+		return found;
+	key = owner_key(o->session, o->proc_id, o->client_id.s, o->client_id.len);
+	g = g_hash_table_lookup(f->owners, key);
+	g_free(key);
+	if (!g)
+		return found;
+	/* Its locks do not overlap: only the last one starting at or before
+	 * start can reach into the range from the left. */
+	n = g_tree_upper_bound(g, &start);
+	p = n ? g_tree_node_previous(n) : g_tree_node_last(g);
+	if (p && ((struct lock *)g_tree_node_value(p))->end >= start)
+		n = p;
+	for (; n; n = g_tree_node_next(n)) {
+		struct lock *l = g_tree_node_value(n);
+
+		t->visits++;
+		if (l->start > end)
+			break;
+		g_ptr_array_add(found, l);
+	}
+	return found;
 }
 
 static struct lock *new_lock(const struct x9p_lock_owner *o, uint8_t type, uint64_t start,
@@ -311,14 +361,36 @@ static struct lock *new_lock(const struct x9p_lock_owner *o, uint8_t type, uint6
 	l->proc_id = o->proc_id;
 	l->fid = o->fid;
 	l->client_id = g_strndup(o->client_id.s, o->client_id.len);
+	l->okey = owner_key(o->session, o->proc_id, o->client_id.s, o->client_id.len);
 	l->prio = g_random_int();
 	return l;
 }
 
 static void add_lock(struct file_locks *f, struct lock *l)
 {
-	f->root = tree_insert(f->root, l);
+	struct lock **root = root_of(f, l);
+	GTree *g = g_hash_table_lookup(f->owners, l->okey);
+
+	*root = tree_insert(*root, l);
+	if (!g) {
+		g = g_tree_new(cmp_start);
+		g_hash_table_insert(f->owners, g_strdup(l->okey), g);
+	}
+	g_tree_insert(g, &l->start, l);
 	f->n++;
+}
+
+/* Takes l out of both its trees (not freed). */
+static void unlink_lock(struct file_locks *f, struct lock *l)
+{
+	struct lock **root = root_of(f, l);
+	GTree *g = g_hash_table_lookup(f->owners, l->okey);
+
+	*root = tree_remove(*root, l);
+	g_tree_remove(g, &l->start);
+	if (g_tree_nnodes(g) == 0)
+		g_hash_table_remove(f->owners, l->okey);
+	f->n--;
 }
 
 /* How many records carve() adds (a split) minus those it removes. */
@@ -344,9 +416,8 @@ static void carve(struct file_locks *f, GPtrArray *own, const struct x9p_lock_ow
 	for (guint i = 0; i < own->len; i++) {
 		struct lock *l = own->pdata[i];
 
-		/* Out of the tree while its key (start) may change. */
-		f->root = tree_remove(f->root, l);
-		f->n--;
+		/* Out of the trees while its key (start) may change. */
+		unlink_lock(f, l);
 		if (l->start < start && l->end > end) {
 			/* The new range punches a hole: keep both sides. */
 			add_lock(f, new_lock(o, l->type, end + 1, l->end));
@@ -452,9 +523,11 @@ void x9p_locks_drop_session(struct x9p_locks *t, const void *session)
 	}
 	g_hash_table_iter_init(&it, t->files);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct file_locks *f = v, keep = { 0 };
+		struct file_locks *f = v, keep = { .owners = owners_new() };
 
-		drop_from(f->root, session, &keep);
+		drop_from(f->root[0], session, &keep);
+		drop_from(f->root[1], session, &keep);
+		g_hash_table_destroy(f->owners);
 		*f = keep;
 		if (f->n == 0)
 			g_hash_table_iter_remove(&it);

@@ -22,9 +22,11 @@
  * Bounded: each session holds at most `max_per_session` lock records (a
  * lock that an unlock splits counts twice), and a client_id is at most
  * X9P_LOCK_CLIENT_ID_MAX bytes (Linux sends its node name, at most 64).
- * Each file's locks are an interval tree: placing or testing a lock costs
+ * Each file's read locks and write locks are interval trees, and each
+ * owner's locks a tree of their own: placing or testing a lock costs
  * O(log n) in the locks of its file, plus the caller's own locks that the
- * range covers (which placing it then replaces).
+ * range covers (which placing it then replaces); other owners' shared read
+ * locks cost a reader nothing.
  */
 #ifndef X9P_LOCKS_H
 #define X9P_LOCKS_H

@@ -200,6 +200,34 @@ static void t_many(void)
 	x9p_locks_free(t);
 }
 
+/*
+ * 16000 owners share a read lock over the whole file: another reader's
+ * lock, and a writer's attempt, look at a few dozen tree nodes, not at
+ * every reader.
+ */
+static void t_many_readers(void)
+{
+	enum { N = 16000 };
+	struct x9p_locks *t = x9p_locks_new(N + 16);
+	int s1, s2;
+	struct x9p_lock_owner o = owner(&s1, 0, 1), other = owner(&s2, 0, 2);
+	unsigned long v1, v2;
+
+	for (uint32_t i = 0; i < N; i++) {
+		o.proc_id = i;
+		g_assert_cmpint(set(t, &o, P9_LOCK_TYPE_RDLCK, 0, 0), ==, P9_LOCK_SUCCESS);
+	}
+	g_assert_cmpint(set(t, &other, P9_LOCK_TYPE_RDLCK, 0, 0), ==, P9_LOCK_SUCCESS);
+	v1 = x9p_locks_visits(t);
+	g_assert_cmpint(set(t, &other, P9_LOCK_TYPE_WRLCK, 0, 0), ==, P9_LOCK_BLOCKED);
+	v2 = x9p_locks_visits(t);
+	g_test_message("nodes visited among %d shared read locks: read %lu, write %lu", N, v1,
+		       v2);
+	g_assert_cmpuint(v1, <, 200);
+	g_assert_cmpuint(v2, <, 200);
+	x9p_locks_free(t);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -207,5 +235,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/locks/limit", t_limit);
 	g_test_add_func("/locks/model", t_model);
 	g_test_add_func("/locks/many", t_many);
+	g_test_add_func("/locks/many-readers", t_many_readers);
 	return g_test_run();
 }
