@@ -1013,6 +1013,7 @@ static void test_setid(struct fx *f, gconstpointer data)
 	p = pt_path(t, "hostfile");
 	g_assert_cmpint(lsetxattr(p, "user.virtfs.gid", "\1\0\0\0", 4, 0), ==, 0);
 	g_assert_cmpint(lsetxattr(p, "user.seen", "1", 1, 0), ==, 0);
+	g_free(p);
 	g_assert_cmpint(PT_OPS(t)->getxattr(t->fs, &t->c, n, "user.virtfs.gid", buf, sizeof(buf)),
 			==, -ENODATA);
 	g_assert_cmpint(PT_OPS(t)->listxattr(t->fs, &t->c, n, buf, sizeof(buf)), ==,
