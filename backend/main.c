@@ -22,6 +22,7 @@
 #include "core/trace.h"
 #include "fs/proxy.h"
 #include "fs/synth.h"
+#include "log/log.h"
 #include "socket/socket.h"
 #include "xen/x9p-xen.h"
 
@@ -64,79 +65,10 @@ static struct {
 static struct x9p_sock_addr *addrs;
 static unsigned n_addrs;
 
-static GLogLevelFlags log_threshold = G_LOG_LEVEL_INFO;
 static enum x9p_secmodel export_model;
 static enum x9p_multidevs export_multidevs = X9P_MULTIDEVS_REMAP;
 static GMainLoop *main_loop;
 static int exit_status;
-
-/* ---- logging -------------------------------------------------------- */
-
-static const char *level_name(GLogLevelFlags level)
-{
-	if (level & G_LOG_LEVEL_ERROR)
-		return "fatal";
-	if (level & G_LOG_LEVEL_CRITICAL)
-		return "error";
-	if (level & G_LOG_LEVEL_WARNING)
-		return "warning";
-	if (level & G_LOG_LEVEL_MESSAGE)
-		return "notice";
-	if (level & G_LOG_LEVEL_INFO)
-		return "info";
-	return "debug";
-}
-
-/*
- * One whole line per message on stderr.  Messages about a connection start
- * with its label ("unix:3: ..."), so every line can be attributed.
- */
-static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields,
-				   gsize n_fields, gpointer data)
-{
-	const char *msg = "";
-	gssize msglen = -1;
-	gsize i;
-
-	if ((level & G_LOG_LEVEL_MASK) > log_threshold && !(level & G_LOG_FLAG_FATAL))
-		return G_LOG_WRITER_HANDLED;
-	for (i = 0; i < n_fields; i++) {
-		if (strcmp(fields[i].key, "MESSAGE") == 0) {
-			msg = fields[i].value;
-			msglen = fields[i].length;
-		}
-	}
-	if (msglen < 0)
-		msglen = strlen(msg);
-	flockfile(stderr);
-	fprintf(stderr, "x9p-backend: %s: %.*s\n", level_name(level), (int)msglen, msg);
-	fflush(stderr);
-	funlockfile(stderr);
-	return G_LOG_WRITER_HANDLED;
-}
-
-static bool set_log_level(const char *name)
-{
-	static const struct {
-		const char *name;
-		GLogLevelFlags level;
-	} levels[] = {
-		{ "error", G_LOG_LEVEL_CRITICAL },
-		{ "warning", G_LOG_LEVEL_WARNING },
-		{ "notice", G_LOG_LEVEL_MESSAGE },
-		{ "info", G_LOG_LEVEL_INFO },
-		{ "debug", G_LOG_LEVEL_DEBUG },
-	};
-	size_t i;
-
-	for (i = 0; i < G_N_ELEMENTS(levels); i++) {
-		if (strcmp(name, levels[i].name) == 0) {
-			log_threshold = levels[i].level;
-			return true;
-		}
-	}
-	return false;
-}
 
 /* ---- options -------------------------------------------------------- */
 
@@ -296,7 +228,7 @@ static bool parse_mode(const char *s, unsigned *mode, GError **err)
 
 static bool check_options(unsigned *mode, GError **err)
 {
-	if (opt.log_level && !set_log_level(opt.log_level)) {
+	if (opt.log_level && !x9p_log_set_level(opt.log_level)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--log-level: '%s' is not one of error, warning, notice, info, debug",
 			    opt.log_level);
@@ -477,7 +409,7 @@ int main(int argc, char **argv)
 		return x9p_xen_dm_main(argc - 1, argv + 1);
 	}
 	g_set_prgname("x9p-backend");
-	g_log_set_writer_func(log_writer, NULL, NULL);
+	x9p_log_init("x9p-backend", false, G_LOG_LEVEL_INFO);
 	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
 	signal(SIGPIPE, SIG_IGN);
 

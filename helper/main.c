@@ -22,6 +22,7 @@
 
 #include <glib.h>
 
+#include "log/log.h"
 #include "creds.h"
 #include "helper.h"
 #include "nodes.h"
@@ -52,31 +53,6 @@ static struct {
 	.max_queue = 1024,
 };
 
-static GLogLevelFlags log_threshold = G_LOG_LEVEL_MESSAGE;
-
-static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields,
-				   gsize n_fields, gpointer data)
-{
-	const char *msg = "", *name = "debug";
-	gsize i;
-
-	if ((level & G_LOG_LEVEL_MASK) > log_threshold && !(level & G_LOG_FLAG_FATAL))
-		return G_LOG_WRITER_HANDLED;
-	for (i = 0; i < n_fields; i++) {
-		if (strcmp(fields[i].key, "MESSAGE") == 0)
-			msg = fields[i].value;
-	}
-	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-		name = "error";
-	else if (level & G_LOG_LEVEL_WARNING)
-		name = "warning";
-	else if (level & G_LOG_LEVEL_MESSAGE)
-		name = "notice";
-	else if (level & G_LOG_LEVEL_INFO)
-		name = "info";
-	fprintf(stderr, "x9p-helper[%d]: %s: %s\n", (int)getpid(), name, msg);
-	return G_LOG_WRITER_HANDLED;
-}
 
 static const GOptionEntry entries[] = {
 	{ "sock-fd", 0, 0, G_OPTION_ARG_INT, &opt.sock_fd,
@@ -140,26 +116,6 @@ static bool check_fds(void)
 	return true;
 }
 
-static bool parse_level(const char *s)
-{
-	static const struct {
-		const char *name;
-		GLogLevelFlags level;
-	} levels[] = {
-		{ "error", G_LOG_LEVEL_CRITICAL }, { "warning", G_LOG_LEVEL_WARNING },
-		{ "notice", G_LOG_LEVEL_MESSAGE }, { "info", G_LOG_LEVEL_INFO },
-		{ "debug", G_LOG_LEVEL_DEBUG },
-	};
-	size_t i;
-
-	for (i = 0; i < G_N_ELEMENTS(levels); i++) {
-		if (strcmp(s, levels[i].name) == 0) {
-			log_threshold = levels[i].level;
-			return true;
-		}
-	}
-	return false;
-}
 
 int main(int argc, char **argv)
 {
@@ -173,7 +129,7 @@ int main(int argc, char **argv)
 	int export_fd, e;
 
 	g_set_prgname("x9p-helper");
-	g_log_set_writer_func(log_writer, NULL, NULL);
+	x9p_log_init("x9p-helper", true, G_LOG_LEVEL_MESSAGE);
 	/* A vanished backend must show up as EPIPE, not kill us mid-operation. */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -189,7 +145,7 @@ int main(int argc, char **argv)
 	g_option_context_free(octx);
 	if (argc > 1)
 		return usage_error("unexpected argument '%s'", argv[1]), EXIT_USAGE;
-	if (opt.log_level && !parse_level(opt.log_level))
+	if (opt.log_level && !x9p_log_set_level(opt.log_level))
 		return usage_error("--log-level: '%s' is not a level", opt.log_level), EXIT_USAGE;
 	if (!x9p_secmodel_parse(opt.model, &model))
 		return usage_error("--security-model: '%s' is not passthrough, mapped-xattr, "

@@ -26,7 +26,7 @@
 #include "socket/socket.h"
 
 #include "frontend.h"
-#include "log.h"
+#include "log/log.h"
 #include "p9-vq.h"
 #include "vu-dev.h"
 
@@ -127,7 +127,7 @@ static bool G_GNUC_PRINTF(2, 3) usage_error(GError **err, const char *fmt, ...)
 
 static bool check_options(GError **err)
 {
-	if (opt.log_level && !vhost_log_set_level(opt.log_level))
+	if (opt.log_level && !x9p_log_set_level(opt.log_level))
 		return usage_error(err, "--log-level: '%s' is not one of error, warning, notice, "
 				   "info, debug", opt.log_level);
 	if (!opt.socket_path == (opt.fd < 0))
@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 	int sigfd = -1, lfd = -1, status = 0, kind;
 
 	g_set_prgname("x9p-vhost");
-	vhost_log_init();
+	x9p_log_init("x9p-vhost", false, G_LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 
 	octx = g_option_context_new("- vhost-user virtio-9p device");

@@ -2,12 +2,13 @@
 /* Log lines on stderr; see log.h. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <glib.h>
-
-#include "log.h"
+#include "log/log.h"
 
 static GLogLevelFlags threshold = G_LOG_LEVEL_INFO;
+static char *prefix;
+static bool show_pid;
 
 static const struct {
 	const char *name;
@@ -47,18 +48,26 @@ static GLogWriterOutput writer(GLogLevelFlags level, const GLogField *fields, gs
 	if (len < 0)
 		len = (gssize)strlen(msg);
 	flockfile(stderr);
-	fprintf(stderr, "x9p-vhost: %s: %.*s\n", level_name(level), (int)len, msg);
+	if (show_pid)
+		fprintf(stderr, "%s[%d]: %s: %.*s\n", prefix, (int)getpid(), level_name(level),
+			(int)len, msg);
+	else
+		fprintf(stderr, "%s: %s: %.*s\n", prefix, level_name(level), (int)len, msg);
 	fflush(stderr);
 	funlockfile(stderr);
 	return G_LOG_WRITER_HANDLED;
 }
 
-void vhost_log_init(void)
+void x9p_log_init(const char *name, bool with_pid, GLogLevelFlags level)
 {
+	g_free(prefix);
+	prefix = g_strdup(name);
+	show_pid = with_pid;
+	threshold = level;
 	g_log_set_writer_func(writer, NULL, NULL);
 }
 
-bool vhost_log_set_level(const char *name)
+bool x9p_log_set_level(const char *name)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
 		if (strcmp(name, levels[i].name) == 0) {
