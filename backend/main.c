@@ -406,6 +406,7 @@ int main(int argc, char **argv)
 	/* libxl passes QEMU's arguments, which GOption must not see. */
 	if (argc > 1 && strcmp(argv[1], "--xen-device-model") == 0) {
 		g_set_prgname("x9p-xen-dm");
+		x9p_log_init("x9p-xen-dm", false, G_LOG_LEVEL_MESSAGE);
 		return x9p_xen_dm_main(argc - 1, argv + 1);
 	}
 	g_set_prgname("x9p-backend");
