@@ -53,7 +53,6 @@ static struct {
 	.max_queue = 1024,
 };
 
-
 static const GOptionEntry entries[] = {
 	{ "sock-fd", 0, 0, G_OPTION_ARG_INT, &opt.sock_fd,
 	  "Inherited AF_UNIX SOCK_SEQPACKET socket to the backend (required)", "N" },
@@ -115,7 +114,6 @@ static bool check_fds(void)
 		return usage_error("--sock-fd and --export-fd %s", "are the same");
 	return true;
 }
-
 
 int main(int argc, char **argv)
 {

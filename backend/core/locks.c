@@ -37,8 +37,12 @@ struct lock {
 struct file_locks {
 	struct lock *root[2];        /* [0] read locks, [1] write locks */
 	GHashTable *owners;          /* owner key -> GTree start -> struct lock */
-	unsigned n;
 };
+
+static bool file_empty(const struct file_locks *f)
+{
+	return !f->root[0] && !f->root[1];
+}
 
 static struct lock **root_of(struct file_locks *f, const struct lock *l)
 {
@@ -303,8 +307,7 @@ static const struct lock *find_conflict(struct x9p_locks *t, struct file_locks *
 					uint64_t start, uint64_t end)
 {
 	struct conflict_arg c = { o, type };
-
-	const struct lock *l = NULL;
+	const struct lock *l;
 
 	if (!f)
 		return NULL;
@@ -377,7 +380,6 @@ static void add_lock(struct file_locks *f, struct lock *l)
 		g_hash_table_insert(f->owners, g_strdup(l->okey), g);
 	}
 	g_tree_insert(g, &l->start, l);
-	f->n++;
 }
 
 /* Takes l out of both its trees (not freed). */
@@ -390,7 +392,6 @@ static void unlink_lock(struct file_locks *f, struct lock *l)
 	g_tree_remove(g, &l->start);
 	if (g_tree_nnodes(g) == 0)
 		g_hash_table_remove(f->owners, l->okey);
-	f->n--;
 }
 
 /* How many records carve() adds (a split) minus those it removes. */
@@ -459,7 +460,7 @@ int x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owne
 		carve(f, own, o, start, end);
 		if (type != P9_LOCK_TYPE_UNLCK)
 			add_lock(f, new_lock(o, type, start, end));
-		if (f->n == 0)
+		if (file_empty(f))
 			g_hash_table_remove(t->files, &file);
 	}
 	g_ptr_array_unref(own);
@@ -529,7 +530,7 @@ void x9p_locks_drop_session(struct x9p_locks *t, const void *session)
 		drop_from(f->root[1], session, &keep);
 		g_hash_table_destroy(f->owners);
 		*f = keep;
-		if (f->n == 0)
+		if (file_empty(f))
 			g_hash_table_iter_remove(&it);
 	}
 	g_hash_table_remove(t->held, session);

@@ -67,12 +67,16 @@ uint64_t x9p_session_reply_bytes(struct x9p_session *s)
  * KiB at most (Rreadlink and a .u Rstat carry a path). */
 static uint32_t reply_bound(const struct x9p_req *r, uint32_t msize)
 {
-	if ((r->type == P9_TREAD || r->type == P9_TREADDIR) && r->len >= 23) {
-		const uint8_t *c = r->frame + 19;
-		uint32_t count = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
-				 (uint32_t)c[3] << 24;
+	const size_t count_at = P9_HDR_SIZE + 4 + 8;
 
-		return MIN(count, msize - MIN(msize, P9_IOHDR_SIZE)) + P9_IOHDR_SIZE;
+	if ((r->type == P9_TREAD || r->type == P9_TREADDIR) && r->len > count_at) {
+		struct p9_rd rd;
+		uint32_t count;
+
+		p9_rd_init(&rd, r->frame + count_at, r->len - count_at);
+		count = p9_get32(&rd);
+		if (!rd.err)
+			return MIN(count, msize - MIN(msize, P9_IOHDR_SIZE)) + P9_IOHDR_SIZE;
 	}
 	return MIN(8192u, msize);
 }

@@ -3,8 +3,8 @@
  * The one log writer of every x9p program (x9p-backend, x9p-helper,
  * x9p-vhost): each GLib message becomes one whole line on stderr,
  * "NAME: LEVEL: text" or "NAME[PID]: LEVEL: text", written at once, so
- * lines of several threads
- * never interleave; messages below the threshold are dropped.  Levels, by
+ * lines of several threads never interleave; messages below the threshold
+ * are dropped.  Levels, by
  * name: error (g_critical), warning, notice (g_message), info, debug; a
  * g_error is "fatal".
  */

@@ -15,6 +15,8 @@
 
 /* Small frames are read in batches through this buffer; big ones bypass it. */
 #define RBUF_SIZE (64u * 1024)
+/* Largest replies the requests of one connection in flight may get. */
+#define INFLIGHT_BUDGET (X9P_SOCK_MAX_QUEUED / 2)
 
 static bool errno_is_disconnect(int e)
 {
@@ -72,7 +74,7 @@ static const struct x9p_transport_ops conn_ops = {
 
 /*
  * True while the requests in flight could answer with more than
- * inflight_budget bytes (x9p_session_reply_bytes).  Holding new requests
+ * INFLIGHT_BUDGET bytes (x9p_session_reply_bytes).  Holding new requests
  * back then keeps the queue below its limit whatever the client pipelines:
  * at most high_water + inflight_budget + a frame or two are ever queued,
  * so a client that reads, however slowly, is never closed for queueing too
@@ -80,7 +82,7 @@ static const struct x9p_transport_ops conn_ops = {
  */
 static bool inflight_over(struct x9p_sock_conn *c)
 {
-	return x9p_session_reply_bytes(c->session) > c->inflight_budget;
+	return x9p_session_reply_bytes(c->session) > INFLIGHT_BUDGET;
 }
 
 /*
@@ -324,7 +326,6 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 	c->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	x9p_outq_init(&c->outq, wfd, c->wfd_is_socket, c->kick_fd, X9P_SOCK_MAX_QUEUED);
 	c->high_water = 2 * (size_t)cfg->max_msize;
-	c->inflight_budget = X9P_SOCK_MAX_QUEUED / 2;
 	c->reply_timeout_us = (gint64)(cfg->reply_timeout_s ? cfg->reply_timeout_s :
 				       X9P_SOCK_DEFAULT_REPLY_TIMEOUT) * G_USEC_PER_SEC;
 	c->started = g_get_monotonic_time();

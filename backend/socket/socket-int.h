@@ -28,7 +28,6 @@ struct x9p_sock_conn {
 	int kick_fd;                /* eventfd: replies were queued */
 	struct x9p_outq outq;
 	size_t high_water;          /* more queued than this: stop reading requests */
-	size_t inflight_budget;     /* largest replies of the requests in flight, at most */
 	gint64 reply_timeout_us;    /* queued replies unread this long: close */
 	gint64 started;             /* monotonic */
 	gint versioned;             /* atomic: the client negotiated a version */
