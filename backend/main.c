@@ -243,7 +243,6 @@ static bool check_options(unsigned *mode, GError **err)
 	    !parse_count("max-connections-per-peer", opt.max_conns_per_peer, 65536, err) ||
 	    !parse_count("max-locks", opt.max_locks, 1 << 24, err) ||
 	    !parse_count("max-nodes", opt.max_nodes, 1 << 24, err) ||
-	    (opt.max_nodes && !parse_count("max-nodes", opt.max_nodes - 16, 1 << 24, err)) ||
 	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err))
 		return false;
 	*mode = X9P_SOCK_DEFAULT_MODE;
@@ -271,9 +270,15 @@ static bool check_options(unsigned *mode, GError **err)
 			    opt.readonly ? "readonly" : "multidevs");
 		return false;
 	}
-	if (opt.no_setid && !opt.export_dir && !opt.xen) {
+	if ((opt.no_setid || opt.max_nodes) && !opt.export_dir && !opt.xen) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--no-setid needs --export or --xen");
+			    "--%s needs --export or --xen", opt.no_setid ? "no-setid" : "max-nodes");
+		return false;
+	}
+	if (opt.max_nodes && opt.max_nodes < 16) {
+		/* x9p-helper refuses a smaller table: fail here, not at every start. */
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--max-nodes: %d is too small (at least 16)", opt.max_nodes);
 		return false;
 	}
 	if (opt.export_dir && !x9p_secmodel_parse(opt.security_model, &export_model)) {
