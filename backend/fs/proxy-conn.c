@@ -34,8 +34,6 @@
 #define BACKOFF_MAX_MS 5000
 #define YOUNG_US (5 * G_USEC_PER_SEC)
 
-extern char **environ;
-
 static struct px_conn *conn_ref(struct px_conn *cn)
 {
 	g_atomic_int_inc(&cn->refs);
@@ -47,21 +45,29 @@ void px_conn_put(struct px_conn *cn)
 	if (!cn || !g_atomic_int_dec_and_test(&cn->refs))
 		return;
 	close(cn->sock);
-	if (cn->pidfd >= 0)
-		close(cn->pidfd);
+	if (cn->exit_fd >= 0)
+		close(cn->exit_fd);
 	g_hash_table_destroy(cn->pending);
 	g_free(cn);
 }
 
-/* lock held: signals the helper unless it was already reaped */
-static void signal_locked(struct px_conn *cn, int sig)
+/* lock held: kills the helper unless it was already reaped */
+static void kill_locked(struct px_fs *fs, struct px_conn *cn)
 {
 	if (cn->dead && cn->pid <= 0)
 		return;
-	if (cn->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, cn->pidfd, sig, NULL, 0);
-	else if (cn->pid > 0)
-		kill(cn->pid, sig);
+	fs->launcher->kill(fs->launcher);
+}
+
+/* Waits for the helper to end, killing it after grace_ms; returns its status text. */
+static char *reap(struct px_fs *fs, struct px_conn *cn, int grace_ms)
+{
+	char *st = fs->launcher->reap(fs->launcher, grace_ms);
+
+	g_mutex_lock(&fs->lock);
+	cn->pid = -1;
+	g_mutex_unlock(&fs->lock);
+	return st;
 }
 
 void px_conn_fail(struct px_fs *fs, struct px_conn *cn, const char *why)
@@ -72,196 +78,12 @@ void px_conn_fail(struct px_fs *fs, struct px_conn *cn, const char *why)
 	first = !cn->killed && !cn->dead;
 	if (first) {
 		cn->killed = true;
-		signal_locked(cn, SIGKILL);
+		kill_locked(fs, cn);
 	}
 	g_mutex_unlock(&fs->lock);
 	if (first)
 		g_warning("x9p-helper (pid %d) broke the protocol: %s; restarting it",
 			  (int)cn->pid, why);
-}
-
-/* ---- starting a helper ---- */
-
-static GPtrArray *helper_argv(struct px_fs *fs)
-{
-	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-
-	g_ptr_array_add(a, g_strdup(fs->helper_path));
-	g_ptr_array_add(a, g_strdup("--sock-fd=3"));
-	g_ptr_array_add(a, g_strdup("--export-fd=4"));
-	g_ptr_array_add(a, g_strdup_printf("--security-model=%s",
-					    x9p_secmodel_name(fs->cfg.model)));
-	g_ptr_array_add(a, g_strdup_printf("--multidevs=%s",
-					    x9p_multidevs_name(fs->cfg.multidevs)));
-	if (fs->cfg.readonly)
-		g_ptr_array_add(a, g_strdup("--readonly"));
-	if (fs->cfg.no_setid)
-		g_ptr_array_add(a, g_strdup("--no-setid"));
-	if (fs->cfg.helper_threads)
-		g_ptr_array_add(a, g_strdup_printf("--threads=%u", fs->cfg.helper_threads));
-	if (fs->cfg.max_nodes)
-		g_ptr_array_add(a, g_strdup_printf("--max-nodes=%u", fs->cfg.max_nodes));
-	if (fs->cfg.no_namespaces)
-		g_ptr_array_add(a, g_strdup("--no-namespaces"));
-	if (fs->cfg.no_seccomp)
-		g_ptr_array_add(a, g_strdup("--no-seccomp"));
-	if (fs->log_level)
-		g_ptr_array_add(a, g_strdup_printf("--log-level=%s", fs->log_level));
-	g_ptr_array_add(a, NULL);
-	return a;
-}
-
-/* ---- the helper's log channel ---- */
-
-/*
- * The helper's stdout and stderr are a pipe of their own (stdin is
- * /dev/null): it never writes to the daemon's descriptors.  Its lines are
- * copied to the daemon's stderr whole, cut at LOG_LINE_MAX bytes, control
- * bytes replaced, under a prefix the daemon writes with the helper's host
- * pid, so a compromised helper can neither forge the daemon's own lines nor
- * write anything but lines.
- */
-#define LOG_LINE_MAX 1024
-
-struct px_log {
-	int fd;
-	pid_t pid;
-};
-
-static void log_line(const struct px_log *lg, const char *s, size_t len)
-{
-	char out[LOG_LINE_MAX + 64];
-	const char *p = memchr(s, ']', MIN(len, 32));
-	size_t o;
-
-	/* The helper's own "x9p-helper[PID]: " names its pid in its namespace. */
-	if (len > 11 && memcmp(s, "x9p-helper[", 11) == 0 && p && p + 2 <= s + len &&
-	    p[1] == ':' && p[2] == ' ') {
-		len -= (size_t)(p + 3 - s);
-		s = p + 3;
-	}
-	o = (size_t)g_snprintf(out, sizeof(out), "x9p-helper[%d]: ", (int)lg->pid);
-	for (size_t i = 0; i < len && i < LOG_LINE_MAX; i++)
-		out[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	out[o++] = '\n';
-	/* One write: lines of several writers never interleave. */
-	if (write(STDERR_FILENO, out, o) < 0)
-		return;
-}
-
-static gpointer log_thread(gpointer data)
-{
-	struct px_log *lg = data;
-	char buf[LOG_LINE_MAX + 1];
-	size_t have = 0;
-
-	for (;;) {
-		ssize_t n = read(lg->fd, buf + have, sizeof(buf) - have);
-		char *start = buf, *nl;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		while ((nl = memchr(start, '\n', (size_t)(buf + have - start)))) {
-			log_line(lg, start, (size_t)(nl - start));
-			start = nl + 1;
-		}
-		have = (size_t)(buf + have - start);
-		memmove(buf, start, have);
-		if (have == sizeof(buf)) {
-			log_line(lg, buf, have);   /* overlong: cut */
-			have = 0;
-		}
-	}
-	if (have)
-		log_line(lg, buf, have);
-	close(lg->fd);
-	g_free(lg);
-	return NULL;
-}
-
-/* Starts copying the helper's lines from rfd (taken over). */
-static void log_start(int rfd, pid_t pid)
-{
-	struct px_log *lg = g_new(struct px_log, 1);
-	GThread *t;
-
-	lg->fd = rfd;
-	lg->pid = pid;
-	/* Ends by itself when the helper's last descriptor of the pipe closes. */
-	t = g_thread_try_new("x9p-helper-log", log_thread, lg, NULL);
-	if (t) {
-		g_thread_unref(t);
-	} else {
-		close(rfd);
-		g_free(lg);
-	}
-}
-
-/* In the child after fork(): async-signal-safe calls only. */
-static G_GNUC_NORETURN void child_exec(struct px_fs *fs, int sock, int logw, int null,
-				       char **argv)
-{
-	sigset_t none;
-	int s, e, l, z, h = -1;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Move everything above the target numbers first, then into place. */
-	s = fcntl(sock, F_DUPFD, 10);
-	e = fcntl(fs->export_fd, F_DUPFD, 10);
-	l = fcntl(logw, F_DUPFD, 10);
-	z = fcntl(null, F_DUPFD, 10);
-	if (fs->helper_fd >= 0)
-		h = fcntl(fs->helper_fd, F_DUPFD, 10);
-	if (s < 0 || e < 0 || l < 0 || z < 0 || dup2(z, 0) < 0 || dup2(l, 1) < 0 ||
-	    dup2(l, 2) < 0 || dup2(s, 3) < 0 || dup2(e, 4) < 0)
-		_exit(126);
-	if (h >= 0) {
-		if (dup2(h, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0)
-			_exit(126);
-		syscall(SYS_close_range, 6, ~0U, 0);
-		syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
-	} else {
-		syscall(SYS_close_range, 5, ~0U, 0);
-		execve(argv[0], argv, environ);
-	}
-	_exit(127);
-}
-
-static char *exit_text(int status)
-{
-	if (WIFEXITED(status))
-		return g_strdup_printf("exit status %d", WEXITSTATUS(status));
-	if (WIFSIGNALED(status))
-		return g_strdup_printf("killed by signal %d", WTERMSIG(status));
-	return g_strdup("stopped");
-}
-
-/* Waits for the helper to end, killing it after grace_ms; returns its status text. */
-static char *reap(struct px_fs *fs, struct px_conn *cn, int grace_ms)
-{
-	int status = 0;
-	pid_t r;
-
-	if (grace_ms > 0 && cn->pidfd >= 0) {
-		struct pollfd p = { cn->pidfd, POLLIN, 0 };
-
-		while (poll(&p, 1, grace_ms) < 0 && errno == EINTR)
-			;
-	}
-	g_mutex_lock(&fs->lock);
-	signal_locked(cn, SIGKILL);
-	g_mutex_unlock(&fs->lock);
-	do
-		r = waitpid(cn->pid, &status, 0);
-	while (r < 0 && errno == EINTR);
-	g_mutex_lock(&fs->lock);
-	cn->pid = -1;
-	g_mutex_unlock(&fs->lock);
-	return r < 0 ? g_strdup(g_strerror(errno)) : exit_text(status);
 }
 
 /* The HELLO exchange: the helper is up and serves what we asked for. */
@@ -319,55 +141,19 @@ out:
 
 static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
 {
-	GPtrArray *argv = helper_argv(fs);
+	struct x9p_helper_proc hp = { .sock = -1, .pid = -1, .exit_fd = -1 };
 	struct px_conn *cn;
-	int sv[2], logp[2], null, e;
-	pid_t pid;
+	int e;
 
 	*out = NULL;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		*why = g_strdup_printf("socketpair: %s", g_strerror(errno));
-		g_ptr_array_unref(argv);
-		return -errno;
-	}
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || pipe2(logp, O_CLOEXEC) < 0) {
-		e = errno;
-		*why = g_strdup_printf("the helper's log channel: %s", g_strerror(e));
-		if (null >= 0)
-			close(null);
-		close(sv[0]);
-		close(sv[1]);
-		g_ptr_array_unref(argv);
-		return -e;
-	}
-	/* Room for the largest message and then some, whatever the system default. */
-	for (int i = 0; i < 2; i++) {
-		int sz = 4 * X9P_PX_MAX_MSG;
-
-		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	}
-	pid = fork();
-	if (pid == 0)
-		child_exec(fs, sv[1], logp[1], null, (char **)argv->pdata);
-	e = errno;
-	close(sv[1]);
-	close(logp[1]);
-	close(null);
-	g_ptr_array_unref(argv);
-	if (pid < 0) {
-		close(sv[0]);
-		close(logp[0]);
-		*why = g_strdup_printf("fork: %s", g_strerror(e));
-		return -e;
-	}
-	log_start(logp[0], pid);
+	e = fs->launcher->start(fs->launcher, &hp, why);
+	if (e < 0)
+		return e;
 	cn = g_new0(struct px_conn, 1);
 	cn->refs = 1;
-	cn->sock = sv[0];
-	cn->pid = pid;
-	cn->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	cn->sock = hp.sock;
+	cn->pid = hp.pid;
+	cn->exit_fd = hp.exit_fd;
 	cn->pending = g_hash_table_new(g_int64_hash, g_int64_equal);
 	e = hello(fs, cn, why);
 	if (e) {
@@ -428,13 +214,13 @@ static void read_loop(struct px_fs *fs, struct px_conn *cn)
 
 	for (;;) {
 		struct pollfd p[3] = {
-			{ cn->sock, POLLIN, 0 }, { fs->wake[0], POLLIN, 0 }, { cn->pidfd, POLLIN, 0 },
+			{ cn->sock, POLLIN, 0 }, { fs->wake[0], POLLIN, 0 }, { cn->exit_fd, POLLIN, 0 },
 		};
 		size_t len;
 		int fd, r;
 
 		if (!exited) {
-			r = poll(p, cn->pidfd >= 0 ? 3 : 2, -1);
+			r = poll(p, cn->exit_fd >= 0 ? 3 : 2, -1);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0 || (p[1].revents & POLLIN))
@@ -564,42 +350,8 @@ static gpointer supervise(gpointer data)
 
 /* ---- public to the driver ---- */
 
-static char *find_helper(const char *given)
-{
-	const char *env = getenv("X9P_HELPER");
-	char *self, *dir, *p;
-
-	if (given)
-		return g_strdup(given);
-	if (env && *env)
-		return g_strdup(env);
-	self = g_file_read_link("/proc/self/exe", NULL);
-	if (self) {
-		dir = g_path_get_dirname(self);
-		p = g_build_filename(dir, "x9p-helper", NULL);
-		g_free(dir);
-		g_free(self);
-		if (g_file_test(p, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(p, G_FILE_TEST_IS_DIR))
-			return p;
-		g_free(p);
-	}
-	return g_build_filename(X9P_LIBEXECDIR, "x9p-helper", NULL);
-}
-
 int px_start(struct px_fs *fs, GError **err)
 {
-	struct stat st;
-
-	fs->helper_path = find_helper(fs->cfg.helper_path);
-	fs->cfg.helper_path = fs->helper_path;
-	fs->helper_fd = open(fs->helper_path, O_PATH | O_CLOEXEC);
-	if (fs->helper_fd < 0 || fstat(fs->helper_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    access(fs->helper_path, X_OK) < 0) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_NOENT,
-			    "x9p-helper: %s is not an executable file (set the helper path "
-			    "or X9P_HELPER)", fs->helper_path);
-		return -ENOENT;
-	}
 	if (pipe2(fs->wake, O_CLOEXEC) < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "pipe: %s",
 			    g_strerror(errno));
@@ -611,8 +363,8 @@ int px_start(struct px_fs *fs, GError **err)
 		g_cond_wait(&fs->cond, &fs->lock);
 	g_mutex_unlock(&fs->lock);
 	if (fs->first_error) {
-		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "cannot start %s: %s",
-			    fs->helper_path, fs->first_error);
+		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "cannot start x9p-helper: %s",
+			    fs->first_error);
 		g_thread_join(fs->thread);
 		fs->thread = NULL;
 		return -EIO;

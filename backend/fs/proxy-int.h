@@ -2,7 +2,7 @@
 /*
  * Internals of the proxy driver, shared by fs/proxy-*.c.
  *
- *   proxy-conn.c   the helper process: spawn, HELLO, reader/supervisor
+ *   proxy-conn.c   the helper process: start (fs/helper-launch.h), HELLO, reader/supervisor
  *                  thread, restart; px_call() for one request
  *   proxy-nodes.c  driver nodes: reference counts, names, re-walking after
  *                  a restart, following renames and unlinks
@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "fs/fs.h"
+#include "fs/helper-launch.h"
 #include "fs/proxy.h"
 #include "helper/proxy.h"
 
@@ -32,7 +33,7 @@ struct px_conn {
 	gint refs;
 	int sock;
 	pid_t pid;
-	int pidfd;                  /* -1 when the kernel has no pidfd */
+	int exit_fd;                /* readable once it exited, or -1 */
 	unsigned gen;               /* node ids are valid within one generation */
 	bool dead;                  /* lock */
 	bool killed;                /* lock */
@@ -66,10 +67,7 @@ struct px_qidmap {
 struct px_fs {
 	struct x9p_fs base;
 	struct x9p_proxy_cfg cfg;   /* strings owned below */
-	char *helper_path;
-	char *log_level;
-	int export_fd;
-	int helper_fd;              /* O_PATH of the helper binary, or -1 */
+	struct x9p_helper_launcher *launcher;   /* owned */
 
 	GMutex lock;
 	GCond cond;                 /* a helper came up, or the first start ended */

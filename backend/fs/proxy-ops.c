@@ -672,10 +672,8 @@ static void px_destroy(struct x9p_fs *base)
 	struct px_fs *fs = PXFS(base);
 
 	px_stop(fs);
-	if (fs->export_fd >= 0)
-		close(fs->export_fd);
-	if (fs->helper_fd >= 0)
-		close(fs->helper_fd);
+	if (fs->launcher)
+		fs->launcher->destroy(fs->launcher);
 	if (fs->wake[0] >= 0)
 		close(fs->wake[0]);
 	if (fs->wake[1] >= 0)
@@ -683,8 +681,6 @@ static void px_destroy(struct x9p_fs *base)
 	px_nodes_clear(fs);
 	px_qid_free(&fs->qid);
 	g_free(fs->first_error);
-	g_free(fs->helper_path);
-	g_free(fs->log_level);
 	g_mutex_clear(&fs->lock);
 	g_cond_clear(&fs->cond);
 	g_free(fs);
@@ -717,18 +713,19 @@ const struct x9p_fs_ops px_ops = {
 	.destroy = px_destroy,
 };
 
-struct x9p_fs *x9p_proxy_new(const struct x9p_proxy_cfg *cfg, GError **err)
+struct x9p_fs *x9p_proxy_new_with(const struct x9p_proxy_cfg *cfg,
+				  struct x9p_helper_launcher *launcher, GError **err)
 {
 	struct px_fs *fs = g_new0(struct px_fs, 1);
-	struct stat st;
 
 	fs->base.ops = &px_ops;
 	fs->base.readonly = cfg->readonly;
 	fs->cfg = *cfg;
-	fs->log_level = g_strdup(cfg->log_level);
-	fs->cfg.log_level = fs->log_level;
+	/* Only what the HELLO reply is checked against is kept. */
 	fs->cfg.export_path = NULL;
-	fs->helper_fd = -1;
+	fs->cfg.helper_path = NULL;
+	fs->cfg.log_level = NULL;
+	fs->launcher = launcher;
 	fs->wake[0] = fs->wake[1] = -1;
 	g_mutex_init(&fs->lock);
 	g_cond_init(&fs->cond);
@@ -737,19 +734,6 @@ struct x9p_fs *x9p_proxy_new(const struct x9p_proxy_cfg *cfg, GError **err)
 	if ((unsigned)cfg->model > X9P_SM_NONE || (unsigned)cfg->multidevs > X9P_MULTIDEVS_WARN) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "invalid security model or multidevs value");
-		goto fail;
-	}
-	/* The only thing of the export the backend opens: the directory, O_PATH. */
-	if (cfg->export_fd >= 0)
-		fs->export_fd = fcntl(cfg->export_fd, F_DUPFD_CLOEXEC, 3);
-	else if (cfg->export_path)
-		fs->export_fd = open(cfg->export_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	else
-		fs->export_fd = -1, errno = EINVAL;
-	if (fs->export_fd < 0 || fstat(fs->export_fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno ? errno : ENOTDIR),
-			    "export %s: %s", cfg->export_path ? cfg->export_path : "(descriptor)",
-			    g_strerror(errno ? errno : ENOTDIR));
 		goto fail;
 	}
 	if (px_start(fs, err) < 0)

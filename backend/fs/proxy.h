@@ -4,11 +4,12 @@
  * x9p-helper process per export over the proxy protocol (helper/proxy.h).
  *
  * Contract:
- *  - x9p_proxy_new() opens the export directory O_PATH (the only thing the
- *    backend ever opens in the export; the path never crosses the
- *    protocol), opens the helper binary O_PATH (so that restarts still
- *    work after the backend confined itself), starts the helper with one
- *    end of a SOCK_SEQPACKET socketpair and checks its HELLO.
+ *  - Helpers come from a launcher (fs/helper-launch.h): x9p_proxy_new()
+ *    uses the local one (fs/helper-spawn.h), which opens the export
+ *    directory O_PATH (the only thing the backend ever opens in the
+ *    export; the path never crosses the protocol) and the helper binary;
+ *    a sandboxed worker passes one that asks its monitor.  The driver
+ *    checks each helper's HELLO.
  *  - Requests are pipelined: any number of callers may wait at once; a
  *    reader thread hands each reply to its caller by request id.
  *  - Every reply is validated as hostile: lengths against the caller's
@@ -56,7 +57,16 @@ struct x9p_proxy_cfg {
 	const char *log_level;      /* helper --log-level; NULL: default */
 };
 
+/* Starts the helper itself (fs/helper-spawn.h) and returns the driver. */
 struct x9p_fs *x9p_proxy_new(const struct x9p_proxy_cfg *cfg, GError **err);
+/*
+ * The driver with helpers from `launcher` (taken over, also on failure);
+ * cfg's path, descriptor and helper options are the launcher's business
+ * and ignored here, the rest must match what the helper serves.
+ */
+struct x9p_helper_launcher;
+struct x9p_fs *x9p_proxy_new_with(const struct x9p_proxy_cfg *cfg,
+				  struct x9p_helper_launcher *launcher, GError **err);
 
 /* Diagnostics and tests: the helper's pid (-1 while down), restarts so far,
  * requests waiting for a reply right now. */
