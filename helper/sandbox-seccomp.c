@@ -25,8 +25,8 @@
 #define NR_listxattrat 465
 #define NR_removexattrat 466
 
-/* Allowed without looking at arguments. */
-static const int helper_plain[] = {
+/* Allowed without looking at arguments, in the helper and in workers. */
+static const int common_plain[] = {
 	/* memory (mmap and mprotect are below, without PROT_EXEC) */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	/* threads: glibc and GLib's thread pool (scheduler attributes are
@@ -49,9 +49,17 @@ static const int helper_plain[] = {
 	/* main loop */
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(eventfd2), SCMP_SYS(pipe2),
-	/* the proxy socket (no socket creation, connect, bind, accept) */
+	/* sockets received (no socket creation, connect, bind) */
 	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
 	SCMP_SYS(shutdown), SCMP_SYS(getsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	/* reading one's own credentials and limits */
+	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+	SCMP_SYS(getresuid), SCMP_SYS(getresgid), SCMP_SYS(getgroups), SCMP_SYS(capget),
+	SCMP_SYS(getrusage), SCMP_SYS(getrlimit), SCMP_SYS(uname),
+};
+
+/* The helper's filesystem calls, allowed without looking at arguments. */
+static const int helper_plain[] = {
 	/* filesystem, descriptor-relative */
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(newfstatat), SCMP_SYS(fstat),
 	SCMP_SYS(statx), SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(getdents64),
@@ -67,10 +75,6 @@ static const int helper_plain[] = {
 	SCMP_SYS(flistxattr), SCMP_SYS(removexattr), SCMP_SYS(lremovexattr),
 	SCMP_SYS(fremovexattr),
 	NR_fchmodat2, NR_setxattrat, NR_getxattrat, NR_listxattrat, NR_removexattrat,
-	/* reading one's own credentials and limits */
-	SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
-	SCMP_SYS(getresuid), SCMP_SYS(getresgid), SCMP_SYS(getgroups), SCMP_SYS(capget),
-	SCMP_SYS(getrusage), SCMP_SYS(getrlimit), SCMP_SYS(uname),
 };
 
 /* Allowed for passthrough (per-request identity), EPERM otherwise. */
@@ -136,16 +140,16 @@ static void allow2(struct builder *b, int nr, struct scmp_arg_cmp c1, struct scm
 	add(b, SCMP_ACT_ALLOW, nr, 2, c);
 }
 
-static int start(struct builder *b, bool tsync, char **err)
+static int start(struct builder *b, uint32_t deflt, bool tsync, char **err)
 {
 	b->rc = 0;
 	b->nr = -1;
-	b->ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	b->ctx = seccomp_init(deflt);
 	if (!b->ctx)
 		return x9p_sb_fail(err, ENOMEM, "seccomp_init");
 	/* seccomp_init() adds only the native architecture; make a call
 	 * through any other ABI kill rather than the default for bad arch. */
-	if (seccomp_attr_set(b->ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0 ||
+	if (seccomp_attr_set(b->ctx, SCMP_FLTATR_ACT_BADARCH, deflt) < 0 ||
 	    seccomp_attr_set(b->ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 ||
 	    (tsync && seccomp_attr_set(b->ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0)) {
 		seccomp_release(b->ctx);
@@ -172,14 +176,44 @@ static int finish(struct builder *b, const char *what, char **err)
 	return rc;
 }
 
+/* Argument-checked rules of the helper and of workers. */
+static void allow_common_args(struct builder *b)
+{
+	pid_t self = getpid();
+
+	/* GLib's log writer opens a datagram socket to journald when stderr
+	 * is the journal; failing (it then writes to stderr) beats dying.
+	 * Any other socket() kills. */
+	add(b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+	    &(struct scmp_arg_cmp)SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	allow1(b, SCMP_SYS(mmap), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	allow1(b, SCMP_SYS(mprotect), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	allow1(b, SCMP_SYS(clone),
+	       SCMP_A0(SCMP_CMP_MASKED_EQ, THREAD_FLAGS | NS_FLAGS, THREAD_FLAGS));
+	add(b, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+	/* raise()/abort() and nothing else: only this process. */
+	allow1(b, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
+	allow1(b, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
+	/* getrlimit() as glibc does it: own process, no new limit. */
+	allow2(b, SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+	for (size_t i = 0; i < G_N_ELEMENTS(helper_ioctls); i++)
+		allow1(b, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, helper_ioctls[i]));
+	for (size_t i = 0; i < G_N_ELEMENTS(helper_prctls); i++)
+		allow1(b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)helper_prctls[i]));
+	allow2(b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE), SCMP_A1(SCMP_CMP_EQ, 0));
+	allow2(b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT),
+	       SCMP_A1(SCMP_CMP_EQ, PR_CAP_AMBIENT_IS_SET));
+}
+
 int x9p_sb_seccomp_helper(enum x9p_caps_need need, char **err)
 {
 	struct builder b;
-	pid_t self = getpid();
-	int rc = start(&b, true, err);
+	int rc = start(&b, SCMP_ACT_KILL_PROCESS, true, err);
 
 	if (rc < 0)
 		return rc;
+	for (size_t i = 0; i < G_N_ELEMENTS(common_plain); i++)
+		allow(&b, common_plain[i]);
 	for (size_t i = 0; i < G_N_ELEMENTS(helper_plain); i++)
 		allow(&b, helper_plain[i]);
 	for (size_t i = 0; i < G_N_ELEMENTS(helper_creds); i++) {
@@ -189,30 +223,9 @@ int x9p_sb_seccomp_helper(enum x9p_caps_need need, char **err)
 			add(&b, SCMP_ACT_ERRNO(EPERM), helper_creds[i], 0, NULL);
 	}
 
-	/* GLib's log writer opens a datagram socket to journald when stderr
-	 * is the journal; failing (it then writes to stderr) beats dying.
-	 * Any other socket() kills. */
-	add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-	    &(struct scmp_arg_cmp)SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-	allow1(&b, SCMP_SYS(mmap), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	allow1(&b, SCMP_SYS(mprotect), SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	allow1(&b, SCMP_SYS(clone),
-	       SCMP_A0(SCMP_CMP_MASKED_EQ, THREAD_FLAGS | NS_FLAGS, THREAD_FLAGS));
-	add(&b, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+	allow_common_args(&b);
 	/* Per-thread working directory for path-based xattr calls. */
 	allow1(&b, SCMP_SYS(unshare), SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
-	/* raise()/abort() and nothing else: only this process. */
-	allow1(&b, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
-	allow1(&b, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
-	/* getrlimit() as glibc does it: own process, no new limit. */
-	allow2(&b, SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
-	for (size_t i = 0; i < G_N_ELEMENTS(helper_ioctls); i++)
-		allow1(&b, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, helper_ioctls[i]));
-	for (size_t i = 0; i < G_N_ELEMENTS(helper_prctls); i++)
-		allow1(&b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)helper_prctls[i]));
-	allow2(&b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE), SCMP_A1(SCMP_CMP_EQ, 0));
-	allow2(&b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT),
-	       SCMP_A1(SCMP_CMP_EQ, PR_CAP_AMBIENT_IS_SET));
 	return finish(&b, "helper", err);
 }
 
@@ -226,7 +239,7 @@ int x9p_sb_seccomp_supervisor(pid_t child, char **err)
 		SCMP_SYS(sigaltstack), SCMP_SYS(munmap),
 	};
 	struct builder b;
-	int rc = start(&b, false, err);
+	int rc = start(&b, SCMP_ACT_KILL_PROCESS, false, err);
 
 	if (rc < 0)
 		return rc;
@@ -235,4 +248,30 @@ int x9p_sb_seccomp_supervisor(pid_t child, char **err)
 	allow1(&b, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)child));
 	allow1(&b, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	return finish(&b, "supervisor", err);
+}
+
+int x9p_sb_seccomp_worker(bool log_only, char **err)
+{
+	/* What the engine does on the descriptors it holds and the socket
+	 * transport on its listeners, beyond the common set. */
+	static const int plain[] = {
+		SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(setsockopt),
+		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+		SCMP_SYS(fadvise64),
+	};
+	struct builder b;
+	int rc = start(&b, log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS, true, err);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < G_N_ELEMENTS(common_plain); i++)
+		allow(&b, common_plain[i]);
+	for (size_t i = 0; i < G_N_ELEMENTS(plain); i++)
+		allow(&b, plain[i]);
+	/* Nothing to open in an empty root; a library that tries gets an
+	 * error, not a dead worker. */
+	add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0, NULL);
+	add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0, NULL);
+	allow_common_args(&b);
+	return finish(&b, "worker", err);
 }

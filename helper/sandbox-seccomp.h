@@ -19,6 +19,15 @@
  * setresgid, setgroups, setfsuid, setfsgid, capset) are allowed for
  * X9P_CAPS_PASSTHROUGH and fail with EPERM otherwise.
  *
+ * x9p_sb_seccomp_worker() is the filter of an x9p-backend worker: the
+ * common part of the helper's (memory, threads, signals, time, descriptor
+ * I/O, polling, sendmsg/recvmsg, the argument-checked rules) plus accept,
+ * setsockopt, fstat and fsync, without any filesystem call: open and
+ * openat fail with EACCES, execve, socket creation (but AF_UNIX, which
+ * fails), connect, bind, ptrace, mount and the rest kill.  log_only
+ * makes every call the filter would refuse succeed and get logged by the
+ * kernel's audit instead (the --seccomp=log mode).
+ *
  * x9p_sb_seccomp_supervisor() admits waiting for `child`, signalling it or
  * the supervisor itself, signal-mask handling and exit.
  */
@@ -29,5 +38,6 @@
 
 int x9p_sb_seccomp_helper(enum x9p_caps_need need, char **err);
 int x9p_sb_seccomp_supervisor(pid_t child, char **err);
+int x9p_sb_seccomp_worker(bool log_only, char **err);
 
 #endif

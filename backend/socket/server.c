@@ -331,168 +331,55 @@ void x9p_sock_server_conn_finished(struct x9p_sock_server *ss, struct x9p_sock_c
 	g_mutex_unlock(&ss->lock);
 }
 
-/* An inherited listening socket (socket activation) is accepted on. */
-static bool add_inherited_listener(struct x9p_sock_server *ss, int fd, char **bound,
-				   GError **err)
-{
-	struct sockaddr_storage sa;
-	socklen_t sl = sizeof(sa);
-	const char *kind;
-	char *b;
-
-	if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-		int e = errno;
-
-		g_set_error(err, X9P_SOCK_ERROR, e, "fd:%d: getsockname: %s", fd, g_strerror(e));
-		return false;
-	}
-	if (sa.ss_family == AF_UNIX) {
-		kind = "unix";
-	} else if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
-		kind = "tcp";
-		if (!ss->cfg.allow_remote && !x9p_sock_sockaddr_is_loopback(&sa, sl)) {
-			g_set_error(err, X9P_SOCK_ERROR, EACCES,
-				    "fd:%d: a listening socket on a non-loopback address; "
-				    "refused without --allow-remote", fd);
-			return false;
-		}
-	} else {
-		g_set_error(err, X9P_SOCK_ERROR, EAFNOSUPPORT,
-			    "fd:%d: listening socket of an unsupported family", fd);
-		return false;
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		int e = errno;
-
-		g_set_error(err, X9P_SOCK_ERROR, e, "fd:%d: fcntl: %s", fd, g_strerror(e));
-		return false;
-	}
-	b = g_strdup_printf("fd:%d", fd);
-	if (bound)
-		*bound = g_strdup(b);
-	add_listener(ss, fd, kind, b, NULL);
-	return true;
-}
-
-static bool check_fd(int fd, int want_acc, bool *listening, GError **err)
-{
-	int fl = fcntl(fd, F_GETFL), type, acc;
-	socklen_t tl = sizeof(type);
-
-	*listening = false;
-	if (fl < 0) {
-		g_set_error(err, X9P_SOCK_ERROR, EBADF, "fd:%d: not an open descriptor", fd);
-		return false;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0) {
-		if (type != SOCK_STREAM) {
-			g_set_error(err, X9P_SOCK_ERROR, EPROTOTYPE,
-				    "fd:%d: a socket, but not a stream socket", fd);
-			return false;
-		}
-		tl = sizeof(acc);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &tl) == 0 && acc)
-			*listening = true;
-		return true;
-	}
-	acc = fl & O_ACCMODE;
-	if (acc != O_RDWR && acc != want_acc) {
-		g_set_error(err, X9P_SOCK_ERROR, EBADF, "fd:%d: not open for %s", fd,
-			    want_acc == O_RDONLY ? "reading" : "writing");
-		return false;
-	}
-	return true;
-}
-
-static bool setup_fd(int fd, GError **err)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		int e = errno;
-
-		g_set_error(err, X9P_SOCK_ERROR, e, "fd:%d: fcntl: %s", fd, g_strerror(e));
-		return false;
-	}
-	return true;
-}
-
-static bool add_fd(struct x9p_sock_server *ss, const struct x9p_sock_addr *a, char **bound,
-		   GError **err)
+bool x9p_sock_server_adopt(struct x9p_sock_server *ss, struct x9p_sock_endpoint *ep,
+			   GError **err)
 {
 	struct x9p_sock_conn *c;
-	bool rlisten, wlisten;
 	char *label;
 
-	if (!check_fd(a->rfd, O_RDONLY, &rlisten, err) ||
-	    !check_fd(a->wfd, O_WRONLY, &wlisten, err))
-		return false;
-	if (rlisten || wlisten) {
-		if (a->rfd != a->wfd) {
-			g_set_error(err, X9P_SOCK_ERROR, EINVAL,
-				    "fd:%d,%d: a listening socket is given as fd:N alone",
-				    a->rfd, a->wfd);
-			return false;
-		}
-		return add_inherited_listener(ss, a->rfd, bound, err);
+	if (ep->listening) {
+		struct listener *l;
+
+		add_listener(ss, ep->rfd, ep->family, g_strdup(ep->bound), NULL);
+		l = g_ptr_array_index(ss->listeners, ss->listeners->len - 1);
+		/* The socket file goes with the listener from now on. */
+		l->path = ep->path;
+		l->dev = ep->dev;
+		l->ino = ep->ino;
+		ep->path = NULL;
+		ep->rfd = ep->wfd = -1;
+		return true;
 	}
-	if (!setup_fd(a->rfd, err) || (a->wfd != a->rfd && !setup_fd(a->wfd, err)))
-		return false;
-	label = a->rfd == a->wfd ? g_strdup_printf("fd:%d", a->rfd) :
-				   g_strdup_printf("fd:%d,%d", a->rfd, a->wfd);
-	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, a->rfd, a->wfd, label, "fd", true,
+	label = g_strdup(ep->bound);
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, ep->rfd, ep->wfd, label, "fd", true,
 				err);
 	if (!c) {
 		g_free(label);
 		return false;
 	}
+	ep->rfd = ep->wfd = -1;
 	g_info("%s: serving the inherited connection", label);
 	g_mutex_lock(&ss->lock);
 	g_ptr_array_add(ss->conns, c);
 	g_mutex_unlock(&ss->lock);
-	if (bound)
-		*bound = label;
-	else
-		g_free(label);
 	return true;
 }
 
 bool x9p_sock_server_add(struct x9p_sock_server *ss, const struct x9p_sock_addr *a,
 			 char **bound, GError **err)
 {
-	char *b;
-	int fd;
+	struct x9p_sock_endpoint ep;
+	bool ok;
 
-	switch (a->kind) {
-	case X9P_SOCK_UNIX:
-		fd = x9p_sock_listen_unix(a->path, ss->cfg.unix_mode, err);
-		if (fd < 0)
-			return false;
-		b = g_strdup_printf("unix:%s", a->path);
-		if (bound)
-			*bound = g_strdup(b);
-		add_listener(ss, fd, "unix", b, a->path);
-		return true;
-	case X9P_SOCK_TCP: {
-		uint16_t port = 0;
-
-		fd = x9p_sock_listen_tcp(a->host, a->port, ss->cfg.allow_remote, &port, err);
-		if (fd < 0)
-			return false;
-		b = strchr(a->host, ':') ? g_strdup_printf("tcp:[%s]:%u", a->host, port) :
-					   g_strdup_printf("tcp:%s:%u", a->host, port);
-		if (bound)
-			*bound = g_strdup(b);
-		add_listener(ss, fd, "tcp", b, NULL);
-		return true;
-	}
-	case X9P_SOCK_FD:
-		return add_fd(ss, a, bound, err);
-	}
-	g_set_error(err, X9P_SOCK_ERROR, EINVAL, "unknown address kind");
-	return false;
+	if (!x9p_sock_endpoint_open(a, ss->cfg.unix_mode, ss->cfg.allow_remote, &ep, err))
+		return false;
+	if (bound)
+		*bound = g_strdup(ep.bound);
+	ok = x9p_sock_server_adopt(ss, &ep, err);
+	if (!ok && bound)
+		g_clear_pointer(bound, g_free);
+	x9p_sock_endpoint_clear(&ep);
+	return ok;
 }
 
 struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,

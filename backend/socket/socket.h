@@ -51,6 +51,7 @@
 #define X9P_SOCKET_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -127,6 +128,29 @@ struct x9p_sock_cfg {
 	void *opaque;
 };
 
+/*
+ * What an address names, opened: a listening socket to accept on, or one
+ * connection ("fd:N", "fd:R,W").  A privilege-separated daemon opens it
+ * in the monitor and serves it in a worker.  x9p_sock_endpoint_open()
+ * binds (unix: created with unix_mode, a stale socket replaced; tcp:
+ * loopback unless allow_remote) or checks inherited descriptors.
+ * x9p_sock_endpoint_clear() closes what is still open and removes the
+ * unix socket file if it is still the one created here.
+ */
+struct x9p_sock_endpoint {
+	bool listening;
+	const char *family;         /* "unix", "tcp" or "fd": its connections' label prefix */
+	int rfd, wfd;               /* equal unless "fd:R,W"; -1 once given away */
+	char *bound;                /* "unix:PATH", "tcp:127.0.0.1:PORT", "fd:N" */
+	char *path;                 /* unix: the socket file to remove at the end */
+	dev_t dev;
+	ino_t ino;
+};
+
+bool x9p_sock_endpoint_open(const struct x9p_sock_addr *a, unsigned unix_mode,
+			    bool allow_remote, struct x9p_sock_endpoint *ep, GError **err);
+void x9p_sock_endpoint_clear(struct x9p_sock_endpoint *ep);
+
 struct x9p_sock_server;
 
 /* engine is not owned; ctx NULL = the global default context. */
@@ -140,6 +164,9 @@ struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
  */
 bool x9p_sock_server_add(struct x9p_sock_server *ss, const struct x9p_sock_addr *a,
 			 char **bound, GError **err);
+/* Serves an endpoint: its descriptors (and socket file) are taken over. */
+bool x9p_sock_server_adopt(struct x9p_sock_server *ss, struct x9p_sock_endpoint *ep,
+			   GError **err);
 /* Connections currently open (accepted and fd:), for tests and logs. */
 unsigned x9p_sock_server_connections(struct x9p_sock_server *ss);
 void x9p_sock_server_free(struct x9p_sock_server *ss);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The monitor-worker protocol: every message the privileged monitor and an
+ * unprivileged worker exchange, in one place.
+ *
+ * Transport: a SOCK_SEQPACKET socketpair, one message per packet, at most
+ * MW_MAX_MSG bytes and MW_MAX_FDS descriptors (SCM_RIGHTS).  A message is
+ *   u16 version (MW_VERSION)  u16 type  u32 seq  u32 payload length
+ * followed by the payload: the type's number of u32 fields (all little
+ * endian), then zero or more strings, each u16 length + bytes (no NUL, at
+ * most MW_MAX_STR bytes).  A reply carries the seq of its request.
+ *
+ * The decoder treats every packet as hostile: wrong version, unknown type,
+ * a direction the receiver does not accept, a length that does not match,
+ * a string too long or holding a NUL, more strings or descriptors than the
+ * type allows: -EPROTO, and every descriptor that came with it is closed.
+ * The monitor closes a worker that sends one malformed message and kills
+ * it; nothing a worker sends makes the monitor act on anything but that
+ * worker's own helper.
+ *
+ * Messages (M: monitor, W: worker):
+ *   CONFIG       M->W  everything the worker serves; descriptors: the
+ *                      endpoints (listening sockets, connections), then
+ *                      the trace file if MW_CF_TRACE.  Strings: label,
+ *                      synthetic spec, then per endpoint its label.
+ *   READY        W->M  the worker is confined and serving.
+ *   HELPER_START W->M  start the export's x9p-helper for me.
+ *   HELPER       M->W  reply: status (0 or -errno), pid; string: why it
+ *                      failed; descriptor: the socket to the helper.
+ *   HELPER_KILL  W->M  kill my helper (it broke the protocol).
+ *   HELPER_REAP  W->M  wait for my helper to end, killing it after
+ *                      grace_ms.
+ *   HELPER_GONE  M->W  reply: string: how it ended.
+ */
+#ifndef X9P_PRIVSEP_MW_H
+#define X9P_PRIVSEP_MW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MW_VERSION 1
+#define MW_MAX_MSG 8192
+#define MW_MAX_STR 1024
+#define MW_MAX_U 32
+#define MW_MAX_S 36
+#define MW_MAX_FDS 17
+#define MW_MAX_ENDPOINTS 16
+#define MW_HDR 12
+
+enum mw_type {
+	MW_CONFIG = 1,
+	MW_READY,
+	MW_HELPER_START,
+	MW_HELPER,
+	MW_HELPER_KILL,
+	MW_HELPER_REAP,
+	MW_HELPER_GONE,
+	MW_TYPE_END
+};
+
+/* Who may send a type. */
+enum mw_dir { MW_FROM_MONITOR = 1, MW_FROM_WORKER = 2 };
+
+/* CONFIG's u32 fields. */
+enum {
+	MW_CF_ROLE,             /* enum mw_role */
+	MW_CF_UID, MW_CF_GID,   /* ids the worker runs as */
+	MW_CF_SANDBOX,          /* enum mw_sandbox */
+	MW_CF_SECCOMP,          /* enum mw_seccomp */
+	MW_CF_LOG_LEVEL,        /* GLogLevelFlags threshold */
+	MW_CF_ATTACK,           /* test builds: the self-attack to try; 0 none */
+	MW_CF_WORKERS, MW_CF_MAX_FIDS, MW_CF_MAX_OPEN_FILES, MW_CF_MAX_LOCKS,
+	MW_CF_MAX_XATTR_BYTES,
+	MW_CF_MAX_CONNS, MW_CF_REPLY_TIMEOUT, MW_CF_VERSION_TIMEOUT, MW_CF_MAX_CONNS_PER_PEER,
+	MW_CF_FS,               /* enum mw_fs */
+	MW_CF_MODEL, MW_CF_MULTIDEVS, MW_CF_MAX_NODES,
+	MW_CF_FLAGS,            /* MW_CF_READONLY | ... */
+	MW_CF_N_ENDPOINTS,
+	MW_CF_NU
+};
+enum { MW_CF_S_LABEL, MW_CF_S_SYNTH, MW_CF_S_ENDPOINT0 };
+
+enum mw_role { MW_ROLE_SOCKETS = 1 };
+enum mw_sandbox { MW_SANDBOX_NAMESPACE, MW_SANDBOX_CHROOT, MW_SANDBOX_NONE };
+enum mw_seccomp { MW_SECCOMP_KILL, MW_SECCOMP_LOG, MW_SECCOMP_NONE };
+enum mw_fs { MW_FS_SYNTH, MW_FS_PROXY };
+enum {
+	MW_CF_READONLY = 1u << 0,
+	MW_CF_NO_SETID = 1u << 1,
+	MW_CF_TRACE = 1u << 2,
+	MW_CF_FLAGS_ALL = (1u << 3) - 1,
+};
+
+/* HELPER's and HELPER_REAP's u32 fields. */
+enum { MW_HP_STATUS, MW_HP_PID, MW_HP_NU };
+enum { MW_RP_GRACE_MS, MW_RP_NU };
+
+struct mw_msg {
+	uint16_t type;
+	uint32_t seq;
+	uint32_t u[MW_MAX_U];
+	unsigned nu;
+	char *s[MW_MAX_S];          /* owned, NUL-terminated */
+	unsigned ns;
+	int fds[MW_MAX_FDS];        /* owned */
+	unsigned nfds;
+};
+
+/* A message of `type` with its fields zeroed and no strings or fds. */
+void mw_init(struct mw_msg *m, enum mw_type type, uint32_t seq);
+/* Appends a string (copied) or a descriptor (not duplicated; sent, not closed). */
+void mw_add_str(struct mw_msg *m, const char *s);
+void mw_add_fd(struct mw_msg *m, int fd);
+/* Frees the strings and closes the descriptors the message owns. */
+void mw_clear(struct mw_msg *m);
+/* Frees the strings; descriptors are left to the caller (m->nfds = 0). */
+void mw_clear_keep_fds(struct mw_msg *m);
+
+/* Encodes m into buf; the length, or -EMSGSIZE / -EINVAL. */
+int mw_encode(const struct mw_msg *m, uint8_t *buf, size_t size);
+/*
+ * Decodes a packet received by `receiver` (the side it came to: a worker
+ * receives MW_FROM_MONITOR messages).  fds/nfds: what came with it; they
+ * are owned by m on success and closed on failure.  0 or -EPROTO.
+ */
+int mw_decode(const uint8_t *buf, size_t len, enum mw_dir from, const int *fds, unsigned nfds,
+	      struct mw_msg *m);
+
+/* Sends m (descriptors included); 0 or -errno. */
+int mw_send(int sock, const struct mw_msg *m);
+/* Receives one message sent by `from`; 0, 1 at end of stream, or -errno
+ * (-EPROTO for a malformed one). */
+int mw_recv(int sock, enum mw_dir from, struct mw_msg *m);
+
+/* The name of a type, for logs ("HELPER_START"), or "?" */
+const char *mw_type_name(unsigned type);
+
+#endif
