@@ -70,7 +70,9 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz-*.
 FUZZ_LIB := $(B)/fuzz/libx9p.a
 fuzzobj = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
 
-BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
+BINS := $(B)/x9p-backend $(B)/x9p-worker $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(wildcard virtio-pci-shim/main.c),$(B)/x9p-vhost)
+# The worker of test builds, with self-attacks compiled in (worker/attack.h).
+WORKER_ATTACK := $(B)/tests/x9p-worker-attack
 
 .PHONY: all deps check check-posix check-xen check-build fuzz run bench install clean FORCE
 .DEFAULT_GOAL := all
@@ -78,7 +80,7 @@ BINS := $(B)/x9p-backend $(if $(wildcard helper/main.c),$(B)/x9p-helper) $(if $(
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BINS) $(TEST_BINS) $(TEST_PROGS) $(VM_TOOLS) $(XENSIM_BINS) $(FUZZ_BINS)
+build-all: $(BINS) $(WORKER_ATTACK) $(TEST_BINS) $(TEST_PROGS) $(VM_TOOLS) $(XENSIM_BINS) $(FUZZ_BINS)
 
 deps:
 	@sh tools/deps.sh build
@@ -105,6 +107,11 @@ $(FUZZ_LIB): $(call fuzzobj,$(LIB_SRCS))
 $(B)/fuzz/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIB)
 	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The monitor's side of a worker, fuzzed by a hostile one.
+$(B)/fuzz/fuzz-monitor: $(B)/fuzz/obj/tests/fuzz/fuzz-monitor.o \
+		$(call fuzzobj,backend/monitor/worker.c) $(FUZZ_LIB)
+	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(LIBX9P): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -117,8 +124,24 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/x9p-backend: $(call obj,backend/main.c $(XEN_SRCS)) $(LIBX9P)
+# The monitor (backend/monitor/) is linked into x9p-backend only, the
+# worker (backend/worker/) into x9p-worker only: no Xen library, no spawning.
+MONITOR_SRCS := $(wildcard backend/monitor/*.c)
+WORKER_SRCS := $(wildcard backend/worker/*.c)
+$(B)/x9p-backend: $(call obj,backend/main.c $(MONITOR_SRCS) $(XEN_SRCS)) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(XEN_SRCS),$(XEN_LIBS))
+
+$(B)/x9p-worker: $(call obj,$(WORKER_SRCS)) $(LIBHELPER) $(LIBX9P)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/obj-attack/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DX9P_SELF_ATTACK -MMD -MP -c $< -o $@
+
+$(WORKER_ATTACK): $(call obj,$(filter-out backend/worker/attack.c,$(WORKER_SRCS))) \
+		$(B)/obj-attack/backend/worker/attack.o $(LIBHELPER) $(LIBX9P)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/x9p-helper: $(call obj,helper/main.c) $(LIBHELPER) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -199,6 +222,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(B)/x9p-backend $(DESTDIR)$(BINDIR)/x9p-backend
 	install -m 0755 $(B)/x9p-helper $(DESTDIR)$(LIBEXECDIR)/x9p-helper
+	install -m 0755 $(B)/x9p-worker $(DESTDIR)$(LIBEXECDIR)/x9p-worker
 	$(if $(wildcard $(B)/x9p-vhost),install -m 0755 $(B)/x9p-vhost $(DESTDIR)$(BINDIR)/x9p-vhost)
 	$(if $(wildcard xenstore-scripts/x9p-attach),for s in x9p-attach x9p-detach x9p-list; do \
 		sed 's|/usr/local/lib/x9p|$(PREFIX)/lib/x9p|' xenstore-scripts/$$s > $(DESTDIR)$(BINDIR)/$$s && \
@@ -209,4 +233,4 @@ install: all
 clean:
 	rm -rf build build-san
 
--include $(shell find $(B)/obj $(B)/fuzz/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/obj-attack $(B)/fuzz/obj -name '*.d' 2>/dev/null)

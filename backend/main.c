@@ -18,15 +18,19 @@
 #include <glib.h>
 #include <glib-unix.h>
 
-#include "core/server.h"
+#include <grp.h>
+#include <pwd.h>
+
 #include "core/trace.h"
-#include "fs/proxy.h"
-#include "fs/synth.h"
+#include "fs/helper-spawn.h"
 #include "log/log.h"
+#include "monitor/sockets.h"
+#include "privsep/mw.h"
 #include "socket/socket.h"
 #include "xen/x9p-xen.h"
 
 #define EXIT_USAGE 2
+#define X9P_WORKER_USER "x9p"
 
 static struct {
 	char **listen;
@@ -53,6 +57,10 @@ static struct {
 	gboolean no_setid;
 	int max_nodes;
 	char *multidevs;
+	/* the workers' confinement (backend/worker/lockdown.h) */
+	char *sandbox;
+	char *seccomp;
+	char *worker_user;
 	/* Xen PV 9pfs backend (backend/xen/x9p-xen.h) */
 	gboolean xen;
 	char *xen_kinds;
@@ -66,6 +74,10 @@ static struct x9p_sock_addr *addrs;
 static unsigned n_addrs;
 
 static enum x9p_secmodel export_model;
+static enum mw_sandbox sandbox_mode = MW_SANDBOX_NAMESPACE;
+static enum mw_seccomp seccomp_mode = MW_SECCOMP_KILL;
+static uid_t worker_uid;
+static gid_t worker_gid;
 static enum x9p_multidevs export_multidevs = X9P_MULTIDEVS_REMAP;
 static GMainLoop *main_loop;
 static int exit_status;
@@ -143,6 +155,14 @@ static const GOptionEntry entries[] = {
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "With --export: remap (default), forbid or warn about several host "
 	  "filesystems", "MODE" },
+	{ "sandbox", 0, 0, G_OPTION_ARG_STRING, &opt.sandbox,
+	  "How workers are confined: namespace (default: an empty root in their "
+	  "own namespaces), chroot (an empty removed directory) or none", "MODE" },
+	{ "seccomp", 0, 0, G_OPTION_ARG_STRING, &opt.seccomp,
+	  "Workers' system-call filter: kill (default), log or none", "MODE" },
+	{ "worker-user", 0, 0, G_OPTION_ARG_STRING, &opt.worker_user,
+	  "User the workers run as (default " X9P_WORKER_USER ", or nobody if "
+	  "there is no such user)", "USER" },
 	{ "xen", 0, 0, G_OPTION_ARG_NONE, &opt.xen,
 	  "Serve Xen PV 9pfs devices to guests (dom0 or a driver domain; see "
 	  "Xen below)", NULL },
@@ -226,8 +246,67 @@ static bool parse_mode(const char *s, unsigned *mode, GError **err)
 	return true;
 }
 
+static const char *const sandbox_names[] = { "namespace", "chroot", "none" };
+static const char *const seccomp_names[] = { "kill", "log", "none" };
+
+static bool parse_enum(const char *opt_name, const char *v, const char *const *names, unsigned n,
+		       unsigned *out, GError **err)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return true;
+		}
+	}
+	g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+		    "--%s: '%s' is not one of %s, %s, %s", opt_name, v, names[0], names[1], names[2]);
+	return false;
+}
+
+/* The workers' ids, resolved here: a worker cannot look users up. */
+static bool worker_ids(GError **err)
+{
+	const char *name = opt.worker_user ? opt.worker_user : X9P_WORKER_USER;
+	struct passwd *pw = getpwnam(name);
+
+	if (!pw && !opt.worker_user)
+		pw = getpwnam("nobody");
+	if (!pw) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--worker-user: no user '%s'", name);
+		return false;
+	}
+	if (pw->pw_uid == 0) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--worker-user: '%s' is root; workers never are", pw->pw_name);
+		return false;
+	}
+	worker_uid = pw->pw_uid;
+	worker_gid = pw->pw_gid;
+	if (geteuid() != 0) {
+		/* Unprivileged: workers keep our ids, in a user namespace. */
+		worker_uid = geteuid();
+		worker_gid = getegid();
+	}
+	return true;
+}
+
 static bool check_options(unsigned *mode, GError **err)
 {
+	unsigned v;
+
+	if (opt.sandbox) {
+		if (!parse_enum("sandbox", opt.sandbox, sandbox_names, 3, &v, err))
+			return false;
+		sandbox_mode = v;
+	}
+	if (opt.seccomp) {
+		if (!parse_enum("seccomp", opt.seccomp, seccomp_names, 3, &v, err))
+			return false;
+		seccomp_mode = v;
+	}
+	if (!worker_ids(err))
+		return false;
 	if (opt.log_level && !x9p_log_set_level(opt.log_level)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--log-level: '%s' is not one of error, warning, notice, info, debug",
@@ -334,43 +413,91 @@ static bool check_options(unsigned *mode, GError **err)
 
 /* ---- wiring --------------------------------------------------------- */
 
-/*
- * The filesystem driver behind every connection: the helper-backed one for
- * --export, else the synthetic one.
- */
-static struct x9p_fs *make_fs(GError **err)
-{
-	if (opt.export_dir) {
-		struct x9p_proxy_cfg cfg = {
-			.export_path = opt.export_dir,
-			.export_fd = -1,
-			.model = export_model,
-			.multidevs = export_multidevs,
-			.readonly = opt.readonly,
-			.no_setid = opt.no_setid,
-			.max_nodes = (unsigned)opt.max_nodes,
-		};
+static struct x9p_msockets *sockets;
+static bool stopping;
+static GString *ready_text;
 
-		return x9p_proxy_new(&cfg, err);
-	}
-	if (!opt.synthetic)
-		g_info("no --export given: serving the synthetic test filesystem");
-	return x9p_synth_new(opt.synth_spec, err);
+/*
+ * What every socket worker is told: the engine's and transport's limits,
+ * the driver, the confinement.  The endpoints are added by
+ * monitor/sockets.c.
+ */
+static void worker_config(struct mw_msg *c)
+{
+	mw_init(c, MW_CONFIG, 0);
+	c->u[MW_CF_ROLE] = MW_ROLE_SOCKETS;
+	c->u[MW_CF_UID] = worker_uid;
+	c->u[MW_CF_GID] = worker_gid;
+	c->u[MW_CF_SANDBOX] = sandbox_mode;
+	c->u[MW_CF_SECCOMP] = seccomp_mode;
+	c->u[MW_CF_LOG_LEVEL] = x9p_log_threshold();
+	c->u[MW_CF_ATTACK] = (uint32_t)atoi(g_getenv("X9P_WORKER_ATTACK") ?: "0");
+	c->u[MW_CF_WORKERS] = (uint32_t)opt.workers;
+	c->u[MW_CF_MAX_FIDS] = (uint32_t)opt.max_fids;
+	c->u[MW_CF_MAX_OPEN_FILES] = (uint32_t)opt.max_open_files;
+	c->u[MW_CF_MAX_LOCKS] = (uint32_t)opt.max_locks;
+	c->u[MW_CF_MAX_XATTR_BYTES] = (uint32_t)opt.max_xattr_bytes;
+	c->u[MW_CF_MAX_CONNS] = (uint32_t)opt.max_conns;
+	c->u[MW_CF_REPLY_TIMEOUT] = (uint32_t)opt.reply_timeout;
+	c->u[MW_CF_VERSION_TIMEOUT] = (uint32_t)opt.version_timeout;
+	c->u[MW_CF_MAX_CONNS_PER_PEER] = (uint32_t)opt.max_conns_per_peer;
+	c->u[MW_CF_FS] = opt.export_dir ? MW_FS_PROXY : MW_FS_SYNTH;
+	c->u[MW_CF_MODEL] = export_model;
+	c->u[MW_CF_MULTIDEVS] = export_multidevs;
+	c->u[MW_CF_MAX_NODES] = (uint32_t)opt.max_nodes;
+	c->u[MW_CF_FLAGS] = (opt.readonly ? MW_CF_READONLY : 0) |
+			    (opt.no_setid ? MW_CF_NO_SETID : 0);
+	mw_add_str(c, "sockets");
+	mw_add_str(c, opt.synth_spec);
+}
+
+/* The export's helpers, started by the monitor for the worker. */
+static struct x9p_helper_launcher *make_helpers(GError **err)
+{
+	struct x9p_proxy_cfg cfg = {
+		.export_path = opt.export_dir,
+		.export_fd = -1,
+		.model = export_model,
+		.multidevs = export_multidevs,
+		.readonly = opt.readonly,
+		.no_setid = opt.no_setid,
+		.max_nodes = (unsigned)opt.max_nodes,
+	};
+
+	return x9p_helper_spawner_new(&cfg, err);
 }
 
 static gboolean on_signal(gpointer data)
 {
 	g_info("%s: shutting down", (const char *)data);
-	g_main_loop_quit(main_loop);
+	if (sockets && !stopping) {
+		stopping = true;
+		/* The loop ends when the worker is gone (on_sockets_ended). */
+		x9p_msockets_stop(sockets);
+	} else if (!sockets) {
+		g_main_loop_quit(main_loop);
+	}
 	return G_SOURCE_CONTINUE;
 }
 
-static void on_fd_closed(void *opaque, const char *label, bool clean)
+static void on_sockets_ended(void *opaque, int status)
 {
-	g_info("%s: the inherited connection ended; exiting", label);
-	if (!clean)
-		exit_status = 1;
+	if (!stopping && status == 0)
+		g_info("the inherited connection ended; exiting");
+	if (status)
+		exit_status = status;
 	g_main_loop_quit(main_loop);
+}
+
+static void write_ready(void);
+
+static void on_sockets_ready(void *opaque, const char *const *bound, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		g_message("serving %s", bound[i]);
+		g_string_append_printf(ready_text, "listen %s\n", bound[i]);
+	}
+	write_ready();
 }
 
 static bool write_all(int fd, const char *s, GError **err)
@@ -395,17 +522,28 @@ static bool write_all(int fd, const char *s, GError **err)
 	return true;
 }
 
+static void write_ready(void)
+{
+	GError *err = NULL;
+
+	if (opt.ready_fd < 0)
+		return;
+	g_string_append(ready_text, "ready\n");
+	if (!write_all(opt.ready_fd, ready_text->str, &err)) {
+		g_warning("%s", err->message);
+		g_clear_error(&err);
+	}
+	close(opt.ready_fd);
+	opt.ready_fd = -1;
+}
+
 int main(int argc, char **argv)
 {
 	GOptionContext *octx;
 	GError *err = NULL;
-	struct x9p_server_cfg scfg = { 0 };
-	struct x9p_sock_cfg sock_cfg = { 0 };
 	struct x9p_trace *trace = NULL;
-	struct x9p_server *engine = NULL;
-	struct x9p_sock_server *ss = NULL;
 	struct x9p_xen *xen = NULL;
-	GString *ready;
+	int trace_fd = -1;
 	unsigned mode, i;
 
 	/* libxl passes QEMU's arguments, which GOption must not see. */
@@ -441,7 +579,7 @@ int main(int argc, char **argv)
 		g_error_free(err);
 		return EXIT_USAGE;
 	}
-	ready = g_string_new(NULL);
+	ready_text = g_string_new(NULL);
 
 	main_loop = g_main_loop_new(NULL, FALSE);
 	/* Before any listener exists, so a stop request is never lost. */
@@ -449,8 +587,10 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
 
 	if (opt.trace) {
-		trace = x9p_trace_open(opt.trace);
-		if (!trace) {
+		trace_fd = open(opt.trace, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		if (trace_fd >= 0 && opt.xen)
+			trace = x9p_trace_open_fd(fcntl(trace_fd, F_DUPFD_CLOEXEC, 3));
+		if (trace_fd < 0 || (opt.xen && !trace)) {
 			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
 			exit_status = 1;
 			goto out;
@@ -480,72 +620,53 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (n_addrs == 0)
-		goto ready;
-	scfg.fs = make_fs(&err);
-	if (!scfg.fs) {
-		g_critical("%s", err->message);
-		exit_status = 1;
-		goto out;
-	}
-	scfg.workers = opt.workers;
-	scfg.max_fids = opt.max_fids;
-	scfg.max_open_files = opt.max_open_files;
-	scfg.max_locks = (unsigned)opt.max_locks;
-	scfg.max_xattr_bytes = (unsigned)opt.max_xattr_bytes;
-	scfg.trace = trace;
-	engine = x9p_server_new(&scfg);
-	if (!engine) {
-		g_critical("cannot start the 9P engine");
-		exit_status = 1;
-		goto out;
-	}
+	if (n_addrs) {
+		struct mw_msg base;
+		struct x9p_msockets_cfg mc = {
+			.addrs = addrs,
+			.n_addrs = n_addrs,
+			.unix_mode = mode,
+			.allow_remote = opt.allow_remote,
+			.base = &base,
+			.trace_fd = trace_fd,
+			.ready = on_sockets_ready,
+			.ended = on_sockets_ended,
+		};
 
-	sock_cfg.unix_mode = mode;
-	sock_cfg.allow_remote = opt.allow_remote;
-	sock_cfg.max_conns = opt.max_conns;
-	sock_cfg.reply_timeout_s = (unsigned)opt.reply_timeout;
-	sock_cfg.version_timeout_s = (unsigned)opt.version_timeout;
-	sock_cfg.max_conns_per_peer = (unsigned)opt.max_conns_per_peer;
-	sock_cfg.fd_closed = on_fd_closed;
-	ss = x9p_sock_server_new(engine, &sock_cfg, NULL);
-	for (i = 0; i < n_addrs; i++) {
-		char *bound = NULL;
-
-		if (!x9p_sock_server_add(ss, &addrs[i], &bound, &err)) {
-			g_critical("--listen %s", err->message);
+		if (!opt.export_dir && !opt.synthetic)
+			g_info("no --export given: serving the synthetic test filesystem");
+		if (opt.export_dir) {
+			mc.helpers = make_helpers(&err);
+			if (!mc.helpers) {
+				g_critical("%s", err->message);
+				exit_status = 1;
+				goto out;
+			}
+		}
+		worker_config(&base);
+		sockets = x9p_msockets_start(&mc, &err);
+		mw_clear_keep_fds(&base);
+		if (!sockets) {
+			g_critical("%s", err->message);
 			exit_status = 1;
 			goto out;
 		}
-		g_message("serving %s", bound);
-		g_string_append_printf(ready, "listen %s\n", bound);
-		g_free(bound);
-	}
-ready:
-
-	if (opt.ready_fd >= 0) {
-		g_string_append(ready, "ready\n");
-		if (!write_all(opt.ready_fd, ready->str, &err)) {
-			g_warning("%s", err->message);
-			g_clear_error(&err);
-		}
-		close(opt.ready_fd);
+	} else {
+		write_ready();
 	}
 
 	g_main_loop_run(main_loop);
 
 out:
 	x9p_xen_stop(xen);
-	/* Stop accepting and close every session before the engine goes. */
-	x9p_sock_server_free(ss);
-	if (engine)
-		x9p_server_free(engine);
-	else if (scfg.fs)
-		scfg.fs->ops->destroy(scfg.fs);
+	/* Kills a worker that is still there and removes the socket files. */
+	x9p_msockets_free(sockets);
 	if (trace)
 		x9p_trace_close(trace);
+	if (trace_fd >= 0)
+		close(trace_fd);
 	g_clear_error(&err);
-	g_string_free(ready, TRUE);
+	g_string_free(ready_text, TRUE);
 	g_main_loop_unref(main_loop);
 	for (i = 0; i < n_addrs; i++)
 		x9p_sock_addr_clear(&addrs[i]);

@@ -31,7 +31,7 @@ static void close_if(int *fd)
  * A detached copy of the /proc/self/fd mount point, checked to be procfs
  * and to show this process's own descriptor `probe_fd`.
  */
-static int clone_proc_fd(int probe_fd, int *proc_fd, char **err)
+int x9p_sb_clone_proc_fd(int probe_fd, int *proc_fd, char **err)
 {
 	struct statfs sf;
 	struct stat a, b;
@@ -123,7 +123,7 @@ int x9p_sb_pivot_to_export(int export_fd, bool readonly, int *root_fd, int *proc
 	rc = reopen_here(export_fd, &exp, &here, err);
 	if (rc < 0)
 		return rc;
-	rc = clone_proc_fd(export_fd, proc_fd, err);
+	rc = x9p_sb_clone_proc_fd(export_fd, proc_fd, err);
 	if (rc < 0)
 		goto out;
 
@@ -181,7 +181,7 @@ int x9p_sb_chroot_to_export(int export_fd, int *root_fd, int *proc_fd, char **er
 	*root_fd = *proc_fd = -1;
 	if (fstat(export_fd, &exp) < 0)
 		return x9p_sb_fail(err, errno, "fstat(export)");
-	if (clone_proc_fd(export_fd, proc_fd, &ignored) < 0) {
+	if (x9p_sb_clone_proc_fd(export_fd, proc_fd, &ignored) < 0) {
 		g_message("sandbox: no private proc fd: %s", ignored);
 		g_free(ignored);
 	}

@@ -31,6 +31,10 @@
  * confinement at all was possible and the helper sees the host's tree
  * anyway: a plain O_PATH descriptor of /proc/self/fd.
  *
+ * x9p_sb_clone_proc_fd() is step 3 alone, for processes that need
+ * nothing else of it (workers): a detached clone of /proc/self/fd, checked
+ * to be procfs and to show the caller's descriptor probe_fd.
+ *
  * All descriptors returned are O_PATH|O_CLOEXEC.  *proc_fd is -1 when no
  * proc fd could be made.
  */
@@ -43,5 +47,6 @@ int x9p_sb_pivot_to_export(int export_fd, bool readonly, int *root_fd, int *proc
 			   bool *fatal, char **err);
 int x9p_sb_chroot_to_export(int export_fd, int *root_fd, int *proc_fd, char **err);
 int x9p_sb_plain_proc_fd(void);
+int x9p_sb_clone_proc_fd(int probe_fd, int *proc_fd, char **err);
 
 #endif

@@ -250,7 +250,7 @@ int x9p_sb_seccomp_supervisor(pid_t child, char **err)
 	return finish(&b, "supervisor", err);
 }
 
-int x9p_sb_seccomp_worker(bool log_only, char **err)
+int x9p_sb_seccomp_worker(bool log_only, int proc_fd, char **err)
 {
 	/* What the engine does on the descriptors it holds and the socket
 	 * transport on its listeners, beyond the common set. */
@@ -258,6 +258,10 @@ int x9p_sb_seccomp_worker(bool log_only, char **err)
 		SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(setsockopt),
 		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 		SCMP_SYS(fadvise64),
+		/* the synthetic filesystem's file contents */
+		SCMP_SYS(memfd_create), SCMP_SYS(ftruncate),
+		/* GLib's threads ask it */
+		SCMP_SYS(getppid),
 	};
 	struct builder b;
 	int rc = start(&b, log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS, true, err);
@@ -268,9 +272,16 @@ int x9p_sb_seccomp_worker(bool log_only, char **err)
 		allow(&b, common_plain[i]);
 	for (size_t i = 0; i < G_N_ELEMENTS(plain); i++)
 		allow(&b, plain[i]);
-	/* Nothing to open in an empty root; a library that tries gets an
-	 * error, not a dead worker. */
-	add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0, NULL);
+	/* Nothing to open in an empty root but in the private proc fd
+	 * directory; a library that tries elsewhere gets an error, not a
+	 * dead worker. */
+	if (proc_fd >= 0) {
+		allow1(&b, SCMP_SYS(openat), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)proc_fd));
+		add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+		    &(struct scmp_arg_cmp)SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)proc_fd));
+	} else {
+		add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0, NULL);
+	}
 	add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0, NULL);
 	allow_common_args(&b);
 	return finish(&b, "worker", err);

@@ -23,7 +23,8 @@
  * common part of the helper's (memory, threads, signals, time, descriptor
  * I/O, polling, sendmsg/recvmsg, the argument-checked rules) plus accept,
  * setsockopt, fstat and fsync, without any filesystem call: open and
- * openat fail with EACCES, execve, socket creation (but AF_UNIX, which
+ * openat fail with EACCES (openat relative to proc_fd, the worker's
+ * private /proc/self/fd, is allowed when proc_fd >= 0), execve, socket creation (but AF_UNIX, which
  * fails), connect, bind, ptrace, mount and the rest kill.  log_only
  * makes every call the filter would refuse succeed and get logged by the
  * kernel's audit instead (the --seccomp=log mode).
@@ -38,6 +39,6 @@
 
 int x9p_sb_seccomp_helper(enum x9p_caps_need need, char **err);
 int x9p_sb_seccomp_supervisor(pid_t child, char **err);
-int x9p_sb_seccomp_worker(bool log_only, char **err);
+int x9p_sb_seccomp_worker(bool log_only, int proc_fd, char **err);
 
 #endif

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Message trace writer; the format is documented in trace.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -15,11 +17,20 @@ struct x9p_trace {
 
 struct x9p_trace *x9p_trace_open(const char *path)
 {
-	struct x9p_trace *t;
-	FILE *f = fopen(path, "we");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0666);
 
-	if (!f)
+	return fd < 0 ? NULL : x9p_trace_open_fd(fd);
+}
+
+struct x9p_trace *x9p_trace_open_fd(int fd)
+{
+	struct x9p_trace *t;
+	FILE *f = fdopen(fd, "ae");
+
+	if (!f) {
+		close(fd);
 		return NULL;
+	}
 	t = g_new0(struct x9p_trace, 1);
 	t->f = f;
 	g_mutex_init(&t->lock);

@@ -22,6 +22,9 @@ struct x9p_trace;
 
 /* Opens (truncates) path; returns NULL and sets errno on failure. */
 struct x9p_trace *x9p_trace_open(const char *path);
+/* Appends to fd (taken over, also on failure), e.g. a file a privileged
+ * monitor opened for a worker; NULL and errno on failure. */
+struct x9p_trace *x9p_trace_open_fd(int fd);
 void x9p_trace_close(struct x9p_trace *t);
 void x9p_trace_msg(struct x9p_trace *t, char dir, const char *channel,
 		   const struct iovec *iov, int iovcnt);

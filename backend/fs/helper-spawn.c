@@ -16,6 +16,7 @@
 
 #include "fs/helper-spawn.h"
 #include "log/relay.h"
+#include "privsep/programs.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -223,28 +224,6 @@ static void sp_destroy(struct x9p_helper_launcher *base)
 	g_free(sp);
 }
 
-static char *find_helper(const char *given)
-{
-	const char *env = getenv("X9P_HELPER");
-	char *self, *dir, *p;
-
-	if (given)
-		return g_strdup(given);
-	if (env && *env)
-		return g_strdup(env);
-	self = g_file_read_link("/proc/self/exe", NULL);
-	if (self) {
-		dir = g_path_get_dirname(self);
-		p = g_build_filename(dir, "x9p-helper", NULL);
-		g_free(dir);
-		g_free(self);
-		if (g_file_test(p, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(p, G_FILE_TEST_IS_DIR))
-			return p;
-		g_free(p);
-	}
-	return g_build_filename(X9P_LIBEXECDIR, "x9p-helper", NULL);
-}
-
 struct x9p_helper_launcher *x9p_helper_spawner_new(const struct x9p_proxy_cfg *cfg, GError **err)
 {
 	struct spawner *sp = g_new0(struct spawner, 1);
@@ -278,7 +257,8 @@ struct x9p_helper_launcher *x9p_helper_spawner_new(const struct x9p_proxy_cfg *c
 			    cfg->export_path ? cfg->export_path : "(descriptor)", g_strerror(e));
 		goto fail;
 	}
-	sp->helper_path = find_helper(cfg->helper_path);
+	sp->helper_path = cfg->helper_path ? g_strdup(cfg->helper_path) :
+					   x9p_program_path("x9p-helper", "X9P_HELPER");
 	sp->helper_fd = open(sp->helper_path, O_PATH | O_CLOEXEC);
 	if (sp->helper_fd < 0 || fstat(sp->helper_fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    access(sp->helper_path, X_OK) < 0) {

@@ -74,8 +74,4 @@ pid_t x9p_proxy_helper_pid(struct x9p_fs *fs);
 unsigned x9p_proxy_restarts(struct x9p_fs *fs);
 unsigned x9p_proxy_inflight(struct x9p_fs *fs);
 
-#ifndef X9P_LIBEXECDIR
-#define X9P_LIBEXECDIR "/usr/local/libexec/x9p"
-#endif
-
 #endif

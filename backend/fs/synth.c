@@ -302,14 +302,27 @@ static int s_setattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	return ret;
 }
 
+static int proc_fd_dir = -1;
+
+void x9p_synth_set_proc_fd(int dirfd)
+{
+	proc_fd_dir = dirfd;
+}
+
 /* A new open file description of the node's memfd. */
 static int reopen_memfd(struct x9p_node *n, int flags)
 {
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", n->memfd);
-	fd = open(path, (flags & (O_ACCMODE | O_APPEND | O_TRUNC)) | O_CLOEXEC);
+	flags = (flags & (O_ACCMODE | O_APPEND | O_TRUNC)) | O_CLOEXEC;
+	if (proc_fd_dir >= 0) {
+		snprintf(path, sizeof(path), "%d", n->memfd);
+		fd = openat(proc_fd_dir, path, flags);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", n->memfd);
+		fd = open(path, flags);
+	}
 	return fd < 0 ? -errno : fd;
 }
 

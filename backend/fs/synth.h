@@ -30,6 +30,9 @@
 #include "fs/fs.h"
 
 struct x9p_fs *x9p_synth_new(const char *spec, GError **err);
+/* Files are reopened through /proc/self/fd; a confined process without
+ * /proc gives a descriptor of that directory instead (kept, not owned). */
+void x9p_synth_set_proc_fd(int dirfd);
 /* In-process controls for tests that link the driver directly. */
 void x9p_synth_release(struct x9p_fs *fs);
 /* Number of operations currently blocked on /blocker. */

@@ -77,3 +77,15 @@ bool x9p_log_set_level(const char *name)
 	}
 	return false;
 }
+
+GLogLevelFlags x9p_log_threshold(void)
+{
+	return threshold;
+}
+
+void x9p_log_set_threshold(GLogLevelFlags level)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(levels); i++)
+		if (level == levels[i].level)
+			threshold = level;
+}

@@ -20,5 +20,9 @@
 void x9p_log_init(const char *name, bool with_pid, GLogLevelFlags threshold);
 /* Sets the threshold by name; false (nothing changed) if unknown. */
 bool x9p_log_set_level(const char *name);
+/* The threshold as set, and setting it as a level (a worker gets its
+ * monitor's). */
+GLogLevelFlags x9p_log_threshold(void);
+void x9p_log_set_threshold(GLogLevelFlags level);
 
 #endif

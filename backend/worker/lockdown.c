@@ -20,6 +20,7 @@
 
 #include "worker/lockdown.h"
 #include "sandbox-caps.h"
+#include "sandbox-mount.h"
 #include "sandbox-ns.h"
 #include "sandbox-process.h"
 #include "sandbox-seccomp.h"
@@ -88,10 +89,13 @@ static int check_parent(pid_t parent, char **err)
 	return 0;
 }
 
-int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, char **err)
+int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char **err)
 {
+	char *why = NULL;
 	bool fatal;
 	int rc;
+
+	*proc_fd = -1;
 
 	if (x9p_sb_count_threads() != 1)
 		return x9p_sb_fail(err, EBUSY, "lockdown with more than one thread");
@@ -115,18 +119,22 @@ int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, char **err)
 			rc = x9p_sb_fail(err, errno, "unshare (mount, network, ipc, uts)");
 		if (rc == 0)
 			rc = x9p_sb_caps_drop_bounds(err);
-		if (rc == 0)
-			rc = pivot_to_empty(err);
 		break;
 	case MW_SANDBOX_CHROOT:
-		rc = x9p_sb_caps_drop_bounds(err);
-		if (rc == 0)
-			rc = chroot_to_removed_dir(err);
-		break;
 	case MW_SANDBOX_NONE:
 		rc = x9p_sb_caps_drop_bounds(err);
 		break;
 	}
+	if (rc < 0)
+		return rc;
+	if (x9p_sb_clone_proc_fd(STDIN_FILENO, proc_fd, &why) < 0) {
+		g_info("no private /proc/self/fd: %s", why);
+		g_free(why);
+	}
+	if (cfg->sandbox == MW_SANDBOX_NAMESPACE)
+		rc = pivot_to_empty(err);
+	else if (cfg->sandbox == MW_SANDBOX_CHROOT)
+		rc = chroot_to_removed_dir(err);
 	if (rc < 0)
 		return rc;
 	rc = x9p_sb_caps_switch_ids(cfg->uid, cfg->gid, false, err);
@@ -143,6 +151,6 @@ int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, char **err)
 	if (rc < 0)
 		return rc;
 	if (cfg->seccomp != MW_SECCOMP_NONE)
-		rc = x9p_sb_seccomp_worker(cfg->seccomp == MW_SECCOMP_LOG, err);
+		rc = x9p_sb_seccomp_worker(cfg->seccomp == MW_SECCOMP_LOG, *proc_fd, err);
 	return rc;
 }

@@ -18,7 +18,11 @@
  *    (x9p_sb_seccomp_worker), which kills the whole process on any other
  *    system call; MW_SECCOMP_LOG logs instead; MW_SECCOMP_NONE has none;
  *  - dies with SIGKILL when its parent (the monitor) dies.
- * Descriptors are untouched: the caller holds only what the monitor gave.
+ * *proc_fd gets a detached clone of /proc/self/fd (O_PATH; ".." cannot
+ * leave it), or -1 if none could be made: the only directory openat() may
+ * start from afterwards (the synthetic filesystem reopens its files
+ * there).  Other descriptors are untouched: the caller holds only what the
+ * monitor gave.
  * Returns 0, or -errno with a message in *err (g_free); the process may be
  * half confined then and must exit.
  */
@@ -37,6 +41,6 @@ struct x9p_lockdown_cfg {
 	pid_t parent;               /* the monitor, seen at start */
 };
 
-int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, char **err);
+int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char **err);
 
 #endif

@@ -2,15 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The socket transport of the real x9p-backend binary, with --synthetic:
 # options and refusals, 9P over unix, tcp and an inherited descriptor,
-# faulty clients losing only their own connection, clean shutdown, and
-# (when the host kernel has 9p) a real Linux mount.  Prints TAP.
+# faulty clients losing only their own connection, clean shutdown, the
+# confined worker (its process tree, a killed worker, the self-attacks of
+# the test build), and (when the host kernel has 9p) a real Linux mount.
+# Prints TAP.
 set -u
 
 B=${X9P_BUILD:-build}
 BIN=$B/x9p-backend
+ATTACKER=$B/tests/x9p-worker-attack
 PY=${PYTHON:-python3}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/proctree.sh"
 
-planned=25
+planned=35
 echo "1..$planned"
 
 if [ ! -x "$BIN" ]; then
@@ -325,6 +330,9 @@ else
 fi
 main_pid=$pid
 tcp=$(echo "$ready" | sed -n 's/^listen tcp:\(127\.0\.0\.1:[0-9]*\)$/\1/p')
+proctree_print "$main_pid"
+check "the worker serving the clients is non-root, without capabilities, NoNewPrivs, seccomp, own mount namespace" \
+	proctree_check_workers "$main_pid"
 
 mode_is() { m=$(stat -c %a "$1") && [ "$m" = "$2" ] || { echo "mode $m"; return 1; }; }
 check "the unix socket is created with mode 0600" mode_is "$sock" 600
@@ -341,6 +349,77 @@ check "the fault is logged with the connection label" \
 check "a size field of 4 GiB closes only that connection" p9 garbage tcp "$tcp" huge
 check "a frame above the negotiated msize closes only that connection" \
 	p9 garbage unix "$sock" msize
+
+# ---- the worker: killed, and attacking from inside --------------------------
+
+worker_of() { pgrep -P "$1" -f '^x9p-backend: worker ' | head -n 1; }
+
+# Another server, the "other guest": it must not notice anything below.
+other_sock=$tmp/other.sock
+start --synthetic --listen "unix:$other_sock" || echo "# the other server did not start"
+other_pid=$pid
+
+# Retries a read for a few seconds (a worker being restarted).
+read_soon() {
+	for i in $(seq 50); do
+		p9 read unix "$1" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	p9 read unix "$1"
+}
+
+killed_worker() {
+	w=$(worker_of "$main_pid")
+	[ -n "$w" ] || { echo "no worker"; proctree_print "$main_pid"; return 1; }
+	kill -KILL "$w"
+	p9 read unix "$other_sock" || { echo "the other server failed"; return 1; }
+	read_soon "$sock" || return 1
+	kill -0 "$main_pid" || { echo "the monitor is gone"; return 1; }
+	[ "$(worker_of "$main_pid")" != "$w" ] || { echo "same worker"; return 1; }
+	grep -q "worker .*(pid $w) died (killed by signal 9" "$tmp/log" ||
+		{ echo "the monitor did not log it"; cat "$tmp/log"; return 1; }
+}
+check "a killed worker loses only its connections; the monitor restarts it, the other server never notices" \
+	killed_worker
+
+# attack N WHAT EXPECT: the test build's worker tries attack N after its
+# lockdown (backend/worker/attack.h); EXPECT is "refused" (an error, the
+# worker serves on) or "killed" (SIGSYS, the monitor logs it and starts a
+# worker that does not attack).  Either way it must never succeed, the
+# monitor and the other server go on, and the server serves again.
+attack() {
+	a=$1 expect=$3
+	: >"$tmp/log"
+	X9P_WORKER=$ATTACKER X9P_WORKER_ATTACK=$a \
+		start --synthetic --listen "unix:$tmp/attack$a.sock" || { cat "$tmp/log"; return 1; }
+	apid=$pid
+	read_soon "$tmp/attack$a.sock" || { cat "$tmp/log"; return 1; }
+	kill -0 "$apid" || { echo "the monitor died"; return 1; }
+	p9 read unix "$other_sock" || { echo "the other server failed"; return 1; }
+	kill -TERM "$apid"; reap "$apid"
+	grep -q "self-attack $a .*: trying" "$tmp/log" || { echo "no attack"; cat "$tmp/log"; return 1; }
+	! grep -q "SUCCEEDED" "$tmp/log" || { cat "$tmp/log"; return 1; }
+	case $expect in
+	refused) grep -q "self-attack $a .*: refused" "$tmp/log" ;;
+	killed) grep -q "died (killed by signal 31" "$tmp/log" &&
+		! grep -q "self-attack $a .*: refused" "$tmp/log" ;;
+	esac || { echo "expected: $expect"; cat "$tmp/log"; return 1; }
+}
+if [ -x "$ATTACKER" ]; then
+	for spec in "1:open a host file:refused" "2:connect to XenStore:refused" \
+		"3:map a grant (open gntdev):refused" "4:bind an event channel (open evtchn):refused" \
+		"5:ptrace the monitor:killed" "6:kill the monitor:killed" \
+		"7:open an AF_INET socket:killed" "8:execve a shell:killed"; do
+		IFS=: read -r a what expect <<-SPEC
+		$spec
+		SPEC
+		check "self-attack $a: $what is $expect; monitor and other server unharmed" \
+			attack "$a" "$what" "$expect"
+	done
+else
+	for a in 1 2 3 4 5 6 7 8; do skip "self-attack $a" "$ATTACKER not built"; done
+fi
+kill -TERM "$other_pid"; reap "$other_pid"
 
 stop_main() {
 	kill -TERM "$main_pid" && reap "$main_pid"

@@ -39,10 +39,12 @@ if ! { sh "$here/../../tools/deps.sh" vm && sh "$here/fetch-kernels.sh" 6.12; } 
 	exit 0
 fi
 
-# Counts its stops in $work/stalls; only the server of this test's export.
+# Counts its stops in $work/stalls; only the worker (the process that
+# reads the channel) of the server of this test's export.
 stall() {
 	while :; do
-		p=$(pgrep -f -- "x9p-backend .*--export $work/export")
+		m=$(pgrep -f -- "x9p-backend .*--export $work/export")
+		p=$(for i in $m; do pgrep -P "$i" -f -- "^x9p-backend: worker "; done)
 		if [ -n "$p" ]; then
 			kill -STOP $p 2>/dev/null && echo >>"$work/stalls"
 			sleep 0.3

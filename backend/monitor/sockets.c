@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The monitor's socket service; see sockets.h. */
+#define G_LOG_DOMAIN "x9p-backend"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "fs/helper-spawn.h"
+#include "monitor/sockets.h"
+#include "monitor/worker.h"
+
+#define BACKOFF_MAX_MS 5000
+#define YOUNG_US (5 * G_USEC_PER_SEC)
+#define STOP_GRACE_S 10
+
+struct x9p_msockets {
+	struct x9p_msockets_cfg cfg;
+	struct x9p_sock_endpoint *eps;
+	unsigned n;
+	bool has_conn;              /* an endpoint is an fd: connection */
+	struct mw_msg config;
+	char *program;
+	char *label;
+	struct x9p_mworker *w;
+	bool was_ready;
+	bool stopping;
+	gint64 started;
+	unsigned delay_ms;
+	guint restart_timer;
+};
+
+static bool start_worker(struct x9p_msockets *s);
+
+static void on_ready(void *opaque, struct x9p_mworker *w)
+{
+	struct x9p_msockets *s = opaque;
+	const char **bound;
+
+	g_info("worker %s (pid %d) is confined and serving", s->label,
+	       (int)x9p_mworker_pid(w));
+	if (s->was_ready)
+		return;
+	s->was_ready = true;
+	bound = g_new0(const char *, s->n + 1);
+	for (unsigned i = 0; i < s->n; i++)
+		bound[i] = s->eps[i].bound;
+	s->cfg.ready(s->cfg.opaque, bound, s->n);
+	g_free(bound);
+}
+
+static gboolean restart_cb(gpointer data)
+{
+	struct x9p_msockets *s = data;
+
+	s->restart_timer = 0;
+	start_worker(s);
+	return G_SOURCE_REMOVE;
+}
+
+static char *status_text(int st)
+{
+	if (WIFSIGNALED(st))
+		return g_strdup_printf("killed by signal %d (%s)", WTERMSIG(st),
+				       g_strsignal(WTERMSIG(st)));
+	return g_strdup_printf("exit status %d", WEXITSTATUS(st));
+}
+
+static void on_exited(void *opaque, struct x9p_mworker *w, int st)
+{
+	struct x9p_msockets *s = opaque;
+	bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	char *text = status_text(st);
+
+	s->w = NULL;
+	if (s->stopping || s->has_conn || !s->was_ready) {
+		if (!s->stopping && !clean)
+			g_warning("worker %s (pid %d) ended: %s", s->label, (int)x9p_mworker_pid(w),
+				  text);
+		else
+			g_info("worker %s (pid %d) ended: %s", s->label, (int)x9p_mworker_pid(w),
+			       text);
+		x9p_mworker_free(w);
+		g_free(text);
+		s->cfg.ended(s->cfg.opaque, s->stopping || clean ? 0 : 1);
+		return;
+	}
+	/* Immediately after a long life; backing off while it dies young. */
+	if (g_get_monotonic_time() - s->started > YOUNG_US)
+		s->delay_ms = 0;
+	else
+		s->delay_ms = s->delay_ms ? MIN(s->delay_ms * 2, BACKOFF_MAX_MS) : 100;
+	g_warning("worker %s (pid %d) died (%s); its connections are lost; restarting it%s",
+		  s->label, (int)x9p_mworker_pid(w), text, s->delay_ms ? " soon" : "");
+	x9p_mworker_free(w);
+	g_free(text);
+	s->restart_timer = g_timeout_add(s->delay_ms, restart_cb, s);
+}
+
+static bool start_worker(struct x9p_msockets *s)
+{
+	struct x9p_mworker_cfg wc = {
+		.label = s->label,
+		.program = s->program,
+		.config = &s->config,
+		.helpers = s->cfg.helpers,
+		.ready = on_ready,
+		.exited = on_exited,
+		.opaque = s,
+	};
+	GError *err = NULL;
+
+	s->started = g_get_monotonic_time();
+	s->w = x9p_mworker_start(&wc, &err);
+	if (!s->w) {
+		g_warning("cannot start worker %s: %s", s->label, err->message);
+		g_error_free(err);
+		s->delay_ms = s->delay_ms ? MIN(s->delay_ms * 2, BACKOFF_MAX_MS) : 100;
+		/* Before the first worker was ready, the caller gives up instead. */
+		if (s->was_ready)
+			s->restart_timer = g_timeout_add(s->delay_ms, restart_cb, s);
+		return false;
+	}
+	/* A self-attack is tried once, by the first worker only. */
+	s->config.u[MW_CF_ATTACK] = 0;
+	return true;
+}
+
+struct x9p_msockets *x9p_msockets_start(const struct x9p_msockets_cfg *cfg, GError **err)
+{
+	struct x9p_msockets *s = g_new0(struct x9p_msockets, 1);
+	unsigned nfds = 0;
+
+	s->cfg = *cfg;
+	if (cfg->n_addrs == 0 || cfg->n_addrs > MW_MAX_ENDPOINTS) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "between 1 and %d --listen addresses", MW_MAX_ENDPOINTS);
+		goto fail;
+	}
+	s->eps = g_new0(struct x9p_sock_endpoint, cfg->n_addrs);
+	for (unsigned i = 0; i < cfg->n_addrs; i++)
+		s->eps[i].rfd = s->eps[i].wfd = -1;
+	s->config = *cfg->base;
+	s->config.ns = 0;
+	s->config.nfds = 0;
+	mw_add_str(&s->config, cfg->base->s[MW_CF_S_LABEL]);
+	mw_add_str(&s->config, cfg->base->s[MW_CF_S_SYNTH]);
+	for (unsigned i = 0; i < cfg->n_addrs; i++) {
+		struct x9p_sock_endpoint *ep = &s->eps[i];
+		char *name;
+
+		if (!x9p_sock_endpoint_open(&cfg->addrs[i], cfg->unix_mode, cfg->allow_remote, ep,
+					    err)) {
+			g_prefix_error(err, "--listen ");
+			goto fail;
+		}
+		s->n++;
+		if (!ep->listening)
+			s->has_conn = true;
+		name = g_strdup_printf("%s%s %s", ep->family, ep->rfd != ep->wfd ? "2" : "",
+				       ep->bound);
+		mw_add_str(&s->config, name);
+		g_free(name);
+		mw_add_fd(&s->config, ep->rfd);
+		nfds++;
+		if (ep->wfd != ep->rfd) {
+			mw_add_fd(&s->config, ep->wfd);
+			nfds++;
+		}
+	}
+	if (nfds + (cfg->trace_fd >= 0) > MW_MAX_FDS) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "too many descriptors for one worker");
+		goto fail;
+	}
+	s->config.u[MW_CF_N_ENDPOINTS] = s->n;
+	if (cfg->trace_fd >= 0) {
+		s->config.u[MW_CF_FLAGS] |= MW_CF_TRACE;
+		mw_add_fd(&s->config, cfg->trace_fd);
+	}
+	s->label = s->n == 1 ? g_strdup(s->eps[0].bound) :
+			       g_strdup_printf("%s+%u", s->eps[0].bound, s->n - 1);
+	s->program = x9p_mworker_program();
+	if (!start_worker(s)) {
+		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "cannot start %s",
+			    s->program);
+		goto fail;
+	}
+	return s;
+fail:
+	s->cfg.ended = NULL;
+	x9p_msockets_free(s);
+	return NULL;
+}
+
+void x9p_msockets_stop(struct x9p_msockets *s)
+{
+	s->stopping = true;
+	if (s->restart_timer) {
+		g_source_remove(s->restart_timer);
+		s->restart_timer = 0;
+	}
+	if (s->w)
+		x9p_mworker_terminate(s->w, STOP_GRACE_S);
+	else
+		s->cfg.ended(s->cfg.opaque, 0);
+}
+
+void x9p_msockets_free(struct x9p_msockets *s)
+{
+	if (!s)
+		return;
+	if (s->restart_timer)
+		g_source_remove(s->restart_timer);
+	x9p_mworker_free(s->w);
+	if (s->cfg.helpers)
+		s->cfg.helpers->destroy(s->cfg.helpers);
+	/* The descriptors are the endpoints' (and the caller's trace). */
+	mw_clear_keep_fds(&s->config);
+	for (unsigned i = 0; i < s->n; i++)
+		x9p_sock_endpoint_clear(&s->eps[i]);
+	g_free(s->eps);
+	g_free(s->program);
+	g_free(s->label);
+	g_free(s);
+}

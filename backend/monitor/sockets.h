@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The monitor's socket service: the endpoints of every --listen address,
+ * opened here with the monitor's privileges, served by one worker
+ * (monitor/worker.h) that holds them all, so that its clients share one
+ * export, one lock table and one x9p-helper, as they would in one process.
+ *
+ * x9p_msockets_start() opens the endpoints and starts the worker; ready()
+ * is called once, when the first worker is confined and serving, with the
+ * effective addresses ("unix:PATH", "tcp:127.0.0.1:PORT", "fd:N").  A
+ * worker that dies is replaced (at once after a long life, backing off up
+ * to 5 s while it dies young) and its clients reconnect; but when an
+ * endpoint is an "fd:" connection, which cannot outlive the worker,
+ * ended() is called with the daemon's exit status (0 after an orderly
+ * end, else 1) and nothing restarts.  ended() is also called after
+ * x9p_msockets_stop() once the worker is gone, and if the first worker
+ * never became ready.
+ */
+#ifndef X9P_MONITOR_SOCKETS_H
+#define X9P_MONITOR_SOCKETS_H
+
+#include <glib.h>
+
+#include "fs/helper-launch.h"
+#include "privsep/mw.h"
+#include "socket/socket.h"
+
+struct x9p_msockets_cfg {
+	const struct x9p_sock_addr *addrs;
+	unsigned n_addrs;
+	unsigned unix_mode;
+	bool allow_remote;
+	/* CONFIG's fields other than the endpoints' (n_endpoints, the
+	 * strings from MW_CF_S_ENDPOINT0 on and the descriptors are set
+	 * here); its trace descriptor, if any, stays the caller's. */
+	const struct mw_msg *base;
+	int trace_fd;                          /* -1: none */
+	struct x9p_helper_launcher *helpers;   /* taken over; NULL: synthetic */
+	void (*ready)(void *opaque, const char *const *bound, unsigned n);
+	void (*ended)(void *opaque, int exit_status);
+	void *opaque;
+};
+
+struct x9p_msockets;
+
+struct x9p_msockets *x9p_msockets_start(const struct x9p_msockets_cfg *cfg, GError **err);
+/* Terminates the worker; ended() follows when it is gone. */
+void x9p_msockets_stop(struct x9p_msockets *s);
+/* Kills what still runs, closes and removes the endpoints. */
+void x9p_msockets_free(struct x9p_msockets *s);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The monitor's side of one worker process (privsep/mw.h): starting it,
+ * answering its requests, and noticing its end.  Runs in the monitor's
+ * main context; never parses anything but monitor-worker messages.
+ *
+ * x9p_mworker_start() forks and executes the worker program with the
+ * channel as descriptor 3, /dev/null as stdin and a pipe as stdout and
+ * stderr (relayed: log/relay.h), every other descriptor closed, and
+ * argv[0] "x9p-backend: worker LABEL" (what ps shows), then sends `config`
+ * (its descriptors are sent, not closed: the caller keeps them for the
+ * next worker).
+ *
+ * Requests: HELPER_START, HELPER_KILL and HELPER_REAP act only on the
+ * helper of `helpers` (one at a time; at most MWORKER_HELPER_STARTS starts
+ * a minute); without `helpers` a start is refused with ENOTSUP.  A worker
+ * that sends a malformed or unexpected message is killed and its end
+ * reported like any other.  When the worker has exited, its helper is
+ * reaped (killed if it still runs) before exited() is called; the
+ * x9p_mworker is then inert and the caller frees it.
+ */
+#ifndef X9P_MONITOR_WORKER_H
+#define X9P_MONITOR_WORKER_H
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "fs/helper-launch.h"
+#include "privsep/mw.h"
+
+#define MWORKER_HELPER_STARTS 30
+
+struct x9p_mworker;
+
+struct x9p_mworker_cfg {
+	const char *label;
+	const char *program;                 /* the worker binary */
+	const struct mw_msg *config;
+	struct x9p_helper_launcher *helpers; /* not owned; may be NULL */
+	void (*ready)(void *opaque, struct x9p_mworker *w);
+	void (*exited)(void *opaque, struct x9p_mworker *w, int wait_status);
+	void *opaque;
+};
+
+struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError **err);
+/* SIGTERM now, SIGKILL if it is still there after grace_s seconds. */
+void x9p_mworker_terminate(struct x9p_mworker *w, unsigned grace_s);
+void x9p_mworker_free(struct x9p_mworker *w);
+pid_t x9p_mworker_pid(const struct x9p_mworker *w);
+const char *x9p_mworker_label(const struct x9p_mworker *w);
+
+/* The worker program: $X9P_WORKER, x9p-worker next to the running
+ * program, else X9P_LIBEXECDIR/x9p-worker (g_free). */
+char *x9p_mworker_program(void);
+
+#endif

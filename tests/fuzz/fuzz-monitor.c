@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Monitor-protocol fuzzer: plays a hostile worker against the monitor.
+ * Built with ASan and UBSan.
+ *
+ * Two parts, alternating:
+ *  - The codec (privsep/mw.h): random packets, and valid messages of every
+ *    type with flipped, cut or spliced bytes, decoded in both directions
+ *    with random numbers of descriptors attached.  Checked: a packet
+ *    decodes only if encoding the result gives the same bytes back; the
+ *    descriptors of a refused packet are closed (none leaks), those of an
+ *    accepted one are the message's.
+ *  - The monitor's real handling of a worker (backend/monitor/worker.c):
+ *    this program re-executes itself as a hostile "worker" that reads its
+ *    CONFIG and then sends a seeded mix of valid requests (READY,
+ *    HELPER_START, HELPER_KILL, HELPER_REAP with any grace) and garbage
+ *    (random bytes, mutated requests, monitor-only types, descriptors
+ *    attached where none belong), in bursts, without waiting for replies.
+ *    The monitor side runs with a stand-in helper launcher that checks the
+ *    monitor never starts a helper while one is live, never exceeds its
+ *    start rate, never waits longer than its grace cap, and reaps the
+ *    helper once the worker is gone.  Checked besides: the monitor's end
+ *    of each worker is reported exactly once, and nothing crashes.
+ *
+ *   fuzz-monitor [--seconds N] [--seed S]
+ *
+ * Prints TAP (one result) and, on failure, the seed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "monitor/worker.h"
+#include "privsep/mw.h"
+
+#define HOSTILE_ENV "X9P_FUZZ_HOSTILE_SEED"
+
+static char failure[512];
+
+#define CHECK(cond, ...)                                                              \
+	do {                                                                          \
+		if (!(cond) && !failure[0])                                           \
+			snprintf(failure, sizeof(failure), __VA_ARGS__);              \
+	} while (0)
+
+static int open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 256; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+/* A valid message of a random type, encoded into buf. */
+static int random_valid(GRand *r, uint8_t *buf, size_t size)
+{
+	struct mw_msg m;
+	int n;
+
+	mw_init(&m, (enum mw_type)g_rand_int_range(r, 1, MW_TYPE_END), g_rand_int(r));
+	for (unsigned i = 0; i < m.nu; i++)
+		m.u[i] = g_rand_boolean(r) ? g_rand_int(r) : (uint32_t)g_rand_int_range(r, 0, 4);
+	for (int i = g_rand_int_range(r, 0, 4); i > 0; i--) {
+		char s[64];
+
+		snprintf(s, sizeof(s), "%.*s", g_rand_int_range(r, 0, 40),
+			 "unix unix:/some/where tcp:127.0.0.1:5640 fd:3 xyz");
+		mw_add_str(&m, s);
+	}
+	n = mw_encode(&m, buf, size);
+	mw_clear(&m);
+	return n;
+}
+
+static void mutate(GRand *r, uint8_t *buf, int *len, size_t size)
+{
+	switch (g_rand_int_range(r, 0, 5)) {
+	case 0: /* flip bytes */
+		for (int i = g_rand_int_range(r, 1, 4); i > 0 && *len > 0; i--)
+			buf[g_rand_int_range(r, 0, *len)] ^= (uint8_t)g_rand_int_range(r, 1, 256);
+		break;
+	case 1: /* cut */
+		*len = g_rand_int_range(r, 0, *len + 1);
+		break;
+	case 2: /* grow with junk */
+		for (int i = g_rand_int_range(r, 1, 64); i > 0 && (size_t)*len < size; i--)
+			buf[(*len)++] = (uint8_t)g_rand_int(r);
+		break;
+	case 3: /* a field at an edge */
+		if (*len >= MW_HDR + 4)
+			memset(buf + g_rand_int_range(r, 0, *len - 3), 0xff, 4);
+		break;
+	default:
+		break;
+	}
+}
+
+static void fuzz_codec(GRand *r, unsigned rounds)
+{
+	uint8_t buf[MW_MAX_MSG + 64], again[MW_MAX_MSG + 64];
+
+	for (unsigned k = 0; k < rounds && !failure[0]; k++) {
+		int len, fds[MW_MAX_FDS + 2], nfds = g_rand_int_range(r, 0, 4);
+		enum mw_dir dir = g_rand_boolean(r) ? MW_FROM_MONITOR : MW_FROM_WORKER;
+		int before;
+		struct mw_msg m;
+
+		if (g_rand_int_range(r, 0, 4) == 0) {
+			len = g_rand_int_range(r, 0, 64);
+			for (int i = 0; i < len; i++)
+				buf[i] = (uint8_t)g_rand_int(r);
+		} else {
+			len = random_valid(r, buf, MW_MAX_MSG);
+			if (len < 0)
+				continue;
+			if (g_rand_boolean(r))
+				mutate(r, buf, &len, sizeof(buf));
+		}
+		before = open_fds();
+		for (int i = 0; i < nfds; i++)
+			fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (mw_decode(buf, (size_t)len, dir, fds, (unsigned)nfds, &m) == 0) {
+			int n = mw_encode(&m, again, sizeof(again));
+
+			CHECK(n == len && memcmp(buf, again, (size_t)len) == 0,
+			      "a %s message decoded but does not encode back to its bytes",
+			      mw_type_name(m.type));
+			CHECK((int)m.nfds == nfds, "descriptors lost in decoding");
+			mw_clear(&m);
+		}
+		CHECK(open_fds() == before, "descriptors leaked by the codec (%d open, was %d)",
+		      open_fds(), before);
+	}
+}
+
+/* ---- the hostile worker (a child process) ---- */
+
+static void send_raw(int fd, const uint8_t *buf, size_t len, int nfds)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[4];
+
+	if (nfds > 0) {
+		for (int i = 0; i < nfds; i++)
+			fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(&cm.h), fds, sizeof(int) * (size_t)nfds);
+	}
+	(void)!sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+static int hostile_worker(guint32 seed)
+{
+	GRand *r = g_rand_new_with_seed(seed);
+	uint8_t buf[MW_MAX_MSG + 64];
+	struct mw_msg cfg;
+	int ch = 3, n = g_rand_int_range(r, 1, 200);
+
+	if (mw_recv(ch, MW_FROM_MONITOR, &cfg) != 0 || cfg.type != MW_CONFIG)
+		return 3;
+	mw_clear(&cfg);
+	for (int i = 0; i < n; i++) {
+		struct mw_msg m;
+		int len, kind = g_rand_int_range(r, 0, 10);
+		static const enum mw_type valid[] = {
+			MW_READY, MW_HELPER_START, MW_HELPER_KILL, MW_HELPER_REAP,
+		};
+
+		if (kind < 6) {
+			mw_init(&m, valid[g_rand_int_range(r, 0, G_N_ELEMENTS(valid))], i);
+			if (m.type == MW_HELPER_REAP)
+				m.u[MW_RP_GRACE_MS] = g_rand_boolean(r) ? g_rand_int(r) :
+					(uint32_t)g_rand_int_range(r, 0, 50);
+			len = mw_encode(&m, buf, sizeof(buf));
+			mw_clear(&m);
+			if (kind == 5 && len > 0)
+				mutate(r, buf, &len, sizeof(buf));
+		} else {
+			len = random_valid(r, buf, MW_MAX_MSG);
+			if (kind == 9 && len > 0)
+				mutate(r, buf, &len, sizeof(buf));
+		}
+		if (len >= 0)
+			send_raw(ch, buf, (size_t)len,
+				 g_rand_int_range(r, 0, 8) == 0 ? g_rand_int_range(r, 1, 4) : 0);
+		/* Take what came back now and then, as a real worker would. */
+		if (g_rand_boolean(r)) {
+			struct pollfd p = { ch, POLLIN, 0 };
+
+			while (poll(&p, 1, g_rand_int_range(r, 0, 3)) > 0) {
+				if (mw_recv(ch, MW_FROM_MONITOR, &m) != 0)
+					break;
+				mw_clear(&m);
+			}
+		}
+	}
+	g_rand_free(r);
+	return 0;
+}
+
+/* ---- the monitor side ---- */
+
+struct fake {
+	struct x9p_helper_launcher base;
+	bool live;
+	unsigned starts, reaps, kills;
+	gint64 window;
+	unsigned in_window;
+};
+
+static int fake_start(struct x9p_helper_launcher *l, struct x9p_helper_proc *out, char **why)
+{
+	struct fake *f = (struct fake *)l;
+	gint64 now = g_get_monotonic_time();
+	int sv[2];
+
+	if (f->live) {
+		*why = g_strdup("the previous helper was not reaped");
+		return -EBUSY;
+	}
+	if (now - f->window > 61 * G_USEC_PER_SEC) {
+		f->window = now;
+		f->in_window = 0;
+	}
+	f->in_window++;
+	CHECK(f->in_window <= MWORKER_HELPER_STARTS, "%u helper starts within a minute",
+	      f->in_window);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		*why = g_strdup("socketpair");
+		return -errno;
+	}
+	close(sv[1]);
+	f->live = true;
+	f->starts++;
+	out->sock = sv[0];
+	out->pid = 4242;
+	out->exit_fd = -1;
+	return 0;
+}
+
+static void fake_kill(struct x9p_helper_launcher *l)
+{
+	((struct fake *)l)->kills++;
+}
+
+static char *fake_reap(struct x9p_helper_launcher *l, int grace_ms)
+{
+	struct fake *f = (struct fake *)l;
+
+	CHECK(grace_ms >= 0 && grace_ms <= 10000, "a reap waiting %d ms", grace_ms);
+	f->live = false;
+	f->reaps++;
+	return g_strdup("exit status 0");
+}
+
+static void fake_destroy(struct x9p_helper_launcher *l)
+{
+}
+
+struct round {
+	GMainLoop *loop;
+	int exits;
+	bool ready;
+};
+
+static void on_ready(void *opaque, struct x9p_mworker *w)
+{
+	((struct round *)opaque)->ready = true;
+}
+
+static void on_exited(void *opaque, struct x9p_mworker *w, int status)
+{
+	struct round *rd = opaque;
+
+	rd->exits++;
+	g_main_loop_quit(rd->loop);
+}
+
+static gboolean round_timeout(gpointer data)
+{
+	CHECK(false, "a hostile worker's end was not reported within 30 s");
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+static void fuzz_monitor(guint32 seed, struct fake *f)
+{
+	struct round rd = { .loop = g_main_loop_new(NULL, FALSE) };
+	struct mw_msg cfg;
+	struct x9p_mworker_cfg wc = {
+		.label = "fuzz",
+		.program = "/proc/self/exe",
+		.config = &cfg,
+		.helpers = &f->base,
+		.ready = on_ready,
+		.exited = on_exited,
+		.opaque = &rd,
+	};
+	struct x9p_mworker *w;
+	GError *err = NULL;
+	char s[16];
+	guint t;
+
+	mw_init(&cfg, MW_CONFIG, 0);
+	mw_add_str(&cfg, "fuzz");
+	mw_add_str(&cfg, "");
+	snprintf(s, sizeof(s), "%u", seed);
+	g_setenv(HOSTILE_ENV, s, TRUE);
+	w = x9p_mworker_start(&wc, &err);
+	CHECK(w != NULL, "cannot start a hostile worker: %s", err ? err->message : "?");
+	if (w) {
+		t = g_timeout_add_seconds(30, round_timeout, rd.loop);
+		g_main_loop_run(rd.loop);
+		g_source_remove(t);
+		CHECK(rd.exits == 1, "the worker's end reported %d times", rd.exits);
+		CHECK(!f->live, "the helper of a dead worker was not reaped");
+		x9p_mworker_free(w);
+	}
+	g_clear_error(&err);
+	mw_clear(&cfg);
+	g_main_loop_unref(rd.loop);
+}
+
+static GLogWriterOutput quiet_writer(GLogLevelFlags level, const GLogField *fields, gsize n,
+				     gpointer data)
+{
+	return G_LOG_WRITER_HANDLED;
+}
+
+int main(int argc, char **argv)
+{
+	const char *hostile = getenv(HOSTILE_ENV);
+	gint seconds = 20;
+	gint64 seed = 0;
+	GOptionEntry opts[] = {
+		{ "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "run for about N seconds", "N" },
+		{ "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed (default: from the clock)", "S" },
+		{ NULL },
+	};
+	GOptionContext *ctx;
+	struct fake f = { .base = { fake_start, fake_kill, fake_reap, fake_destroy } };
+	unsigned rounds = 0, codec = 0;
+	GError *err = NULL;
+	GRand *r;
+	gint64 end;
+
+	if (hostile)
+		return hostile_worker((guint32)strtoul(hostile, NULL, 10));
+	ctx = g_option_context_new("- fuzz the monitor-worker protocol");
+	g_option_context_add_main_entries(ctx, opts, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "fuzz-monitor: %s\n", err->message);
+		return 2;
+	}
+	g_option_context_free(ctx);
+	if (!seed)
+		seed = g_get_real_time() ^ ((gint64)getpid() << 32);
+	g_log_set_writer_func(quiet_writer, NULL, NULL);
+	printf("1..1\n# seed %" G_GINT64_FORMAT "\n", seed);
+	r = g_rand_new_with_seed((guint32)seed);
+	end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+	while (!failure[0] && g_get_monotonic_time() < end) {
+		fuzz_codec(r, 2000);
+		codec += 2000;
+		fuzz_monitor(g_rand_int(r), &f);
+		rounds++;
+	}
+	g_rand_free(r);
+	if (failure[0]) {
+		printf("not ok 1 - %s\n# replay: fuzz-monitor --seed %" G_GINT64_FORMAT "\n", failure,
+		       seed);
+		return 1;
+	}
+	printf("ok 1 - %u packets decoded, %u hostile workers (%u helper starts, %u kills, "
+	       "%u reaps)\n", codec, rounds, f.starts, f.kills, f.reaps);
+	return 0;
+}
