@@ -80,7 +80,8 @@ WORKER_ATTACK := $(B)/tests/x9p-worker-attack
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BINS) $(WORKER_ATTACK) $(TEST_BINS) $(TEST_PROGS) $(VM_TOOLS) $(XENSIM_BINS) $(FUZZ_BINS)
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+build-all: $(BINS) $(WORKER_ATTACK) $(BENCH_BINS) $(TEST_BINS) $(TEST_PROGS) $(VM_TOOLS) $(XENSIM_BINS) $(FUZZ_BINS)
 
 deps:
 	@sh tools/deps.sh build
@@ -127,12 +128,16 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 # The monitor (backend/monitor/) is linked into x9p-backend only, the
 # worker (backend/worker/) into x9p-worker only: no Xen library, no spawning.
 MONITOR_SRCS := $(wildcard backend/monitor/*.c)
-WORKER_SRCS := $(wildcard backend/worker/*.c)
+# The vhost-user device, without x9p-vhost's monitor (its main.c).
+VHOST_DEV_SRCS := $(filter-out virtio-pci-shim/main.c,$(wildcard virtio-pci-shim/*.c))
+WORKER_SRCS := $(wildcard backend/worker/*.c) $(VHOST_DEV_SRCS)
 $(B)/x9p-backend: $(call obj,backend/main.c $(MONITOR_SRCS) $(XEN_SRCS)) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(XEN_SRCS),$(XEN_LIBS))
 
+# A worker maps grants and binds event channels; it never talks to XenStore.
+WORKER_XEN_LIBS := -lxengnttab -lxenevtchn
 $(B)/x9p-worker: $(call obj,$(WORKER_SRCS)) $(LIBHELPER) $(LIBX9P)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(WORKER_XEN_LIBS)
 
 $(B)/obj-attack/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -141,12 +146,17 @@ $(B)/obj-attack/%.o: %.c $(FLAGS_STAMP)
 $(WORKER_ATTACK): $(call obj,$(filter-out backend/worker/attack.c,$(WORKER_SRCS))) \
 		$(B)/obj-attack/backend/worker/attack.o $(LIBHELPER) $(LIBX9P)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(WORKER_XEN_LIBS)
 
 $(B)/x9p-helper: $(call obj,helper/main.c) $(LIBHELPER) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/x9p-vhost: $(call obj,$(wildcard virtio-pci-shim/*.c)) $(LIBX9P)
+# x9p-vhost is a monitor too; its device runs in x9p-worker.
+$(B)/x9p-vhost: $(call obj,virtio-pci-shim/main.c $(MONITOR_SRCS)) $(LIBX9P)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(LIBTEST) $(LIBX9P)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(LIBTEST) $(LIBHELPER) $(LIBX9P)

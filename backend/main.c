@@ -18,19 +18,16 @@
 #include <glib.h>
 #include <glib-unix.h>
 
-#include <grp.h>
-#include <pwd.h>
-
 #include "core/trace.h"
 #include "fs/helper-spawn.h"
 #include "log/log.h"
-#include "monitor/sockets.h"
+#include "monitor/confine.h"
+#include "monitor/service.h"
 #include "privsep/mw.h"
 #include "socket/socket.h"
 #include "xen/x9p-xen.h"
 
 #define EXIT_USAGE 2
-#define X9P_WORKER_USER "x9p"
 
 static struct {
 	char **listen;
@@ -57,10 +54,6 @@ static struct {
 	gboolean no_setid;
 	int max_nodes;
 	char *multidevs;
-	/* the workers' confinement (backend/worker/lockdown.h) */
-	char *sandbox;
-	char *seccomp;
-	char *worker_user;
 	/* Xen PV 9pfs backend (backend/xen/x9p-xen.h) */
 	gboolean xen;
 	char *xen_kinds;
@@ -74,10 +67,7 @@ static struct x9p_sock_addr *addrs;
 static unsigned n_addrs;
 
 static enum x9p_secmodel export_model;
-static enum mw_sandbox sandbox_mode = MW_SANDBOX_NAMESPACE;
-static enum mw_seccomp seccomp_mode = MW_SECCOMP_KILL;
-static uid_t worker_uid;
-static gid_t worker_gid;
+
 static enum x9p_multidevs export_multidevs = X9P_MULTIDEVS_REMAP;
 static GMainLoop *main_loop;
 static int exit_status;
@@ -155,14 +145,6 @@ static const GOptionEntry entries[] = {
 	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
 	  "With --export: remap (default), forbid or warn about several host "
 	  "filesystems", "MODE" },
-	{ "sandbox", 0, 0, G_OPTION_ARG_STRING, &opt.sandbox,
-	  "How workers are confined: namespace (default: an empty root in their "
-	  "own namespaces), chroot (an empty removed directory) or none", "MODE" },
-	{ "seccomp", 0, 0, G_OPTION_ARG_STRING, &opt.seccomp,
-	  "Workers' system-call filter: kill (default), log or none", "MODE" },
-	{ "worker-user", 0, 0, G_OPTION_ARG_STRING, &opt.worker_user,
-	  "User the workers run as (default " X9P_WORKER_USER ", or nobody if "
-	  "there is no such user)", "USER" },
 	{ "xen", 0, 0, G_OPTION_ARG_NONE, &opt.xen,
 	  "Serve Xen PV 9pfs devices to guests (dom0 or a driver domain; see "
 	  "Xen below)", NULL },
@@ -246,66 +228,9 @@ static bool parse_mode(const char *s, unsigned *mode, GError **err)
 	return true;
 }
 
-static const char *const sandbox_names[] = { "namespace", "chroot", "none" };
-static const char *const seccomp_names[] = { "kill", "log", "none" };
-
-static bool parse_enum(const char *opt_name, const char *v, const char *const *names, unsigned n,
-		       unsigned *out, GError **err)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if (strcmp(v, names[i]) == 0) {
-			*out = i;
-			return true;
-		}
-	}
-	g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-		    "--%s: '%s' is not one of %s, %s, %s", opt_name, v, names[0], names[1], names[2]);
-	return false;
-}
-
-/* The workers' ids, resolved here: a worker cannot look users up. */
-static bool worker_ids(GError **err)
-{
-	const char *name = opt.worker_user ? opt.worker_user : X9P_WORKER_USER;
-	struct passwd *pw = getpwnam(name);
-
-	if (!pw && !opt.worker_user)
-		pw = getpwnam("nobody");
-	if (!pw) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--worker-user: no user '%s'", name);
-		return false;
-	}
-	if (pw->pw_uid == 0) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--worker-user: '%s' is root; workers never are", pw->pw_name);
-		return false;
-	}
-	worker_uid = pw->pw_uid;
-	worker_gid = pw->pw_gid;
-	if (geteuid() != 0) {
-		/* Unprivileged: workers keep our ids, in a user namespace. */
-		worker_uid = geteuid();
-		worker_gid = getegid();
-	}
-	return true;
-}
-
 static bool check_options(unsigned *mode, GError **err)
 {
-	unsigned v;
-
-	if (opt.sandbox) {
-		if (!parse_enum("sandbox", opt.sandbox, sandbox_names, 3, &v, err))
-			return false;
-		sandbox_mode = v;
-	}
-	if (opt.seccomp) {
-		if (!parse_enum("seccomp", opt.seccomp, seccomp_names, 3, &v, err))
-			return false;
-		seccomp_mode = v;
-	}
-	if (!worker_ids(err))
+	if (!x9p_confine_resolve(err))
 		return false;
 	if (opt.log_level && !x9p_log_set_level(opt.log_level)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -413,7 +338,7 @@ static bool check_options(unsigned *mode, GError **err)
 
 /* ---- wiring --------------------------------------------------------- */
 
-static struct x9p_msockets *sockets;
+static struct x9p_mservice *sockets;
 static bool stopping;
 static GString *ready_text;
 
@@ -426,11 +351,7 @@ static void worker_config(struct mw_msg *c)
 {
 	mw_init(c, MW_CONFIG, 0);
 	c->u[MW_CF_ROLE] = MW_ROLE_SOCKETS;
-	c->u[MW_CF_UID] = worker_uid;
-	c->u[MW_CF_GID] = worker_gid;
-	c->u[MW_CF_SANDBOX] = sandbox_mode;
-	c->u[MW_CF_SECCOMP] = seccomp_mode;
-	c->u[MW_CF_LOG_LEVEL] = x9p_log_threshold();
+	x9p_confine_config(c);
 	c->u[MW_CF_ATTACK] = (uint32_t)atoi(g_getenv("X9P_WORKER_ATTACK") ?: "0");
 	c->u[MW_CF_WORKERS] = (uint32_t)opt.workers;
 	c->u[MW_CF_MAX_FIDS] = (uint32_t)opt.max_fids;
@@ -449,6 +370,7 @@ static void worker_config(struct mw_msg *c)
 			    (opt.no_setid ? MW_CF_NO_SETID : 0);
 	mw_add_str(c, "sockets");
 	mw_add_str(c, opt.synth_spec);
+	mw_add_str(c, "");          /* no tag */
 }
 
 /* The export's helpers, started by the monitor for the worker. */
@@ -473,7 +395,7 @@ static gboolean on_signal(gpointer data)
 	if (sockets && !stopping) {
 		stopping = true;
 		/* The loop ends when the worker is gone (on_sockets_ended). */
-		x9p_msockets_stop(sockets);
+		x9p_mservice_stop(sockets);
 	} else if (!sockets) {
 		g_main_loop_quit(main_loop);
 	}
@@ -541,7 +463,6 @@ int main(int argc, char **argv)
 {
 	GOptionContext *octx;
 	GError *err = NULL;
-	struct x9p_trace *trace = NULL;
 	struct x9p_xen *xen = NULL;
 	int trace_fd = -1;
 	unsigned mode, i;
@@ -563,6 +484,7 @@ int main(int argc, char **argv)
 		"unix sockets, loopback TCP or inherited descriptors.");
 	g_option_context_set_description(octx, help_description);
 	g_option_context_add_main_entries(octx, entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
 		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
 		g_error_free(err);
@@ -588,9 +510,7 @@ int main(int argc, char **argv)
 
 	if (opt.trace) {
 		trace_fd = open(opt.trace, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-		if (trace_fd >= 0 && opt.xen)
-			trace = x9p_trace_open_fd(fcntl(trace_fd, F_DUPFD_CLOEXEC, 3));
-		if (trace_fd < 0 || (opt.xen && !trace)) {
+		if (trace_fd < 0) {
 			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
 			exit_status = 1;
 			goto out;
@@ -610,7 +530,7 @@ int main(int argc, char **argv)
 			.multidevs = export_multidevs,
 			.no_setid = opt.no_setid,
 			.max_nodes = (unsigned)opt.max_nodes,
-			.trace = trace,
+			.trace_fd = trace_fd,
 		};
 
 		xen = x9p_xen_start(&xcfg, &err);
@@ -622,7 +542,8 @@ int main(int argc, char **argv)
 	}
 	if (n_addrs) {
 		struct mw_msg base;
-		struct x9p_msockets_cfg mc = {
+		struct x9p_mservice_cfg mc = {
+			.daemon = "x9p-backend",
 			.addrs = addrs,
 			.n_addrs = n_addrs,
 			.unix_mode = mode,
@@ -644,7 +565,7 @@ int main(int argc, char **argv)
 			}
 		}
 		worker_config(&base);
-		sockets = x9p_msockets_start(&mc, &err);
+		sockets = x9p_mservice_start(&mc, &err);
 		mw_clear_keep_fds(&base);
 		if (!sockets) {
 			g_critical("%s", err->message);
@@ -660,9 +581,7 @@ int main(int argc, char **argv)
 out:
 	x9p_xen_stop(xen);
 	/* Kills a worker that is still there and removes the socket files. */
-	x9p_msockets_free(sockets);
-	if (trace)
-		x9p_trace_close(trace);
+	x9p_mservice_free(sockets);
 	if (trace_fd >= 0)
 		close(trace_fd);
 	g_clear_error(&err);

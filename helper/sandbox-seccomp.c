@@ -18,6 +18,10 @@
 #error "the seccomp allowlist is written for the x86_64 system call table"
 #endif
 
+/* linux/include/uapi/xen/evtchn.h: _IOC(_IOC_NONE, 'E', 4, sizeof(struct
+ * ioctl_evtchn_notify { unsigned int port; })). */
+#define X9P_IOCTL_EVTCHN_NOTIFY _IOC(_IOC_NONE, 'E', 4, 4)
+
 /* Newer than the system headers/libseccomp of Debian 12; x86_64 numbers. */
 #define NR_fchmodat2 452
 #define NR_setxattrat 463
@@ -250,7 +254,7 @@ int x9p_sb_seccomp_supervisor(pid_t child, char **err)
 	return finish(&b, "supervisor", err);
 }
 
-int x9p_sb_seccomp_worker(bool log_only, int proc_fd, char **err)
+int x9p_sb_seccomp_worker(bool log_only, int proc_fd, bool xen, char **err)
 {
 	/* What the engine does on the descriptors it holds and the socket
 	 * transport on its listeners, beyond the common set. */
@@ -262,6 +266,8 @@ int x9p_sb_seccomp_worker(bool log_only, int proc_fd, char **err)
 		SCMP_SYS(memfd_create), SCMP_SYS(ftruncate),
 		/* GLib's threads ask it */
 		SCMP_SYS(getppid),
+		/* the vhost device's stop signals */
+		SCMP_SYS(signalfd4),
 	};
 	struct builder b;
 	int rc = start(&b, log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS, true, err);
@@ -284,5 +290,10 @@ int x9p_sb_seccomp_worker(bool log_only, int proc_fd, char **err)
 	}
 	add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0, NULL);
 	allow_common_args(&b);
+	/* A Xen worker notifies its frontend's ports; every other gntdev and
+	 * evtchn command (mapping grants, binding ports, restrictions) is
+	 * refused by the default action. */
+	if (xen)
+		allow1(&b, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, X9P_IOCTL_EVTCHN_NOTIFY));
 	return finish(&b, "worker", err);
 }

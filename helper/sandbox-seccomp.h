@@ -27,7 +27,8 @@
  * private /proc/self/fd, is allowed when proc_fd >= 0), execve, socket creation (but AF_UNIX, which
  * fails), connect, bind, ptrace, mount and the rest kill.  log_only
  * makes every call the filter would refuse succeed and get logged by the
- * kernel's audit instead (the --seccomp=log mode).
+ * kernel's audit instead (the --seccomp=log mode).  xen admits the one
+ * ioctl a Xen worker needs after its set-up, IOCTL_EVTCHN_NOTIFY.
  *
  * x9p_sb_seccomp_supervisor() admits waiting for `child`, signalling it or
  * the supervisor itself, signal-mask handling and exit.
@@ -39,6 +40,6 @@
 
 int x9p_sb_seccomp_helper(enum x9p_caps_need need, char **err);
 int x9p_sb_seccomp_supervisor(pid_t child, char **err);
-int x9p_sb_seccomp_worker(bool log_only, int proc_fd, char **err);
+int x9p_sb_seccomp_worker(bool log_only, int proc_fd, bool xen, char **err);
 
 #endif

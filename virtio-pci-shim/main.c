@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * x9p-vhost: a vhost-user virtio-9p device (virtio id 9) for KVM/QEMU
- * hosts.  The same 9P engine and the same confined x9p-helper as
- * x9p-backend; this file wires options, the filesystem driver, the engine,
- * the device and the frontend socket together.  Details: docs/x9p-vhost.md.
+ * hosts.  The same 9P engine, worker and confined x9p-helper as
+ * x9p-backend.  This program is the monitor: it opens the frontend socket
+ * and the export and starts one confined x9p-worker that runs the device
+ * (backend/worker/serve-vhost.c) and talks to the helper directly.
+ * Details: docs/x9p-vhost.md.
  */
 #define G_LOG_DOMAIN "x9p-vhost"
 
@@ -14,26 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <glib-unix.h>
 
-#include "core/server.h"
-#include "core/trace.h"
-#include "fs/proxy.h"
-#include "fs/synth.h"
+#include "fs/helper-spawn.h"
+#include "monitor/confine.h"
+#include "monitor/service.h"
 #include "socket/socket.h"
 
-#include "frontend.h"
 #include "log/log.h"
-#include "p9-vq.h"
 #include "vu-dev.h"
 
 #define EXIT_USAGE 2
-/* Linux's 9pnet_virtio carries at most 512000 bytes; larger is harmless. */
-#define VHOST_MAX_MSIZE ((1u << 20) + P9_IOHDR_SIZE)
 #define MAX_TAG_LEN (VU_MAX_CONFIG_SIZE - 2)
+#define DEFAULT_STOP_GRACE_MS 5000
 
 static struct {
 	char *socket_path;
@@ -125,6 +124,14 @@ static bool G_GNUC_PRINTF(2, 3) usage_error(GError **err, const char *fmt, ...)
 	return false;
 }
 
+static bool is_stream_socket(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
 static bool check_options(GError **err)
 {
 	if (opt.log_level && !x9p_log_set_level(opt.log_level))
@@ -132,7 +139,7 @@ static bool check_options(GError **err)
 				   "info, debug", opt.log_level);
 	if (!opt.socket_path == (opt.fd < 0))
 		return usage_error(err, "give exactly one of --socket-path and --fd");
-	if (opt.fd >= 0 && vhost_fd_is_listener(opt.fd) < 0)
+	if (opt.fd >= 0 && !is_stream_socket(opt.fd))
 		return usage_error(err, "--fd: descriptor %d is not a stream socket",
 				   opt.fd);
 	if (opt.synthetic && opt.export_dir)
@@ -165,21 +172,55 @@ static bool check_options(GError **err)
 	return true;
 }
 
-static struct x9p_fs *make_fs(GError **err)
-{
-	if (opt.export_dir) {
-		struct x9p_proxy_cfg cfg = {
-			.export_path = opt.export_dir,
-			.export_fd = -1,
-			.model = model,
-			.multidevs = multidevs,
-			.readonly = opt.readonly,
-			.no_setid = opt.no_setid,
-		};
+static GMainLoop *loop;
+static struct x9p_mservice *service;
+static bool stopping;
+static int status;
 
-		return x9p_proxy_new(&cfg, err);
+static gboolean on_signal(gpointer data)
+{
+	if (!stopping) {
+		stopping = true;
+		/* The loop ends when the worker is gone (on_ended). */
+		x9p_mservice_stop(service);
 	}
-	return x9p_synth_new(opt.synth_spec, err);
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_ready(void *opaque, const char *const *bound, unsigned n)
+{
+	if (opt.ready_fd >= 0) {
+		if (write(opt.ready_fd, "ready\n", 6) != 6)
+			g_warning("--ready-fd: %s", g_strerror(errno));
+		close(opt.ready_fd);
+		opt.ready_fd = -1;
+	}
+}
+
+static void on_ended(void *opaque, int exit_status)
+{
+	status = exit_status;
+	g_main_loop_quit(loop);
+}
+
+/* The worker's CONFIG (monitor/service.c adds the endpoint). */
+static void worker_config(struct mw_msg *c, const char *label)
+{
+	mw_init(c, MW_CONFIG, 0);
+	c->u[MW_CF_ROLE] = MW_ROLE_VHOST;
+	x9p_confine_config(c);
+	c->u[MW_CF_ATTACK] = (uint32_t)atoi(g_getenv("X9P_WORKER_ATTACK") ?: "0");
+	c->u[MW_CF_WORKERS] = (uint32_t)opt.thread_pool_size;
+	c->u[MW_CF_FS] = opt.export_dir ? MW_FS_PROXY : MW_FS_SYNTH;
+	c->u[MW_CF_MODEL] = model;
+	c->u[MW_CF_MULTIDEVS] = multidevs;
+	c->u[MW_CF_FLAGS] = (opt.readonly ? MW_CF_READONLY : 0) |
+			    (opt.no_setid ? MW_CF_NO_SETID : 0);
+	c->u[MW_CF_STOP_GRACE_MS] = opt.stop_grace_ms ? (uint32_t)opt.stop_grace_ms :
+							DEFAULT_STOP_GRACE_MS;
+	mw_add_str(c, label);
+	mw_add_str(c, opt.synth_spec);
+	mw_add_str(c, opt.tag);
 }
 
 static void print_capabilities(void)
@@ -192,16 +233,19 @@ int main(int argc, char **argv)
 {
 	GOptionContext *octx;
 	GError *err = NULL;
-	struct x9p_server_cfg scfg = { 0 };
-	struct x9p_server *engine = NULL;
-	struct x9p_trace *trace = NULL;
-	struct p9vq *p9 = NULL;
-	struct vu_dev *dev = NULL;
-	struct vu_dev_cfg dcfg = { 0 };
-	uint8_t config[VU_MAX_CONFIG_SIZE];
-	sigset_t sigs;
-	char *label;
-	int sigfd = -1, lfd = -1, status = 0, kind;
+	struct x9p_sock_addr addr;
+	struct mw_msg base;
+	struct x9p_mservice_cfg mc = {
+		.daemon = "x9p-vhost",
+		.addrs = &addr,
+		.n_addrs = 1,
+		.unix_mode = X9P_SOCK_DEFAULT_MODE,
+		.base = &base,
+		.trace_fd = -1,
+		.ready = on_ready,
+		.ended = on_ended,
+	};
+	char *label, *where;
 
 	g_set_prgname("x9p-vhost");
 	x9p_log_init("x9p-vhost", false, G_LOG_LEVEL_INFO);
@@ -213,6 +257,7 @@ int main(int argc, char **argv)
 		"vhost-user (trans=virtio in the guest), through a confined x9p-helper.");
 	g_option_context_set_description(octx, description);
 	g_option_context_add_main_entries(octx, entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
 		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
 		g_error_free(err);
@@ -228,95 +273,71 @@ int main(int argc, char **argv)
 		fprintf(stderr, "x9p-vhost: unexpected argument '%s' (see --help)\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (!check_options(&err)) {
+	if (!check_options(&err) || !x9p_confine_resolve(&err)) {
 		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
 		g_error_free(err);
 		return EXIT_USAGE;
 	}
 
-	/* Blocked before any thread exists, so that only the signalfd sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sigfd < 0) {
-		g_critical("signalfd: %s", g_strerror(errno));
-		return 1;
+	loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGINT, on_signal, NULL);
+	g_unix_signal_add(SIGTERM, on_signal, NULL);
+	where = opt.socket_path ? g_strdup_printf("unix:%s", opt.socket_path) :
+				  g_strdup_printf("fd:%d", opt.fd);
+	if (!x9p_sock_addr_parse(where, &addr, &err)) {
+		fprintf(stderr, "x9p-vhost: %s\n", err->message);
+		return EXIT_USAGE;
 	}
+	if (opt.trace) {
+		mc.trace_fd = open(opt.trace, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+				   0600);
+		if (mc.trace_fd < 0) {
+			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
+			status = 1;
+			goto out;
+		}
+	}
+	if (opt.export_dir) {
+		struct x9p_proxy_cfg pc = {
+			.export_path = opt.export_dir,
+			.export_fd = -1,
+			.model = model,
+			.multidevs = multidevs,
+			.readonly = opt.readonly,
+			.no_setid = opt.no_setid,
+		};
 
-	if (opt.trace && !(trace = x9p_trace_open(opt.trace))) {
-		g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
-		status = 1;
-		goto out;
+		mc.helpers = x9p_helper_spawner_new(&pc, &err);
+		if (!mc.helpers) {
+			g_critical("%s", err->message);
+			status = 1;
+			goto out;
+		}
 	}
-	scfg.fs = make_fs(&err);
-	if (!scfg.fs) {
+	label = opt.socket_path ? g_strdup_printf("vhost:%s", opt.socket_path) :
+				  g_strdup_printf("vhost:fd%d", opt.fd);
+	worker_config(&base, label);
+	mc.label = label;
+	service = x9p_mservice_start(&mc, &err);
+	g_free(label);
+	mw_clear_keep_fds(&base);
+	if (!service) {
 		g_critical("%s", err->message);
 		status = 1;
 		goto out;
 	}
-	scfg.workers = (unsigned)opt.thread_pool_size;
-	scfg.trace = trace;
-	engine = x9p_server_new(&scfg);
-
-	label = opt.socket_path ? g_strdup_printf("vhost:%s", opt.socket_path) :
-		g_strdup_printf("vhost:fd%d", opt.fd);
-	p9 = p9vq_new(engine, VHOST_MAX_MSIZE, label);
-	dcfg.features = 1ull << VIRTIO_9P_MOUNT_TAG;
-	dcfg.config = config;
-	dcfg.config_len = p9vq_config(opt.tag, config, sizeof(config));
-	dcfg.nqueues = 1;
-	dcfg.stop_grace_ms = (unsigned)opt.stop_grace_ms;
-	dcfg.ops = &p9vq_ops;
-	dcfg.opaque = p9;
-	dcfg.label = label;
-	dev = vu_dev_new(&dcfg);
-	g_free(label);
-
-	if (opt.socket_path) {
-		lfd = x9p_sock_listen_unix(opt.socket_path, X9P_SOCK_DEFAULT_MODE, &err);
-		if (lfd < 0) {
-			g_critical("--socket-path %s", err->message);
-			status = 1;
-			goto out;
-		}
-		kind = 1;
-	} else {
-		lfd = opt.fd;
-		kind = vhost_fd_is_listener(lfd);
-	}
-	g_message("virtio-9p device, tag '%s' (config_size=%zu), on %s", opt.tag, dcfg.config_len,
+	g_message("virtio-9p device, tag '%s' (config_size=%zu), on %s", opt.tag,
+		  (size_t)2 + strlen(opt.tag),
 		  opt.socket_path ? opt.socket_path : "an inherited descriptor");
-	if (opt.ready_fd >= 0) {
-		if (write(opt.ready_fd, "ready\n", 6) != 6)
-			g_warning("--ready-fd: %s", g_strerror(errno));
-		close(opt.ready_fd);
-	}
-	if (kind == 1) {
-		if (vhost_serve_listener(dev, lfd, sigfd) < 0)
-			status = 1;
-	} else {
-		if (vhost_serve_connection(dev, lfd, sigfd) < 0)
-			status = 1;
-		lfd = -1;   /* closed by the device */
-	}
+	g_main_loop_run(loop);
 	g_info("shutting down");
-
 out:
-	vu_dev_free(dev);
-	p9vq_free(p9);
-	if (engine)
-		x9p_server_free(engine);
-	else if (scfg.fs)
-		scfg.fs->ops->destroy(scfg.fs);
-	if (trace)
-		x9p_trace_close(trace);
-	if (lfd >= 0)
-		close(lfd);
-	if (opt.socket_path && lfd >= 0)
-		unlink(opt.socket_path);
+	x9p_mservice_free(service);
+	if (mc.trace_fd >= 0)
+		close(mc.trace_fd);
+	x9p_sock_addr_clear(&addr);
+	g_free(where);
 	g_clear_error(&err);
-	close(sigfd);
+	g_main_loop_unref(loop);
 	return status;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,13 @@ static gboolean on_message(gint fd, GIOCondition cond, gpointer data)
 		w->reaper = g_thread_new("x9p-reap", reap_thread, j);
 		break;
 	}
+	case MW_SESSION:
+	case MW_FAULT:
+		if (w->cfg.note) {
+			w->cfg.note(w->cfg.opaque, w, &m);
+			break;
+		}
+		/* fall through */
 	default:
 		mw_clear(&m);
 		violation(w, "an unexpected message");
@@ -217,6 +225,56 @@ static gboolean on_message(gint fd, GIOCondition cond, gpointer data)
 	}
 	mw_clear(&m);
 	return G_SOURCE_CONTINUE;
+}
+
+bool x9p_mworker_wait_ready(struct x9p_mworker *w, int timeout_ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	while (!w->ready && w->ch_src) {
+		struct pollfd p = { w->ch, POLLIN, 0 };
+		gint64 left = (end - g_get_monotonic_time()) / 1000;
+		int n;
+
+		if (left <= 0)
+			return false;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (n > 0) {
+			/* Outside a dispatch, returning REMOVE removes nothing. */
+			GSource *src = g_source_ref(w->ch_src);
+			bool gone = on_message(w->ch, G_IO_IN, w) == G_SOURCE_REMOVE;
+
+			if (gone)
+				g_source_destroy(src);
+			g_source_unref(src);
+			if (gone)
+				break;
+		}
+	}
+	return w->ready;
+}
+
+bool x9p_mworker_exited(const struct x9p_mworker *w)
+{
+	return w->exited;
+}
+
+bool x9p_mworker_wait_exit(struct x9p_mworker *w, int timeout_ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	while (!w->exited && g_get_monotonic_time() < end)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(10000);
+	return w->exited;
+}
+
+void x9p_mworker_kill(struct x9p_mworker *w)
+{
+	if (!w->exited)
+		kill(w->pid, SIGKILL);
 }
 
 static void on_child_exit(GPid pid, gint status, gpointer data)
@@ -299,7 +357,7 @@ struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError 
 			    g_strerror(e));
 		return NULL;
 	}
-	title = g_strdup_printf("x9p-backend: worker %s", cfg->label);
+	title = g_strdup_printf("%s: worker %s", cfg->daemon, cfg->label);
 	env = worker_env();
 	pid = fork();
 	if (pid == 0)
@@ -321,6 +379,7 @@ struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError 
 	w->cfg = *cfg;
 	w->label = g_strdup(cfg->label);
 	w->cfg.label = w->label;
+	w->cfg.daemon = NULL;
 	w->cfg.config = NULL;
 	w->cfg.program = NULL;
 	w->pid = pid;

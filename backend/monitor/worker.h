@@ -7,7 +7,7 @@
  * x9p_mworker_start() forks and executes the worker program with the
  * channel as descriptor 3, /dev/null as stdin and a pipe as stdout and
  * stderr (relayed: log/relay.h), every other descriptor closed, and
- * argv[0] "x9p-backend: worker LABEL" (what ps shows), then sends `config`
+ * argv[0] "DAEMON: worker LABEL" (what ps shows), then sends `config`
  * (its descriptors are sent, not closed: the caller keeps them for the
  * next worker).
  *
@@ -33,16 +33,33 @@
 struct x9p_mworker;
 
 struct x9p_mworker_cfg {
+	const char *daemon;                  /* "x9p-backend", "x9p-vhost" */
 	const char *label;
 	const char *program;                 /* the worker binary */
 	const struct mw_msg *config;
 	struct x9p_helper_launcher *helpers; /* not owned; may be NULL */
 	void (*ready)(void *opaque, struct x9p_mworker *w);
 	void (*exited)(void *opaque, struct x9p_mworker *w, int wait_status);
+	/* SESSION and FAULT (xen workers); NULL: those are violations.  The
+	 * message is well-formed (codec) but its values are unchecked. */
+	void (*note)(void *opaque, struct x9p_mworker *w, const struct mw_msg *m);
 	void *opaque;
 };
 
 struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError **err);
+/*
+ * Serves the worker's messages in the caller's thread (the monitor's main
+ * thread, outside any dispatch of them) until it is ready, it ended or
+ * timeout_ms passed: true once ready.  For callers that must not go on
+ * before the worker serves (a Xen device is Connected only then).
+ */
+bool x9p_mworker_wait_ready(struct x9p_mworker *w, int timeout_ms);
+/* Until it has exited (iterating the default main context), at most
+ * timeout_ms; true once it has.  Main thread, outside a dispatch. */
+bool x9p_mworker_wait_exit(struct x9p_mworker *w, int timeout_ms);
+bool x9p_mworker_exited(const struct x9p_mworker *w);
+/* SIGKILL at once. */
+void x9p_mworker_kill(struct x9p_mworker *w);
 /* SIGTERM now, SIGKILL if it is still there after grace_s seconds. */
 void x9p_mworker_terminate(struct x9p_mworker *w, unsigned grace_s);
 void x9p_mworker_free(struct x9p_mworker *w);

@@ -22,7 +22,8 @@
  *   CONFIG       M->W  everything the worker serves; descriptors: the
  *                      endpoints (listening sockets, connections), then
  *                      the trace file if MW_CF_TRACE.  Strings: label,
- *                      synthetic spec, then per endpoint its label.
+ *                      synthetic spec, mount tag, then per endpoint its
+ *                      label.
  *   READY        W->M  the worker is confined and serving.
  *   HELPER_START W->M  start the export's x9p-helper for me.
  *   HELPER       M->W  reply: status (0 or -errno), pid; string: why it
@@ -31,6 +32,10 @@
  *   HELPER_REAP  W->M  wait for my helper to end, killing it after
  *                      grace_ms.
  *   HELPER_GONE  M->W  reply: string: how it ended.
+ *   SESSION      W->M  xen: an Rversion went out (dialect, msize); the
+ *                      monitor records it for a successor to resume.
+ *   FAULT        W->M  xen: the frontend broke its rings (string: how);
+ *                      the monitor closes the device and the worker.
  */
 #ifndef X9P_PRIVSEP_MW_H
 #define X9P_PRIVSEP_MW_H
@@ -55,6 +60,8 @@ enum mw_type {
 	MW_HELPER_KILL,
 	MW_HELPER_REAP,
 	MW_HELPER_GONE,
+	MW_SESSION,
+	MW_FAULT,
 	MW_TYPE_END
 };
 
@@ -76,11 +83,23 @@ enum {
 	MW_CF_MODEL, MW_CF_MULTIDEVS, MW_CF_MAX_NODES,
 	MW_CF_FLAGS,            /* MW_CF_READONLY | ... */
 	MW_CF_N_ENDPOINTS,
+	MW_CF_STOP_GRACE_MS,    /* vhost: a queue stop waits this long */
+	MW_CF_DOMID,            /* xen: the frontend's domain */
+	MW_CF_RESUME,           /* xen: 0, or 1 + the dialect of a session to resume */
+	MW_CF_RESUME_MSIZE,
+	MW_CF_MAX_FILES,        /* xen: the device's quota (0: none) */
+	MW_CF_MAX_SPACE_MIB,
 	MW_CF_NU
 };
-enum { MW_CF_S_LABEL, MW_CF_S_SYNTH, MW_CF_S_ENDPOINT0 };
+/* CONFIG's strings: label, synthetic spec, mount tag (vhost), endpoints. */
+enum { MW_CF_S_LABEL, MW_CF_S_SYNTH, MW_CF_S_TAG, MW_CF_S_ENDPOINT0 };
 
-enum mw_role { MW_ROLE_SOCKETS = 1 };
+/* Sockets: the 9P socket transport on every endpoint.  Vhost: one
+ * vhost-user virtio-9p device on its one endpoint.  Xen: one 9pfs device
+ * connection; its endpoints are its rings, "ring REF PORT" (the interface
+ * page's grant reference and the frontend's event-channel port), with no
+ * descriptor: the worker maps and binds them itself before its lockdown. */
+enum mw_role { MW_ROLE_SOCKETS = 1, MW_ROLE_VHOST, MW_ROLE_XEN };
 enum mw_sandbox { MW_SANDBOX_NAMESPACE, MW_SANDBOX_CHROOT, MW_SANDBOX_NONE };
 enum mw_seccomp { MW_SECCOMP_KILL, MW_SECCOMP_LOG, MW_SECCOMP_NONE };
 enum mw_fs { MW_FS_SYNTH, MW_FS_PROXY };
@@ -88,9 +107,13 @@ enum {
 	MW_CF_READONLY = 1u << 0,
 	MW_CF_NO_SETID = 1u << 1,
 	MW_CF_TRACE = 1u << 2,
-	MW_CF_FLAGS_ALL = (1u << 3) - 1,
+	MW_CF_AUTO_DELETE = 1u << 3,   /* xen quota */
+	MW_CF_KEEP_FIDS = 1u << 4,     /* Tversion keeps fids (Xen frontends) */
+	MW_CF_FLAGS_ALL = (1u << 5) - 1,
 };
 
+/* SESSION's u32 fields. */
+enum { MW_SS_DIALECT, MW_SS_MSIZE, MW_SS_NU };
 /* HELPER's and HELPER_REAP's u32 fields. */
 enum { MW_HP_STATUS, MW_HP_PID, MW_HP_NU };
 enum { MW_RP_GRACE_MS, MW_RP_NU };

@@ -151,6 +151,6 @@ int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char *
 	if (rc < 0)
 		return rc;
 	if (cfg->seccomp != MW_SECCOMP_NONE)
-		rc = x9p_sb_seccomp_worker(cfg->seccomp == MW_SECCOMP_LOG, *proc_fd, err);
+		rc = x9p_sb_seccomp_worker(cfg->seccomp == MW_SECCOMP_LOG, *proc_fd, cfg->xen, err);
 	return rc;
 }

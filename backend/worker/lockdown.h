@@ -39,6 +39,7 @@ struct x9p_lockdown_cfg {
 	enum mw_sandbox sandbox;
 	enum mw_seccomp seccomp;
 	pid_t parent;               /* the monitor, seen at start */
+	bool xen;                   /* holds gntdev/evtchn handles: IOCTL_EVTCHN_NOTIFY allowed */
 };
 
 int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char **err);

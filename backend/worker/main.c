@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * x9p-worker: the unprivileged process of x9p-backend that reads clients'
- * bytes.  The monitor starts it with its channel as descriptor 3 and
- * sends one CONFIG message (privsep/mw.h) carrying the endpoints to serve,
- * each named "FAMILY BOUND" (FAMILY: unix, tcp or fd, the prefix of its
- * connections' labels, or fd2 for "fd:R,W", which comes with two
- * descriptors; BOUND: the address as the logs name it).
- * The worker confines itself (worker/lockdown.h) before it starts a thread
- * or reads a byte from any client, then runs the 9P engine and the socket
- * transport on those endpoints; x9p-helper is reached through sockets the
- * monitor hands over (worker/link.h).
+ * x9p-worker: the unprivileged process of x9p-backend and x9p-vhost that
+ * reads guests' and clients' bytes.  The monitor starts it with its
+ * channel as descriptor 3 and sends one CONFIG message (privsep/mw.h)
+ * carrying the endpoints to serve, each named "FAMILY BOUND" (FAMILY:
+ * unix, tcp or fd, the prefix of its connections' labels, or fd2 for
+ * "fd:R,W", which comes with two descriptors; BOUND: the address as the
+ * logs name it).  The worker confines itself (worker/lockdown.h) before it
+ * starts a thread or reads a byte from anybody, builds the filesystem
+ * driver and the 9P engine, and serves its role (worker/serve.h);
+ * x9p-helper is reached through sockets the monitor hands over
+ * (worker/link.h).
  *
- * Exit status: 0 after SIGTERM or when an "fd:" connection ended
+ * Exit status: 0 after SIGTERM or when an inherited connection ended
  * normally, 1 when one ended by a fault or at a runtime error, 2 on a
  * configuration the monitor should never have sent.
  */
@@ -22,44 +23,22 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
-#include <glib-unix.h>
 
-#include "core/server.h"
 #include "core/trace.h"
 #include "fs/proxy.h"
 #include "fs/synth.h"
 #include "log/log.h"
-#include "socket/socket.h"
 #include "worker/attack.h"
-#include "worker/link.h"
 #include "worker/lockdown.h"
+#include "worker/serve.h"
 
 #define LINK_FD 3
 #define EXIT_CONFIG 2
 
-static GMainLoop *main_loop;
-static int exit_status;
-
-static gboolean on_signal(gpointer data)
-{
-	g_info("%s: shutting down", (const char *)data);
-	g_main_loop_quit(main_loop);
-	return G_SOURCE_CONTINUE;
-}
-
-static void on_fd_closed(void *opaque, const char *label, bool clean)
-{
-	g_info("%s: the inherited connection ended; exiting", label);
-	if (!clean)
-		exit_status = 1;
-	g_main_loop_quit(main_loop);
-}
-
-/* Everything in CONFIG that the code below relies on, checked once. */
+/* Everything in CONFIG that the code relies on, checked once. */
 static bool config_valid(const struct mw_msg *c, char **why)
 {
 	unsigned n = c->u[MW_CF_N_ENDPOINTS], nfds = c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0;
@@ -71,12 +50,16 @@ static bool config_valid(const struct mw_msg *c, char **why)
 		const char *e = c->s[MW_CF_S_ENDPOINT0 + i];
 		bool two = g_str_has_prefix(e, "fd2 ");
 
+		if (c->u[MW_CF_ROLE] == MW_ROLE_XEN) {
+			/* Rings carry no descriptor: the worker maps them. */
+			names_ok = g_str_has_prefix(e, "ring ");
+			continue;
+		}
 		names_ok = two || g_str_has_prefix(e, "fd ") || g_str_has_prefix(e, "unix ") ||
 			   g_str_has_prefix(e, "tcp ");
 		nfds += two ? 2 : 1;
 	}
-
-	if (c->u[MW_CF_ROLE] != MW_ROLE_SOCKETS)
+	if (c->u[MW_CF_ROLE] < MW_ROLE_SOCKETS || c->u[MW_CF_ROLE] > MW_ROLE_XEN)
 		*why = g_strdup_printf("unknown role %u", c->u[MW_CF_ROLE]);
 	else if (c->u[MW_CF_SANDBOX] > MW_SANDBOX_NONE || c->u[MW_CF_SECCOMP] > MW_SECCOMP_NONE)
 		*why = g_strdup("unknown sandbox or seccomp mode");
@@ -86,6 +69,10 @@ static bool config_valid(const struct mw_msg *c, char **why)
 	else if (n == 0 || !names_ok || c->nfds != nfds)
 		*why = g_strdup_printf("%u endpoints with %u names and %u descriptors", n, c->ns,
 				       c->nfds);
+	else if (c->u[MW_CF_ROLE] == MW_ROLE_VHOST &&
+		 (n != 1 || g_str_has_prefix(c->s[MW_CF_S_ENDPOINT0], "fd2 ") ||
+		  !c->s[MW_CF_S_TAG][0]))
+		*why = g_strdup("a vhost device has one endpoint and a tag");
 	else if (c->u[MW_CF_ATTACK] && !x9p_attack_available())
 		*why = g_strdup("self-attacks are built into test builds only");
 	else
@@ -105,35 +92,55 @@ static struct x9p_fs *make_fs(const struct mw_msg *c, struct x9p_wlink *link, in
 		.max_nodes = c->u[MW_CF_MAX_NODES],
 	};
 
+	struct x9p_fs *fs;
+
 	if (c->u[MW_CF_FS] == MW_FS_SYNTH) {
 		x9p_synth_set_proc_fd(proc_fd);
-		return x9p_synth_new(c->s[MW_CF_S_SYNTH], err);
+		fs = x9p_synth_new(c->s[MW_CF_S_SYNTH], err);
+	} else {
+		fs = x9p_proxy_new_with(&pc, x9p_wlink_helper_launcher(link), err);
 	}
-	return x9p_proxy_new_with(&pc, x9p_wlink_helper_launcher(link), err);
+	if (fs && c->u[MW_CF_ROLE] == MW_ROLE_XEN)
+		fs = x9p_worker_xen_wrap_fs(fs, c);
+	return fs;
+}
+
+bool x9p_worker_announce(struct x9p_wctx *w)
+{
+	struct mw_msg ready;
+	int rc;
+
+	mw_init(&ready, MW_READY, 0);
+	rc = x9p_wlink_send(w->link, &ready);
+	if (rc < 0) {
+		g_critical("the monitor is gone: %s", g_strerror(-rc));
+		return false;
+	}
+	if (w->c->u[MW_CF_ATTACK])
+		x9p_attack(w->c->u[MW_CF_ATTACK], w->monitor);
+	return true;
 }
 
 int main(int argc, char **argv)
 {
 	struct x9p_lockdown_cfg lc = { .parent = getppid() };
 	struct x9p_server_cfg scfg = { 0 };
-	struct x9p_sock_cfg sock_cfg = { 0 };
-	struct x9p_sock_server *ss = NULL;
-	struct x9p_server *engine = NULL;
 	struct x9p_trace *trace = NULL;
-	struct x9p_wlink *link;
-	struct mw_msg c, ready;
+	struct x9p_wctx w = { 0 };
+	struct mw_msg c;
 	GError *err = NULL;
 	char *why = NULL;
-	int rc, proc_fd;
-	unsigned n;
+	int rc, proc_fd, status = 1;
 
 	g_set_prgname("x9p-worker");
 	x9p_log_init("x9p-worker", true, G_LOG_LEVEL_INFO);
 	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "x9p-worker", 0, 0, 0);
-	link = x9p_wlink_new(LINK_FD);
-	rc = x9p_wlink_config(link, &c);
+	w.link = x9p_wlink_new(LINK_FD);
+	w.monitor = lc.parent;
+	w.c = &c;
+	rc = x9p_wlink_config(w.link, &c);
 	if (rc < 0) {
 		g_critical("no configuration from the monitor: %s", g_strerror(-rc));
 		return EXIT_CONFIG;
@@ -143,6 +150,27 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	x9p_log_set_threshold(c.u[MW_CF_LOG_LEVEL]);
+	if (c.u[MW_CF_ROLE] == MW_ROLE_VHOST) {
+		/* Only the device's signalfd sees them: blocked before any thread. */
+		sigset_t sigs;
+
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	}
+	if (c.u[MW_CF_ROLE] == MW_ROLE_XEN && !x9p_worker_xen_prepare(&c, &why)) {
+		/* The monitor puts this in the device's error node. */
+		struct mw_msg f;
+
+		g_warning("%s: %s", c.s[MW_CF_S_LABEL], why);
+		mw_init(&f, MW_FAULT, 0);
+		mw_add_str(&f, why);
+		x9p_wlink_send(w.link, &f);
+		mw_clear(&f);
+		return 1;
+	}
+	lc.xen = c.u[MW_CF_ROLE] == MW_ROLE_XEN;
 	lc.uid = c.u[MW_CF_UID];
 	lc.gid = c.u[MW_CF_GID];
 	lc.sandbox = c.u[MW_CF_SANDBOX];
@@ -153,86 +181,49 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	n = c.u[MW_CF_N_ENDPOINTS];
 	if (c.u[MW_CF_FLAGS] & MW_CF_TRACE) {
 		trace = x9p_trace_open_fd(c.fds[c.nfds - 1]);
 		c.fds[c.nfds - 1] = -1;
 		if (!trace)
 			g_warning("--trace: %s", g_strerror(errno));
 	}
-	main_loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, on_signal, (gpointer) "SIGINT");
-	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
-	scfg.fs = make_fs(&c, link, proc_fd, &err);
-	if (!scfg.fs)
-		goto fail;
+	scfg.fs = make_fs(&c, w.link, proc_fd, &err);
+	if (!scfg.fs) {
+		g_critical("%s: %s", c.s[MW_CF_S_LABEL], err->message);
+		goto out;
+	}
 	scfg.workers = c.u[MW_CF_WORKERS];
 	scfg.max_fids = c.u[MW_CF_MAX_FIDS];
 	scfg.max_open_files = c.u[MW_CF_MAX_OPEN_FILES];
 	scfg.max_locks = c.u[MW_CF_MAX_LOCKS];
 	scfg.max_xattr_bytes = c.u[MW_CF_MAX_XATTR_BYTES];
 	scfg.trace = trace;
-	engine = x9p_server_new(&scfg);
-	if (!engine) {
-		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot start the 9P engine");
-		goto fail;
+	scfg.keep_fids_on_version = c.u[MW_CF_FLAGS] & MW_CF_KEEP_FIDS;
+	w.engine = x9p_server_new(&scfg);
+	if (!w.engine) {
+		g_critical("%s: cannot start the 9P engine", c.s[MW_CF_S_LABEL]);
+		goto out;
 	}
-	sock_cfg.max_conns = c.u[MW_CF_MAX_CONNS];
-	sock_cfg.reply_timeout_s = c.u[MW_CF_REPLY_TIMEOUT];
-	sock_cfg.version_timeout_s = c.u[MW_CF_VERSION_TIMEOUT];
-	sock_cfg.max_conns_per_peer = c.u[MW_CF_MAX_CONNS_PER_PEER];
-	sock_cfg.fd_closed = on_fd_closed;
-	ss = x9p_sock_server_new(engine, &sock_cfg, NULL);
-	for (unsigned i = 0, f = 0; i < n; i++) {
-		const char *name = c.s[MW_CF_S_ENDPOINT0 + i];
-		struct x9p_sock_endpoint ep = {
-			.family = g_str_has_prefix(name, "unix ") ? "unix" :
-				  g_str_has_prefix(name, "tcp ") ? "tcp" : "fd",
-			.rfd = c.fds[f],
-			.wfd = c.fds[f],
-			.bound = g_strdup(strchr(name, ' ') + 1),
-		};
-		int acc = 0;
-		socklen_t al = sizeof(acc);
-
-		c.fds[f++] = -1;
-		if (g_str_has_prefix(name, "fd2 ")) {
-			ep.wfd = c.fds[f];
-			c.fds[f++] = -1;
-		}
-		/* A listening socket is accepted on, anything else is one connection. */
-		ep.listening = ep.rfd == ep.wfd &&
-			       getsockopt(ep.rfd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) == 0 && acc;
-		if (!x9p_sock_server_adopt(ss, &ep, &err)) {
-			x9p_sock_endpoint_clear(&ep);
-			goto fail;
-		}
-		x9p_sock_endpoint_clear(&ep);
+	switch (c.u[MW_CF_ROLE]) {
+	case MW_ROLE_VHOST:
+		status = x9p_worker_serve_vhost(&w);
+		break;
+	case MW_ROLE_XEN:
+		status = x9p_worker_serve_xen(&w);
+		break;
+	default:
+		status = x9p_worker_serve_sockets(&w);
+		break;
 	}
-	mw_init(&ready, MW_READY, 0);
-	if (x9p_wlink_send(link, &ready) < 0) {
-		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_PIPE, "the monitor is gone");
-		goto fail;
-	}
-	if (c.u[MW_CF_ATTACK])
-		x9p_attack(c.u[MW_CF_ATTACK], lc.parent);
-	g_main_loop_run(main_loop);
-	goto out;
-fail:
-	g_critical("%s: %s", c.s[MW_CF_S_LABEL], err ? err->message : "failed");
-	exit_status = 1;
 out:
-	x9p_sock_server_free(ss);
-	if (engine)
-		x9p_server_free(engine);
+	if (w.engine)
+		x9p_server_free(w.engine);
 	else if (scfg.fs)
 		scfg.fs->ops->destroy(scfg.fs);
 	if (trace)
 		x9p_trace_close(trace);
 	g_clear_error(&err);
 	mw_clear(&c);
-	if (main_loop)
-		g_main_loop_unref(main_loop);
-	x9p_wlink_free(link);
-	return exit_status;
+	x9p_wlink_free(w.link);
+	return status;
 }

@@ -36,8 +36,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "fs/proxy.h"
-#include "fs/synth.h"
+#include "fs/helper-spawn.h"
 #include "xen/xen-int.h"
 
 struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned devid)
@@ -69,9 +68,9 @@ static void unconfigure(struct xdev *d)
 	if (d->fe_watched && d->m)
 		xs_unwatch(d->m->xsh, d->fe, d->fe_token);
 	d->fe_watched = false;
-	x9p_server_free(d->srv);
-	d->srv = NULL;
-	d->quota = NULL;
+	if (d->helpers)
+		d->helpers->destroy(d->helpers);
+	d->helpers = NULL;
 	g_clear_pointer(&d->fe, g_free);
 	g_clear_pointer(&d->path, g_free);
 	g_clear_pointer(&d->secmodel, g_free);
@@ -213,13 +212,15 @@ static bool read_limit(struct xdev *d, const char *key, uint64_t max, uint64_t *
 	return ok;
 }
 
-static struct x9p_fs *make_fs(struct xdev *d, enum x9p_secmodel model, GError **err)
+/* The device's helpers, started by this process for its worker; NULL
+ * with an error, or for a synthetic filesystem (then without one). */
+static bool make_helpers(struct xdev *d, GError **err)
 {
 	struct xmgr *m = d->m;
 	struct x9p_proxy_cfg pc = {
 		.export_path = d->path,
 		.export_fd = -1,
-		.model = model,
+		.model = d->model,
 		.multidevs = m->multidevs,
 		.no_setid = m->no_setid,
 		.max_nodes = m->max_nodes,
@@ -228,15 +229,16 @@ static struct x9p_fs *make_fs(struct xdev *d, enum x9p_secmodel model, GError **
 	struct stat st;
 
 	if (m->synthetic)
-		return x9p_synth_new(m->synth_spec, err);
+		return true;
 	/* xen-9pfsd creates missing export directories; its drop-in does too. */
 	if (strcmp(d->kind, "xen_9pfs") == 0 && stat(d->path, &st) < 0 && errno == ENOENT &&
 	    g_mkdir_with_parents(d->path, 0750) < 0) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
 			    "creating %s: %s", d->path, g_strerror(errno));
-		return NULL;
+		return false;
 	}
-	return x9p_proxy_new(&pc, err);
+	d->helpers = x9p_helper_spawner_new(&pc, err);
+	return d->helpers != NULL;
 }
 
 static bool configure(struct xdev *d)
@@ -245,8 +247,6 @@ static bool configure(struct xdev *d)
 	char *fe = xm_get(m, XBT_NULL, "%s/frontend", d->be);
 	char *feid = xm_get(m, XBT_NULL, "%s/frontend-id", d->be);
 	char *want_fe = g_strdup_printf("/local/domain/%u/device/9pfs/%u", d->domid, d->devid);
-	struct x9p_server_cfg sc = { 0 };
-	enum x9p_secmodel model;
 	GError *err = NULL;
 	const char *why;
 	uint64_t id, v;
@@ -274,7 +274,7 @@ static bool configure(struct xdev *d)
 		fail(d, "path '%s' %s", d->path, why);
 		goto out;
 	}
-	if (!d->secmodel || !x9p_secmodel_parse(d->secmodel, &model)) {
+	if (!d->secmodel || !x9p_secmodel_parse(d->secmodel, &d->model)) {
 		fail(d, "security_model '%s' is not none, passthrough, mapped-xattr or "
 		     "mapped-file", d->secmodel ? d->secmodel : "(missing)");
 		goto out;
@@ -293,29 +293,11 @@ static bool configure(struct xdev *d)
 		ok = true;
 		goto out;
 	}
-	sc.fs = make_fs(d, model, &err);
-	if (!sc.fs) {
+	if (!make_helpers(d, &err)) {
 		fail(d, "export %s: %s", d->path, err->message);
 		g_error_free(err);
 		goto out;
 	}
-	if (d->max_files || d->max_space_mib) {
-		struct xq_limits lim = {
-			.max_files = d->max_files,
-			.max_space = d->max_space_mib << 20,
-			.auto_delete = d->auto_delete,
-		};
-
-		sc.fs = x9p_quota_wrap(sc.fs, &lim, d->label, &d->quota);
-	}
-	sc.workers = m->workers;
-	sc.max_fids = m->max_fids;
-	sc.max_open_files = d->max_open_files ? (unsigned)d->max_open_files : m->max_open_files;
-	sc.max_locks = m->max_locks;
-	sc.max_xattr_bytes = m->max_xattr_bytes;
-	sc.keep_fids_on_version = true;
-	sc.trace = m->trace;
-	d->srv = x9p_server_new(&sc);
 
 	d->fe_watched = xs_watch(m->xsh, d->fe, d->fe_token);
 	if (!d->fe_watched)
@@ -324,7 +306,8 @@ static bool configure(struct xdev *d)
 	g_message("%s: tag '%s', export %s%s, security_model %s, max-open-files %u, "
 		  "max-files %" G_GUINT64_FORMAT ", max-space %" G_GUINT64_FORMAT " MiB%s",
 		  d->label, d->tag ? d->tag : "", d->path, m->synthetic ? " (synthetic)" : "",
-		  d->secmodel, sc.max_open_files, d->max_files, d->max_space_mib,
+		  d->secmodel, d->max_open_files ? (unsigned)d->max_open_files : m->max_open_files,
+		  d->max_files, d->max_space_mib,
 		  d->auto_delete ? ", auto-delete" : "");
 	ok = true;
 out:
@@ -365,6 +348,7 @@ static gpointer teardown_thread(gpointer p)
 
 	xconn_free(t->conn);
 	g_info("%s: disconnected", t->dev->label);
+	g_atomic_int_set(&t->dev->td_done, 1);
 	xm_in_main(ctx, teardown_done, t);
 	return NULL;
 }
@@ -378,6 +362,7 @@ static void start_teardown(struct xdev *d)
 	d->conn = NULL;
 	d->busy = true;
 	d->phase = PH_DOWN;
+	g_atomic_int_set(&d->td_done, 0);
 	d->td_thread = g_thread_new("x9p-teardown", teardown_thread, t);
 }
 
@@ -641,9 +626,20 @@ out:
 	g_free(online);
 }
 
+void xdev_shutdown_begin(struct xdev *d)
+{
+	if (d->conn)
+		xconn_handover_begin(d->conn);
+}
+
 void xdev_shutdown(struct xdev *d)
 {
 	if (d->td_thread) {
+		/* The teardown waits for its worker's end, which this thread
+		 * reports: keep the main context going meanwhile. */
+		while (!g_atomic_int_get(&d->td_done))
+			if (!g_main_context_iteration(NULL, FALSE))
+				g_usleep(10000);
 		g_thread_join(d->td_thread);
 		d->td_thread = NULL;
 		d->busy = false;

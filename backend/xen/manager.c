@@ -14,6 +14,7 @@
 
 #include <glib-unix.h>
 
+#include "monitor/worker.h"
 #include "xen/xen-int.h"
 
 #define SPAWN_STATE "libxl/xen-9pfs/state"
@@ -391,7 +392,8 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err)
 	m->no_setid = cfg->no_setid;
 	m->max_nodes = cfg->max_nodes;
 	m->helper_log_level = g_strdup(cfg->helper_log_level);
-	m->trace = cfg->trace;
+	m->trace_fd = cfg->trace_fd;
+	m->worker = x9p_mworker_program();
 
 	kinds = g_ptr_array_new();
 	{
@@ -455,6 +457,9 @@ void x9p_xen_stop(struct x9p_xen *x)
 	if (m->watch_src)
 		g_source_remove(m->watch_src);
 	g_hash_table_iter_init(&it, m->devs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		xdev_shutdown_begin(v);
+	g_hash_table_iter_init(&it, m->devs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		xdev_shutdown(v);
 		((struct xdev *)v)->m = NULL;
@@ -478,6 +483,7 @@ void x9p_xen_stop(struct x9p_xen *x)
 	g_free(m->home);
 	g_free(m->synth_spec);
 	g_free(m->helper_log_level);
+	g_free(m->worker);
 	g_free(x);
 	g_message("xen: stopped");
 }

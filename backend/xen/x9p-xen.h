@@ -32,7 +32,6 @@
 
 #include <glib.h>
 
-#include "core/trace.h"
 #include "helper/proxy.h"
 
 #define X9P_XEN_DEFAULT_KINDS "9pfs,xen_9pfs,x9p"
@@ -56,7 +55,7 @@ struct x9p_xen_cfg {
 	bool no_setid;              /* helper-backed exports: helper --no-setid */
 	unsigned max_nodes;         /* helper-backed exports: helper --max-nodes; 0: default */
 	const char *helper_log_level; /* NULL: the helper's default */
-	struct x9p_trace *trace;    /* may be NULL; not owned */
+	int trace_fd;               /* the --trace file, for the workers; -1: none */
 };
 
 struct x9p_xen;

@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internals of the Xen backend shared by its files:
+ * Internals of the Xen backend's monitor side, shared by its files:
  *   manager.c   XenStore connection, watches, spawn protocol, device table
  *   device.c    one device: configuration and its state machine
- *   conn.c      one connection of a device: mapping, binding, teardown
- *   ring.c      the data path of one ring (I/O thread, replies)
- *   quota.c     max-files / max-space / auto-delete (quota.h)
+ *   conn.c      one connection of a device: the frontend's keys read and
+ *               checked, and the worker that maps, binds and serves the
+ *               rings (backend/worker/serve-xen.c)
  *   dm-shim.c   the device-model stand-in for libxl 4.17
  *
- * Threads: the manager, devices and connection set-up/teardown decisions
- * live in the main-context thread; each ring has an I/O thread; replies
- * are produced by engine workers; a connection is torn down in a
- * short-lived thread so that a slow filesystem never stalls XenStore
- * handling for the other devices.
+ * Threads: everything here runs in the main-context thread, but a
+ * connection is torn down in a short-lived thread (which waits for its
+ * worker to end) so that XenStore handling never waits for one device.
  */
 #ifndef X9P_XEN_INT_H
 #define X9P_XEN_INT_H
@@ -22,20 +20,11 @@
 #include <string.h>
 
 #include <glib.h>
-#include <xenctrl.h>
-#include <xenevtchn.h>
-#include <xengnttab.h>
 #include <xenstore.h>
-#include <xen/io/9pfs.h>
 
 #include "9p/p9.h"
-#include "core/server.h"
-#include "xen/quota.h"
+#include "fs/helper-launch.h"
 #include "xen/x9p-xen.h"
-
-#define XEN_PG 4096u
-/* Bytes of one direction of a ring of 2^order pages (XEN_FLEX_RING_SIZE). */
-#define XRING_SIZE(order) (1u << ((order) + 12 - 1))
 
 /* XenbusState values (xen/io/xenbus.h), kept local for readability. */
 enum {
@@ -71,7 +60,8 @@ struct xmgr {
 	bool no_setid;
 	unsigned max_nodes;
 	char *helper_log_level;
-	struct x9p_trace *trace;
+	int trace_fd;                /* -1: none */
+	char *worker;                /* the worker program */
 };
 
 /* XenStore helpers; paths are printf formats.  xs_get returns g_malloc'd
@@ -116,13 +106,14 @@ struct xdev {
 
 	/* configuration */
 	char *path, *secmodel, *tag;
+	enum x9p_secmodel model;
 	uint64_t max_files, max_open_files, max_space_mib;
 	bool auto_delete;
-	struct x9p_server *srv;
-	struct xq *quota;            /* NULL without max-files/max-space */
+	struct x9p_helper_launcher *helpers;   /* NULL: synthetic */
 
 	struct xconn *conn;
 	GThread *td_thread;          /* teardown in progress */
+	gint td_done;                /* atomic: its connection is freed */
 	bool busy, dirty;
 };
 
@@ -134,62 +125,15 @@ void xdev_step(struct xdev *d);
 /* Daemon shutdown: hands a connected device over (it stays Connected for
  * the next daemon, xconn_handover); main thread. */
 void xdev_shutdown(struct xdev *d);
+/* Asks a connected device's worker to start its handover now, so that
+ * every device drains at once; xdev_shutdown() then waits. */
+void xdev_shutdown_begin(struct xdev *d);
 /* Main thread: records the negotiated session (key x9p-session). */
 void xdev_record_session(struct xdev *d, struct xconn *c, enum p9_dialect dl, uint32_t msize);
 /* Called (main thread) when a ring of d's connection c broke. */
 void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
 
 /* ---- conn.c ---- */
-
-/* Twrite payload still in a ring, released by the engine. */
-struct xheld {
-	struct xring *r;
-	uint32_t start, end;
-	bool released;
-};
-
-struct xring {
-	struct xconn *c;
-	unsigned idx;
-	struct xen_9pfs_data_intf *intf;
-	uint8_t *data;               /* 2^order pages: in (replies), then out (requests) */
-	uint8_t *in, *out;
-	unsigned order;
-	uint32_t size;               /* bytes per direction */
-	xenevtchn_handle *xce;
-	evtchn_port_t port;          /* local port */
-	bool bound, mapped;
-	int wake_fd;                 /* eventfd: stop the I/O thread */
-	GThread *thread;
-
-	GMutex cons_lock;            /* out_read, out_cons, held */
-	uint32_t out_read;           /* requests before this index were taken */
-	uint32_t out_cons;           /* published consumer index */
-	GQueue held;
-
-	GMutex prod_lock;            /* in_prod and the free part of `in` */
-	GCond space;
-	uint32_t in_prod;
-};
-
-struct xconn {
-	struct xdev *dev;            /* ref */
-	char *label;
-	GMainContext *ctx;
-	unsigned fe_domid;
-	unsigned nrings;
-	struct xring rings[X9P_XEN_MAX_RINGS];
-	xengnttab_handle *xgt;
-	struct x9p_session *session;
-	uint32_t max_msize;
-	struct xq *quota;            /* not owned */
-	gint dead;                   /* stop: no more replies, no more requests */
-	gint stopping;               /* handover: no more requests, replies go on */
-	gint dialect;                /* enum p9_dialect, from the last Rversion */
-	GMutex fault_lock;
-	bool faulted;
-	uint8_t tag_ring[65536];     /* ring each tag last arrived on */
-};
 
 /* A session negotiated with a previous x9p-backend (XenStore key
  * x9p-session of the backend directory), to be resumed. */
@@ -198,28 +142,25 @@ struct xresume {
 	uint32_t msize;
 };
 
-/* Reads the frontend's keys, maps and binds, starts the rings; NULL + err.
- * resume: take over a live frontend without a Tversion (may be NULL). */
+struct xconn;
+
+/*
+ * Reads and checks the frontend's keys, starts the device's worker and
+ * waits until it has mapped and bound every ring and serves them; NULL +
+ * err (the worker's own account of a failure, when it gave one).
+ * resume: take over a live frontend without a Tversion (may be NULL).
+ */
 struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **err);
 /* Daemon shutdown with the frontend left Connected for the next daemon:
- * stops taking requests, lets the ones in flight finish (answering EINTR
- * for what does not within a few seconds), publishes the consumer index,
- * then frees like xconn_free.  Requests still in the rings stay there. */
+ * the worker stops taking requests, lets the ones in flight finish
+ * (answering EINTR for what does not within a few seconds), publishes the
+ * consumer index and exits; requests still in the rings stay there.
+ * xconn_handover_begin() only asks it to, so that many devices drain at
+ * once; xconn_handover() waits (main thread, outside a dispatch) and frees. */
+void xconn_handover_begin(struct xconn *c);
 void xconn_handover(struct xconn *c);
-/* Any thread: an Rversion went out; records it in XenStore (main thread). */
-void xconn_note_version(struct xconn *c, enum p9_dialect d, uint32_t msize);
-/* Stops the rings, closes the session, unmaps and unbinds; any thread but
- * the connection's own ring threads. */
+/* Ends the worker at once (the kernel unmaps and unbinds what it held),
+ * waits for it and frees; any thread but the main one. */
 void xconn_free(struct xconn *c);
-/* A ring broke: log it, stop the connection, tell the main thread (once). */
-void xconn_fault(struct xconn *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-/* ---- ring.c ---- */
-
-extern const struct x9p_transport_ops xring_ops;   /* opaque: struct xconn */
-gpointer xring_thread(gpointer ring);
-void xring_wake(struct xring *r);
-/* Publishes out_cons up to what was taken and is no longer held. */
-void xring_publish_cons(struct xring *r);
 
 #endif

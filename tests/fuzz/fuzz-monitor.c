@@ -309,6 +309,7 @@ static void fuzz_monitor(guint32 seed, struct fake *f)
 	struct round rd = { .loop = g_main_loop_new(NULL, FALSE) };
 	struct mw_msg cfg;
 	struct x9p_mworker_cfg wc = {
+		.daemon = "fuzz-monitor",
 		.label = "fuzz",
 		.program = "/proc/self/exe",
 		.config = &cfg,
@@ -324,6 +325,7 @@ static void fuzz_monitor(guint32 seed, struct fake *f)
 
 	mw_init(&cfg, MW_CONFIG, 0);
 	mw_add_str(&cfg, "fuzz");
+	mw_add_str(&cfg, "");
 	mw_add_str(&cfg, "");
 	snprintf(s, sizeof(s), "%u", seed);
 	g_setenv(HOSTILE_ENV, s, TRUE);

@@ -6,7 +6,7 @@
 # and the command line, as a "# " comment for TAP output.
 #
 # proctree_check_workers PID: every process of the tree whose command line
-# starts with "x9p-backend: worker" must be confined: uid not 0, empty
+# is "x9p-backend: worker ..." or "x9p-vhost: worker ..." must be confined: uid not 0, empty
 # effective and bounding capability sets, NoNewPrivs 1, Seccomp 2
 # (filter), another mount namespace than PID's.  There must be at least
 # one.  Prints what is wrong and fails.
@@ -42,7 +42,7 @@ proctree_check_workers() {
 	found=0 bad=""
 	for p in $(proctree_pids "$1"); do
 		case $(proctree_args "$p") in
-		"x9p-backend: worker"*) ;;
+		"x9p-"*": worker "*) ;;
 		*) continue ;;
 		esac
 		found=$((found + 1))

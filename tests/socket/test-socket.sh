@@ -15,7 +15,7 @@ PY=${PYTHON:-python3}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/proctree.sh"
 
-planned=35
+planned=36
 echo "1..$planned"
 
 if [ ! -x "$BIN" ]; then
@@ -351,6 +351,18 @@ check "a frame above the negotiated msize closes only that connection" \
 	p9 garbage unix "$sock" msize
 
 # ---- the worker: killed, and attacking from inside --------------------------
+
+# What the worker program can call at all: no XenStore, no new processes.
+worker_links() {
+	w=$B/x9p-worker
+	if readelf -d "$w" | grep -q 'NEEDED.*libxenstore'; then
+		echo "$w needs libxenstore"; return 1
+	fi
+	bad=$(nm -D --undefined-only "$w" |
+		grep -Ew '(xs_[a-z_]+|fork|vfork|clone|clone3|execve|execveat|execv|execvp|posix_spawn|posix_spawnp|system|popen|g_spawn_(async|sync|command_line)[a-z_]*)(@.*)?$')
+	[ -z "$bad" ] || { echo "$w imports:"; echo "$bad"; return 1; }
+}
+check "x9p-worker links no XenStore library and nothing that starts a process" worker_links
 
 worker_of() { pgrep -P "$1" -f '^x9p-backend: worker ' | head -n 1; }
 

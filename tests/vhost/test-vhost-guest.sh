@@ -108,8 +108,13 @@ for k in $kernels; do
 	[ $st -eq 0 ] || sed -n 's/^@@S /# /p' "$out" | tail -n 10
 	grep -q "^written by $k" "$work/exp-$k/from-guest" 2>/dev/null
 	check $? "$tag the file the guest wrote is in the export"
-	! grep -Eq 'x9p-vhost: (fatal|error|warning):' "$work/log-$k"/vhost*.log
+	# The monitor's lines and its worker's and helper's, relayed.
+	warn='x9p-(vhost|worker|helper)(\[[0-9]+\])?: (fatal|error|warning):'
+	! grep -Eq "$warn" "$work/log-$k"/vhost*.log
 	check $? "$tag x9p-vhost logged no warnings"
-	grep -E 'x9p-vhost: (fatal|error|warning):' "$work/log-$k"/vhost*.log 2>/dev/null | head -n 5 | sed 's/^/# /'
+	grep -E "$warn" "$work/log-$k"/vhost*.log 2>/dev/null | head -n 5 | sed 's/^/# /'
+	cat "$work/log-$k"/vhost0.log.tree 2>/dev/null | grep '^#'
+	grep -qx 'worker confined' "$work/log-$k"/vhost0.log.tree 2>/dev/null
+	check $? "$tag the worker running the device is non-root, without capabilities, NoNewPrivs, seccomp, own mount namespace"
 done
 echo "1..$n"

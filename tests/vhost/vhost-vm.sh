@@ -27,6 +27,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+. "$top/tests/lib/proctree.sh"
 vm=$top/tests/vm
 export X9P_VM_CACHE=${X9P_VM_CACHE:-$top/build/vm-cache}
 B=${X9P_BUILD:-build}
@@ -149,6 +150,15 @@ for ((i = 0; i < nconf; i++)); do
 		pids[i]=$!
 		read -r -t 20 line <"$tmp/ready$i" || line=
 		[ "$line" = ready ] || { sed 's/^/  /' "$(vlog "$i")" >&2; die "x9p-vhost ($i) did not start"; }
+		# Its process tree, and whether the worker is confined, for the tests.
+		{
+			proctree_print "${pids[$i]}"
+			if why=$(proctree_check_workers "${pids[$i]}"); then
+				echo "worker confined"
+			else
+				echo "$why" | sed 's/^/# /'
+			fi
+		} >"$(vlog "$i").tree"
 		qargs+=(-chardev "socket,id=vu$i,path=$sock"
 			-device "vhost-user-device-pci,chardev=vu$i,virtio-id=9,num_vqs=1,vq_size=128,config_size=$((2 + ${#tag}))")
 		desc="x9p-vhost"

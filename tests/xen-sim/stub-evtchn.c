@@ -27,6 +27,7 @@ struct port {
 
 struct xenevtchn_handle {
 	int sock;
+	int restricted;             /* -1, or the only domain it may bind */
 	int epfd;
 	pthread_mutex_t lock;
 	struct port *ports;
@@ -40,6 +41,7 @@ xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned open
 	(void)open_flags;
 	if (!h)
 		return NULL;
+	h->restricted = -1;
 	h->sock = sim_connect(SIM_ROLE_RPC, 0, NULL);
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (h->sock < 0 || h->epfd < 0) {
@@ -124,6 +126,11 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32
 	struct port *p;
 
 	pthread_mutex_lock(&h->lock);
+	if (h->restricted >= 0 && (uint32_t)h->restricted != domid) {
+		pthread_mutex_unlock(&h->lock);
+		errno = EPERM;
+		return -1;
+	}
 	r = sim_call(h->sock, SIM_EVT_BIND, a, NULL, 0, &rh, NULL, fds, &nfds);
 	pthread_mutex_unlock(&h->lock);
 	if (r < 0)
@@ -229,4 +236,17 @@ int xenevtchn_unmask(xenevtchn_handle *h, evtchn_port_t port)
 		errno = EINVAL;
 	pthread_mutex_unlock(&h->lock);
 	return r;
+}
+
+/*
+ * The simulated channels of a handle are bound to one domain each already;
+ * a restricted handle refuses to bind another domain's ports, as the
+ * driver's IOCTL_EVTCHN_RESTRICT_DOMID does.
+ */
+int xenevtchn_restrict(xenevtchn_handle *h, domid_t domid)
+{
+	pthread_mutex_lock(&h->lock);
+	h->restricted = (int)domid;
+	pthread_mutex_unlock(&h->lock);
+	return 0;
 }

@@ -58,6 +58,42 @@ static void test_linux_rings(void)
 	sim_free(s);
 }
 
+/*
+ * The device's rings are mapped and served by a worker of its own, named
+ * after the device and confined (tests/lib/proctree.sh says what that
+ * means).
+ */
+static void test_worker_confined(void)
+{
+	struct sim *s = sim_new();
+	struct fe *fe;
+	char *cmd, *out = NULL, *err = NULL;
+	int status = -1;
+
+	if (geteuid() != 0) {
+		g_test_skip("needs root: workers run as another user");
+		sim_free(s);
+		return;
+	}
+	g_assert_true(sim_backend_start(s, synth_args));
+	fe = sim_guest(s, FE_LINUX, 5);
+	g_assert_nonnull(fe);
+	g_assert_true(sim_9p_works(fe));
+	cmd = g_strdup_printf(". tests/lib/proctree.sh && proctree_print %d && "
+			      "proctree_check_workers %d && pgrep -P %d -f '^x9p-backend: worker dom5/9pfs/'",
+			      (int)s->be_pid, (int)s->be_pid, (int)s->be_pid);
+	g_assert_true(g_spawn_sync(NULL, (char *[]){ "sh", "-c", cmd, NULL }, NULL,
+				   G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, NULL));
+	if (g_test_verbose() || status != 0)
+		g_printerr("%s%s", out, err);
+	g_assert_cmpint(status, ==, 0);
+	g_free(cmd);
+	g_free(out);
+	g_free(err);
+	fe_free(fe);
+	sim_free(s);
+}
+
 static void recv_tag(struct p9c *c, uint16_t tag, uint8_t type)
 {
 	struct p9c_reply r = { 0 };
@@ -268,6 +304,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	g_test_add_func("/xen/9p/initwait-keys", test_initwait_keys);
 	g_test_add_func("/xen/9p/linux-rings", test_linux_rings);
+	g_test_add_func("/xen/9p/worker-confined", test_worker_confined);
 	g_test_add_func("/xen/9p/out-of-order", test_out_of_order);
 	g_test_add_func("/xen/9p/flush", test_flush);
 	g_test_add_func("/xen/9p/large-io-wrap", test_large_io_wrap);

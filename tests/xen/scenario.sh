@@ -10,6 +10,7 @@ here=/x9ptest
 . "$here/config.sh"
 . "$here/dom0-lib.sh"
 . "$here/dom0-backends.sh"
+. "$here/proctree.sh"
 
 MA=/mnt/a MB=/mnt/b
 A=domu-a B=domu-b
@@ -50,7 +51,7 @@ t_backend_up() {
 	wait_for 20 backend_running || { tail -n 20 "$X9P_LOG" 2>/dev/null; fail "x9p-backend is not running"; return 1; }
 	PID0=$(be_pid)
 	echo "x9p-backend pid $PID0"
-	ps -o pid,rss,args -C x9p-backend,x9p-helper 2>/dev/null
+	ps -o pid,rss,args -C x9p-backend,x9p-helper,x9p-worker 2>/dev/null
 }
 
 t_boot_a() {
@@ -87,6 +88,18 @@ t_data_a() {
 	gcmd "$A" 30 "xt is9p $MA && echo 'written by domU A' > $MA/from-domu && sync" || return 1
 	[ "$(cat /srv/export-a/from-domu 2>&1)" = "written by domU A" ] ||
 		fail "dom0 sees '$(cat /srv/export-a/from-domu 2>&1)'"
+}
+
+# Each connected device has its worker: the process mapping the guest's
+# rings and parsing its 9P runs without root, capabilities or the host's
+# filesystem, under seccomp.
+t_worker_confined() {
+	[ "$MODE" = qemu ] && { skip "x9p's process model"; return; }
+	local out
+	proctree_print "$(be_pid)" | sed 's/^# //'
+	out=$(proctree_check_workers "$(be_pid)") || fail "$out"
+	pgrep -f "^x9p-backend: worker dom$DOM_A/" >/dev/null ||
+		fail "no worker named after domU A's device"
 }
 
 t_posixdiff() {
@@ -312,7 +325,7 @@ t_after_destroy() {
 }
 
 prepare_exports
-plan 18
+plan 19
 phase start
 run_test "dom0: Xen 4.17 toolstack is up (xl list, xl info)" t_toolstack
 run_test "dom0: the 9pfs backend ($MODE) is running" t_backend_up
@@ -321,6 +334,7 @@ run_test "domU A: PV guest boots and answers on its console" t_boot_a
 run_test "attach: domU A's device for export A reaches Connected" t_attach_a
 run_test "mount: domU A mounts it (trans=xen, version=9p2000.L)" t_mount_a
 run_test "data: domU A reads dom0's file, dom0 reads domU A's file" t_data_a
+run_test "privsep: the worker serving domU A's rings is non-root, without capabilities, NoNewPrivs, seccomp, own mount namespace" t_worker_confined
 phase posix
 run_test "posixdiff: POSIX differential suite, 9p mount vs domU tmpfs" t_posixdiff
 run_test "stress: data-integrity stress on the mount" t_stress

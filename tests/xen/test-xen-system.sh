@@ -112,6 +112,7 @@ progs=$top/build/tests/progs
 for f in dom0-init.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
 	cp "$here/$f" "$stage/$f"
 done
+cp "$top/tests/lib/proctree.sh" "$stage/proctree.sh"
 chmod 0755 "$stage/dom0-init.sh"
 cat >"$stage/config.sh" <<EOF
 MODE=$mode

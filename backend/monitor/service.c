@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The monitor's socket service; see sockets.h. */
+/* A service of the monitor; see service.h. */
 #define G_LOG_DOMAIN "x9p-backend"
 
 #include <errno.h>
@@ -7,15 +7,15 @@
 #include <sys/wait.h>
 
 #include "fs/helper-spawn.h"
-#include "monitor/sockets.h"
+#include "monitor/service.h"
 #include "monitor/worker.h"
 
 #define BACKOFF_MAX_MS 5000
 #define YOUNG_US (5 * G_USEC_PER_SEC)
 #define STOP_GRACE_S 10
 
-struct x9p_msockets {
-	struct x9p_msockets_cfg cfg;
+struct x9p_mservice {
+	struct x9p_mservice_cfg cfg;
 	struct x9p_sock_endpoint *eps;
 	unsigned n;
 	bool has_conn;              /* an endpoint is an fd: connection */
@@ -30,11 +30,11 @@ struct x9p_msockets {
 	guint restart_timer;
 };
 
-static bool start_worker(struct x9p_msockets *s);
+static bool start_worker(struct x9p_mservice *s);
 
 static void on_ready(void *opaque, struct x9p_mworker *w)
 {
-	struct x9p_msockets *s = opaque;
+	struct x9p_mservice *s = opaque;
 	const char **bound;
 
 	g_info("worker %s (pid %d) is confined and serving", s->label,
@@ -51,7 +51,7 @@ static void on_ready(void *opaque, struct x9p_mworker *w)
 
 static gboolean restart_cb(gpointer data)
 {
-	struct x9p_msockets *s = data;
+	struct x9p_mservice *s = data;
 
 	s->restart_timer = 0;
 	start_worker(s);
@@ -68,7 +68,7 @@ static char *status_text(int st)
 
 static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 {
-	struct x9p_msockets *s = opaque;
+	struct x9p_mservice *s = opaque;
 	bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	char *text = status_text(st);
 
@@ -97,9 +97,10 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 	s->restart_timer = g_timeout_add(s->delay_ms, restart_cb, s);
 }
 
-static bool start_worker(struct x9p_msockets *s)
+static bool start_worker(struct x9p_mservice *s)
 {
 	struct x9p_mworker_cfg wc = {
+		.daemon = s->cfg.daemon,
 		.label = s->label,
 		.program = s->program,
 		.config = &s->config,
@@ -126,9 +127,9 @@ static bool start_worker(struct x9p_msockets *s)
 	return true;
 }
 
-struct x9p_msockets *x9p_msockets_start(const struct x9p_msockets_cfg *cfg, GError **err)
+struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GError **err)
 {
-	struct x9p_msockets *s = g_new0(struct x9p_msockets, 1);
+	struct x9p_mservice *s = g_new0(struct x9p_mservice, 1);
 	unsigned nfds = 0;
 
 	s->cfg = *cfg;
@@ -143,8 +144,8 @@ struct x9p_msockets *x9p_msockets_start(const struct x9p_msockets_cfg *cfg, GErr
 	s->config = *cfg->base;
 	s->config.ns = 0;
 	s->config.nfds = 0;
-	mw_add_str(&s->config, cfg->base->s[MW_CF_S_LABEL]);
-	mw_add_str(&s->config, cfg->base->s[MW_CF_S_SYNTH]);
+	for (unsigned i = 0; i < MW_CF_S_ENDPOINT0; i++)
+		mw_add_str(&s->config, cfg->base->s[i]);
 	for (unsigned i = 0; i < cfg->n_addrs; i++) {
 		struct x9p_sock_endpoint *ep = &s->eps[i];
 		char *name;
@@ -178,7 +179,8 @@ struct x9p_msockets *x9p_msockets_start(const struct x9p_msockets_cfg *cfg, GErr
 		s->config.u[MW_CF_FLAGS] |= MW_CF_TRACE;
 		mw_add_fd(&s->config, cfg->trace_fd);
 	}
-	s->label = s->n == 1 ? g_strdup(s->eps[0].bound) :
+	s->label = cfg->label ? g_strdup(cfg->label) :
+		   s->n == 1 ? g_strdup(s->eps[0].bound) :
 			       g_strdup_printf("%s+%u", s->eps[0].bound, s->n - 1);
 	s->program = x9p_mworker_program();
 	if (!start_worker(s)) {
@@ -189,11 +191,11 @@ struct x9p_msockets *x9p_msockets_start(const struct x9p_msockets_cfg *cfg, GErr
 	return s;
 fail:
 	s->cfg.ended = NULL;
-	x9p_msockets_free(s);
+	x9p_mservice_free(s);
 	return NULL;
 }
 
-void x9p_msockets_stop(struct x9p_msockets *s)
+void x9p_mservice_stop(struct x9p_mservice *s)
 {
 	s->stopping = true;
 	if (s->restart_timer) {
@@ -206,7 +208,7 @@ void x9p_msockets_stop(struct x9p_msockets *s)
 		s->cfg.ended(s->cfg.opaque, 0);
 }
 
-void x9p_msockets_free(struct x9p_msockets *s)
+void x9p_mservice_free(struct x9p_mservice *s)
 {
 	if (!s)
 		return;

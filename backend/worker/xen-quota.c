@@ -9,7 +9,7 @@
 
 #include <glib.h>
 
-#include "xen/quota.h"
+#include "worker/xen-quota.h"
 
 #define SCAN_BUDGET (64u * 1024)
 #define SCAN_MAX_DEPTH 256

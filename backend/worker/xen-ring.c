@@ -35,7 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "xen/xen-int.h"
+#include "worker/xen-rings.h"
 
 #define WAIT_POLL_MS 20
 #define TWRITE_HDR 23u               /* size type tag fid offset count */

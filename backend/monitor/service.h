@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The monitor's socket service: the endpoints of every --listen address,
- * opened here with the monitor's privileges, served by one worker
- * (monitor/worker.h) that holds them all, so that its clients share one
- * export, one lock table and one x9p-helper, as they would in one process.
+ * A service of the monitor: endpoints opened here with the monitor's
+ * privileges (x9p-backend's --listen addresses, x9p-vhost's socket) and
+ * served by one worker (monitor/worker.h) that holds them all, so that
+ * x9p-backend's clients share one export, one lock table and one
+ * x9p-helper, as they would in one process.  The worker's role and
+ * settings are the caller's `base` CONFIG.
  *
- * x9p_msockets_start() opens the endpoints and starts the worker; ready()
+ * x9p_mservice_start() opens the endpoints and starts the worker; ready()
  * is called once, when the first worker is confined and serving, with the
  * effective addresses ("unix:PATH", "tcp:127.0.0.1:PORT", "fd:N").  A
  * worker that dies is replaced (at once after a long life, backing off up
@@ -13,11 +15,11 @@
  * endpoint is an "fd:" connection, which cannot outlive the worker,
  * ended() is called with the daemon's exit status (0 after an orderly
  * end, else 1) and nothing restarts.  ended() is also called after
- * x9p_msockets_stop() once the worker is gone, and if the first worker
+ * x9p_mservice_stop() once the worker is gone, and if the first worker
  * never became ready.
  */
-#ifndef X9P_MONITOR_SOCKETS_H
-#define X9P_MONITOR_SOCKETS_H
+#ifndef X9P_MONITOR_SERVICE_H
+#define X9P_MONITOR_SERVICE_H
 
 #include <glib.h>
 
@@ -25,7 +27,9 @@
 #include "privsep/mw.h"
 #include "socket/socket.h"
 
-struct x9p_msockets_cfg {
+struct x9p_mservice_cfg {
+	const char *daemon;                    /* "x9p-backend": names the worker's process */
+	const char *label;                     /* ... with this; NULL: its endpoints */
 	const struct x9p_sock_addr *addrs;
 	unsigned n_addrs;
 	unsigned unix_mode;
@@ -41,12 +45,12 @@ struct x9p_msockets_cfg {
 	void *opaque;
 };
 
-struct x9p_msockets;
+struct x9p_mservice;
 
-struct x9p_msockets *x9p_msockets_start(const struct x9p_msockets_cfg *cfg, GError **err);
+struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GError **err);
 /* Terminates the worker; ended() follows when it is gone. */
-void x9p_msockets_stop(struct x9p_msockets *s);
+void x9p_mservice_stop(struct x9p_mservice *s);
 /* Kills what still runs, closes and removes the endpoints. */
-void x9p_msockets_free(struct x9p_msockets *s);
+void x9p_mservice_free(struct x9p_mservice *s);
 
 #endif

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A worker of the vhost role: one vhost-user virtio-9p device on the
+ * frontend socket the monitor opened (virtio-pci-shim/); see serve.h.
+ * Guest memory arrives as descriptors in SET_MEM_TABLE and is mapped
+ * here, which the worker's filter allows (never executable).
+ */
+#define G_LOG_DOMAIN "x9p-worker"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "virtio-pci-shim/frontend.h"
+#include "virtio-pci-shim/p9-vq.h"
+#include "virtio-pci-shim/vu-dev.h"
+#include "worker/serve.h"
+
+/* Linux's 9pnet_virtio carries at most 512000 bytes; larger is harmless. */
+#define VHOST_MAX_MSIZE ((1u << 20) + P9_IOHDR_SIZE)
+
+int x9p_worker_serve_vhost(struct x9p_wctx *w)
+{
+	struct mw_msg *c = w->c;
+	uint8_t config[VU_MAX_CONFIG_SIZE];
+	struct vu_dev_cfg dcfg = { 0 };
+	const char *label = c->s[MW_CF_S_LABEL];
+	struct vu_dev *dev;
+	struct p9vq *p9;
+	sigset_t sigs;
+	int sigfd, fd = c->fds[0], kind, status = 0;
+
+	c->fds[0] = -1;
+	/* main.c blocked them before any thread existed. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sigfd < 0) {
+		g_critical("signalfd: %s", g_strerror(errno));
+		close(fd);
+		return 1;
+	}
+	p9 = p9vq_new(w->engine, VHOST_MAX_MSIZE, label);
+	dcfg.features = 1ull << VIRTIO_9P_MOUNT_TAG;
+	dcfg.config = config;
+	dcfg.config_len = p9vq_config(c->s[MW_CF_S_TAG], config, sizeof(config));
+	dcfg.nqueues = 1;
+	dcfg.stop_grace_ms = c->u[MW_CF_STOP_GRACE_MS];
+	dcfg.ops = &p9vq_ops;
+	dcfg.opaque = p9;
+	dcfg.label = label;
+	dev = vu_dev_new(&dcfg);
+	kind = vhost_fd_is_listener(fd);
+	if (kind < 0 || !x9p_worker_announce(w)) {
+		close(fd);
+		status = 1;
+	} else if (kind == 1) {
+		if (vhost_serve_listener(dev, fd, sigfd) < 0)
+			status = 1;
+		close(fd);
+	} else if (vhost_serve_connection(dev, fd, sigfd) < 0) {
+		status = 1;   /* the device closed fd */
+	}
+	g_info("shutting down");
+	vu_dev_free(dev);
+	p9vq_free(p9);
+	close(sigfd);
+	return status;
+}
