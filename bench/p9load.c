@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A 9P load generator for the benchmarks (not a test): K clients, each on
+ * its own connection and thread, repeat one operation for a while against
+ * a server, and the total rate is printed; and the same operations done
+ * locally with plain system calls, as the references a ratio needs.
+ *
+ *   p9load --addr unix:PATH --op OP [--clients K] [--seconds S] [--file NAME]
+ *     OP: walk-getattr-clunk (a stat from scratch), getattr (on a held
+ *         fid), read4k, read1m (1 MiB reads of NAME, wrapping at its end)
+ *   p9load --local DIR --op OP ...
+ *     OP: fstatat, pread4k, pread1m (of DIR/NAME), echo (a 64-byte round
+ *         trip to a thread over a socketpair: the floor of any server)
+ *
+ * Prints one line: "OP CLIENTS ops/s".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "p9client.h"
+
+static char *addr, *local, *op, *file = "file";
+static int clients = 1, seconds = 3;
+static volatile int stop;
+
+struct job {
+	pthread_t t;
+	unsigned long ops;
+	int err;
+};
+
+static void *remote(void *arg)
+{
+	struct job *j = arg;
+	int e = 0;
+	struct p9c *c = p9c_connect(addr, &e);
+	uint32_t msize = 0, n;
+	char *buf = g_malloc(1 << 20);
+	uint64_t off = 0;
+	struct p9_getattr ga;
+
+	if (!c || p9c_version(c, (1u << 20) + 4096, "9P2000.L", &msize, NULL, 0) < 0 ||
+	    p9c_attach(c, 1, P9_NOFID, "root", "", 0, NULL) < 0) {
+		j->err = e ? e : EPROTO;
+		goto out;
+	}
+	if (strcmp(op, "walk-getattr-clunk") != 0 &&
+	    (p9c_walk_path(c, 1, 2, file, NULL) < 0 ||
+	     (strncmp(op, "read", 4) == 0 && p9c_lopen(c, 2, O_RDONLY, NULL, NULL) < 0))) {
+		j->err = ENOENT;
+		goto out;
+	}
+	while (!stop) {
+		int r;
+
+		if (strcmp(op, "walk-getattr-clunk") == 0) {
+			r = p9c_walk_path(c, 1, 3, file, NULL);
+			if (!r)
+				r = p9c_getattr(c, 3, P9_GETATTR_BASIC, &ga);
+			if (!r)
+				r = p9c_clunk(c, 3);
+		} else if (strcmp(op, "getattr") == 0) {
+			r = p9c_getattr(c, 2, P9_GETATTR_BASIC, &ga);
+		} else {
+			uint32_t count = strcmp(op, "read4k") == 0 ? 4096 : 1 << 20;
+
+			r = p9c_read(c, 2, off, count, buf, &n);
+			off = r == 0 && n == count ? off + n : 0;
+		}
+		if (r < 0) {
+			j->err = -r;
+			break;
+		}
+		j->ops++;
+	}
+out:
+	p9c_free(c);
+	g_free(buf);
+	return NULL;
+}
+
+static void *echo_peer(void *arg)
+{
+	int fd = *(int *)arg;
+	char b[64];
+
+	while (read(fd, b, sizeof(b)) == (ssize_t)sizeof(b) && write(fd, b, sizeof(b)) > 0)
+		;
+	return NULL;
+}
+
+static void *localjob(void *arg)
+{
+	struct job *j = arg;
+	char *path = g_build_filename(local, file, NULL);
+	int dfd = open(local, O_PATH | O_DIRECTORY), fd = open(path, O_RDONLY), sv[2];
+	char *buf = g_malloc(1 << 20);
+	off_t off = 0;
+	pthread_t peer;
+	struct stat st;
+
+	if (strcmp(op, "echo") == 0) {
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		pthread_create(&peer, NULL, echo_peer, &sv[1]);
+	}
+	while (!stop) {
+		if (strcmp(op, "fstatat") == 0) {
+			if (fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				break;
+		} else if (strcmp(op, "echo") == 0) {
+			if (write(sv[0], buf, 64) != 64 || read(sv[0], buf, 64) != 64)
+				break;
+		} else {
+			size_t count = strcmp(op, "pread4k") == 0 ? 4096 : 1 << 20;
+			ssize_t n = pread(fd, buf, count, off);
+
+			if (n < 0)
+				break;
+			off = (size_t)n == count ? off + n : 0;
+		}
+		j->ops++;
+	}
+	if (strcmp(op, "echo") == 0) {
+		close(sv[0]);
+		pthread_join(peer, NULL);
+		close(sv[1]);
+	}
+	close(dfd);
+	close(fd);
+	g_free(path);
+	g_free(buf);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	GOptionEntry opts[] = {
+		{ "addr", 0, 0, G_OPTION_ARG_STRING, &addr, "server address", "ADDR" },
+		{ "local", 0, 0, G_OPTION_ARG_STRING, &local, "reference: this directory", "DIR" },
+		{ "op", 0, 0, G_OPTION_ARG_STRING, &op, "operation", "OP" },
+		{ "file", 0, 0, G_OPTION_ARG_STRING, &file, "file (default: file)", "NAME" },
+		{ "clients", 0, 0, G_OPTION_ARG_INT, &clients, "clients (default 1)", "K" },
+		{ "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "duration (default 3)", "S" },
+		{ NULL },
+	};
+	GOptionContext *ctx = g_option_context_new("- 9P load generator");
+	GError *err = NULL;
+	struct job *jobs;
+	unsigned long total = 0;
+	gint64 t0, t1;
+
+	g_option_context_add_main_entries(ctx, opts, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err) || !op || !addr == !local ||
+	    clients < 1 || clients > 256) {
+		fprintf(stderr, "p9load: %s\n", err ? err->message : "give --op and --addr or --local");
+		return 2;
+	}
+	jobs = g_new0(struct job, clients);
+	t0 = g_get_monotonic_time();
+	for (int i = 0; i < clients; i++)
+		pthread_create(&jobs[i].t, NULL, addr ? remote : localjob, &jobs[i]);
+	g_usleep((gulong)seconds * G_USEC_PER_SEC);
+	stop = 1;
+	for (int i = 0; i < clients; i++) {
+		pthread_join(jobs[i].t, NULL);
+		if (jobs[i].err) {
+			fprintf(stderr, "p9load: %s: %s\n", op, g_strerror(jobs[i].err));
+			return 1;
+		}
+		total += jobs[i].ops;
+	}
+	t1 = g_get_monotonic_time();
+	printf("%s %d %.0f\n", op, clients, (double)total * G_USEC_PER_SEC / (double)(t1 - t0));
+	return 0;
+}
