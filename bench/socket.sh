@@ -9,6 +9,7 @@
 #   X9P_BENCH_SECONDS=3   per measurement
 #   X9P_BENCH_BACKEND=PATH  another x9p-backend to measure (e.g. an older
 #                           build, for before/after figures)
+#   X9P_BENCH_ARGS="..."    more x9p-backend options (e.g. --seccomp=none)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -27,14 +28,14 @@ head -c $((64 << 20)) /dev/urandom >"$exp/file"
 
 mkfifo "$work/ready"
 "$backend" --export "$exp" --security-model passthrough --listen "unix:$work/s" \
-	--log-level warning --ready-fd 3 3>"$work/ready" 2>"$work/log" &
+	--log-level warning ${X9P_BENCH_ARGS:-} --ready-fd 3 3>"$work/ready" 2>"$work/log" &
 pid=$!
 grep -q '^ready$' "$work/ready" || { cat "$work/log"; echo "bench/socket: no server"; exit 1; }
 
 rate() { "$load" --seconds "$secs" "$@" | awk '{ print $3 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-echo "bench/socket: $backend, passthrough, unix socket, ${secs} s each"
+echo "bench/socket: $backend ${X9P_BENCH_ARGS:-}, passthrough, unix socket, ${secs} s each"
 printf '%-22s %8s %12s %12s %8s\n' operation clients x9p_ops/s ref_ops/s ratio
 for k in 1 8; do
 	echo_r=$(rate --local "$exp" --op echo --clients "$k")
