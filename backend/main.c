@@ -509,7 +509,7 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
 
 	if (opt.trace) {
-		trace_fd = open(opt.trace, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		trace_fd = x9p_trace_file(opt.trace);
 		if (trace_fd < 0) {
 			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
 			exit_status = 1;

@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include "core/trace.h"
 #include "fs/helper-spawn.h"
 #include "monitor/confine.h"
 #include "monitor/service.h"
@@ -289,8 +290,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (opt.trace) {
-		mc.trace_fd = open(opt.trace, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-				   0600);
+		mc.trace_fd = x9p_trace_file(opt.trace);
 		if (mc.trace_fd < 0) {
 			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
 			status = 1;

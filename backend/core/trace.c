@@ -15,9 +15,15 @@ struct x9p_trace {
 	GMutex lock;
 };
 
+int x9p_trace_file(const char *path)
+{
+	/* Traces hold file contents and names: the daemon's user only. */
+	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+}
+
 struct x9p_trace *x9p_trace_open(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0666);
+	int fd = x9p_trace_file(path);
 
 	return fd < 0 ? NULL : x9p_trace_open_fd(fd);
 }

@@ -20,6 +20,9 @@
 
 struct x9p_trace;
 
+/* Creates (truncates) the trace file, mode 0600, for appending; -1 and
+ * errno on failure.  A monitor opens it so that its workers write to it. */
+int x9p_trace_file(const char *path);
 /* Opens (truncates) path; returns NULL and sets errno on failure. */
 struct x9p_trace *x9p_trace_open(const char *path);
 /* Appends to fd (taken over, also on failure), e.g. a file a privileged

@@ -290,7 +290,7 @@ help_lists_all() {
 		--max-connections --socket-mode --allow-remote --log-level --ready-fd \
 		--export --security-model --readonly --multidevs unix: tcp: fd: \
 		--max-locks --max-xattr-bytes --reply-timeout --version-timeout \
-		--max-connections-per-peer --max-nodes --no-setid; do
+		--max-connections-per-peer --max-nodes --no-setid --sandbox --seccomp --worker-user; do
 		grep -q -e "$o" "$tmp/help" || missing="$missing $o"
 	done
 	[ -z "$missing" ] || { echo "missing from --help:$missing"; return 1; }
