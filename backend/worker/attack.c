@@ -6,12 +6,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <xenevtchn.h>
+#include <xengnttab.h>
 
 #include "worker/attack.h"
 
@@ -53,8 +56,34 @@ bool x9p_attack_available(void)
 	return true;
 }
 
-void x9p_attack(unsigned which, pid_t monitor)
+/* With the descriptor a Xen worker holds: a grant of its own frontend's
+ * domain (reference 1, whatever it is) and a new port. */
+static int map_grant(const struct x9p_attack_target *t)
 {
+	void *p;
+
+	if (!t->gnttab)
+		return try_open("/dev/xen/gntdev");
+	p = xengnttab_map_grant_ref(t->gnttab, t->domid, 1, PROT_READ);
+	if (!p)
+		return -errno;
+	xengnttab_unmap(t->gnttab, p, 1);
+	return 0;
+}
+
+static int bind_port(const struct x9p_attack_target *t)
+{
+	xenevtchn_port_or_error_t p;
+
+	if (!t->evtchn)
+		return try_open("/dev/xen/evtchn");
+	p = xenevtchn_bind_unbound_port(t->evtchn, t->domid);
+	return p < 0 ? -errno : 0;
+}
+
+void x9p_attack(unsigned which, const struct x9p_attack_target *t)
+{
+	pid_t monitor = t->monitor;
 	char *const argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)"true", NULL };
 	int rc = -EINVAL, s;
 
@@ -69,10 +98,10 @@ void x9p_attack(unsigned which, pid_t monitor)
 		rc = xenstore();
 		break;
 	case 3:
-		rc = try_open("/dev/xen/gntdev");
+		rc = map_grant(t);
 		break;
 	case 4:
-		rc = try_open("/dev/xen/evtchn");
+		rc = bind_port(t);
 		break;
 	case 5:
 		rc = ptrace(PTRACE_ATTACH, monitor, NULL, NULL) < 0 ? -errno : 0;
@@ -105,7 +134,7 @@ bool x9p_attack_available(void)
 	return false;
 }
 
-void x9p_attack(unsigned which, pid_t monitor)
+void x9p_attack(unsigned which, const struct x9p_attack_target *t)
 {
 }
 

@@ -10,10 +10,12 @@
  *   1 open a host file (/etc/passwd)         refused: nothing to open
  *   2 connect to XenStore (/dev/xen/xenbus,  refused
  *     the xenstored socket)
- *   3 map another domain's grant (open       refused
- *     /dev/xen/gntdev)
- *   4 bind an event channel (open            refused
- *     /dev/xen/evtchn)
+ *   3 map a grant: a Xen worker with the      killed (SIGSYS: the
+ *     gntdev descriptor it holds, others    map ioctl); others:
+ *     by opening /dev/xen/gntdev            refused
+ *   4 bind an event channel: a Xen worker    killed (the bind
+ *     with an evtchn descriptor it holds,   ioctl); others:
+ *     others by opening /dev/xen/evtchn     refused
  *   5 ptrace the monitor                     killed (SIGSYS)
  *   6 kill the monitor                       killed
  *   7 socket(AF_INET)                        killed
@@ -29,7 +31,15 @@
 
 #define X9P_ATTACK_MAX 8
 
+/* What the worker holds that an attack may abuse. */
+struct x9p_attack_target {
+	pid_t monitor;
+	void *gnttab;               /* xengnttab_handle of a Xen worker, or NULL */
+	void *evtchn;               /* one of its xenevtchn_handles, or NULL */
+	unsigned domid;             /* its frontend's domain */
+};
+
 bool x9p_attack_available(void);
-void x9p_attack(unsigned which, pid_t monitor);
+void x9p_attack(unsigned which, const struct x9p_attack_target *t);
 
 #endif

@@ -116,8 +116,16 @@ bool x9p_worker_announce(struct x9p_wctx *w)
 		g_critical("the monitor is gone: %s", g_strerror(-rc));
 		return false;
 	}
-	if (w->c->u[MW_CF_ATTACK])
-		x9p_attack(w->c->u[MW_CF_ATTACK], w->monitor);
+	if (w->c->u[MW_CF_ATTACK]) {
+		struct x9p_attack_target t = {
+			.monitor = w->monitor,
+			.gnttab = w->gnttab,
+			.evtchn = w->evtchn,
+			.domid = w->domid,
+		};
+
+		x9p_attack(w->c->u[MW_CF_ATTACK], &t);
+	}
 	return true;
 }
 

@@ -285,6 +285,9 @@ int x9p_worker_serve_xen(struct x9p_wctx *w)
 	}
 	g_info("%s: connected: %u ring%s (msize up to %u)", c->label, c->nrings,
 	       c->nrings == 1 ? "" : "s", c->max_msize);
+	w->gnttab = c->xgt;
+	w->evtchn = c->rings[0].xce;
+	w->domid = c->fe_domid;
 	if (x9p_worker_announce(w))
 		g_main_loop_run(loop);
 	/* Handed over (or the monitor is gone): leave the rings as they are;

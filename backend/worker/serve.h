@@ -20,6 +20,9 @@ struct x9p_wctx {
 	struct x9p_wlink *link;
 	struct x9p_server *engine;
 	pid_t monitor;
+	/* A Xen worker's handles, for the self-attacks of test builds. */
+	void *gnttab, *evtchn;
+	unsigned domid;
 };
 
 int x9p_worker_serve_sockets(struct x9p_wctx *w);

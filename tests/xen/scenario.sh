@@ -188,6 +188,45 @@ t_restart_remount() {
 	[ "$(cat /srv/export-a/after-restart-2 2>&1)" = "after remount" ] || fail "dom0 does not see the guest's new file"
 }
 
+# The test build's worker (backend/worker/attack.h) tries, after its
+# lockdown, to map a grant (3) or bind a port (4) with the gntdev and evtchn
+# descriptors it holds for its device; its filter must kill it (SIGSYS),
+# the daemon must log that and close only that device, and a new device
+# must then work.  The daemon runs the attacking worker for domU A's next
+# device, then normally again.
+attack_log=/var/log/xen/x9p-attack.log
+attack_seen() { grep -q "self-attack $1 .*: trying" "$attack_log"; }
+killed_seen() { grep -q "died (killed by signal 31)" "$attack_log"; }
+t_attack_xen() {
+	[ "$MODE" = qemu ] && { skip "x9p's process model"; return; }
+	local att=$here/x9p-worker-attack a p dev
+	[ -x "$att" ] || { skip "no test-build worker in $here"; return; }
+	for a in 3 4; do
+		p=$(be_pid)
+		[ -n "$p" ] && { kill "$p"; wait_for 20 not_running "$p"; }
+		: >"$attack_log"
+		X9P_WORKER=$att X9P_WORKER_ATTACK=$a setsid x9p-backend --xen \
+			--xen-backend-kinds="$X9P_KIND" >>"$attack_log" 2>&1 </dev/null &
+		wait_for 20 backend_running || { fail "x9p-backend did not start"; return 1; }
+		p=$(be_pid)
+		dev=$(be_attach "$DOM_A" "share-$a" /srv/export-a) || { fail "attach failed: $dev"; return 1; }
+		wait_for 30 attack_seen "$a" || { cat "$attack_log"; fail "attack $a was not tried"; return 1; }
+		wait_for 10 killed_seen || { cat "$attack_log"; fail "attack $a did not kill the worker"; }
+		grep -q SUCCEEDED "$attack_log" && fail "attack $a succeeded"
+		kill -0 "$p" 2>/dev/null || fail "the daemon died"
+		grep -E "self-attack|died|fault" "$attack_log" | sed 's/^/  /'
+		be_detach "$DOM_A" "$dev" >/dev/null 2>&1
+	done
+	p=$(be_pid)
+	kill "$p"; wait_for 20 not_running "$p"
+	be_start
+	wait_for 20 backend_running || { fail "x9p-backend did not start again"; return 1; }
+	dev=$(be_attach "$DOM_A" share-z /srv/export-a) || { fail "attach failed: $dev"; return 1; }
+	gcmd "$A" 100 "xt wait-dev $dev" || { dump_xs "$DOM_A"; return 1; }
+	gcmd "$A" 60 "mkdir -p /mnt/z && xt mount share-z /mnt/z && cat /mnt/z/from-dom0" || return 1
+	grep -qx "written by dom0 into export A" "$W/gout" || fail "the new device reads wrong data"
+}
+
 dm_gone() { ! pgrep -f -- "--xen-device-model.*-xen-domid $1( |\$)" >/dev/null; }
 
 # An unchanged xl config with a p9= entry, plus device_model_override: libxl
@@ -325,7 +364,7 @@ t_after_destroy() {
 }
 
 prepare_exports
-plan 19
+plan 20
 phase start
 run_test "dom0: Xen 4.17 toolstack is up (xl list, xl info)" t_toolstack
 run_test "dom0: the 9pfs backend ($MODE) is running" t_backend_up
@@ -357,6 +396,8 @@ run_test "backend restart: domU A's next operations end (ESTALE, never a hang)" 
 run_test "backend restart: the device stays Connected and remounts without a detach" t_restart_remount
 phase dm-override
 run_test "device_model_override: xl p9= entries of a PV guest served by x9p (libxl 4.17)" t_dm_override
+phase attack
+run_test "privsep: a device's worker that maps a grant or binds a port with its own descriptors is killed; the daemon serves on" t_attack_xen
 phase end
 domu_destroy "$A"
 cp /var/log/xen/console/guest-*.log /var/log/xen/qemu-dm-*.log "$X9P_LOG" "$OUT/" 2>/dev/null

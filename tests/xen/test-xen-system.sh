@@ -113,6 +113,8 @@ for f in dom0-init.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
 	cp "$here/$f" "$stage/$f"
 done
 cp "$top/tests/lib/proctree.sh" "$stage/proctree.sh"
+# The worker of test builds, with self-attacks (backend/worker/attack.h).
+[ -x "$top/build/tests/x9p-worker-attack" ] && cp "$top/build/tests/x9p-worker-attack" "$stage/"
 chmod 0755 "$stage/dom0-init.sh"
 cat >"$stage/config.sh" <<EOF
 MODE=$mode
