@@ -2,6 +2,9 @@
 #define G_LOG_DOMAIN "x9p-sandbox"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/fs.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -49,7 +52,7 @@ static const int common_plain[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
 	SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(preadv2),
 	SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(close_range),
-	SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(fcntl),
+	SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3),
 	/* main loop */
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(eventfd2), SCMP_SYS(pipe2),
@@ -62,8 +65,10 @@ static const int common_plain[] = {
 	SCMP_SYS(getrusage), SCMP_SYS(getrlimit), SCMP_SYS(uname),
 };
 
-/* The helper's filesystem calls, allowed without looking at arguments. */
+/* The helper's filesystem calls, allowed without looking at arguments
+ * (fcntl too: in its own pid namespace, F_SETOWN names nobody else). */
 static const int helper_plain[] = {
+	SCMP_SYS(fcntl),
 	/* filesystem, descriptor-relative */
 	SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(newfstatat), SCMP_SYS(fstat),
 	SCMP_SYS(statx), SCMP_SYS(fstatfs), SCMP_SYS(statfs), SCMP_SYS(getdents64),
@@ -181,7 +186,7 @@ static int finish(struct builder *b, const char *what, char **err)
 }
 
 /* Argument-checked rules of the helper and of workers. */
-static void allow_common_args(struct builder *b)
+static void allow_common_args(struct builder *b, bool worker)
 {
 	pid_t self = getpid();
 
@@ -202,8 +207,13 @@ static void allow_common_args(struct builder *b)
 	allow2(b, SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
 	for (size_t i = 0; i < G_N_ELEMENTS(helper_ioctls); i++)
 		allow1(b, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, helper_ioctls[i]));
-	for (size_t i = 0; i < G_N_ELEMENTS(helper_prctls); i++)
+	for (size_t i = 0; i < G_N_ELEMENTS(helper_prctls); i++) {
+		/* A worker never changes ids again: its parent-death signal
+		 * stays as armed. */
+		if (worker && helper_prctls[i] == PR_SET_PDEATHSIG)
+			continue;
 		allow1(b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)helper_prctls[i]));
+	}
 	allow2(b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE), SCMP_A1(SCMP_CMP_EQ, 0));
 	allow2(b, SCMP_SYS(prctl), SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT),
 	       SCMP_A1(SCMP_CMP_EQ, PR_CAP_AMBIENT_IS_SET));
@@ -227,7 +237,7 @@ int x9p_sb_seccomp_helper(enum x9p_caps_need need, char **err)
 			add(&b, SCMP_ACT_ERRNO(EPERM), helper_creds[i], 0, NULL);
 	}
 
-	allow_common_args(&b);
+	allow_common_args(&b, false);
 	/* Per-thread working directory for path-based xattr calls. */
 	allow1(&b, SCMP_SYS(unshare), SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
 	return finish(&b, "helper", err);
@@ -254,23 +264,26 @@ int x9p_sb_seccomp_supervisor(pid_t child, char **err)
 	return finish(&b, "supervisor", err);
 }
 
-int x9p_sb_seccomp_worker(bool log_only, int proc_fd, bool xen, char **err)
+/* The fcntl commands the engine, GLib and the transports use. */
+static const int worker_fcntls[] = {
+	F_GETFD, F_SETFD, F_GETFL, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS,
+};
+
+int x9p_sb_seccomp_worker(const struct x9p_sb_worker_filter *f, char **err)
 {
 	/* What the engine does on the descriptors it holds and the socket
 	 * transport on its listeners, beyond the common set. */
 	static const int plain[] = {
-		SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(setsockopt),
+		SCMP_SYS(accept4), SCMP_SYS(accept),
 		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 		SCMP_SYS(fadvise64),
-		/* the synthetic filesystem's file contents */
-		SCMP_SYS(memfd_create), SCMP_SYS(ftruncate),
 		/* GLib's threads ask it */
 		SCMP_SYS(getppid),
 		/* the vhost device's stop signals */
 		SCMP_SYS(signalfd4),
 	};
 	struct builder b;
-	int rc = start(&b, log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS, true, err);
+	int rc = start(&b, f->log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS, true, err);
 
 	if (rc < 0)
 		return rc;
@@ -278,22 +291,39 @@ int x9p_sb_seccomp_worker(bool log_only, int proc_fd, bool xen, char **err)
 		allow(&b, common_plain[i]);
 	for (size_t i = 0; i < G_N_ELEMENTS(plain); i++)
 		allow(&b, plain[i]);
+	/* No F_SETOWN/F_SETSIG and no O_ASYNC: a worker must not have the
+	 * kernel signal other processes of its uid for it. */
+	for (size_t i = 0; i < G_N_ELEMENTS(worker_fcntls); i++)
+		allow1(&b, SCMP_SYS(fcntl), SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)worker_fcntls[i]));
+	allow2(&b, SCMP_SYS(fcntl), SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+	       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, 0));
+	/* TCP_NODELAY on accepted connections, and nothing else (SO_LINGER on
+	 * a socket handed to the monitor could stall its close()). */
+	allow2(&b, SCMP_SYS(setsockopt), SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
+	       SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY));
+	add(&b, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 1,
+	    &(struct scmp_arg_cmp)SCMP_A1(SCMP_CMP_NE, IPPROTO_TCP));
+	/* The synthetic filesystem keeps its files in memfds. */
+	if (f->synthetic) {
+		allow(&b, SCMP_SYS(memfd_create));
+		allow(&b, SCMP_SYS(ftruncate));
+	}
 	/* Nothing to open in an empty root but in the private proc fd
 	 * directory; a library that tries elsewhere gets an error, not a
 	 * dead worker. */
-	if (proc_fd >= 0) {
-		allow1(&b, SCMP_SYS(openat), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)proc_fd));
+	if (f->proc_fd >= 0) {
+		allow1(&b, SCMP_SYS(openat), SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f->proc_fd));
 		add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
-		    &(struct scmp_arg_cmp)SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)proc_fd));
+		    &(struct scmp_arg_cmp)SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)f->proc_fd));
 	} else {
 		add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0, NULL);
 	}
 	add(&b, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0, NULL);
-	allow_common_args(&b);
+	allow_common_args(&b, true);
 	/* A Xen worker notifies its frontend's ports; every other gntdev and
 	 * evtchn command (mapping grants, binding ports, restrictions) is
 	 * refused by the default action. */
-	if (xen)
+	if (f->xen)
 		allow1(&b, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, X9P_IOCTL_EVTCHN_NOTIFY));
 	return finish(&b, "worker", err);
 }

@@ -22,7 +22,9 @@
  * x9p_sb_seccomp_worker() is the filter of an x9p-backend worker: the
  * common part of the helper's (memory, threads, signals, time, descriptor
  * I/O, polling, sendmsg/recvmsg, the argument-checked rules) plus accept,
- * setsockopt, fstat and fsync, without any filesystem call: open and
+ * setsockopt(TCP_NODELAY), fstat, fsync, the fcntl commands that cannot
+ * make the kernel signal anyone (no F_SETOWN, F_SETSIG, O_ASYNC), without
+ * PR_SET_PDEATHSIG, and without any filesystem call: open and
  * openat fail with EACCES (openat relative to proc_fd, the worker's
  * private /proc/self/fd, is allowed when proc_fd >= 0), execve, socket creation (but AF_UNIX, which
  * fails), connect, bind, ptrace, mount and the rest kill.  log_only
@@ -40,6 +42,12 @@
 
 int x9p_sb_seccomp_helper(enum x9p_caps_need need, char **err);
 int x9p_sb_seccomp_supervisor(pid_t child, char **err);
-int x9p_sb_seccomp_worker(bool log_only, int proc_fd, bool xen, char **err);
+struct x9p_sb_worker_filter {
+	bool log_only;              /* --seccomp=log */
+	int proc_fd;                /* openat() allowed from here only; -1: none */
+	bool xen;                   /* IOCTL_EVTCHN_NOTIFY */
+	bool synthetic;             /* memfd_create, ftruncate */
+};
+int x9p_sb_seccomp_worker(const struct x9p_sb_worker_filter *f, char **err);
 
 #endif

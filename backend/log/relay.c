@@ -30,7 +30,7 @@ static void put_line(const struct relay *r, const char *s, size_t len)
 	}
 	o = (size_t)g_snprintf(out, 96, "%s[%d]: ", r->name, (int)r->pid);
 	for (size_t i = 0; i < len && i < LINE_MAX_BYTES; i++)
-		out[o++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+		out[o++] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? '?' : s[i];
 	out[o++] = '\n';
 	/* One write: lines of several writers never interleave. */
 	if (write(STDERR_FILENO, out, o) < 0)

@@ -20,7 +20,15 @@
 #include "privsep/programs.h"
 
 #define LINK_FD 3
-#define REAP_GRACE_MAX_MS 10000
+/* A reap runs in a thread but is joined when its worker ends: bounded. */
+#define REAP_GRACE_MAX_MS 2000
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 extern char **environ;
 
@@ -28,6 +36,7 @@ struct x9p_mworker {
 	struct x9p_mworker_cfg cfg;
 	char *label;
 	pid_t pid;
+	int pidfd;                  /* signals reach this process, never a reused pid */
 	int ch;                     /* our end of the channel, -1 once closed */
 	GSource *ch_src;
 	guint child_watch;
@@ -80,11 +89,19 @@ static void close_channel(struct x9p_mworker *w)
 	g_mutex_unlock(&w->send_lock);
 }
 
+static void signal_worker(struct x9p_mworker *w, int sig)
+{
+	if (w->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0);
+	else if (!w->exited)
+		kill(w->pid, sig);
+}
+
 static void violation(struct x9p_mworker *w, const char *what)
 {
 	g_warning("worker %s (pid %d) broke the monitor protocol: %s; killing it", w->label,
 		  (int)w->pid, what);
-	kill(w->pid, SIGKILL);
+	signal_worker(w, SIGKILL);
 	close_channel(w);
 }
 
@@ -273,8 +290,7 @@ bool x9p_mworker_wait_exit(struct x9p_mworker *w, int timeout_ms)
 
 void x9p_mworker_kill(struct x9p_mworker *w)
 {
-	if (!w->exited)
-		kill(w->pid, SIGKILL);
+	signal_worker(w, SIGKILL);
 }
 
 static void on_child_exit(GPid pid, gint status, gpointer data)
@@ -306,6 +322,10 @@ static G_GNUC_NORETURN void child_exec(const char *program, char *title, int ch,
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* A session and process group of its own: nothing the monitor's group
+	 * gets (a terminal's ^C) reaches it, nothing it aims at its group
+	 * reaches the monitor. */
+	setsid();
 	c = fcntl(ch, F_DUPFD, 10);
 	l = fcntl(logw, F_DUPFD, 10);
 	z = fcntl(null, F_DUPFD, 10);
@@ -383,6 +403,7 @@ struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError 
 	w->cfg.config = NULL;
 	w->cfg.program = NULL;
 	w->pid = pid;
+	w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	w->ch = ch[0];
 	g_mutex_init(&w->send_lock);
 	w->child_watch = g_child_watch_add(pid, on_child_exit, w);
@@ -408,7 +429,7 @@ static gboolean kill_late(gpointer data)
 	w->kill_timer = 0;
 	if (!w->exited) {
 		g_warning("worker %s (pid %d) did not stop; killing it", w->label, (int)w->pid);
-		kill(w->pid, SIGKILL);
+		signal_worker(w, SIGKILL);
 	}
 	return G_SOURCE_REMOVE;
 }
@@ -417,7 +438,7 @@ void x9p_mworker_terminate(struct x9p_mworker *w, unsigned grace_s)
 {
 	if (w->exited)
 		return;
-	kill(w->pid, SIGTERM);
+	signal_worker(w, SIGTERM);
 	if (!w->kill_timer)
 		w->kill_timer = g_timeout_add_seconds(grace_s, kill_late, w);
 }
@@ -428,7 +449,7 @@ void x9p_mworker_free(struct x9p_mworker *w)
 		return;
 	if (!w->exited) {
 		/* Only at the monitor's own exit: nothing may outlive it. */
-		kill(w->pid, SIGKILL);
+		signal_worker(w, SIGKILL);
 		waitpid(w->pid, NULL, 0);
 		if (w->child_watch)
 			g_source_remove(w->child_watch);
@@ -437,6 +458,8 @@ void x9p_mworker_free(struct x9p_mworker *w)
 		g_source_remove(w->kill_timer);
 	close_channel(w);
 	join_reaper(w);
+	if (w->pidfd >= 0)
+		close(w->pidfd);
 	g_mutex_clear(&w->send_lock);
 	g_free(w->label);
 	g_free(w);

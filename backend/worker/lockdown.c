@@ -106,7 +106,8 @@ int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char *
 		rc = x9p_sb_set_limit(RLIMIT_CORE, 0, "RLIMIT_CORE", err);
 	if (rc < 0)
 		return rc;
-	if (geteuid() == 0 && cfg->sandbox != MW_SANDBOX_NAMESPACE) {
+	/* Before the user namespace, which then denies setgroups for good. */
+	if (geteuid() == 0) {
 		rc = x9p_sb_drop_groups(err);
 		if (rc < 0)
 			return rc;
@@ -150,7 +151,15 @@ int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char *
 	rc = check_parent(cfg->parent, err);
 	if (rc < 0)
 		return rc;
-	if (cfg->seccomp != MW_SECCOMP_NONE)
-		rc = x9p_sb_seccomp_worker(cfg->seccomp == MW_SECCOMP_LOG, *proc_fd, cfg->xen, err);
+	if (cfg->seccomp != MW_SECCOMP_NONE) {
+		struct x9p_sb_worker_filter f = {
+			.log_only = cfg->seccomp == MW_SECCOMP_LOG,
+			.proc_fd = *proc_fd,
+			.xen = cfg->xen,
+			.synthetic = cfg->synthetic,
+		};
+
+		rc = x9p_sb_seccomp_worker(&f, err);
+	}
 	return rc;
 }

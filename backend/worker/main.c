@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	lc.xen = c.u[MW_CF_ROLE] == MW_ROLE_XEN;
+	lc.synthetic = c.u[MW_CF_FS] == MW_FS_SYNTH;
 	lc.uid = c.u[MW_CF_UID];
 	lc.gid = c.u[MW_CF_GID];
 	lc.sandbox = c.u[MW_CF_SANDBOX];

@@ -37,7 +37,10 @@ struct xconn {
 	struct xdev *dev;            /* ref */
 	char *label;
 	struct x9p_mworker *w;
+	struct x9p_helper_launcher *helpers;   /* its own; NULL: synthetic */
 	bool ready;                  /* main thread */
+	uint32_t session[2];         /* main thread: last recorded dialect, msize */
+	unsigned bad_notes;
 	char *why;                   /* main thread: the worker's FAULT text */
 	GMutex lock;
 	GCond cond;
@@ -73,6 +76,8 @@ static char *printable(const char *s)
 static void conn_destroy(struct xconn *c)
 {
 	x9p_mworker_free(c->w);
+	if (c->helpers)
+		c->helpers->destroy(c->helpers);
 	xdev_unref(c->dev);
 	g_free(c->label);
 	g_free(c->why);
@@ -87,11 +92,19 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 	enum p9_dialect dl = (enum p9_dialect)m->u[MW_SS_DIALECT];
 
 	if (m->type == MW_SESSION) {
-		if (p9_dialect_name(dl) && m->u[MW_SS_MSIZE] >= 512 &&
-		    m->u[MW_SS_MSIZE] <= MAX_RING_MSIZE)
+		if (!p9_dialect_name(dl) || m->u[MW_SS_MSIZE] < 512 ||
+		    m->u[MW_SS_MSIZE] > MAX_RING_MSIZE) {
+			if (c->bad_notes++ == 0)
+				g_warning("%s: the worker reported a session that cannot be",
+					  c->label);
+			return;
+		}
+		/* A XenStore write only when it changes: a worker cannot flood. */
+		if (c->session[0] != 1 + (uint32_t)dl || c->session[1] != m->u[MW_SS_MSIZE]) {
+			c->session[0] = 1 + (uint32_t)dl;
+			c->session[1] = m->u[MW_SS_MSIZE];
 			xdev_record_session(c->dev, c, dl, m->u[MW_SS_MSIZE]);
-		else
-			g_warning("%s: the worker reported a session that cannot be", c->label);
+		}
 		return;
 	}
 	g_free(c->why);
@@ -206,21 +219,27 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 		.label = d->label,
 		.program = d->m->worker,
 		.config = &cfg,
-		.helpers = d->helpers,
 		.exited = on_exited,
 		.note = on_note,
 	};
+	struct x9p_helper_launcher *helpers;
 
 	if (!worker_config(d, resume, &cfg, err)) {
+		mw_clear_keep_fds(&cfg);
+		return NULL;
+	}
+	if (!xdev_helpers(d, &helpers, err)) {
 		mw_clear_keep_fds(&cfg);
 		return NULL;
 	}
 	c = g_new0(struct xconn, 1);
 	c->dev = xdev_ref(d);
 	c->label = g_strdup(d->label);
+	c->helpers = helpers;
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->cond);
 	wc.opaque = c;
+	wc.helpers = helpers;
 	c->w = x9p_mworker_start(&wc, err);
 	mw_clear_keep_fds(&cfg);
 	if (!c->w) {

@@ -68,9 +68,6 @@ static void unconfigure(struct xdev *d)
 	if (d->fe_watched && d->m)
 		xs_unwatch(d->m->xsh, d->fe, d->fe_token);
 	d->fe_watched = false;
-	if (d->helpers)
-		d->helpers->destroy(d->helpers);
-	d->helpers = NULL;
 	g_clear_pointer(&d->fe, g_free);
 	g_clear_pointer(&d->path, g_free);
 	g_clear_pointer(&d->secmodel, g_free);
@@ -212,9 +209,9 @@ static bool read_limit(struct xdev *d, const char *key, uint64_t max, uint64_t *
 	return ok;
 }
 
-/* The device's helpers, started by this process for its worker; NULL
- * with an error, or for a synthetic filesystem (then without one). */
-static bool make_helpers(struct xdev *d, GError **err)
+/* Helpers for one connection's worker: false with an error; *out NULL
+ * for a synthetic filesystem. */
+bool xdev_helpers(struct xdev *d, struct x9p_helper_launcher **out, GError **err)
 {
 	struct xmgr *m = d->m;
 	struct x9p_proxy_cfg pc = {
@@ -228,6 +225,7 @@ static bool make_helpers(struct xdev *d, GError **err)
 	};
 	struct stat st;
 
+	*out = NULL;
 	if (m->synthetic)
 		return true;
 	/* xen-9pfsd creates missing export directories; its drop-in does too. */
@@ -237,8 +235,8 @@ static bool make_helpers(struct xdev *d, GError **err)
 			    "creating %s: %s", d->path, g_strerror(errno));
 		return false;
 	}
-	d->helpers = x9p_helper_spawner_new(&pc, err);
-	return d->helpers != NULL;
+	*out = x9p_helper_spawner_new(&pc, err);
+	return *out != NULL;
 }
 
 static bool configure(struct xdev *d)
@@ -247,6 +245,7 @@ static bool configure(struct xdev *d)
 	char *fe = xm_get(m, XBT_NULL, "%s/frontend", d->be);
 	char *feid = xm_get(m, XBT_NULL, "%s/frontend-id", d->be);
 	char *want_fe = g_strdup_printf("/local/domain/%u/device/9pfs/%u", d->domid, d->devid);
+	struct x9p_helper_launcher *helpers;
 	GError *err = NULL;
 	const char *why;
 	uint64_t id, v;
@@ -293,11 +292,15 @@ static bool configure(struct xdev *d)
 		ok = true;
 		goto out;
 	}
-	if (!make_helpers(d, &err)) {
+	/* Checked now, so that a bad export fails the device at once; each
+	 * connection gets helpers of its own. */
+	if (!xdev_helpers(d, &helpers, &err)) {
 		fail(d, "export %s: %s", d->path, err->message);
 		g_error_free(err);
 		goto out;
 	}
+	if (helpers)
+		helpers->destroy(helpers);
 
 	d->fe_watched = xs_watch(m->xsh, d->fe, d->fe_token);
 	if (!d->fe_watched)

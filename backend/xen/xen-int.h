@@ -109,7 +109,6 @@ struct xdev {
 	enum x9p_secmodel model;
 	uint64_t max_files, max_open_files, max_space_mib;
 	bool auto_delete;
-	struct x9p_helper_launcher *helpers;   /* NULL: synthetic */
 
 	struct xconn *conn;
 	GThread *td_thread;          /* teardown in progress */
@@ -130,6 +129,9 @@ void xdev_shutdown(struct xdev *d);
 void xdev_shutdown_begin(struct xdev *d);
 /* Main thread: records the negotiated session (key x9p-session). */
 void xdev_record_session(struct xdev *d, struct xconn *c, enum p9_dialect dl, uint32_t msize);
+/* The helpers of one connection (NULL for a synthetic filesystem); false
+ * with err when the export cannot be served. */
+bool xdev_helpers(struct xdev *d, struct x9p_helper_launcher **out, GError **err);
 /* Called (main thread) when a ring of d's connection c broke. */
 void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
 
