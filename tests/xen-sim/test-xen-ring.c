@@ -6,7 +6,8 @@
  * reply consumer index ahead of the producer.  Each time only that device
  * fails (error node, Closing, then Closed once the frontend let go, and
  * its memory released); the daemon and another guest's device go on.
- * Also: a request published in pieces is waited for, not misread.
+ * The same when the device's worker is killed.  Also: a request published
+ * in pieces is waited for, not misread.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -123,6 +124,31 @@ static void test_producer_index(void)
 	fe_store(r->intf, FE_OUT_PROD, fe_load(r->intf, FE_OUT_CONS) + r->size + 16);
 	fe_kick(b.bad, 0);
 	bed_expect_fault(&b, "producer index");
+	bed_end(&b);
+}
+
+/*
+ * A device's worker that dies (a bug, a compromise ended by its filter,
+ * an operator's kill) fails that device alone: the error node says so,
+ * the frontend closes, the guest's memory is let go, and the daemon and
+ * the other guest's device go on.
+ */
+static void test_worker_killed(void)
+{
+	struct fe_opts o = { .kind = FE_LINUX };
+	char *cmd = NULL, *out = NULL;
+	struct bed b;
+	int status = -1;
+
+	bed_start(&b, &o, true);
+	cmd = g_strdup_printf("pgrep -P %d -f '^x9p-backend: worker dom5/9pfs/0'", (int)b.s->be_pid);
+	g_assert_true(g_spawn_sync(NULL, (char *[]){ "sh", "-c", cmd, NULL }, NULL,
+				   G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, &status, NULL));
+	g_assert_cmpint(status, ==, 0);
+	g_assert_cmpint(kill((pid_t)atoi(out), SIGKILL), ==, 0);
+	bed_expect_fault(&b, "x9p-worker died (killed by signal 9)");
+	g_free(cmd);
+	g_free(out);
 	bed_end(&b);
 }
 
@@ -358,6 +384,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	g_test_add_func("/xen/ring/producer-index", test_producer_index);
+	g_test_add_func("/xen/ring/worker-killed", test_worker_killed);
 	g_test_add_func("/xen/ring/size-below-header", test_size_below_header);
 	g_test_add_func("/xen/ring/size-above-ring", test_size_above_ring);
 	g_test_add_func("/xen/ring/size-above-msize", test_size_above_msize);
