@@ -7,10 +7,14 @@
  *
  *   p9load --addr unix:PATH --op OP [--clients K] [--seconds S] [--file NAME]
  *     OP: walk-getattr-clunk (a stat from scratch), getattr (on a held
- *         fid), read4k, read1m (1 MiB reads of NAME, wrapping at its end)
+ *         fid), read4k, read1m (1 MiB reads of NAME, wrapping at its end),
+ *         create-remove (Tlcreate, Tclunk, Twalk, Tremove of a new file),
+ *         readdir (every entry of directory NAME, in 64 KiB Treaddirs)
  *   p9load --local DIR --op OP ...
- *     OP: fstatat, pread4k, pread1m (of DIR/NAME), echo (a 64-byte round
- *         trip to a thread over a socketpair: the floor of any server)
+ *     OP: fstatat, pread4k, pread1m (of DIR/NAME), creat-unlink (openat
+ *         O_CREAT, close, unlinkat), getdents (every entry of DIR/NAME),
+ *         echo (a 64-byte round trip to a thread over a socketpair: the
+ *         floor of any server)
  *
  * Prints one line: "OP CLIENTS ops/s".
  */
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -29,6 +34,7 @@
 #include "p9client.h"
 
 static char *addr, *local, *op, *file = "file";
+static gint serial;
 static int clients = 1, seconds = 3;
 static volatile int stop;
 
@@ -37,6 +43,23 @@ struct job {
 	unsigned long ops;
 	int err;
 };
+
+/* The offset field of the last entry of an Rreaddir payload:
+ * qid[13] offset[8] type[1] name[s]. */
+static uint64_t last_offset(const char *buf, uint32_t len)
+{
+	uint64_t last = 0;
+	uint32_t o = 0;
+
+	while (o + 24 <= len) {
+		uint16_t nl;
+
+		memcpy(&last, buf + o + 13, 8);
+		memcpy(&nl, buf + o + 22, 2);
+		o += 24 + nl;
+	}
+	return last;
+}
 
 static void *remote(void *arg)
 {
@@ -53,7 +76,7 @@ static void *remote(void *arg)
 		j->err = e ? e : EPROTO;
 		goto out;
 	}
-	if (strcmp(op, "walk-getattr-clunk") != 0 &&
+	if (strcmp(op, "walk-getattr-clunk") != 0 && strcmp(op, "create-remove") != 0 &&
 	    (p9c_walk_path(c, 1, 2, file, NULL) < 0 ||
 	     (strncmp(op, "read", 4) == 0 && p9c_lopen(c, 2, O_RDONLY, NULL, NULL) < 0))) {
 		j->err = ENOENT;
@@ -70,6 +93,34 @@ static void *remote(void *arg)
 				r = p9c_clunk(c, 3);
 		} else if (strcmp(op, "getattr") == 0) {
 			r = p9c_getattr(c, 2, P9_GETATTR_BASIC, &ga);
+		} else if (strcmp(op, "create-remove") == 0) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "p9load-%d", g_atomic_int_add(&serial, 1));
+			r = p9c_walk_path(c, 1, 3, "", NULL);
+			if (!r)
+				r = p9c_lcreate(c, 3, name, O_RDWR, 0644, 0, NULL, NULL);
+			if (!r)
+				r = p9c_clunk(c, 3);
+			if (!r)
+				r = p9c_walk_path(c, 1, 4, name, NULL);
+			if (!r)
+				r = p9c_remove(c, 4);
+		} else if (strcmp(op, "readdir") == 0) {
+			uint64_t doff = 0;
+			uint32_t got;
+
+			r = p9c_walk_path(c, 1, 3, file, NULL);
+			if (!r)
+				r = p9c_lopen(c, 3, O_RDONLY | O_DIRECTORY, NULL, NULL);
+			while (!r) {
+				r = p9c_readdir(c, 3, doff, 65536, buf, &got);
+				if (r || got == 0)
+					break;
+				doff = last_offset(buf, got);
+			}
+			if (!r)
+				r = p9c_clunk(c, 3);
 		} else {
 			uint32_t count = strcmp(op, "read4k") == 0 ? 4096 : 1 << 20;
 
@@ -115,6 +166,25 @@ static void *localjob(void *arg)
 	while (!stop) {
 		if (strcmp(op, "fstatat") == 0) {
 			if (fstatat(dfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				break;
+		} else if (strcmp(op, "creat-unlink") == 0) {
+			char name[32];
+			int nf;
+
+			snprintf(name, sizeof(name), "local-%d", g_atomic_int_add(&serial, 1));
+			nf = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (nf < 0 || close(nf) < 0 || unlinkat(dfd, name, 0) < 0)
+				break;
+		} else if (strcmp(op, "getdents") == 0) {
+			int d = openat(dfd, file, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			long n;
+
+			if (d < 0)
+				break;
+			while ((n = syscall(SYS_getdents64, d, buf, 65536)) > 0)
+				;
+			close(d);
+			if (n < 0)
 				break;
 		} else if (strcmp(op, "echo") == 0) {
 			if (write(sv[0], buf, 64) != 64 || read(sv[0], buf, 64) != 64)
