@@ -10,22 +10,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs/helper-spawn.h"
-#include "log/relay.h"
+#include "privsep/child.h"
 #include "privsep/programs.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
-extern char **environ;
 
 struct spawner {
 	struct x9p_helper_launcher base;
@@ -77,35 +67,11 @@ static GPtrArray *helper_argv(struct spawner *sp)
 	return a;
 }
 
-/* In the child after fork(): async-signal-safe calls only. */
-static G_GNUC_NORETURN void child_exec(struct spawner *sp, int sock, int logw, int null,
-				       char **argv)
-{
-	sigset_t none;
-	int s, e, l, z, h;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Move everything above the target numbers first, then into place. */
-	s = fcntl(sock, F_DUPFD, 10);
-	e = fcntl(sp->export_fd, F_DUPFD, 10);
-	l = fcntl(logw, F_DUPFD, 10);
-	z = fcntl(null, F_DUPFD, 10);
-	h = fcntl(sp->helper_fd, F_DUPFD, 10);
-	if (s < 0 || e < 0 || l < 0 || z < 0 || h < 0 || dup2(z, 0) < 0 || dup2(l, 1) < 0 ||
-	    dup2(l, 2) < 0 || dup2(s, 3) < 0 || dup2(e, 4) < 0 || dup2(h, 5) < 0 ||
-	    fcntl(5, F_SETFD, FD_CLOEXEC) < 0)
-		_exit(126);
-	syscall(SYS_close_range, 6, ~0U, 0);
-	syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
-	_exit(127);
-}
-
 static int sp_start(struct x9p_helper_launcher *base, struct x9p_helper_proc *out, char **why)
 {
 	struct spawner *sp = (struct spawner *)base;
 	GPtrArray *argv;
-	int sv[2], logp[2], null, e;
+	int sv[2], e, pidfd;
 	pid_t pid;
 
 	g_mutex_lock(&sp->lock);
@@ -120,16 +86,6 @@ static int sp_start(struct x9p_helper_launcher *base, struct x9p_helper_proc *ou
 		*why = g_strdup_printf("socketpair: %s", g_strerror(e));
 		return -e;
 	}
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || pipe2(logp, O_CLOEXEC) < 0) {
-		e = errno;
-		*why = g_strdup_printf("the helper's log channel: %s", g_strerror(e));
-		if (null >= 0)
-			close(null);
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
-	}
 	/* Room for the largest message and then some, whatever the system default. */
 	for (int i = 0; i < 2; i++) {
 		int sz = 4 * X9P_PX_MAX_MSG;
@@ -138,25 +94,29 @@ static int sp_start(struct x9p_helper_launcher *base, struct x9p_helper_proc *ou
 		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
 	argv = helper_argv(sp);
-	pid = fork();
-	if (pid == 0)
-		child_exec(sp, sv[1], logp[1], null, (char **)argv->pdata);
-	e = errno;
+	{
+		/* --sock-fd=3 --export-fd=4 */
+		int fds[] = { sv[1], sp->export_fd };
+		struct x9p_child c = {
+			.name = "x9p-helper",
+			.exec_fd = sp->helper_fd,
+			.argv = (char *const *)argv->pdata,
+			.fds = fds,
+			.nfds = 2,
+		};
+
+		pid = x9p_child_start(&c, &pidfd, why);
+	}
 	close(sv[1]);
-	close(logp[1]);
-	close(null);
 	g_ptr_array_unref(argv);
 	if (pid < 0) {
 		close(sv[0]);
-		close(logp[0]);
-		*why = g_strdup_printf("fork: %s", g_strerror(e));
-		return -e;
+		return (int)pid;
 	}
-	x9p_log_relay_start(logp[0], "x9p-helper", pid);
 	g_mutex_lock(&sp->lock);
 	sp->pid = pid;
-	sp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	out->exit_fd = sp->pidfd >= 0 ? fcntl(sp->pidfd, F_DUPFD_CLOEXEC, 3) : -1;
+	sp->pidfd = pidfd;
+	out->exit_fd = pidfd >= 0 ? fcntl(pidfd, F_DUPFD_CLOEXEC, 3) : -1;
 	g_mutex_unlock(&sp->lock);
 	out->sock = sv[0];
 	out->pid = pid;
@@ -168,10 +128,7 @@ static void sp_kill(struct x9p_helper_launcher *base)
 	struct spawner *sp = (struct spawner *)base;
 
 	g_mutex_lock(&sp->lock);
-	if (sp->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
-	else if (sp->pid > 0)
-		kill(sp->pid, SIGKILL);
+	x9p_child_signal(sp->pid, sp->pidfd, SIGKILL);
 	g_mutex_unlock(&sp->lock);
 }
 

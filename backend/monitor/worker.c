@@ -9,28 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 
-#include "log/relay.h"
 #include "monitor/worker.h"
+#include "privsep/child.h"
 #include "privsep/programs.h"
 
 #define LINK_FD 3
 /* A reap runs in a thread but is joined when its worker ends: bounded. */
 #define REAP_GRACE_MAX_MS 2000
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-
-extern char **environ;
 
 struct x9p_mworker {
 	struct x9p_mworker_cfg cfg;
@@ -91,10 +81,9 @@ static void close_channel(struct x9p_mworker *w)
 
 static void signal_worker(struct x9p_mworker *w, int sig)
 {
-	if (w->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0);
-	else if (!w->exited)
-		kill(w->pid, sig);
+	/* Without a pidfd, only while the pid is surely still the worker's. */
+	if (w->pidfd >= 0 || !w->exited)
+		x9p_child_signal(w->pid, w->pidfd, sig);
 }
 
 static void violation(struct x9p_mworker *w, const char *what)
@@ -312,31 +301,6 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 	w->cfg.exited(w->cfg.opaque, w, status);
 }
 
-/* In the child after fork(): async-signal-safe calls only. */
-static G_GNUC_NORETURN void child_exec(const char *program, char *title, int ch, int logw,
-				       int null, char **envp)
-{
-	char *argv[] = { title, NULL };
-	sigset_t none;
-	int c, l, z;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* A session and process group of its own: nothing the monitor's group
-	 * gets (a terminal's ^C) reaches it, nothing it aims at its group
-	 * reaches the monitor. */
-	setsid();
-	c = fcntl(ch, F_DUPFD, 10);
-	l = fcntl(logw, F_DUPFD, 10);
-	z = fcntl(null, F_DUPFD, 10);
-	if (c < 0 || l < 0 || z < 0 || dup2(z, 0) < 0 || dup2(l, 1) < 0 || dup2(l, 2) < 0 ||
-	    dup2(c, LINK_FD) < 0)
-		_exit(126);
-	syscall(SYS_close_range, LINK_FD + 1, ~0U, 0);
-	execve(program, argv, envp);
-	_exit(127);
-}
-
 static char **worker_env(void)
 {
 	char **env = g_get_environ();
@@ -355,46 +319,43 @@ static char **worker_env(void)
 struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError **err)
 {
 	struct x9p_mworker *w;
-	int ch[2], logp[2], null, e;
-	char *title;
-	char **env;
+	char *title = g_strdup_printf("%s: worker %s", cfg->daemon, cfg->label);
+	char *argv[] = { title, NULL }, **env = worker_env(), *why = NULL;
+	int ch[2], pidfd = -1, e;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch) < 0) {
-		e = errno;
-		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "socketpair: %s",
-			    g_strerror(e));
-		return NULL;
-	}
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || pipe2(logp, O_CLOEXEC) < 0) {
-		e = errno;
-		if (null >= 0)
-			close(null);
-		close(ch[0]);
+		pid = -errno;
+		why = g_strdup_printf("socketpair: %s", g_strerror(errno));
+	} else {
+		/* Its channel is descriptor 3 (LINK_FD).  A session and process
+		 * group of its own: nothing the monitor's group gets (a
+		 * terminal's ^C) reaches it, nothing it aims at its group
+		 * reaches the monitor. */
+		struct x9p_child c = {
+			.name = "x9p-worker",
+			.path = cfg->program,
+			.exec_fd = -1,
+			.argv = argv,
+			.envp = env,
+			.fds = &ch[1],
+			.nfds = 1,
+			.new_session = true,
+		};
+
+		G_STATIC_ASSERT(LINK_FD == 3);
+		pid = x9p_child_start(&c, &pidfd, &why);
 		close(ch[1]);
-		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "the worker's log: %s",
-			    g_strerror(e));
-		return NULL;
+		if (pid < 0)
+			close(ch[0]);
 	}
-	title = g_strdup_printf("%s: worker %s", cfg->daemon, cfg->label);
-	env = worker_env();
-	pid = fork();
-	if (pid == 0)
-		child_exec(cfg->program, title, ch[1], logp[1], null, env);
-	e = errno;
 	g_free(title);
 	g_strfreev(env);
-	close(ch[1]);
-	close(logp[1]);
-	close(null);
 	if (pid < 0) {
-		close(ch[0]);
-		close(logp[0]);
-		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FORK, "fork: %s", g_strerror(e));
+		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "%s", why);
+		g_free(why);
 		return NULL;
 	}
-	x9p_log_relay_start(logp[0], "x9p-worker", pid);
 	w = g_new0(struct x9p_mworker, 1);
 	w->cfg = *cfg;
 	w->label = g_strdup(cfg->label);
@@ -403,7 +364,7 @@ struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError 
 	w->cfg.config = NULL;
 	w->cfg.program = NULL;
 	w->pid = pid;
-	w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	w->pidfd = pidfd;
 	w->ch = ch[0];
 	g_mutex_init(&w->send_lock);
 	w->child_watch = g_child_watch_add(pid, on_child_exit, w);
