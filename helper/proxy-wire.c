@@ -394,6 +394,8 @@ int x9p_px_encode_req(void *buf, size_t cap, const struct x9p_px_req *q)
 	case X9P_PX_CANCEL:
 		put64(&w, q->cancel_id);
 		break;
+	case X9P_PX_CHANNEL:
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -495,10 +497,13 @@ int x9p_px_decode_req(const void *buf, size_t len, struct x9p_px_req *q)
 	e = x9p_px_decode_hdr(buf, len, &q->h);
 	if (e)
 		return e;
-	if (q->h.op & X9P_PX_REPLY || q->h.flags & X9P_PXF_FD)
+	if (q->h.op & X9P_PX_REPLY)
 		return -EPROTO;
 	if (q->h.op == 0 || q->h.op >= X9P_PX_OP_END)
 		return -EOPNOTSUPP;
+	/* CHANNEL carries its socket; nothing else carries a descriptor. */
+	if (!(q->h.flags & X9P_PXF_FD) != (q->h.op != X9P_PX_CHANNEL))
+		return -EPROTO;
 	/* Only releases may go unanswered: a lost reply must not leak a node or fd. */
 	if ((q->h.flags & X9P_PXF_NOREPLY) && q->h.op != X9P_PX_CLUNK && q->h.op != X9P_PX_CANCEL)
 		return -EPROTO;
@@ -616,6 +621,8 @@ int x9p_px_decode_req(const void *buf, size_t len, struct x9p_px_req *q)
 		break;
 	case X9P_PX_CANCEL:
 		q->cancel_id = get64(&r);
+		break;
+	case X9P_PX_CHANNEL:
 		break;
 	}
 	if (r.err || r.p != r.end)

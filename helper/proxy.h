@@ -28,8 +28,18 @@
  *
  * Descriptors: only a successful OPEN or CREATE reply may carry one, as
  * SCM_RIGHTS with X9P_PXF_FD set; it is always an opened regular file.
- * Requests never carry descriptors.  A receiver closes every descriptor it
- * did not expect and treats the message as malformed.
+ * The only request that carries one is CHANNEL.  A receiver closes every
+ * descriptor it did not expect and treats the message as malformed.
+ *
+ * Channels: besides the socket it was started with, the helper serves
+ * SEQPACKET sockets the backend hands it with CHANNEL (sent on the first
+ * socket, answered there).  Each channel has a thread of its own in the
+ * helper that executes one request at a time, inline, and replies on the
+ * same channel: a backend thread that owns a channel for the duration of
+ * a call sends, and reads its own reply, with no other thread in between.
+ * HELLO, CHANNEL and CANCEL go on the first socket only; CANCEL reaches a
+ * request on any channel.  At most X9P_PX_MAX_CHANNELS are served;
+ * beyond that CHANNEL fails with EMFILE.
  *
  * Names: every name is one component: 1..255 bytes, no '/', not "." or
  * ".." (WALK alone also accepts "..").  Nodes are u64 ids handed out by the
@@ -48,7 +58,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define X9P_PX_VERSION 1u
+#define X9P_PX_VERSION 2u
 #define X9P_PX_HDR_SIZE 16u
 #define X9P_PX_MAX_MSG (128u * 1024u)
 #define X9P_PX_NAME_MAX 255u          /* one path component */
@@ -56,6 +66,7 @@
 #define X9P_PX_XNAME_MAX 255u         /* xattr name (XATTR_NAME_MAX) */
 #define X9P_PX_XSIZE_MAX 65536u       /* xattr value / list (XATTR_SIZE_MAX) */
 #define X9P_PX_DEFAULT_MAX_NODES 65536u /* nodes the backend may hold (--max-nodes) */
+#define X9P_PX_MAX_CHANNELS 64u     /* CHANNEL sockets one helper serves */
 #define X9P_PX_ATTR_SIZE 124u
 #define X9P_PX_STATFS_SIZE 60u
 
@@ -85,6 +96,7 @@ enum x9p_px_op {
 	X9P_PX_SETXATTR,
 	X9P_PX_REMOVEXATTR,
 	X9P_PX_CANCEL,
+	X9P_PX_CHANNEL,
 	X9P_PX_OP_END,
 };
 

@@ -303,6 +303,9 @@ int x9p_sb_seccomp_worker(const struct x9p_sb_worker_filter *f, char **err)
 	       SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY));
 	add(&b, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setsockopt), 1,
 	    &(struct scmp_arg_cmp)SCMP_A1(SCMP_CMP_NE, IPPROTO_TCP));
+	/* Channels to its helper (helper/proxy.h): a pair of connected
+	 * AF_UNIX sockets reaches nothing outside the two processes. */
+	allow1(&b, SCMP_SYS(socketpair), SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	/* The synthetic filesystem keeps its files in memfds. */
 	if (f->synthetic) {
 		allow(&b, SCMP_SYS(memfd_create));

@@ -2,6 +2,7 @@
 /* The helper's request loop and worker pool (see serve.h). */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -18,11 +19,20 @@ struct job {
 	volatile int cancelled;
 };
 
+/* A channel (see proxy.h): its socket, thread and the request it runs. */
+struct channel {
+	int sock;
+	GMutex lock;                /* id and job.cancelled, against cancel() */
+	struct job job;
+	bool busy;
+};
+
 static int sock = -1;
 static GMutex lock;
 static GCond cond;
 static GHashTable *running;     /* req_id -> job, for CANCEL */
 static unsigned queued;
+static GPtrArray *channels;     /* lock: struct channel */
 static __thread struct job *current;
 static __thread uint8_t *tls_msg, *tls_scratch;
 
@@ -57,13 +67,13 @@ bool hx_cancelled(void)
 }
 
 /* An error reply built from header fields alone. */
-static void send_status(uint8_t *buf, uint16_t op, uint64_t id, int status)
+static void send_status(int to, uint8_t *buf, uint16_t op, uint64_t id, int status)
 {
 	struct x9p_px_rep rep = { .h = { .op = op & ~X9P_PX_REPLY, .id = id }, .status = status };
 	int len = x9p_px_encode_rep(buf, X9P_PX_MAX_MSG, &rep);
 	int e;
 
-	if (len > 0 && (e = x9p_px_send(sock, buf, (size_t)len, -1)) < 0)
+	if (len > 0 && (e = x9p_px_send(to, buf, (size_t)len, -1)) < 0)
 		g_debug("reply to request %llu lost: %s", (unsigned long long)id, g_strerror(-e));
 }
 
@@ -79,9 +89,9 @@ static void finish(struct job *j)
 	g_free(j);
 }
 
-static void work(gpointer data, gpointer unused)
+/* Runs one request and sends its reply on `to`. */
+static void execute(struct job *j, int to)
 {
-	struct job *j = data;
 	struct x9p_px_req q;
 	struct x9p_px_rep rep;
 	struct hx_out o;
@@ -98,6 +108,9 @@ static void work(gpointer data, gpointer unused)
 		e = -EINTR;
 	if (e == 0 && !handlers[q.h.op])
 		e = -EOPNOTSUPP;
+	/* Set-up messages belong to the first socket. */
+	if (e == 0 && to != sock && q.h.op == X9P_PX_HELLO)
+		e = -EPROTO;
 	if (e == 0) {
 		current = j;
 		e = handlers[q.h.op](&q, &o);
@@ -117,14 +130,14 @@ static void work(gpointer data, gpointer unused)
 		rep.status = e;
 		len = x9p_px_encode_rep(tls_msg, X9P_PX_MAX_MSG, &rep);
 		if (len < 0) {
-			send_status(tls_msg, q.h.op, q.h.id, -EIO);
+			send_status(to, tls_msg, q.h.op, q.h.id, -EIO);
 			goto out;
 		}
 	}
-	e = x9p_px_send(sock, tls_msg, (size_t)len, e == 0 ? o.fd : -1);
+	e = x9p_px_send(to, tls_msg, (size_t)len, e == 0 ? o.fd : -1);
 	/* Too big for the socket's buffer: every request still gets an answer. */
 	if (e == -EMSGSIZE || e == -ENOBUFS)
-		send_status(tls_msg, q.h.op, q.h.id, -EIO);
+		send_status(to, tls_msg, q.h.op, q.h.id, -EIO);
 	else if (e < 0)
 		g_debug("reply to request %llu lost: %s", (unsigned long long)q.h.id,
 			g_strerror(-e));
@@ -132,6 +145,13 @@ out:
 	/* Ours is a copy: the backend owns the one it received. */
 	if (o.fd >= 0)
 		close(o.fd);
+}
+
+static void work(gpointer data, gpointer unused)
+{
+	struct job *j = data;
+
+	execute(j, sock);
 	finish(j);
 }
 
@@ -146,7 +166,101 @@ static void cancel(const uint8_t *buf, size_t len)
 	j = g_hash_table_lookup(running, &q.cancel_id);
 	if (j)
 		j->cancelled = 1;
+	for (guint i = 0; !j && i < channels->len; i++) {
+		struct channel *ch = g_ptr_array_index(channels, i);
+
+		g_mutex_lock(&ch->lock);
+		if (ch->busy && ch->job.id == q.cancel_id)
+			ch->job.cancelled = 1;
+		g_mutex_unlock(&ch->lock);
+	}
 	g_mutex_unlock(&lock);
+}
+
+/* ---- channels ---- */
+
+static gpointer channel_thread(gpointer data)
+{
+	struct channel *ch = data;
+	uint8_t *buf = g_malloc(X9P_PX_MAX_MSG + 1);
+
+	for (;;) {
+		struct x9p_px_hdr h;
+		size_t len;
+		int fd, r, hr;
+
+		r = x9p_px_recv(ch->sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
+		if (r == 1 || r == -ECONNRESET)
+			break;
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r < 0 && r != -EMSGSIZE && r != -EBADMSG)
+			break;
+		if (fd >= 0) {
+			close(fd);
+			r = -EBADMSG;
+		}
+		hr = x9p_px_decode_hdr(buf, len, &h);
+		if (r < 0 || hr < 0 || h.op == X9P_PX_CANCEL || h.op == X9P_PX_CHANNEL) {
+			g_debug("malformed message on a channel (%zu bytes)", len);
+			if (len >= X9P_PX_HDR_SIZE && !(h.flags & X9P_PXF_NOREPLY))
+				send_status(ch->sock, buf, h.op, h.id, -EPROTO);
+			continue;
+		}
+		g_mutex_lock(&ch->lock);
+		ch->job = (struct job){ .buf = buf, .len = len, .id = h.id };
+		ch->busy = true;
+		g_mutex_unlock(&ch->lock);
+		execute(&ch->job, ch->sock);
+		g_mutex_lock(&ch->lock);
+		ch->busy = false;
+		g_mutex_unlock(&ch->lock);
+	}
+	g_free(buf);
+	g_mutex_lock(&lock);
+	g_ptr_array_remove_fast(channels, ch);
+	g_mutex_unlock(&lock);
+	close(ch->sock);
+	g_mutex_clear(&ch->lock);
+	g_free(ch);
+	return NULL;
+}
+
+/* CHANNEL: serve the socket that came with it on a thread of its own. */
+static int open_channel(const uint8_t *buf, size_t len, int fd)
+{
+	struct x9p_px_req q;
+	struct channel *ch;
+	struct stat st;
+	GThread *t;
+
+	if (x9p_px_decode_req(buf, len, &q) != 0 || fd < 0)
+		return -EPROTO;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	ch = g_new0(struct channel, 1);
+	ch->sock = fd;
+	g_mutex_init(&ch->lock);
+	g_mutex_lock(&lock);
+	if (channels->len >= X9P_PX_MAX_CHANNELS) {
+		g_mutex_unlock(&lock);
+		g_mutex_clear(&ch->lock);
+		g_free(ch);
+		return -EMFILE;
+	}
+	g_ptr_array_add(channels, ch);
+	g_mutex_unlock(&lock);
+	t = g_thread_try_new("x9p-helper-ch", channel_thread, ch, NULL);
+	if (!t) {
+		g_mutex_lock(&lock);
+		g_ptr_array_remove_fast(channels, ch);
+		g_mutex_unlock(&lock);
+		g_mutex_clear(&ch->lock);
+		g_free(ch);
+		return -EAGAIN;
+	}
+	g_thread_unref(t);
+	return 0;
 }
 
 int hx_serve(int s, unsigned threads, unsigned max_queue)
@@ -158,6 +272,7 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 
 	sock = s;
 	running = g_hash_table_new(g_int64_hash, g_int64_equal);
+	channels = g_ptr_array_new();
 	pool = g_thread_pool_new(work, NULL, (gint)threads, TRUE, &err);
 	if (!pool) {
 		g_critical("cannot start %u worker threads: %s", threads, err->message);
@@ -181,16 +296,24 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 			rc = r;
 			break;
 		}
-		/* Requests never carry descriptors. */
+		hr = x9p_px_decode_hdr(buf, len, &h);
+		if (r == 0 && hr == 0 && h.op == X9P_PX_CHANNEL) {
+			int ce = open_channel(buf, len, fd);
+
+			if (ce < 0 && fd >= 0)
+				close(fd);
+			send_status(sock, errbuf, h.op, h.id, ce);
+			continue;
+		}
+		/* No other request carries a descriptor. */
 		if (fd >= 0) {
 			close(fd);
 			r = -EBADMSG;
 		}
-		hr = x9p_px_decode_hdr(buf, len, &h);
 		if (r < 0 || hr < 0) {
 			g_debug("malformed message from the backend (%zu bytes)", len);
 			if (len >= X9P_PX_HDR_SIZE && !(h.flags & X9P_PXF_NOREPLY))
-				send_status(errbuf, h.op, h.id, -EPROTO);
+				send_status(sock, errbuf, h.op, h.id, -EPROTO);
 			continue;
 		}
 		if (h.op == X9P_PX_CANCEL) {
@@ -210,6 +333,7 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 		g_thread_pool_push(pool, j, NULL);
 	}
 	g_thread_pool_free(pool, FALSE, TRUE);
+	/* Channel threads end when the backend closes them (or we exit). */
 	g_hash_table_destroy(running);
 	g_free(buf);
 	g_free(errbuf);

@@ -82,6 +82,18 @@ struct x9p_session *x9p_session_new(struct x9p_server *srv,
 				    uint32_t max_msize, const char *channel);
 void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len);
 /*
+ * Like x9p_session_submit(), but with may_inline the calling thread runs
+ * the request itself (sending its reply before returning) when nothing
+ * else of the session is in flight and the request cannot wait for one of
+ * the client's later ones: a hand-off to a worker thread saved, which is
+ * most of a small request's cost.  A transport passes may_inline only when
+ * it holds no further request of this client already (a pipelined batch is
+ * served concurrently by the pool) and can afford not to read from this
+ * client meanwhile.
+ */
+void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len,
+			       bool may_inline);
+/*
  * Zero-copy submission for transports whose requests sit in shared
  * buffers: `frame` holds the first `len` bytes of the message (a private
  * copy: everything the engine parses), and the rest of the message, as

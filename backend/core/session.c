@@ -401,9 +401,15 @@ static void submit_version(struct x9p_session *s, struct x9p_req *r)
 	x9p_req_done(r);
 }
 
-static void submit(struct x9p_session *s, struct x9p_req *r);
+static void submit(struct x9p_session *s, struct x9p_req *r, bool may_inline);
 
 void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len)
+{
+	x9p_session_submit_inline(s, frame, len, false);
+}
+
+void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len,
+			       bool may_inline)
 {
 	struct x9p_req *r;
 
@@ -420,7 +426,7 @@ void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len)
 	r->s = s;
 	r->frame = frame;
 	r->len = len;
-	submit(s, r);
+	submit(s, r, may_inline);
 }
 
 void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
@@ -454,10 +460,28 @@ void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
 	r->ndata = ndata;
 	r->release = release;
 	r->rel_arg = rel_arg;
-	submit(s, r);
+	submit(s, r, false);
 }
 
-static void submit(struct x9p_session *s, struct x9p_req *r)
+/*
+ * May the submitting thread run r itself?  Only when nothing else of the
+ * session is in flight (a pipelining client keeps its concurrency) and r
+ * cannot wait for a later request of the same client: the submitter reads
+ * no more of them meanwhile, so a Tflush would go unread.  Locks never
+ * wait (locks.c); an open may where the driver says so.
+ */
+static bool run_inline(struct x9p_session *s, const struct x9p_req *r)
+{
+	if (s->ninflight != 1)
+		return false;
+	if (s->srv->fs->open_may_stall &&
+	    (r->type == P9_TLOPEN || r->type == P9_TOPEN || r->type == P9_TLCREATE ||
+	     r->type == P9_TCREATE))
+		return false;
+	return true;
+}
+
+static void submit(struct x9p_session *s, struct x9p_req *r, bool may_inline)
 {
 	r->type = r->frame[4];
 	r->tag = (uint16_t)(r->frame[5] | r->frame[6] << 8);
@@ -484,7 +508,14 @@ static void submit(struct x9p_session *s, struct x9p_req *r)
 	s->ninflight++;
 	r->reply_max = reply_bound(r, x9p_session_max_frame(s));
 	s->reply_bytes += r->reply_max;
+	may_inline = may_inline && run_inline(s, r);
 	g_mutex_unlock(&s->lock);
+	if (may_inline) {
+		/* No hand-off to a pool thread: the cheapest path there is. */
+		x9p_dispatch(r);
+		x9p_req_done(r);
+		return;
+	}
 	g_thread_pool_push(s->srv->pool, r, NULL);
 }
 

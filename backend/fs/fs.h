@@ -159,6 +159,10 @@ struct x9p_fs_ops {
 struct x9p_fs {
 	const struct x9p_fs_ops *ops;
 	bool readonly;
+	/* open() may wait until the client flushes it (the synthetic
+	 * /blocker): the engine then never runs an open on a transport's
+	 * thread (x9p_session_submit_inline). */
+	bool open_may_stall;
 };
 
 #endif

@@ -27,10 +27,20 @@ static struct px_conn *conn_ref(struct px_conn *cn)
 	return cn;
 }
 
+static void chan_free(struct px_chan *ch)
+{
+	close(ch->sock);
+	g_free(ch->buf);
+	g_free(ch);
+}
+
 void px_conn_put(struct px_conn *cn)
 {
 	if (!cn || !g_atomic_int_dec_and_test(&cn->refs))
 		return;
+	/* Calls hold a reference while they use a channel: all are idle now. */
+	g_ptr_array_free(cn->idle_chans, TRUE);
+	g_mutex_clear(&cn->chan_lock);
 	close(cn->sock);
 	if (cn->exit_fd >= 0)
 		close(cn->exit_fd);
@@ -142,6 +152,8 @@ static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
 	cn->pid = hp.pid;
 	cn->exit_fd = hp.exit_fd;
 	cn->pending = g_hash_table_new(g_int64_hash, g_int64_equal);
+	g_mutex_init(&cn->chan_lock);
+	cn->idle_chans = g_ptr_array_new_with_free_func((GDestroyNotify)chan_free);
 	e = hello(fs, cn, why);
 	if (e) {
 		char *st = reap(fs, cn, 0), *w = *why;
@@ -410,6 +422,11 @@ int px_conn_get(struct px_fs *fs, const struct x9p_ctx *c, struct px_conn **out)
 	return e;
 }
 
+static uint64_t next_id(struct px_fs *fs)
+{
+	return __atomic_add_fetch(&fs->next_id, 1, __ATOMIC_RELAXED);
+}
+
 static size_t req_room(const struct x9p_px_req *q)
 {
 	return 256 + q->name.len + q->name2.len + q->target.len + q->xname.len + q->value_len;
@@ -420,17 +437,46 @@ void px_send_noreply(struct px_fs *fs, struct px_conn *cn, struct x9p_px_req *q)
 	uint8_t buf[512];
 	int n;
 
-	g_mutex_lock(&fs->lock);
-	q->h.id = ++fs->next_id;
-	g_mutex_unlock(&fs->lock);
+	q->h.id = next_id(fs);
 	q->h.flags |= X9P_PXF_NOREPLY;
 	n = x9p_px_encode_req(buf, sizeof(buf), q);
 	if (n > 0)
 		x9p_px_send(cn->sock, buf, (size_t)n, -1);
 }
 
-int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
-	    struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd)
+/*
+ * Decodes a reply to q (*reply, len bytes, with the descriptor *rfd) into
+ * rep and hands the buffer (*buf) and descriptor (*fd) to the caller;
+ * returns the helper's status, or -EIO when the reply breaks the protocol
+ * (the helper is then killed).  What is not handed over stays in *reply
+ * and *rfd for the caller to free.
+ */
+static int take_reply(struct px_fs *fs, struct px_conn *cn, const struct x9p_px_req *q,
+		      struct x9p_px_rep *rep, uint8_t **reply, size_t len, int *rfd,
+		      uint8_t **buf, int *fd)
+{
+	if (x9p_px_decode_rep(*reply, len, q->h.op, rep) < 0 || rep->h.id != q->h.id) {
+		px_conn_fail(fs, cn, "malformed reply");
+		return -EIO;
+	}
+	/* A descriptor comes exactly when announced, and only where one may. */
+	if (!(rep->h.flags & X9P_PXF_FD) != (*rfd < 0) || (*rfd >= 0 && !fd)) {
+		px_conn_fail(fs, cn, "descriptor mismatch");
+		return -EIO;
+	}
+	if (fd) {
+		*fd = *rfd;
+		*rfd = -1;
+	}
+	*buf = *reply;
+	*reply = NULL;
+	return rep->status;
+}
+
+/* A call on the shared socket; send_fd goes with the request (CHANNEL). */
+static int call_shared(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+		       struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd,
+		       int send_fd)
 {
 	struct px_call call = { .fd = -1 };
 	uint8_t stackbuf[8192], *mbuf = stackbuf;
@@ -450,13 +496,14 @@ int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		e = -EIO;
 		goto out;
 	}
-	q->h.id = call.id = ++fs->next_id;
+	q->h.id = call.id = next_id(fs);
 	g_hash_table_insert(cn->pending, &call.id, &call);
-	fs->inflight++;
+	g_atomic_int_inc((gint *)&fs->inflight);
 	g_mutex_unlock(&fs->lock);
 
 	n = x9p_px_encode_req(mbuf, room, q);
-	e = n < 0 ? (n == -EINVAL ? -EINVAL : -EIO) : x9p_px_send(cn->sock, mbuf, (size_t)n, -1);
+	e = n < 0 ? (n == -EINVAL ? -EINVAL : -EIO) :
+		x9p_px_send(cn->sock, mbuf, (size_t)n, send_fd);
 	if (e < 0 && e != -EINVAL)
 		e = -EIO;
 
@@ -480,7 +527,7 @@ int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		else
 			g_cond_wait(&call.cond, &fs->lock);
 	}
-	fs->inflight--;
+	g_atomic_int_dec_and_test((gint *)&fs->inflight);
 	g_mutex_unlock(&fs->lock);
 	if (e < 0)
 		goto out;
@@ -488,24 +535,7 @@ int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		e = -EIO;
 		goto out;
 	}
-	if (x9p_px_decode_rep(call.reply, call.len, q->h.op, rep) < 0) {
-		px_conn_fail(fs, cn, "malformed reply");
-		e = -EIO;
-		goto out;
-	}
-	/* A descriptor comes exactly when announced, and only where one may. */
-	if (!(rep->h.flags & X9P_PXF_FD) != (call.fd < 0) || (call.fd >= 0 && !fd)) {
-		px_conn_fail(fs, cn, "descriptor mismatch");
-		e = -EIO;
-		goto out;
-	}
-	if (fd) {
-		*fd = call.fd;
-		call.fd = -1;
-	}
-	*buf = call.reply;
-	call.reply = NULL;
-	e = rep->status;
+	e = take_reply(fs, cn, q, rep, &call.reply, call.len, &call.fd, buf, fd);
 out:
 	if (call.fd >= 0)
 		close(call.fd);
@@ -514,6 +544,166 @@ out:
 	if (mbuf != stackbuf)
 		g_free(mbuf);
 	return e;
+}
+
+/* ---- channels ---- */
+
+/* Most channels one backend opens to its helper: one per engine worker
+ * thread (server.h's default pool) is all a call ever waits for. */
+#define MAX_CHANS 16u
+
+/* Opens a new channel to cn's helper, or NULL (the shared socket serves). */
+static struct px_chan *chan_open(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c)
+{
+	struct x9p_px_req q = { .h = { .op = X9P_PX_CHANNEL, .flags = X9P_PXF_FD } };
+	struct x9p_px_rep rep;
+	struct px_chan *ch;
+	uint8_t *buf = NULL;
+	int sv[2], e;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		g_debug("no channel to x9p-helper: socketpair: %s", g_strerror(errno));
+		return NULL;
+	}
+	e = call_shared(fs, cn, c, &q, &rep, &buf, NULL, sv[1]);
+	close(sv[1]);
+	g_free(buf);
+	if (e < 0) {
+		close(sv[0]);
+		g_mutex_lock(&cn->chan_lock);
+		cn->nchans--;
+		/* Asking again on every call would double their cost. */
+		cn->no_more_chans = true;
+		g_mutex_unlock(&cn->chan_lock);
+		g_debug("x9p-helper refused a channel: %s", g_strerror(-e));
+		return NULL;
+	}
+	ch = g_new0(struct px_chan, 1);
+	ch->sock = sv[0];
+	ch->buf = g_malloc(X9P_PX_MAX_MSG + 1);
+	return ch;
+}
+
+/* An idle channel of cn (opening one if there may be more), or NULL. */
+static struct px_chan *chan_take(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c)
+{
+	struct px_chan *ch = NULL;
+	bool open = false;
+
+	g_mutex_lock(&cn->chan_lock);
+	if (cn->idle_chans->len)
+		ch = g_ptr_array_steal_index_fast(cn->idle_chans, cn->idle_chans->len - 1);
+	else if (!cn->no_more_chans && cn->nchans < MIN(MAX_CHANS, X9P_PX_MAX_CHANNELS))
+		open = true, cn->nchans++;
+	g_mutex_unlock(&cn->chan_lock);
+	return open ? chan_open(fs, cn, c) : ch;
+}
+
+static void chan_give(struct px_conn *cn, struct px_chan *ch, bool broken)
+{
+	g_mutex_lock(&cn->chan_lock);
+	if (broken)
+		cn->nchans--;
+	else
+		g_ptr_array_add(cn->idle_chans, ch);
+	g_mutex_unlock(&cn->chan_lock);
+	if (broken)
+		chan_free(ch);
+}
+
+/*
+ * Waits for the reply on ch; a cancelled caller has CANCEL sent once
+ * (best effort, as on the shared socket) and keeps waiting for the reply,
+ * which says what happened.  0 with *len bytes in ch->buf, or -errno.
+ */
+static int chan_wait(struct px_fs *fs, struct px_conn *cn, struct px_chan *ch,
+		     const struct x9p_ctx *c, uint64_t id, size_t *len, int *rfd)
+{
+	bool cancel_sent = false;
+
+	for (;;) {
+		int r;
+
+		/* Only a call that can be cancelled looks up now and then. */
+		if (c && c->cancelled && !cancel_sent) {
+			struct pollfd p = { ch->sock, POLLIN, 0 };
+
+			r = poll(&p, 1, (int)(CANCEL_POLL_US / 1000));
+			if (r == 0 && x9p_ctx_cancelled(c)) {
+				struct x9p_px_req cq = { .h = { .op = X9P_PX_CANCEL }, .cancel_id = id };
+
+				cancel_sent = true;
+				px_send_noreply(fs, cn, &cq);
+			}
+			if (r <= 0)
+				continue;
+		}
+		r = x9p_px_recv(ch->sock, ch->buf, X9P_PX_MAX_MSG + 1, len, rfd);
+		if (r == -EINTR || r == -EAGAIN)
+			continue;
+		if (r == -EMSGSIZE || r == -EBADMSG)
+			px_conn_fail(fs, cn, r == -EMSGSIZE ? "an oversized message"
+							    : "unexpected descriptors");
+		return r == 1 ? -ECONNRESET : r;
+	}
+}
+
+/* A call on ch; the channel is given back (or dropped when broken). */
+static int call_chan(struct px_fs *fs, struct px_conn *cn, struct px_chan *ch,
+		     const struct x9p_ctx *c, struct x9p_px_req *q, struct x9p_px_rep *rep,
+		     uint8_t **buf, int *fd)
+{
+	uint8_t stackbuf[8192], *mbuf = stackbuf, *reply;
+	size_t room = req_room(q), len = 0;
+	int n, e, rfd = -1;
+
+	if (room > sizeof(stackbuf))
+		mbuf = g_malloc(room);
+	q->h.id = next_id(fs);
+	g_atomic_int_inc((gint *)&fs->inflight);
+	n = x9p_px_encode_req(mbuf, room, q);
+	if (n < 0) {
+		e = n == -EINVAL ? -EINVAL : -EIO;
+		chan_give(cn, ch, false);
+		goto out;
+	}
+	e = x9p_px_send(ch->sock, mbuf, (size_t)n, -1);
+	if (e == 0)
+		e = chan_wait(fs, cn, ch, c, q->h.id, &len, &rfd);
+	if (e < 0) {
+		/* The helper died or broke the protocol: its channels go with it. */
+		chan_give(cn, ch, true);
+		e = -EIO;
+		goto out;
+	}
+	reply = g_memdup2(ch->buf, len);
+	chan_give(cn, ch, false);
+	e = take_reply(fs, cn, q, rep, &reply, len, &rfd, buf, fd);
+	g_free(reply);
+	if (rfd >= 0)
+		close(rfd);
+out:
+	g_atomic_int_dec_and_test((gint *)&fs->inflight);
+	if (mbuf != stackbuf)
+		g_free(mbuf);
+	return e;
+}
+
+int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+	    struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd)
+{
+	struct px_chan *ch;
+
+	*buf = NULL;
+	if (fd)
+		*fd = -1;
+	/* A hint only: a channel of a dead helper fails on its own. */
+	if (__atomic_load_n(&cn->dead, __ATOMIC_RELAXED))
+		return -EIO;
+	ch = chan_take(fs, cn, c);
+	if (ch)
+		return call_chan(fs, cn, ch, c, q, rep, buf, fd);
+	return call_shared(fs, cn, c, q, rep, buf, fd, -1);
 }
 
 pid_t x9p_proxy_helper_pid(struct x9p_fs *base)
@@ -543,8 +733,6 @@ unsigned x9p_proxy_inflight(struct x9p_fs *base)
 	struct px_fs *fs = PXFS(base);
 	unsigned n;
 
-	g_mutex_lock(&fs->lock);
-	n = fs->inflight;
-	g_mutex_unlock(&fs->lock);
+	n = (unsigned)g_atomic_int_get((gint *)&fs->inflight);
 	return n;
 }

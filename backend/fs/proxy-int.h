@@ -10,8 +10,12 @@
  *   proxy-ops.c    the fs.h operations
  *
  * Locking: px_fs.lock protects the current connection, every connection's
- * table of pending calls, request ids and all mutable node fields; it is
- * never held across a system call that may block.  px_fs.rv_lock
+ * table of pending calls and all mutable node fields; it is never held
+ * across a system call that may block.  Requests travel on channels (one
+ * per concurrent call, helper/proxy.h) under nobody's lock: a call takes an
+ * idle channel (px_conn.chan_lock, held for a pointer swap), sends, and
+ * reads its reply itself.  The shared socket carries set-up, CANCEL, CLUNK
+ * and the calls that find no channel.  px_fs.rv_lock
  * serialises re-walks after a restart (recursive: a node re-walks its
  * parent first).
  */
@@ -38,11 +42,23 @@ struct px_conn {
 	bool dead;                  /* lock */
 	bool killed;                /* lock */
 	GHashTable *pending;        /* lock: req id -> struct px_call */
+	/* Channels (helper/proxy.h), under chan_lock: idle ones, and how many
+	 * exist.  A call takes one for its duration. */
+	GMutex chan_lock;
+	GPtrArray *idle_chans;      /* struct px_chan */
+	unsigned nchans;
+	bool no_more_chans;         /* the helper refused one */
 	uint32_t hflags;
 	uint64_t root_dev, root_ino;
 };
 
-/* One request waiting for its reply. */
+/* A channel: one socket, used by one call at a time. */
+struct px_chan {
+	int sock;
+	uint8_t *buf;               /* X9P_PX_MAX_MSG + 1 bytes for its replies */
+};
+
+/* One request waiting for its reply on the shared socket. */
 struct px_call {
 	uint64_t id;
 	bool done;
@@ -73,8 +89,8 @@ struct px_fs {
 	GCond cond;                 /* a helper came up, or the first start ended */
 	struct px_conn *conn;       /* the live helper or NULL */
 	unsigned gen;
-	uint64_t next_id;
-	unsigned inflight;
+	uint64_t next_id;           /* atomic */
+	unsigned inflight;          /* atomic */
 	unsigned restarts;
 	bool stopping;
 	bool first_done;            /* the first start attempt finished */

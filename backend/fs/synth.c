@@ -842,6 +842,7 @@ struct x9p_fs *x9p_synth_new(const char *spec, GError **err)
 	struct x9p_node *f;
 
 	s->base.ops = &synth_ops;
+	s->base.open_may_stall = true;   /* /blocker */
 	for (gchar **p = kv; *p; p++) {
 		char *end;
 		if (!**p)

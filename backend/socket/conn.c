@@ -267,7 +267,8 @@ static bool conn_serve(struct x9p_sock_conn *c)
 					  g_strerror(-r));
 			return false;
 		}
-		x9p_session_submit(c->session, frame, size);
+		/* Nothing more of this client at hand: answer it on this thread. */
+		x9p_session_submit_inline(c->session, frame, size, c->rpos >= c->rlen);
 		if (!g_atomic_int_get(&c->versioned) && x9p_session_versioned(c->session))
 			g_atomic_int_set(&c->versioned, 1);
 	}

@@ -5,9 +5,10 @@
  * Threads: the listener and reaping run in the server's main context;
  * each connection has one I/O thread (reads frames, submits them, writes
  * the replies the client was not ready for, and at the end closes the
- * session); engine workers hand replies to the connection's queue
- * (outq.h), which writes them at once when the client takes them.  `lock` guards the connection list and the
- * `finished` flags; everything else in a connection is set up before its
+ * session; a request that is the only one in flight it runs itself, see
+ * x9p_session_submit_inline); engine workers hand replies to the
+ * connection's queue (outq.h), which writes them at once when the client
+ * takes them.  `lock` guards the connection list and the `finished` flags; everything else in a connection is set up before its
  * thread starts and torn down after it has been joined.
  */
 #ifndef X9P_SOCKET_INT_H

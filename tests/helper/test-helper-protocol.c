@@ -63,6 +63,8 @@ static void test_codec_roundtrip(void)
 		q.xflags = X9P_PXX_CREATE;
 		if (op == X9P_PX_CANCEL || op == X9P_PX_CLUNK)
 			q.h.flags = X9P_PXF_NOREPLY;
+		if (op == X9P_PX_CHANNEL)
+			q.h.flags = X9P_PXF_FD;
 		n = x9p_px_encode_req(buf, sizeof(buf), &q);
 		g_assert_cmpint(n, >=, (int)X9P_PX_HDR_SIZE);
 		g_assert_cmpint(x9p_px_decode_req(buf, (size_t)n, &d), ==, 0);
@@ -481,6 +483,125 @@ static void test_helper_pipelined(struct raw *r, gconstpointer data)
 	raw_hello(r, 2);
 }
 
+/* A request on a channel; its status, with the reply in r->buf. */
+static int32_t chan_status(struct raw *r, int ch, struct x9p_px_req *q, size_t *lenp)
+{
+	uint8_t msg[X9P_PX_MAX_MSG];
+	struct x9p_px_hdr h;
+	size_t len;
+	int n = x9p_px_encode_req(msg, sizeof(msg), q), fd;
+
+	g_assert_cmpint(n, >, 0);
+	g_assert_cmpint(x9p_px_send(ch, msg, (size_t)n, -1), ==, 0);
+	g_assert_cmpint(x9p_px_recv(ch, r->buf, sizeof(r->buf), &len, &fd), ==, 0);
+	g_assert_cmpint(fd, ==, -1);
+	g_assert_cmpint(x9p_px_decode_hdr(r->buf, len, &h), ==, 0);
+	g_assert_cmpuint(h.id, ==, q->h.id);
+	g_assert_cmpuint(h.op, ==, q->h.op | X9P_PX_REPLY);
+	if (lenp)
+		*lenp = len;
+	return status_of(r, len);
+}
+
+/* CHANNEL with `fd` (or none); the helper's status. */
+static int32_t raw_channel(struct raw *r, uint64_t id, int fd)
+{
+	uint8_t m[X9P_PX_HDR_SIZE];
+	struct x9p_px_hdr h;
+	size_t len;
+
+	hdr(m, sizeof(m), X9P_PX_CHANNEL, fd >= 0 ? X9P_PXF_FD : 0, id);
+	raw_send(r, m, sizeof(m), fd);
+	len = raw_recv(r, &h);
+	g_assert_cmpuint(h.id, ==, id);
+	return status_of(r, len);
+}
+
+static void test_helper_channels(struct raw *r, gconstpointer data)
+{
+	int chans[X9P_PX_MAX_CHANNELS], sv[2], pfd[2];
+	struct x9p_px_req q = { 0 };
+	struct x9p_px_rep rep;
+	uint8_t m[X9P_PX_HDR_SIZE];
+	uint64_t root, n;
+	size_t len;
+
+	raw_hello(r, 1);
+	root = raw_attach(r);
+	/* the socket is missing, or is no socket */
+	g_assert_cmpint(raw_channel(r, 2, -1), ==, -EPROTO);
+	g_assert_cmpint(pipe2(pfd, O_CLOEXEC), ==, 0);
+	g_assert_cmpint(raw_channel(r, 3, pfd[0]), ==, -ENOTSOCK);
+	close(pfd[0]);
+	close(pfd[1]);
+	/* up to the limit, and not one more */
+	for (unsigned i = 0; i < X9P_PX_MAX_CHANNELS; i++) {
+		g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), ==, 0);
+		g_assert_cmpint(raw_channel(r, 10 + i, sv[1]), ==, 0);
+		close(sv[1]);
+		chans[i] = sv[0];
+	}
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_cmpint(raw_channel(r, 200, sv[1]), ==, -EMFILE);
+	close(sv[1]);
+	close(sv[0]);
+	/* requests on a channel are answered there, each channel on its own */
+	q = (struct x9p_px_req){ .h = { .op = X9P_PX_WALK, .id = 300 }, .node = root };
+	q.name = S("missing");
+	g_assert_cmpint(chan_status(r, chans[0], &q, NULL), ==, -ENOENT);
+	q = (struct x9p_px_req){ .h = { .op = X9P_PX_CREATE, .id = 301 }, .node = root,
+				 .name = S("chan-file"), .mode = 0644, .oflags = X9P_PXO_RDWR };
+	{
+		uint8_t msg[512];
+		int k = x9p_px_encode_req(msg, sizeof(msg), &q), fd;
+
+		g_assert_cmpint(x9p_px_send(chans[5], msg, (size_t)k, -1), ==, 0);
+		g_assert_cmpint(x9p_px_recv(chans[5], r->buf, sizeof(r->buf), &len, &fd), ==, 0);
+		g_assert_cmpint(fd, >=, 0);       /* the opened file came on the channel */
+		close(fd);
+		g_assert_cmpint(x9p_px_decode_rep(r->buf, len, X9P_PX_CREATE, &rep), ==, 0);
+		g_assert_cmpint(rep.status, ==, 0);
+		n = rep.node;
+	}
+	q = (struct x9p_px_req){ .h = { .op = X9P_PX_GETATTR, .id = 302 }, .node = n };
+	g_assert_cmpint(chan_status(r, chans[X9P_PX_MAX_CHANNELS - 1], &q, &len), ==, 0);
+	g_assert_cmpint(x9p_px_decode_rep(r->buf, len, X9P_PX_GETATTR, &rep), ==, 0);
+	g_assert_true(S_ISREG(rep.attr.mode));
+	/* set-up messages belong to the shared socket; a descriptor on a
+	 * channel is refused; the channel goes on serving */
+	q = (struct x9p_px_req){ .h = { .op = X9P_PX_HELLO, .id = 303 }, .version = X9P_PX_VERSION };
+	g_assert_cmpint(chan_status(r, chans[1], &q, NULL), ==, -EPROTO);
+	hdr(m, sizeof(m), X9P_PX_CHANNEL, X9P_PXF_FD, 304);
+	g_assert_cmpint(x9p_px_send(chans[1], m, sizeof(m), chans[2]), ==, 0);
+	g_assert_cmpint(x9p_px_recv(chans[1], r->buf, sizeof(r->buf), &len, &pfd[0]), ==, 0);
+	g_assert_cmpint(pfd[0], ==, -1);
+	g_assert_cmpint(status_of(r, len), ==, -EPROTO);
+	q = (struct x9p_px_req){ .h = { .op = X9P_PX_GETATTR, .id = 305 }, .node = root };
+	g_assert_cmpint(chan_status(r, chans[1], &q, NULL), ==, 0);
+	/* a closed channel frees its place */
+	close(chans[3]);
+	for (int tries = 0;; tries++) {
+		int32_t st;
+
+		g_assert_cmpint(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), ==, 0);
+		st = raw_channel(r, 400 + (uint64_t)tries, sv[1]);
+		close(sv[1]);
+		if (st == 0) {
+			chans[3] = sv[0];
+			break;
+		}
+		g_assert_cmpint(st, ==, -EMFILE);
+		close(sv[0]);
+		g_assert_cmpint(tries, <, 1000);
+		g_usleep(1000);
+	}
+	q = (struct x9p_px_req){ .h = { .op = X9P_PX_STATFS, .id = 500 }, .node = root };
+	g_assert_cmpint(chan_status(r, chans[3], &q, NULL), ==, 0);
+	for (unsigned i = 0; i < X9P_PX_MAX_CHANNELS; i++)
+		close(chans[i]);
+	raw_hello(r, 600);
+}
+
 struct drain {
 	struct raw *r;
 	uint64_t stop_id;
@@ -622,9 +743,14 @@ static void send_two_fds(int sock, const void *msg, size_t len, int a, int b)
  * This program as a lying x9p-helper.  The scenario arrives as the
  * helper's --log-level (the one free-form option the driver passes on).
  */
-static int fake_helper(const char *sc)
+static int fake_helper(const char *full)
 {
-	const int sock = 3, exp = 4;
+	const int exp = 4;
+	struct pollfd socks[X9P_PX_MAX_CHANNELS + 1] = { { .fd = 3, .events = POLLIN } };
+	nfds_t nsocks = 1;
+	/* "SCENARIO/shared": the lie comes on the shared socket (channels refused) */
+	bool shared = full && g_str_has_suffix(full, "/shared");
+	char *sc = full ? g_strndup(full, strlen(full) - (shared ? strlen("/shared") : 0)) : NULL;
 	uint8_t *buf;
 
 	if (!sc)
@@ -636,18 +762,44 @@ static int fake_helper(const char *sc)
 		struct x9p_px_req q;
 		struct x9p_px_rep p;
 		size_t len;
-		int fd, e = x9p_px_recv(sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
+		int fd, e, sock = -1;
 
+		if (poll(socks, nsocks, -1) < 0)
+			continue;
+		for (nfds_t i = 0; i < nsocks && sock < 0; i++)
+			if (socks[i].revents)
+				sock = socks[i].fd;
+		e = x9p_px_recv(sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
+		if (e != 0 && sock != 3) {
+			/* a channel closed: forget it */
+			for (nfds_t i = 1; i < nsocks; i++)
+				if (socks[i].fd == sock)
+					socks[i] = socks[--nsocks];
+			close(sock);
+			continue;
+		}
 		if (e != 0) {
 			g_free(buf);
+			g_free(sc);
 			return 0;
 		}
-		if (x9p_px_decode_req(buf, len, &q) < 0)
+		if (x9p_px_decode_req(buf, len, &q) < 0) {
+			if (fd >= 0)
+				close(fd);
 			continue;
+		}
 		memset(&p, 0, sizeof(p));
 		p.h.op = q.h.op;
 		p.h.id = q.h.id;
 		switch (q.h.op) {
+		case X9P_PX_CHANNEL:
+			if (shared || nsocks > X9P_PX_MAX_CHANNELS) {
+				close(fd);
+				p.status = -EMFILE;
+			} else {
+				socks[nsocks++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+			}
+			break;
 		case X9P_PX_HELLO:
 			if (!strcmp(sc, "badhello")) {
 				x9p_px_send(sock, "garbage garbage garbage", 23, -1);
@@ -789,12 +941,13 @@ static void test_driver_start(void)
 /* Each scenario lies in answer to one operation; the driver must refuse. */
 static void test_driver_lies(gconstpointer data)
 {
-	const char *sc = data;
+	g_autofree char *base = g_strndup(data, strcspn(data, "/"));
+	const char *sc = base;
 	struct x9p_ctx c = { 0, 0, NULL, NULL, NULL };
 	struct x9p_node *root, *n;
 	struct x9p_attr a;
 	GError *err = NULL;
-	struct x9p_fs *fs = fake_fs(sc, &err);
+	struct x9p_fs *fs = fake_fs(data, &err);
 	unsigned fds, restarts;
 	char buf[16];
 	int fd = -1, e;
@@ -875,11 +1028,18 @@ int main(int argc, char **argv)
 		   test_helper_pipelined, raw_teardown);
 	g_test_add("/helper/protocol/helper/fuzz", struct raw, NULL, raw_setup, test_helper_fuzz,
 		   raw_teardown);
+	g_test_add("/helper/protocol/helper/channels", struct raw, NULL, raw_setup,
+		   test_helper_channels, raw_teardown);
 	g_test_add_func("/helper/protocol/driver/bad_start", test_driver_start);
+	/* Each lie on a channel, and again on the shared socket. */
 	for (size_t i = 0; i < G_N_ELEMENTS(lies); i++) {
 		char *path = g_strdup_printf("/helper/protocol/driver/lie/%s", lies[i]);
+		char *sc = g_strdup_printf("%s/shared", lies[i]);
 
 		g_test_add_data_func(path, lies[i], test_driver_lies);
+		g_free(path);
+		path = g_strdup_printf("/helper/protocol/driver/lie/%s", sc);
+		g_test_add_data_func_full(path, sc, test_driver_lies, g_free);
 		g_free(path);
 	}
 	return g_test_run();
