@@ -41,22 +41,29 @@ int hx_check_new_name(const char *name)
 	return hx_reserved_name(name) ? -EINVAL : 0;
 }
 
+int hx_publish_stx(int fd, const struct statx *stx, struct hx_node *dir, const char *name,
+		   struct x9p_px_rep *rep)
+{
+	struct hx_node *n = hx_node_new(fd, hx_stx_dev(stx), stx->stx_ino, stx->stx_mode, dir,
+					name);
+	int e;
+
+	hx_node_attr_stx(n, stx, &rep->attr);
+	e = hx_node_publish(n, &rep->node);
+	hx_node_put(n);
+	return e;
+}
+
 int hx_publish(int fd, struct hx_node *dir, const char *name, struct x9p_px_rep *rep)
 {
 	struct statx stx;
-	struct hx_node *n;
 	int e = hx_stat(fd, NULL, &stx);
 
 	if (e) {
 		close(fd);
 		return e;
 	}
-	n = hx_node_new(fd, hx_stx_dev(&stx), stx.stx_ino, stx.stx_mode, dir, name);
-	e = hx_node_attr(n, &rep->attr);
-	if (e == 0)
-		e = hx_node_publish(n, &rep->node);
-	hx_node_put(n);
-	return e;
+	return hx_publish_stx(fd, &stx, dir, name, rep);
 }
 
 int hx_op_hello(const struct x9p_px_req *q, struct hx_out *o)

@@ -83,7 +83,8 @@ int hx_op_walk(const struct x9p_px_req *q, struct hx_out *o)
 		close(fd);
 		goto out;
 	}
-	e = hx_publish(fd, d, name, o->rep);
+	/* One statx serves the checks above, the node and its attributes. */
+	e = hx_publish_stx(fd, &stx, d, name, o->rep);
 out:
 	hx_node_put(d);
 	return e;

@@ -5,8 +5,10 @@
  * Rreaddir entries) and by the message limit.  The resume cookie of each
  * entry is the host's d_off, so a later request continues exactly there.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,11 +60,50 @@ static int dotdot_attr(struct hx_node *d, int dfd, struct x9p_px_attr *a)
 	return hx_entry_attr(dfd, "..", -1, a);
 }
 
+static mode_t dtype_mode(unsigned char t)
+{
+	switch (t) {
+	case DT_REG: return S_IFREG;
+	case DT_DIR: return S_IFDIR;
+	case DT_LNK: return S_IFLNK;
+	case DT_CHR: return S_IFCHR;
+	case DT_BLK: return S_IFBLK;
+	case DT_FIFO: return S_IFIFO;
+	case DT_SOCK: return S_IFSOCK;
+	default: return 0;
+	}
+}
+
+/*
+ * The compact record from the entry alone, as getdents64 lists it: the
+ * inode number on the directory's device (a mount point shows the inode
+ * under it, as a local listing does) and the type, with no time or size
+ * (qid version 0).  False when that cannot be told without a stat.
+ */
+static bool entry_brief(struct hx_node *d, int dfd, const struct linux_dirent64 *de,
+			struct x9p_px_attr *a)
+{
+	mode_t type = dtype_mode(de->d_type);
+
+	if (!type || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		return false;
+	type = hx_entry_type(dfd, de->d_name, type);
+	if (!type)
+		return false;
+	memset(a, 0, sizeof(*a));
+	a->dev = d->dev;
+	a->ino = de->d_ino;
+	a->mode = (uint32_t)type;
+	return true;
+}
+
 static int entry_attr(struct hx_node *d, int dfd, int metafd, const struct linux_dirent64 *de,
-		      struct x9p_px_attr *a)
+		      bool full, struct x9p_px_attr *a)
 {
 	int e;
 
+	if (!full && entry_brief(d, dfd, de, a))
+		return 0;
 	if (strcmp(de->d_name, ".") == 0)
 		e = hx_node_attr(d, a);
 	else if (strcmp(de->d_name, "..") == 0)
@@ -138,7 +179,7 @@ int hx_op_readdir(const struct x9p_px_req *q, struct hx_out *o)
 				stop = true;
 				break;
 			}
-			if (entry_attr(d, dfd, metafd, de, &a) < 0)
+			if (entry_attr(d, dfd, metafd, de, (q->rflags & X9P_PXR_ATTR) != 0, &a) < 0)
 				continue;   /* vanished since getdents */
 			if (!x9p_px_rd_add(&rb, (uint64_t)de->d_off, de->d_name, nl, &a)) {
 				stop = true;

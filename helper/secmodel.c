@@ -317,20 +317,25 @@ void hx_meta_load_node(struct hx_node *n, struct hx_meta *m)
 	g_free(name);
 }
 
-int hx_node_attr(struct hx_node *n, struct x9p_px_attr *a)
+void hx_node_attr_stx(struct hx_node *n, const struct statx *stx, struct x9p_px_attr *a)
 {
-	struct statx stx;
 	struct hx_meta m;
-	int e = hx_stat(n->fd, NULL, &stx);
 
-	if (e)
-		return e;
-	hx_attr_from_statx(&stx, a);
+	hx_attr_from_statx(stx, a);
 	if (hx_mapped()) {
 		hx_meta_load_node(n, &m);
 		apply(a, &m);
 	}
-	return 0;
+}
+
+int hx_node_attr(struct hx_node *n, struct x9p_px_attr *a)
+{
+	struct statx stx;
+	int e = hx_stat(n->fd, NULL, &stx);
+
+	if (e == 0)
+		hx_node_attr_stx(n, &stx, a);
+	return e;
 }
 
 int hx_entry_attr(int dirfd, const char *name, int metafd, struct x9p_px_attr *a)
@@ -348,6 +353,22 @@ int hx_entry_attr(int dirfd, const char *name, int metafd, struct x9p_px_attr *a
 		file_load(metafd, name, &m);
 	apply(a, &m);
 	return 0;
+}
+
+mode_t hx_entry_type(int dirfd, const char *name, mode_t host_type)
+{
+	uint8_t b[8];
+	uint32_t mode;
+
+	/* Only regular files stand in for other types (as QEMU stores them). */
+	if (!hx_mapped() || host_type != S_IFREG)
+		return host_type;
+	if (hx.model != X9P_SM_MAPPED_XATTR)
+		return 0;
+	if (xget(-1, S_IFREG, dirfd, name, xattr_key[2], b, sizeof(b)) != 4)
+		return host_type;
+	mode = (uint32_t)le(b, 4);
+	return valid_type(mode) ? (mode & S_IFMT) : host_type;
 }
 
 int hx_meta_store(int dirfd, const char *name, int fd, mode_t type, const struct hx_meta *m)

@@ -44,12 +44,23 @@ bool hx_reserved_name(const char *name);
 
 /* Attributes of node n as the guest sees them. */
 int hx_node_attr(struct hx_node *n, struct x9p_px_attr *a);
+/* The same from a statx of n taken just now (hx_stat). */
+struct statx;
+void hx_node_attr_stx(struct hx_node *n, const struct statx *stx, struct x9p_px_attr *a);
 
 /*
  * Attributes of dirfd/name for a directory listing.  metafd: the listed
  * directory's metadata directory (mapped-file) or -1.
  */
 int hx_entry_attr(int dirfd, const char *name, int metafd, struct x9p_px_attr *a);
+
+/*
+ * The file type the guest sees for dirfd/name, whose host type is
+ * host_type (a directory entry's d_type, as S_IF*): the same but for a
+ * regular file that a mapped model records as another type.  Returns the
+ * type, or 0 when only hx_entry_attr() can tell (mapped-file).
+ */
+mode_t hx_entry_type(int dirfd, const char *name, mode_t host_type);
 
 /*
  * Stores the fields of m->have for an object (mapped models; a no-op

@@ -272,6 +272,8 @@ static inline int pt_open(struct pt *t, struct x9p_node *n, int flags, int *fd)
 struct pt_dirlist {
 	GPtrArray *names;
 	GPtrArray *attrs;           /* struct x9p_attr copies when attributes were asked */
+	GArray *dtypes;             /* uint8_t: each entry's type */
+	GArray *paths;              /* uint64_t: each entry's qid path */
 	uint64_t last;
 	unsigned batch;
 };
@@ -281,6 +283,8 @@ static int pt_dirlist_cb(void *opaque, const struct x9p_dirent *de)
 	struct pt_dirlist *l = opaque;
 
 	g_ptr_array_add(l->names, g_strdup(de->name));
+	g_array_append_val(l->dtypes, de->dtype);
+	g_array_append_val(l->paths, de->qid.path);
 	if (de->attr)
 		g_ptr_array_add(l->attrs, g_memdup2(de->attr, sizeof(*de->attr)));
 	l->last = de->next;
@@ -293,6 +297,8 @@ static inline int pt_readdir_all(struct pt *t, struct x9p_node *dir, size_t budg
 {
 	l->names = g_ptr_array_new_with_free_func(g_free);
 	l->attrs = g_ptr_array_new_with_free_func(g_free);
+	l->dtypes = g_array_new(FALSE, FALSE, sizeof(uint8_t));
+	l->paths = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	l->last = 0;
 	*calls = 0;
 	for (;;) {
@@ -315,6 +321,10 @@ static inline void pt_dirlist_free(struct pt_dirlist *l)
 {
 	g_ptr_array_unref(l->names);
 	g_ptr_array_unref(l->attrs);
+	if (l->dtypes)
+		g_array_unref(l->dtypes);
+	if (l->paths)
+		g_array_unref(l->paths);
 }
 
 static inline bool pt_dirlist_has(const struct pt_dirlist *l, const char *name)

@@ -631,9 +631,28 @@ static void test_readdir(struct fx *f, gconstpointer data)
 		else
 			g_assert_cmpint(pt_create(t, d, name, O_RDWR, 0600 + (i % 8), NULL, NULL), ==, 0);
 	}
+	/* special files: the mapped models keep them as regular files */
+	g_assert_cmpint(PT_OPS(t)->symlink(t->fs, &t->c, d, "z-link", "somewhere", NULL), ==, 0);
+	g_assert_cmpint(PT_OPS(t)->mknod(t->fs, &t->c, d, "z-fifo", S_IFIFO | 0644, 0, NULL), ==, 0);
 	/* small batches resume exactly at the cookie: every name exactly once */
 	g_assert_cmpint(pt_readdir_all(t, d, 512, false, &l, &calls), ==, 0);
-	g_assert_cmpuint(l.names->len, ==, count + 2);
+	g_assert_cmpuint(l.names->len, ==, count + 4);
+	/* a listing without attributes still gives each entry the type and the
+	 * qid path that a walk gives it */
+	for (i = 0; i < l.names->len; i++) {
+		const char *name = l.names->pdata[i];
+		struct x9p_node *n;
+		struct x9p_attr a;
+
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		g_assert_cmpint(pt_walk(t, d, name, &n, &a), ==, 0);
+		g_assert_cmpuint(g_array_index(l.paths, uint64_t, i), ==, a.qid.path);
+		g_assert_cmpuint(g_array_index(l.dtypes, uint8_t, i), ==,
+				 S_ISDIR(a.mode) ? DT_DIR : S_ISLNK(a.mode) ? DT_LNK :
+				 S_ISFIFO(a.mode) ? DT_FIFO : DT_REG);
+		pt_put(t, n);
+	}
 	g_assert_cmpuint(calls, >, 10);
 	g_assert_true(pt_dirlist_has(&l, "."));
 	g_assert_true(pt_dirlist_has(&l, ".."));
@@ -650,7 +669,7 @@ static void test_readdir(struct fx *f, gconstpointer data)
 
 	/* one big batch, with attributes that agree with getattr */
 	g_assert_cmpint(pt_readdir_all(t, d, 1 << 20, true, &l, &calls), ==, 0);
-	g_assert_cmpuint(l.names->len, ==, count + 2);
+	g_assert_cmpuint(l.names->len, ==, count + 4);
 	g_assert_cmpuint(l.attrs->len, ==, l.names->len);
 	g_assert_cmpuint(calls, <=, 3);
 	for (i = 0; i < l.names->len; i++) {
@@ -660,7 +679,7 @@ static void test_readdir(struct fx *f, gconstpointer data)
 		struct x9p_attr a;
 		unsigned k;
 
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
+		if (!strcmp(name, ".") || !strcmp(name, "..") || name[0] == 'z')
 			continue;
 		g_assert_cmpint(pt_walk(t, d, name, &n, &a), ==, 0);
 		g_assert_cmpuint(da->qid.path, ==, a.qid.path);

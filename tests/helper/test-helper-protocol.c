@@ -977,8 +977,10 @@ static void test_driver_lies(gconstpointer data)
 	} else if (!strcmp(sc, "listnul")) {
 		e = (int)fs->ops->listxattr(fs, &c, n, buf, sizeof(buf));
 	} else if (!strcmp(sc, "badname")) {
-		struct pt_dirlist l = { g_ptr_array_new_with_free_func(g_free),
-					g_ptr_array_new_with_free_func(g_free), 0, 0 };
+		struct pt_dirlist l = { .names = g_ptr_array_new_with_free_func(g_free),
+					.attrs = g_ptr_array_new_with_free_func(g_free),
+					.dtypes = g_array_new(FALSE, FALSE, 1),
+					.paths = g_array_new(FALSE, FALSE, 8) };
 
 		e = fs->ops->readdir(fs, &c, root, 0, 4096, false, pt_dirlist_cb, &l);
 		/* not even the valid first entry was passed on */
