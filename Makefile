@@ -225,6 +225,7 @@ run: deps
 
 bench: deps
 	@sh tools/deps.sh vm
+	@sh tools/deps.sh bench
 	@$(MAKE) --no-print-directory build-all
 	@X9P_BUILD=$(B) sh bench/run.sh
 

@@ -6,12 +6,14 @@
  * locally with plain system calls, as the references a ratio needs.
  *
  *   p9load --addr unix:PATH --op OP [--clients K] [--seconds S] [--file NAME]
+ *          [--aname PATH] [--msize N]
  *     OP: walk-getattr-clunk (a stat from scratch), getattr (on a held
- *         fid), read4k, read1m (1 MiB reads of NAME, wrapping at its end),
+ *         fid), read4k, read64k, read1m (reads of NAME from its start,
+ *         wrapping at its end),
  *         create-remove (Tlcreate, Tclunk, Twalk, Tremove of a new file),
  *         readdir (every entry of directory NAME, in 64 KiB Treaddirs)
  *   p9load --local DIR --op OP ...
- *     OP: fstatat, pread4k, pread1m (of DIR/NAME), creat-unlink (openat
+ *     OP: fstatat, pread4k, pread64k, pread1m (of DIR/NAME), creat-unlink (openat
  *         O_CREAT, close, unlinkat), getdents (every entry of DIR/NAME),
  *         echo (a 64-byte round trip to a thread over a socketpair: the
  *         floor of any server)
@@ -33,9 +35,9 @@
 
 #include "p9client.h"
 
-static char *addr, *local, *op, *file = "file";
+static char *addr, *local, *op, *file = "file", *aname = "";
 static gint serial;
-static int clients = 1, seconds = 3;
+static int clients = 1, seconds = 3, msize_want = (1 << 20) + 4096;
 static volatile int stop;
 
 struct job {
@@ -71,8 +73,8 @@ static void *remote(void *arg)
 	uint64_t off = 0;
 	struct p9_getattr ga;
 
-	if (!c || p9c_version(c, (1u << 20) + 4096, "9P2000.L", &msize, NULL, 0) < 0 ||
-	    p9c_attach(c, 1, P9_NOFID, "root", "", 0, NULL) < 0) {
+	if (!c || p9c_version(c, (uint32_t)msize_want, "9P2000.L", &msize, NULL, 0) < 0 ||
+	    p9c_attach(c, 1, P9_NOFID, "root", aname, 0, NULL) < 0) {
 		j->err = e ? e : EPROTO;
 		goto out;
 	}
@@ -114,7 +116,7 @@ static void *remote(void *arg)
 			if (!r)
 				r = p9c_lopen(c, 3, O_RDONLY | O_DIRECTORY, NULL, NULL);
 			while (!r) {
-				r = p9c_readdir(c, 3, doff, 65536, buf, &got);
+				r = p9c_readdir(c, 3, doff, MIN(65536, msize - P9_IOHDR_SIZE), buf, &got);
 				if (r || got == 0)
 					break;
 				doff = last_offset(buf, got);
@@ -122,7 +124,11 @@ static void *remote(void *arg)
 			if (!r)
 				r = p9c_clunk(c, 3);
 		} else {
-			uint32_t count = strcmp(op, "read4k") == 0 ? 4096 : 1 << 20;
+			uint32_t count = strcmp(op, "read4k") == 0 ? 4096 :
+					 strcmp(op, "read64k") == 0 ? 65536 : 1 << 20;
+
+			/* Some servers refuse counts beyond what msize carries. */
+			count = MIN(count, msize - P9_IOHDR_SIZE);
 
 			r = p9c_read(c, 2, off, count, buf, &n);
 			off = r == 0 && n == count ? off + n : 0;
@@ -190,7 +196,8 @@ static void *localjob(void *arg)
 			if (write(sv[0], buf, 64) != 64 || read(sv[0], buf, 64) != 64)
 				break;
 		} else {
-			size_t count = strcmp(op, "pread4k") == 0 ? 4096 : 1 << 20;
+			size_t count = strcmp(op, "pread4k") == 0 ? 4096 :
+				       strcmp(op, "pread64k") == 0 ? 65536 : 1 << 20;
 			ssize_t n = pread(fd, buf, count, off);
 
 			if (n < 0)
@@ -220,6 +227,9 @@ int main(int argc, char **argv)
 		{ "file", 0, 0, G_OPTION_ARG_STRING, &file, "file (default: file)", "NAME" },
 		{ "clients", 0, 0, G_OPTION_ARG_INT, &clients, "clients (default 1)", "K" },
 		{ "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "duration (default 3)", "S" },
+		{ "aname", 0, 0, G_OPTION_ARG_STRING, &aname, "attach name (default empty)", "PATH" },
+		{ "msize", 0, 0, G_OPTION_ARG_INT, &msize_want, "msize asked (default 1 MiB + 4 KiB)",
+		  "N" },
 		{ NULL },
 	};
 	GOptionContext *ctx = g_option_context_new("- 9P load generator");

@@ -64,6 +64,10 @@ struct x9p_session {
 
 	GMutex lock;                 /* inflight table and counters */
 	GCond drained;
+	/* Threads waiting on drained / send_turn: a GCond signal is a system
+	 * call even with nobody to wake, so it is made only for a waiter. */
+	unsigned drain_waiters;      /* lock */
+	unsigned send_waiters;       /* send_lock */
 	GHashTable *inflight;        /* tag -> struct x9p_req */
 	unsigned ninflight;
 	uint64_t reply_bytes;        /* largest replies of the requests in flight, summed */

@@ -114,14 +114,18 @@ static guint64 send_ticket_locked(struct x9p_session *s)
 static void send_begin(struct x9p_session *s, guint64 ticket)
 {
 	g_mutex_lock(&s->send_lock);
-	while (s->send_serving != ticket)
+	while (s->send_serving != ticket) {
+		s->send_waiters++;
 		g_cond_wait(&s->send_turn, &s->send_lock);
+		s->send_waiters--;
+	}
 }
 
 static void send_end(struct x9p_session *s)
 {
 	s->send_serving++;
-	g_cond_broadcast(&s->send_turn);
+	if (s->send_waiters)
+		g_cond_broadcast(&s->send_turn);
 	g_mutex_unlock(&s->send_lock);
 }
 
@@ -287,7 +291,7 @@ void x9p_req_done(struct x9p_req *r)
 	g_mutex_lock(&s->lock);
 	s->ninflight -= r->unlinked;
 	s->reply_bytes -= r->reply_max;
-	if (s->ninflight == 0)
+	if (s->ninflight == 0 && s->drain_waiters)
 		g_cond_broadcast(&s->drained);
 	g_mutex_unlock(&s->lock);
 	req_free(r);
@@ -347,8 +351,10 @@ static void cancel_all_locked(struct x9p_session *s, bool interrupt)
 
 static void wait_drained_locked(struct x9p_session *s)
 {
+	s->drain_waiters++;
 	while (s->ninflight > 0)
 		g_cond_wait(&s->drained, &s->lock);
+	s->drain_waiters--;
 }
 
 static void submit_flush(struct x9p_session *s, struct x9p_req *r)
@@ -536,6 +542,7 @@ bool x9p_session_drain(struct x9p_session *s, int64_t timeout_us, int64_t interr
 	bool drained;
 
 	g_mutex_lock(&s->lock);
+	s->drain_waiters++;
 	while (s->ninflight > 0 && g_cond_wait_until(&s->drained, &s->lock, end))
 		;
 	if (s->ninflight > 0) {
@@ -544,6 +551,7 @@ bool x9p_session_drain(struct x9p_session *s, int64_t timeout_us, int64_t interr
 		while (s->ninflight > 0 && g_cond_wait_until(&s->drained, &s->lock, end))
 			;
 	}
+	s->drain_waiters--;
 	drained = s->ninflight == 0;
 	g_mutex_unlock(&s->lock);
 	return drained;

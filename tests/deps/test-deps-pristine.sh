@@ -86,11 +86,13 @@ check "the chroot has only the stock apt sources" "$logs/base.log" stock_sources
 
 # ---- every step, in the order make check runs them --------------------------------
 # make (deps.sh build), the vhost guest test (build-qemu.sh, deps.sh vhost),
-# the VM tiers (deps.sh vm, fetch-kernels.sh), the Xen tier (deps.sh xen).
+# the VM tiers (deps.sh vm, fetch-kernels.sh), the Xen tier (deps.sh xen);
+# then what `make bench` adds (deps.sh bench).
 entry_build="sh tools/deps.sh build"
 entry_vhost="sh tests/vhost/build-qemu.sh --deps-only"
 entry_vm="sh tools/deps.sh vm"
 entry_xen="sh tools/deps.sh xen"
+entry_bench="sh tools/deps.sh bench"
 
 # The promises of a step, checked from the outside: dpkg's and apt's own view.
 promised() { # STEP LOG
@@ -138,8 +140,9 @@ uses_vm() {
 		[ -n "$k" ] && in_root "apt-get download --print-uris $k" | grep -q "\.deb'"
 }
 uses_xen() { in_root 'debootstrap --version && mkfs.ext4 -V && debugfs -V && cpio --version && gzip --version'; }
+uses_bench() { in_root 'test -x /usr/sbin/diod'; }
 
-for s in build vhost vm xen; do
+for s in build vhost vm xen bench; do
 	t0=$(date +%s)
 	eval "entry=\$entry_$s"
 	l=$logs/step-$s.log
@@ -163,13 +166,13 @@ done
 covers_all() {
 	steps=$(in_root "sh tools/deps.sh steps") || return 1
 	echo "deps.sh steps: $steps"
-	[ "$(echo "$steps" | tr ' ' '\n' | sort | tr '\n' ' ')" = "build vhost vm xen " ]
+	[ "$(echo "$steps" | tr ' ' '\n' | sort | tr '\n' ' ')" = "bench build vhost vm xen " ]
 }
 check "this test ran every step tools/deps.sh has" "$logs/steps.log" covers_all
 
 # ---- a second run changes nothing --------------------------------------------------
 in_root 'ls -l /etc/apt/sources.list.d; cat /etc/apt/sources.list.d/*' >"$work/sources-before.txt" 2>&1
-for s in build vhost vm xen; do
+for s in build vhost vm xen bench; do
 	l=$logs/again-$s.log
 	in_root "sh tools/deps.sh $s" >"$l" 2>&1
 	rc=$?
