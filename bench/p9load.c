@@ -11,10 +11,13 @@
  *         fid), read4k, read64k, read1m (reads of NAME from its start,
  *         wrapping at its end),
  *         create-remove (Tlcreate, Tclunk, Twalk, Tremove of a new file),
- *         readdir (every entry of directory NAME, in 64 KiB Treaddirs)
+ *         readdir (every entry of directory NAME, in 64 KiB Treaddirs),
+ *         ls-l (readdir, then walk+getattr+clunk of every entry, as a
+ *         client without a cache does for `ls -l`)
  *   p9load --local DIR --op OP ...
  *     OP: fstatat, pread4k, pread64k, pread1m (of DIR/NAME), creat-unlink (openat
  *         O_CREAT, close, unlinkat), getdents (every entry of DIR/NAME),
+ *         getdents-fstatat (the same, and an fstatat of each),
  *         echo (a 64-byte round trip to a thread over a socketpair: the
  *         floor of any server)
  *
@@ -63,6 +66,34 @@ static uint64_t last_offset(const char *buf, uint32_t len)
 	return last;
 }
 
+/* Walks to, stats and clunks each entry of an Rreaddir payload, as fid 4
+ * from the directory's fid 5. */
+static int stat_entries(struct p9c *c, const char *buf, uint32_t len, struct p9_getattr *ga)
+{
+	uint32_t o = 0;
+	int r = 0;
+
+	while (!r && o + 24 <= len) {
+		char name[256];
+		uint16_t nl;
+
+		memcpy(&nl, buf + o + 22, 2);
+		if (o + 24 + nl > len || nl >= sizeof(name))
+			return -EPROTO;
+		memcpy(name, buf + o + 24, nl);
+		name[nl] = 0;
+		o += 24 + nl;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		r = p9c_walk_path(c, 5, 4, name, NULL);
+		if (!r)
+			r = p9c_getattr(c, 4, P9_GETATTR_BASIC, ga);
+		if (!r)
+			r = p9c_clunk(c, 4);
+	}
+	return r;
+}
+
 static void *remote(void *arg)
 {
 	struct job *j = arg;
@@ -108,11 +139,14 @@ static void *remote(void *arg)
 				r = p9c_walk_path(c, 1, 4, name, NULL);
 			if (!r)
 				r = p9c_remove(c, 4);
-		} else if (strcmp(op, "readdir") == 0) {
+		} else if (strcmp(op, "readdir") == 0 || strcmp(op, "ls-l") == 0) {
+			bool stat_each = strcmp(op, "ls-l") == 0;
 			uint64_t doff = 0;
 			uint32_t got;
 
 			r = p9c_walk_path(c, 1, 3, file, NULL);
+			if (!r && stat_each)
+				r = p9c_walk_path(c, 1, 5, file, NULL);
 			if (!r)
 				r = p9c_lopen(c, 3, O_RDONLY | O_DIRECTORY, NULL, NULL);
 			while (!r) {
@@ -120,9 +154,13 @@ static void *remote(void *arg)
 				if (r || got == 0)
 					break;
 				doff = last_offset(buf, got);
+				if (stat_each)
+					r = stat_entries(c, buf, got, &ga);
 			}
 			if (!r)
 				r = p9c_clunk(c, 3);
+			if (!r && stat_each)
+				r = p9c_clunk(c, 5);
 		} else {
 			uint32_t count = strcmp(op, "read4k") == 0 ? 4096 :
 					 strcmp(op, "read64k") == 0 ? 65536 : 1 << 20;
@@ -181,14 +219,23 @@ static void *localjob(void *arg)
 			nf = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 			if (nf < 0 || close(nf) < 0 || unlinkat(dfd, name, 0) < 0)
 				break;
-		} else if (strcmp(op, "getdents") == 0) {
+		} else if (strcmp(op, "getdents") == 0 || strcmp(op, "getdents-fstatat") == 0) {
 			int d = openat(dfd, file, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			long n;
+			long n, pos;
 
 			if (d < 0)
 				break;
-			while ((n = syscall(SYS_getdents64, d, buf, 65536)) > 0)
-				;
+			while ((n = syscall(SYS_getdents64, d, buf, 65536)) > 0) {
+				for (pos = 0; op[8] && pos < n;) {
+					/* struct linux_dirent64: ino[8] off[8] reclen[2] type[1] name */
+					unsigned short reclen;
+
+					memcpy(&reclen, buf + pos + 16, 2);
+					if (fstatat(d, buf + pos + 19, &st, AT_SYMLINK_NOFOLLOW) < 0)
+						n = -1;
+					pos += reclen;
+				}
+			}
 			close(d);
 			if (n < 0)
 				break;

@@ -575,22 +575,6 @@ static uint8_t dtype_of(uint32_t mode)
 	return (uint8_t)IFTODT(mode);
 }
 
-struct lb {
-	uint64_t key;
-	struct sentry *found;
-};
-
-static gboolean find_lb(gpointer k, gpointer v, gpointer u)
-{
-	struct lb *l = u;
-
-	if (*(uint64_t *)k >= l->key) {
-		l->found = v;
-		return TRUE;
-	}
-	return FALSE;
-}
-
 static int s_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
 		     uint64_t cookie, size_t budget, bool want_attr,
 		     x9p_dirent_cb cb, void *opaque)
@@ -606,6 +590,9 @@ static int s_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 		g_mutex_unlock(&s->lock);
 		return -ENOTDIR;
 	}
+	/* A batch walks the tree from the cookie on: linear in what it lists. */
+	GTreeNode *tn = NULL;
+
 	while (used < budget) {
 		struct x9p_node *n;
 		const char *name;
@@ -620,15 +607,25 @@ static int s_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 			name = "..";
 			next = FIRST_SEQ;
 		} else {
-			struct lb l = { cookie, NULL };
-			g_tree_foreach(dir->bySeq, find_lb, &l);
-			if (!l.found)
+			struct sentry *e;
+
+			tn = tn ? g_tree_node_next(tn) : g_tree_lower_bound(dir->bySeq, &cookie);
+			if (!tn)
 				break;
-			n = l.found->node;
-			name = l.found->name;
-			next = l.found->seq + 1;
+			e = g_tree_node_value(tn);
+			n = e->node;
+			name = e->name;
+			next = e->seq + 1;
 		}
-		fill_attr(n, &attr);
+		if (want_attr) {
+			fill_attr(n, &attr);
+		} else {
+			/* A listing's qid, as the proxy driver gives it: no
+			 * version, so no fstat of the file's memfd. */
+			memset(&attr.qid, 0, sizeof(attr.qid));
+			attr.qid.type = qid_type(n->mode);
+			attr.qid.path = n->ino;
+		}
 		de.name = name;
 		de.qid = attr.qid;
 		de.dtype = dtype_of(n->mode);
