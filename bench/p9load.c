@@ -18,8 +18,8 @@
  *     OP: fstatat, pread4k, pread64k, pread1m (of DIR/NAME), creat-unlink (openat
  *         O_CREAT, close, unlinkat), getdents (every entry of DIR/NAME),
  *         getdents-fstatat (the same, and an fstatat of each),
- *         echo (a 64-byte round trip to a thread over a socketpair: the
- *         floor of any server)
+ *         echo (a 64-byte round trip to another process over a
+ *         socketpair: the floor of any server)
  *
  * Prints one line: "OP CLIENTS ops/s".
  */
@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -183,14 +184,23 @@ out:
 	return NULL;
 }
 
-static void *echo_peer(void *arg)
+/* The other end of an echo: a process of its own, as a server is. */
+static pid_t echo_peer(int fd)
 {
-	int fd = *(int *)arg;
+	pid_t pid = fork();
 	char b[64];
 
+	if (pid != 0)
+		return pid;
+	/* Only our end stays open: the parent's closes (of this pair and of
+	 * the other clients' pairs) must reach each peer as EOF. */
+	if (dup2(fd, 3) < 0)
+		_exit(1);
+	fd = 3;
+	syscall(SYS_close_range, 4, ~0U, 0);
 	while (read(fd, b, sizeof(b)) == (ssize_t)sizeof(b) && write(fd, b, sizeof(b)) > 0)
 		;
-	return NULL;
+	_exit(0);
 }
 
 static void *localjob(void *arg)
@@ -200,12 +210,12 @@ static void *localjob(void *arg)
 	int dfd = open(local, O_PATH | O_DIRECTORY), fd = open(path, O_RDONLY), sv[2];
 	char *buf = g_malloc(1 << 20);
 	off_t off = 0;
-	pthread_t peer;
+	pid_t peer = -1;
 	struct stat st;
 
 	if (strcmp(op, "echo") == 0) {
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-		pthread_create(&peer, NULL, echo_peer, &sv[1]);
+		peer = echo_peer(sv[1]);
 	}
 	while (!stop) {
 		if (strcmp(op, "fstatat") == 0) {
@@ -255,7 +265,8 @@ static void *localjob(void *arg)
 	}
 	if (strcmp(op, "echo") == 0) {
 		close(sv[0]);
-		pthread_join(peer, NULL);
+		if (peer > 0)
+			waitpid(peer, NULL, 0);
 		close(sv[1]);
 	}
 	close(dfd);
