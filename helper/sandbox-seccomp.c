@@ -267,6 +267,8 @@ int x9p_sb_seccomp_supervisor(pid_t child, char **err)
 /* The fcntl commands the engine, GLib and the transports use. */
 static const int worker_fcntls[] = {
 	F_GETFD, F_SETFD, F_GETFL, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS,
+	/* the socket transport's zero-copy reads (a pipe of one reply) */
+	F_GETPIPE_SZ, F_SETPIPE_SZ,
 };
 
 int x9p_sb_seccomp_worker(const struct x9p_sb_worker_filter *f, char **err)
@@ -277,6 +279,8 @@ int x9p_sb_seccomp_worker(const struct x9p_sb_worker_filter *f, char **err)
 		SCMP_SYS(accept4), SCMP_SYS(accept),
 		SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 		SCMP_SYS(fadvise64),
+		/* zero-copy reads: file to pipe to socket, all its own */
+		SCMP_SYS(splice),
 		/* GLib's threads ask it */
 		SCMP_SYS(getppid),
 		/* the vhost device's stop signals */

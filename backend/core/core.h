@@ -122,6 +122,12 @@ void x9p_req_finish(struct x9p_req *r, const struct iovec *iov, int iovcnt, int 
  */
 void x9p_req_finish_fill(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t max,
 			 x9p_fill_fn fill, void *arg);
+/*
+ * The same for a payload read from fd at off by fill(): a transport with
+ * send_file moves it without a copy, any other gets it through fill().
+ */
+void x9p_req_finish_file(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t max,
+			 x9p_fill_fn fill, void *arg, int fd, off_t off);
 /* Gives the transport its Twrite payload buffers back (once). */
 void x9p_req_release_data(struct x9p_req *r);
 /* Frees an answered request (answers EIO first if the handler did not). */

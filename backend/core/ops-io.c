@@ -163,7 +163,7 @@ void x9p_op_read(struct x9p_req *r, struct p9_msg *m)
 		p9_put32(&w, 0);
 		pa.fd = fd;
 		pa.off = (off_t)off;
-		x9p_req_finish_fill(r, hdr, sizeof(hdr), count, fill_pread, &pa);
+		x9p_req_finish_file(r, hdr, sizeof(hdr), count, fill_pread, &pa, fd, (off_t)off);
 		break;
 	case X9P_FID_XATTR_READ:
 		g_mutex_lock(&f->lock);

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "fs/fs.h"
@@ -68,6 +69,16 @@ struct x9p_transport_ops {
 	 */
 	int (*send_fill)(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 			 x9p_fill_fn fill, void *arg);
+	/*
+	 * Optional zero-copy Rread from a file: like send_fill, but the
+	 * payload is up to max bytes of fd at off, which the transport moves
+	 * without copying them through user memory (splice).  -EAGAIN: not
+	 * now (nothing was sent; the engine falls back to send_fill or a
+	 * buffer).  Any other error after the first byte left means the
+	 * transport has given the connection up.  Called under the same
+	 * serialization as send().
+	 */
+	int (*send_file)(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max, int fd, off_t off);
 };
 
 struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg);

@@ -178,6 +178,9 @@ struct reply_src {
 	size_t hdrlen, max;
 	x9p_fill_fn fill;
 	void *arg;
+	bool from_file;              /* the payload is file_fd at file_off */
+	int file_fd;
+	off_t file_off;
 };
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -197,6 +200,12 @@ static void send_filled(struct x9p_req *r, const struct reply_src *src)
 	ssize_t n;
 	int err;
 
+	if (src->from_file && s->ops->send_file && !s->srv->trace) {
+		err = s->ops->send_file(s->opaque, src->hdr, src->hdrlen, src->max, src->file_fd,
+					src->file_off);
+		if (err != -EAGAIN)
+			goto failed;
+	}
 	if (s->ops->send_fill && !s->srv->trace) {
 		err = s->ops->send_fill(s->opaque, src->hdr, src->hdrlen, src->max,
 					src->fill, src->arg);
@@ -222,6 +231,9 @@ static void send_filled(struct x9p_req *r, const struct reply_src *src)
 		g_free(buf);
 		err = (int)n;
 	}
+failed:
+	if (err == 0)
+		return;
 	n = x9p_encode_err(s, r->tag, -err, ebuf, sizeof(ebuf));
 	if (n > 0) {
 		iov[0].iov_base = ebuf;
@@ -309,6 +321,16 @@ void x9p_req_finish_fill(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t 
 {
 	struct reply_src src = { .hdr = hdr, .hdrlen = hdrlen, .max = max,
 				 .fill = fill, .arg = arg };
+
+	finish(r, &src, 0);
+}
+
+void x9p_req_finish_file(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t max,
+			 x9p_fill_fn fill, void *arg, int fd, off_t off)
+{
+	struct reply_src src = { .hdr = hdr, .hdrlen = hdrlen, .max = max,
+				 .fill = fill, .arg = arg,
+				 .from_file = true, .file_fd = fd, .file_off = off };
 
 	finish(r, &src, 0);
 }

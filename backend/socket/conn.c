@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "x9p-socket"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -68,8 +69,142 @@ static int conn_send(void *opaque, const struct iovec *iov, int iovcnt)
 	return r;
 }
 
+/* ---- zero-copy Rread ---- */
+
+/* Payloads smaller than this are cheaper copied than spliced. */
+#define ZC_MIN (64u * 1024)
+
+static void zc_close(struct x9p_sock_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		if (c->zc_pipe[i] >= 0)
+			close(c->zc_pipe[i]);
+		c->zc_pipe[i] = -1;
+	}
+}
+
+/* A pipe that holds max bytes at once, or false (then never bigger). */
+static bool zc_pipe(struct x9p_sock_conn *c, size_t max)
+{
+	int sz;
+
+	if (c->zc_cap && max > c->zc_cap)
+		return false;
+	if (c->zc_pipe[0] < 0) {
+		if (pipe2(c->zc_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+			return false;
+		sz = fcntl(c->zc_pipe[1], F_GETPIPE_SZ);
+		c->zc_size = sz > 0 ? (size_t)sz : 0;
+	}
+	if (c->zc_size >= max)
+		return true;
+	/* Beyond fs.pipe-max-size or the user's pipe pages: copy instead. */
+	sz = fcntl(c->zc_pipe[1], F_SETPIPE_SZ, (int)MIN(max, (size_t)G_MAXINT));
+	if (sz < 0 || (size_t)sz < max) {
+		c->zc_cap = MAX(c->zc_size, 1);
+		return false;
+	}
+	c->zc_size = (size_t)sz;
+	return true;
+}
+
+/* Waits until the client can take more: 0, -ECANCELED or -ETIMEDOUT. */
+static int zc_wait(struct x9p_sock_conn *c)
+{
+	struct pollfd p[2] = { { c->wfd, POLLOUT, 0 }, { c->cancel_fd, POLLIN, 0 } };
+	int r;
+
+	do
+		r = poll(p, 2, (int)MIN(c->reply_timeout_us / 1000, G_MAXINT));
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	return p[1].revents ? -ECANCELED : 0;
+}
+
+/*
+ * send_file (server.h): the file's pages go into a pipe (which tells the
+ * count before the header must be written), then from the pipe into the
+ * socket, never through a buffer of ours.  Only on the connection's own
+ * thread (a request it runs inline), where waiting for the client to take
+ * the reply holds up nobody else, and with nothing queued ahead of it.
+ */
+static int conn_send_file(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max, int fd,
+			  off_t off)
+{
+	struct x9p_sock_conn *c = opaque;
+	size_t n = 0, sent = 0;
+	int e = 0;
+
+	if (g_thread_self() != c->thread || !c->wfd_is_socket || max < ZC_MIN ||
+	    g_atomic_int_get(&c->cancelled) || x9p_outq_pending(&c->outq) || !zc_pipe(c, max))
+		return -EAGAIN;
+	while (n < max) {
+		ssize_t k = splice(fd, &off, c->zc_pipe[1], NULL, max - n, SPLICE_F_MOVE);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			/* A file that cannot splice: the copying path reads it. */
+			zc_close(c);
+			return -EAGAIN;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	hdr[0] = (uint8_t)(hdrlen + n);
+	hdr[1] = (uint8_t)((hdrlen + n) >> 8);
+	hdr[2] = (uint8_t)((hdrlen + n) >> 16);
+	hdr[3] = (uint8_t)((hdrlen + n) >> 24);
+	for (int i = 0; i < 4; i++)
+		hdr[hdrlen - 4 + i] = (uint8_t)(n >> (8 * i));
+	while (e == 0 && sent < hdrlen) {
+		ssize_t k = send(c->wfd, hdr + sent, hdrlen - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (k > 0)
+			sent += (size_t)k;
+		else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			e = zc_wait(c);
+		else if (k < 0 && errno != EINTR)
+			e = -errno;
+	}
+	for (sent = 0; e == 0 && sent < n;) {
+		ssize_t k = splice(c->zc_pipe[0], NULL, c->wfd, NULL, n - sent,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (k > 0)
+			sent += (size_t)k;
+		else if (k < 0 && errno == EAGAIN)
+			e = zc_wait(c);
+		else if (k < 0 && errno != EINTR)
+			e = -errno;
+		else if (k == 0)
+			e = -EPIPE;
+	}
+	if (e == 0)
+		return 0;
+	/* Part of a reply left: the stream is unusable. */
+	zc_close(c);
+	if (!errno_is_disconnect(-e) && e != -ECANCELED)
+		g_atomic_int_set(&c->faulted, 1);
+	if (conn_cancel(c)) {
+		if (e == -ETIMEDOUT)
+			g_warning("%s: the client left a reply unread for %" G_GINT64_FORMAT
+				  " s; closing the connection", c->label,
+				  c->reply_timeout_us / G_USEC_PER_SEC);
+		else if (e != -ECANCELED)
+			g_info("%s: sending a reply failed: %s; closing the connection", c->label,
+			       g_strerror(-e));
+	}
+	return e;
+}
+
 static const struct x9p_transport_ops conn_ops = {
 	.send = conn_send,
+	.send_file = conn_send_file,
 };
 
 /*
@@ -298,6 +433,7 @@ static void conn_destroy(struct x9p_sock_conn *c)
 		close(c->cancel_fd);
 	if (c->kick_fd >= 0)
 		close(c->kick_fd);
+	zc_close(c);
 	x9p_outq_clear(&c->outq);
 	g_free(c->rbuf);
 	g_free(c->label);
@@ -322,6 +458,7 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 	c->wfd = wfd;
 	c->from_fd = from_fd;
 	c->rbuf = g_malloc(RBUF_SIZE);
+	c->zc_pipe[0] = c->zc_pipe[1] = -1;
 	c->wfd_is_socket = getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0;
 	c->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

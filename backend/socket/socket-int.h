@@ -39,6 +39,11 @@ struct x9p_sock_conn {
 	/* Reader state, used by the I/O thread only. */
 	uint8_t *rbuf;
 	size_t rpos, rlen;
+	/* Zero-copy Rread (conn_send_file), I/O thread only: a pipe the
+	 * file's pages pass through, and how big it could be made. */
+	int zc_pipe[2];
+	size_t zc_size;             /* the pipe's capacity */
+	size_t zc_cap;              /* the most it could get, once refused; 0: not yet */
 
 	/* Under owner->lock. */
 	bool evicted;               /* closed to admit another client */

@@ -293,6 +293,61 @@ out:
 	stop(&f);
 }
 
+/*
+ * Reads of 64 KiB and more that the connection's thread answers itself go
+ * from the file into the socket without a copy (splice): whole, short at
+ * the end of the file, empty past it, and interleaved with small ones; the
+ * bytes must be the file's every time.
+ */
+static void test_big_reads(void)
+{
+	const char *args[] = { "--export", NULL, "--security-model", "passthrough", NULL };
+	const size_t size = (1u << 20) + 12345;
+	static const uint64_t offs[] = { 0, 12345, 100000, (1u << 20) + 10000, 1u << 21, 0 };
+	uint8_t *data = g_malloc(size), *buf = g_malloc(1u << 20);
+	struct fx f = { 0 };
+	uint32_t msize, done;
+	char *path;
+	int err = 0;
+
+	pt_tree(&f.t, X9P_SM_PASSTHROUGH);
+	if (pt_skip_unprivileged(&f.t))
+		goto out;
+	for (size_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 13);
+	path = g_build_filename(f.t.export, "big", NULL);
+	g_assert_true(g_file_set_contents(path, (const char *)data, (gssize)size, NULL));
+	g_free(path);
+	args[1] = f.t.export;
+	g_assert_true(x9p_backend_start(&f.be, args));
+	f.up = true;
+	f.c = p9c_connect(f.be.addr, &err);
+	g_assert_nonnull(f.c);
+	p9c_set_timeout(f.c, 60000);
+	g_assert_cmpint(p9c_version(f.c, (1u << 20) + 4096, "9P2000.L", &msize, NULL, 0), ==, 0);
+	g_assert_cmpuint(msize, >=, (1u << 20) + P9_IOHDR_SIZE);
+	g_assert_cmpint(p9c_attach(f.c, 0, P9_NOFID, "user", "", 0, NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "big", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDONLY, NULL, NULL), ==, 0);
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(offs); i++) {
+			uint32_t count = round == 1 && i % 2 ? 4096 : 1u << 20;
+			size_t want = offs[i] >= size ? 0 : MIN(count, size - offs[i]);
+
+			memset(buf, 0xee, 1u << 20);
+			g_assert_cmpint(p9c_read(f.c, 1, offs[i], count, buf, &done), ==, 0);
+			g_assert_cmpuint(done, ==, want);
+			if (want)
+				g_assert_cmpmem(buf, want, data + offs[i], want);
+		}
+	}
+	g_assert_cmpint(p9c_clunk(f.c, 1), ==, 0);
+out:
+	g_free(data);
+	g_free(buf);
+	stop(&f);
+}
+
 int main(int argc, char **argv)
 {
 	pt_init();
@@ -313,5 +368,6 @@ int main(int argc, char **argv)
 		g_free(p);
 	}
 	g_test_add_func("/helper/backend/node-fairness", test_node_fairness);
+	g_test_add_func("/helper/backend/big-reads", test_big_reads);
 	return g_test_run();
 }
