@@ -46,6 +46,41 @@ static pid_t worker_of(pid_t pid)
 }
 
 /*
+ * Stops a process and waits until every thread of it has stopped: kill()
+ * returns before they do, and a request that reaches a thread still
+ * running would be answered.
+ */
+static void stop_process(pid_t pid)
+{
+	char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+
+	g_assert_cmpint(kill(pid, SIGSTOP), ==, 0);
+	for (int tries = 0;; tries++) {
+		GDir *d = g_dir_open(dir, 0, NULL);
+		const char *tid;
+		bool all = d != NULL;
+
+		while (d && (tid = g_dir_read_name(d))) {
+			char *path = g_strdup_printf("%s/%s/stat", dir, tid), *st = NULL, *p;
+
+			/* "pid (comm) S ...": the state follows the last ')' */
+			if (g_file_get_contents(path, &st, NULL, NULL) && (p = strrchr(st, ')')) &&
+			    p[1] == ' ' && p[2] != 'T' && p[2] != 't')
+				all = false;
+			g_free(st);
+			g_free(path);
+		}
+		if (d)
+			g_dir_close(d);
+		if (all)
+			break;
+		g_assert_cmpint(tries, <, 10000);
+		g_usleep(1000);
+	}
+	g_free(dir);
+}
+
+/*
  * Kills the helper (both processes: killing only the supervisor lets the
  * worker finish a few requests first) and waits until the driver noticed.
  */
@@ -101,7 +136,7 @@ static void test_inflight_eio(struct fx *f, gconstpointer data)
 	/* Freeze the helper so that a request is certainly in flight. */
 	pid = x9p_proxy_helper_pid(t->fs);
 	worker = worker_of(pid);
-	g_assert_cmpint(kill(worker, SIGSTOP), ==, 0);
+	stop_process(worker);
 	c = (struct call){ t, file, 1 };
 	th = g_thread_new("getattr", getattr_thread, &c);
 	while (x9p_proxy_inflight(t->fs) < 1)
@@ -163,7 +198,7 @@ static void test_cancel(struct fx *f, gconstpointer data)
 		return;
 	restarts = x9p_proxy_restarts(t->fs);
 	worker = worker_of(x9p_proxy_helper_pid(t->fs));
-	g_assert_cmpint(kill(worker, SIGSTOP), ==, 0);
+	stop_process(worker);
 	th = g_thread_new("cancelled", cancelled_thread, &cc);
 	while (x9p_proxy_inflight(t->fs) < 1)
 		g_usleep(1000);
