@@ -217,6 +217,11 @@ static gpointer channel_thread(gpointer data)
 		g_mutex_unlock(&ch->lock);
 	}
 	g_free(buf);
+	/* This thread ends; a hostile backend opening and closing channels
+	 * must not leak its buffers. */
+	g_free(tls_msg);
+	g_free(tls_scratch);
+	tls_msg = tls_scratch = NULL;
 	g_mutex_lock(&lock);
 	g_ptr_array_remove_fast(channels, ch);
 	g_mutex_unlock(&lock);

@@ -182,14 +182,16 @@ static void handle(void *opaque, struct vu_elem *e)
 		nd = vu_iov_slice(e->out, e->nout, TWRITE_HDR, size - TWRITE_HDR, data, e->nout);
 		g_atomic_int_inc(&r->refs);
 		/* nd >= 0: size was checked against the readable bytes. */
-		x9p_session_submit_data(p->sess, frame, TWRITE_HDR, data, nd, release_data, r);
+		x9p_session_submit_data(p->sess, frame, TWRITE_HDR, data, nd, release_data, r,
+					!e->more);
 		g_free(data);
 	} else {
 		frame = g_malloc(size);
 		vu_iov_to_buf(e->out, e->nout, 0, frame, size);
 		if (type == P9_TFLUSH && size >= P9_HDR_SIZE + 2)
 			r->flush_oldtag = get16(frame + P9_HDR_SIZE);
-		x9p_session_submit(p->sess, frame, size);
+		/* The last chain of a kick may run on this thread. */
+		x9p_session_submit_inline(p->sess, frame, size, !e->more);
 	}
 	/* Tversion returns once everything before it has finished. */
 	if (type == P9_TVERSION)

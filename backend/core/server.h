@@ -113,11 +113,12 @@ void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len
  * straight from `data` (checking that the iovecs hold exactly the count the
  * header announces), and calls release(rel_arg) exactly once when it no
  * longer needs them, before or after the reply is sent.  Any other message
- * type must be submitted whole with x9p_session_submit().
+ * type must be submitted whole with x9p_session_submit().  may_inline as
+ * for x9p_session_submit_inline().
  */
 void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
 			     const struct iovec *data, int ndata,
-			     void (*release)(void *rel_arg), void *rel_arg);
+			     void (*release)(void *rel_arg), void *rel_arg, bool may_inline);
 /* True once the client has negotiated a version (or the session was resumed). */
 bool x9p_session_versioned(const struct x9p_session *s);
 /* Largest frame a client may send right now (negotiated msize). */

@@ -459,7 +459,7 @@ void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len
 
 void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
 			     const struct iovec *data, int ndata,
-			     void (*release)(void *rel_arg), void *rel_arg)
+			     void (*release)(void *rel_arg), void *rel_arg, bool may_inline)
 {
 	struct x9p_req *r;
 	size_t total = len;
@@ -488,7 +488,7 @@ void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
 	r->ndata = ndata;
 	r->release = release;
 	r->rel_arg = rel_arg;
-	submit(s, r, false);
+	submit(s, r, may_inline);
 }
 
 /*
@@ -496,11 +496,13 @@ void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,
  * session is in flight (a pipelining client keeps its concurrency) and r
  * cannot wait for a later request of the same client: the submitter reads
  * no more of them meanwhile, so a Tflush would go unread.  Locks never
- * wait (locks.c); an open may where the driver says so.
+ * wait (locks.c); an open may where the driver says so.  And not what may
+ * take long by itself (Tfsync): the client's other requests would wait
+ * behind it instead of running beside it.
  */
 static bool run_inline(struct x9p_session *s, const struct x9p_req *r)
 {
-	if (s->ninflight != 1)
+	if (s->ninflight != 1 || r->type == P9_TFSYNC)
 		return false;
 	if (s->srv->fs->open_may_stall &&
 	    (r->type == P9_TLOPEN || r->type == P9_TOPEN || r->type == P9_TLCREATE ||

@@ -612,27 +612,27 @@ static void chan_give(struct px_conn *cn, struct px_chan *ch, bool broken)
 }
 
 /*
- * Waits for the reply on ch; a cancelled caller has CANCEL sent once
- * (best effort, as on the shared socket) and keeps waiting for the reply,
- * which says what happened.  0 with *len bytes in ch->buf, or -errno.
+ * Waits for the reply on ch; a cancelled caller has CANCEL sent (best
+ * effort, as on the shared socket) and keeps waiting for the reply, which
+ * says what happened.  CANCEL travels on the shared socket and may overtake
+ * the request on its channel, when the helper ignores it: so it goes again
+ * every poll period until the reply comes.  0 with *len bytes in ch->buf,
+ * or -errno.
  */
 static int chan_wait(struct px_fs *fs, struct px_conn *cn, struct px_chan *ch,
 		     const struct x9p_ctx *c, uint64_t id, size_t *len, int *rfd)
 {
-	bool cancel_sent = false;
-
 	for (;;) {
 		int r;
 
 		/* Only a call that can be cancelled looks up now and then. */
-		if (c && c->cancelled && !cancel_sent) {
+		if (c && c->cancelled) {
 			struct pollfd p = { ch->sock, POLLIN, 0 };
 
 			r = poll(&p, 1, (int)(CANCEL_POLL_US / 1000));
 			if (r == 0 && x9p_ctx_cancelled(c)) {
 				struct x9p_px_req cq = { .h = { .op = X9P_PX_CANCEL }, .cancel_id = id };
 
-				cancel_sent = true;
 				px_send_noreply(fs, cn, &cq);
 			}
 			if (r <= 0)

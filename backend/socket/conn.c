@@ -83,12 +83,18 @@ static void zc_close(struct x9p_sock_conn *c)
 	}
 }
 
-/* A pipe that holds max bytes at once, or false (then never bigger). */
-static bool zc_pipe(struct x9p_sock_conn *c, size_t max)
+/*
+ * A pipe with a slot for every page that max bytes at off touch (a pipe
+ * holds page-sized buffers: a read that starts inside a page needs one
+ * more), or false: then the copying path serves this read.
+ */
+static bool zc_pipe(struct x9p_sock_conn *c, size_t max, off_t off)
 {
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t need = ((size_t)off % page + max + page - 1) / page * page;
 	int sz;
 
-	if (c->zc_cap && max > c->zc_cap)
+	if (c->zc_cap && need > c->zc_cap)
 		return false;
 	if (c->zc_pipe[0] < 0) {
 		if (pipe2(c->zc_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -96,15 +102,20 @@ static bool zc_pipe(struct x9p_sock_conn *c, size_t max)
 		sz = fcntl(c->zc_pipe[1], F_GETPIPE_SZ);
 		c->zc_size = sz > 0 ? (size_t)sz : 0;
 	}
-	if (c->zc_size >= max)
+	if (c->zc_size >= need)
 		return true;
-	/* Beyond fs.pipe-max-size or the user's pipe pages: copy instead. */
-	sz = fcntl(c->zc_pipe[1], F_SETPIPE_SZ, (int)MIN(max, (size_t)G_MAXINT));
-	if (sz < 0 || (size_t)sz < max) {
+	/* A page more than this read needs serves the next, unaligned one;
+	 * beyond fs.pipe-max-size or the user's pipe pages, exactly what it
+	 * needs; beyond that, copying. */
+	sz = fcntl(c->zc_pipe[1], F_SETPIPE_SZ, (int)MIN(need + page, (size_t)G_MAXINT));
+	if (sz < 0)
+		sz = fcntl(c->zc_pipe[1], F_SETPIPE_SZ, (int)MIN(need, (size_t)G_MAXINT));
+	if (sz > 0)
+		c->zc_size = (size_t)sz;
+	if (c->zc_size < need) {
 		c->zc_cap = MAX(c->zc_size, 1);
 		return false;
 	}
-	c->zc_size = (size_t)sz;
 	return true;
 }
 
@@ -139,10 +150,14 @@ static int conn_send_file(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	int e = 0;
 
 	if (g_thread_self() != c->thread || !c->wfd_is_socket || max < ZC_MIN ||
-	    g_atomic_int_get(&c->cancelled) || x9p_outq_pending(&c->outq) || !zc_pipe(c, max))
+	    g_atomic_int_get(&c->cancelled) || x9p_outq_pending(&c->outq) ||
+	    !zc_pipe(c, max, off))
 		return -EAGAIN;
 	while (n < max) {
-		ssize_t k = splice(fd, &off, c->zc_pipe[1], NULL, max - n, SPLICE_F_MOVE);
+		/* Never waits on the pipe (it has room for all of it); a
+		 * file's read may block, as pread would. */
+		ssize_t k = splice(fd, &off, c->zc_pipe[1], NULL, max - n,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -402,8 +417,10 @@ static bool conn_serve(struct x9p_sock_conn *c)
 					  g_strerror(-r));
 			return false;
 		}
-		/* Nothing more of this client at hand: answer it on this thread. */
-		x9p_session_submit_inline(c->session, frame, size, c->rpos >= c->rlen);
+		/* Nothing more of this client at hand, and no reply of it waiting
+		 * to be written (this thread writes those): answer it here. */
+		x9p_session_submit_inline(c->session, frame, size,
+					  c->rpos >= c->rlen && !x9p_outq_pending(&c->outq));
 		if (!g_atomic_int_get(&c->versioned) && x9p_session_versioned(c->session))
 			g_atomic_int_set(&c->versioned, 1);
 	}

@@ -220,7 +220,7 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 			n = ring_segments(r->out, r->size, at + TWRITE_HDR, sz - TWRITE_HDR, iov);
 			frame = g_memdup2(whdr, TWRITE_HDR);
 			x9p_session_submit_data(c->session, frame, TWRITE_HDR, iov, n,
-						release_held, h);
+						release_held, h, false);
 			return;
 		}
 	}

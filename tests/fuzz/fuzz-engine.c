@@ -445,10 +445,12 @@ static void submit_frame(struct batch *b, uint8_t *frame, size_t len)
 
 		g_ptr_array_add(b->payloads, copy);
 		g_atomic_int_inc(&releases_due);
-		x9p_session_submit_data(b->s, g_memdup2(frame, 23), 23, d, 2, release_payload, NULL);
+		x9p_session_submit_data(b->s, g_memdup2(frame, 23), 23, d, 2, release_payload, NULL,
+					chance(50));
 		return;
 	}
-	x9p_session_submit(b->s, g_memdup2(frame, len), len);
+	/* Half the time as a transport that runs a lone request itself. */
+	x9p_session_submit_inline(b->s, g_memdup2(frame, len), len, chance(50));
 }
 
 /* Damages an encoded frame in one of the ways a hostile client would. */

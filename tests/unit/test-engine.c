@@ -701,7 +701,7 @@ static void test_zero_copy(void)
 	data[1].iov_base = payload + 500;
 	data[1].iov_len = 500;
 	released = 0;
-	x9p_session_submit_data(f.s, frame, 33, data, 2, count_release, &released);
+	x9p_session_submit_data(f.s, frame, 33, data, 2, count_release, &released, false);
 	m = rx(&f);
 	g_assert_cmpint(m.type, ==, P9_RWRITE);
 	g_assert_cmpuint(m.u.rwrite.count, ==, sizeof(payload));
@@ -713,7 +713,7 @@ static void test_zero_copy(void)
 	frame[0] = (23 + 990) & 0xff; /* the frame holds 990 bytes, count says 1000 */
 	frame[1] = (23 + 990) >> 8;
 	released = 0;
-	x9p_session_submit_data(f.s, frame, 23, data, 2, count_release, &released);
+	x9p_session_submit_data(f.s, frame, 23, data, 2, count_release, &released, true);
 	g_assert_cmpint(rx_err(&f, 4), ==, EPROTO);
 	g_assert_cmpint(released, ==, 1);
 
