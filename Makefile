@@ -159,6 +159,12 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(LIBTEST) $(LIBX9P)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The memory benchmark drives the backend in the simulated Xen environment.
+$(B)/bench/xen-memory: $(B)/obj/bench/xen-memory.o $(LIBXENSIM) $(LIBTEST) $(LIBHELPER) $(LIBX9P) \
+		$(XENSIM_BINS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PKG_LIBS)
+
 $(B)/tests/%: $(B)/obj/tests/%.o $(LIBTEST) $(LIBHELPER) $(LIBX9P)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
