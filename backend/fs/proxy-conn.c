@@ -616,17 +616,20 @@ static void chan_give(struct px_conn *cn, struct px_chan *ch, bool broken)
  * effort, as on the shared socket) and keeps waiting for the reply, which
  * says what happened.  CANCEL travels on the shared socket and may overtake
  * the request on its channel, when the helper ignores it: so it goes again
- * every poll period until the reply comes.  0 with *len bytes in ch->buf,
- * or -errno.
+ * every poll period until the reply comes.  A request on a channel starts
+ * at once, and only READDIR stops early when cancelled (helper/serve.h):
+ * any other waits in one blocking receive, a system call less.  0 with
+ * *len bytes in ch->buf, or -errno.
  */
 static int chan_wait(struct px_fs *fs, struct px_conn *cn, struct px_chan *ch,
-		     const struct x9p_ctx *c, uint64_t id, size_t *len, int *rfd)
+		     const struct x9p_ctx *c, const struct x9p_px_req *q, size_t *len, int *rfd)
 {
+	uint64_t id = q->h.id;
+
 	for (;;) {
 		int r;
 
-		/* Only a call that can be cancelled looks up now and then. */
-		if (c && c->cancelled) {
+		if (q->h.op == X9P_PX_READDIR && c && c->cancelled) {
 			struct pollfd p = { ch->sock, POLLIN, 0 };
 
 			r = poll(&p, 1, (int)(CANCEL_POLL_US / 1000));
@@ -669,7 +672,7 @@ static int call_chan(struct px_fs *fs, struct px_conn *cn, struct px_chan *ch,
 	}
 	e = x9p_px_send(ch->sock, mbuf, (size_t)n, -1);
 	if (e == 0)
-		e = chan_wait(fs, cn, ch, c, q->h.id, &len, &rfd);
+		e = chan_wait(fs, cn, ch, c, q, &len, &rfd);
 	if (e < 0) {
 		/* The helper died or broke the protocol: its channels go with it. */
 		chan_give(cn, ch, true);
