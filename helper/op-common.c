@@ -42,13 +42,13 @@ int hx_check_new_name(const char *name)
 }
 
 int hx_publish_stx(int fd, const struct statx *stx, struct hx_node *dir, const char *name,
-		   struct x9p_px_rep *rep)
+		   const struct hx_meta *known, struct x9p_px_rep *rep)
 {
 	struct hx_node *n = hx_node_new(fd, hx_stx_dev(stx), stx->stx_ino, stx->stx_mode, dir,
 					name);
 	int e;
 
-	hx_node_attr_stx(n, stx, &rep->attr);
+	hx_node_attr_stx(n, stx, known, &rep->attr);
 	e = hx_node_publish(n, &rep->node);
 	hx_node_put(n);
 	return e;
@@ -63,7 +63,7 @@ int hx_publish(int fd, struct hx_node *dir, const char *name, struct x9p_px_rep 
 		close(fd);
 		return e;
 	}
-	return hx_publish_stx(fd, &stx, dir, name, rep);
+	return hx_publish_stx(fd, &stx, dir, name, NULL, rep);
 }
 
 int hx_op_hello(const struct x9p_px_req *q, struct hx_out *o)

@@ -69,14 +69,16 @@ static int new_entry_attr(struct hx_node *d, const char *name, int pfd, struct x
 		return e;
 	}
 	n = hx_node_new(pfd, hx_stx_dev(&stx), stx.stx_ino, stx.stx_mode, d, name);
-	e = hx_node_attr(n, a);
+	hx_node_attr_stx(n, &stx, NULL, a);
 	hx_node_put(n);
-	return e;
+	return 0;
 }
 
-/* Stores the model's metadata or fixes host ownership; undoes on failure. */
+/* Stores the model's metadata (into *stored, when not NULL) or fixes host
+ * ownership; undoes on failure. */
 static int finish_new(struct hx_node *d, const char *name, int fd, mode_t host_type,
-		      const struct x9p_px_req *q, uint32_t guest_mode, bool chmod_too)
+		      const struct x9p_px_req *q, uint32_t guest_mode, bool chmod_too,
+		      struct hx_meta *stored)
 {
 	int e;
 
@@ -89,6 +91,8 @@ static int finish_new(struct hx_node *d, const char *name, int fd, mode_t host_t
 			m.rdev = q->rdev;
 		}
 		e = hx_meta_store(d->fd, name, fd, host_type, &m);
+		if (stored)
+			*stored = m;
 	} else {
 		e = fix_host_cred(fd, host_type, q, chmod_too);
 	}
@@ -99,19 +103,13 @@ static int finish_new(struct hx_node *d, const char *name, int fd, mode_t host_t
 	return e;
 }
 
-static bool same_file(int a, int b)
-{
-	struct stat sa, sb;
-
-	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-	       sa.st_ino == sb.st_ino;
-}
-
 int hx_op_create(const struct x9p_px_req *q, struct hx_out *o)
 {
 	int flags = (hx_open_flags(q->oflags) & ~O_TRUNC) | O_CREAT | O_EXCL;
+	struct hx_meta stored, *known = NULL;
 	struct hx_creds cr;
 	struct hx_node *d;
+	struct statx stx;
 	struct stat st;
 	int fd, pfd, e;
 	HX_NAME(name, q->name);
@@ -138,20 +136,25 @@ int hx_op_create(const struct x9p_px_req *q, struct hx_out *o)
 		e = -EIO;
 		goto out;
 	}
-	e = finish_new(d, name, fd, S_IFREG, q, S_IFREG | (q->mode & 07777), true);
+	e = finish_new(d, name, fd, S_IFREG, q, S_IFREG | (q->mode & 07777), true, &stored);
 	if (e) {
 		close(fd);
 		goto out;
 	}
+	if (hx_mapped())
+		known = &stored;
+	/* The node's descriptor must name the file just created and opened;
+	 * one statx proves it and gives the attributes. */
 	pfd = hx_openat(d->fd, name, O_PATH, 0);
-	if (pfd < 0 || !same_file(pfd, fd)) {
+	if (pfd < 0 || hx_stat(pfd, NULL, &stx) < 0 || hx_stx_dev(&stx) != st.st_dev ||
+	    stx.stx_ino != st.st_ino) {
 		if (pfd >= 0)
 			close(pfd);
 		close(fd);
 		e = -ESTALE;
 		goto out;
 	}
-	e = hx_publish(pfd, d, name, o->rep);
+	e = hx_publish_stx(pfd, &stx, d, name, known, o->rep);
 	if (e) {
 		unlinkat(d->fd, name, 0);
 		hx_mf_after_unlink(d->fd, name);
@@ -190,7 +193,7 @@ int hx_op_mkdir(const struct x9p_px_req *q, struct hx_out *o)
 		e = pfd;
 		goto out;
 	}
-	e = finish_new(d, name, pfd, S_IFDIR, q, S_IFDIR | (q->mode & 07777), true);
+	e = finish_new(d, name, pfd, S_IFDIR, q, S_IFDIR | (q->mode & 07777), true, NULL);
 	if (e)
 		close(pfd);
 	else
@@ -231,7 +234,7 @@ int hx_op_mknod(const struct x9p_px_req *q, struct hx_out *o)
 		e = pfd;
 		goto out;
 	}
-	e = finish_new(d, name, pfd, host_type, q, q->mode, true);
+	e = finish_new(d, name, pfd, host_type, q, q->mode, true, NULL);
 	if (e)
 		close(pfd);
 	else
@@ -293,7 +296,7 @@ int hx_op_symlink(const struct x9p_px_req *q, struct hx_out *o)
 		e = pfd;
 		goto out;
 	}
-	e = finish_new(d, name, pfd, hx_mapped() ? S_IFREG : S_IFLNK, q, S_IFLNK | 0777, false);
+	e = finish_new(d, name, pfd, hx_mapped() ? S_IFREG : S_IFLNK, q, S_IFLNK | 0777, false, NULL);
 	if (e)
 		close(pfd);
 	else

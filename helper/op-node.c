@@ -84,7 +84,7 @@ int hx_op_walk(const struct x9p_px_req *q, struct hx_out *o)
 		goto out;
 	}
 	/* One statx serves the checks above, the node and its attributes. */
-	e = hx_publish_stx(fd, &stx, d, name, o->rep);
+	e = hx_publish_stx(fd, &stx, d, name, NULL, o->rep);
 out:
 	hx_node_put(d);
 	return e;

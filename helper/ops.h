@@ -68,9 +68,11 @@ int hx_get_dir(uint64_t id, struct hx_node **out);
 int hx_check_new_name(const char *name);
 /* Publishes a new node for fd (taken) at dir/name and fills its attributes. */
 int hx_publish(int fd, struct hx_node *dir, const char *name, struct x9p_px_rep *rep);
-/* The same with the statx of fd the caller took just now (hx_stat). */
+/* The same with the statx of fd the caller took just now (hx_stat), and
+ * the mapped model's metadata it just stored (known), when not NULL. */
+struct hx_meta;
 int hx_publish_stx(int fd, const struct statx *stx, struct hx_node *dir, const char *name,
-		   struct x9p_px_rep *rep);
+		   const struct hx_meta *known, struct x9p_px_rep *rep);
 /* Publishes a new node for the export root. */
 int hx_publish_root(struct x9p_px_rep *rep);
 /* O_* flags for X9P_PXO_* flags (bit by bit). */

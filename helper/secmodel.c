@@ -317,13 +317,17 @@ void hx_meta_load_node(struct hx_node *n, struct hx_meta *m)
 	g_free(name);
 }
 
-void hx_node_attr_stx(struct hx_node *n, const struct statx *stx, struct x9p_px_attr *a)
+void hx_node_attr_stx(struct hx_node *n, const struct statx *stx, const struct hx_meta *known,
+		      struct x9p_px_attr *a)
 {
 	struct hx_meta m;
 
 	hx_attr_from_statx(stx, a);
 	if (hx_mapped()) {
-		hx_meta_load_node(n, &m);
+		if (known)
+			m = *known;
+		else
+			hx_meta_load_node(n, &m);
 		apply(a, &m);
 	}
 }
@@ -334,7 +338,7 @@ int hx_node_attr(struct hx_node *n, struct x9p_px_attr *a)
 	int e = hx_stat(n->fd, NULL, &stx);
 
 	if (e == 0)
-		hx_node_attr_stx(n, &stx, a);
+		hx_node_attr_stx(n, &stx, NULL, a);
 	return e;
 }
 

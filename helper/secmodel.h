@@ -44,9 +44,11 @@ bool hx_reserved_name(const char *name);
 
 /* Attributes of node n as the guest sees them. */
 int hx_node_attr(struct hx_node *n, struct x9p_px_attr *a);
-/* The same from a statx of n taken just now (hx_stat). */
+/* The same from a statx of n taken just now (hx_stat), and with the
+ * metadata just stored for it (known), when not NULL. */
 struct statx;
-void hx_node_attr_stx(struct hx_node *n, const struct statx *stx, struct x9p_px_attr *a);
+void hx_node_attr_stx(struct hx_node *n, const struct statx *stx, const struct hx_meta *known,
+		      struct x9p_px_attr *a);
 
 /*
  * Attributes of dirfd/name for a directory listing.  metafd: the listed
