@@ -4,7 +4,8 @@
  * x9p-backend in the simulated Xen environment (tests/xen-sim) serves N
  * guests, each with one 9pfs device on a host directory, connected by a
  * Linux-like frontend whose client attached and made one stat (so that
- * its worker and its helper run), then left idle.  Prints the private
+ * its worker and its helper run), then left idle (rings of order 1: see
+ * below).  Prints the private
  * memory (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup) and
  * the proportional set size of the monitor, of the workers and of the
  * helpers, in all and per device.
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -104,6 +106,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: xen-memory [N]   (1..1000)\n");
 		return 2;
 	}
+	/* The simulated hypervisor holds a descriptor for every granted page
+	 * of every device (about a thousand for a Linux frontend's rings),
+	 * and the backend it starts inherits the limit: as many as root may. */
+	{
+		struct rlimit rl = { 1u << 20, 1u << 20 };
+
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	file = g_build_filename(dir, "file", NULL);
 	g_file_set_contents(file, "hello, world\n", -1, NULL);
 	s = sim_new();
@@ -122,7 +135,11 @@ int main(int argc, char **argv)
 		hv_domain_create(s->hv, domid, name);
 		g_free(name);
 		sim_add_device(s, &d);
-		fes[i] = sim_frontend(s, FE_LINUX, domid, 0);
+		/* Small rings: the simulator holds a descriptor per granted page
+		 * and a container may not raise RLIMIT_NOFILE past 20000; the
+		 * pages are the guest's, not the backend's, either way. */
+		fes[i] = sim_frontend_with(s, &(struct fe_opts){ .kind = FE_LINUX, .domid = domid,
+								 .max_order = 1 });
 		cs[i] = fes[i] ? sim_client(fes[i], "9P2000.L", 1) : NULL;
 		if (!cs[i] || p9c_walk_path(cs[i], 1, 2, "file", NULL) < 0 ||
 		    p9c_getattr(cs[i], 2, P9_GETATTR_BASIC, &ga) < 0) {
