@@ -141,7 +141,10 @@ int hx_op_create(const struct x9p_px_req *q, struct hx_out *o)
 		close(fd);
 		goto out;
 	}
-	if (hx_mapped())
+	/* A new inode has no attributes but those just set; a mapped-file
+	 * metadata file may have outlived an earlier file of that name and
+	 * been merged into, so that model reads it back. */
+	if (hx.model == X9P_SM_MAPPED_XATTR)
 		known = &stored;
 	/* The node's descriptor must name the file just created and opened;
 	 * one statx proves it and gives the attributes. */

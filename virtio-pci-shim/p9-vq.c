@@ -183,15 +183,16 @@ static void handle(void *opaque, struct vu_elem *e)
 		g_atomic_int_inc(&r->refs);
 		/* nd >= 0: size was checked against the readable bytes. */
 		x9p_session_submit_data(p->sess, frame, TWRITE_HDR, data, nd, release_data, r,
-					!e->more);
+					false);
 		g_free(data);
 	} else {
 		frame = g_malloc(size);
 		vu_iov_to_buf(e->out, e->nout, 0, frame, size);
 		if (type == P9_TFLUSH && size >= P9_HDR_SIZE + 2)
 			r->flush_oldtag = get16(frame + P9_HDR_SIZE);
-		/* The last chain of a kick may run on this thread. */
-		x9p_session_submit_inline(p->sess, frame, size, !e->more);
+		/* Never on this thread: stopping the queue (GET_VRING_BASE, with
+		 * QEMU waiting) joins it, and must not wait for a request. */
+		x9p_session_submit(p->sess, frame, size);
 	}
 	/* Tversion returns once everything before it has finished. */
 	if (type == P9_TVERSION)

@@ -44,7 +44,6 @@ struct vu_elem {
 	uint64_t gen;
 	uint16_t head;
 	bool done;                   /* completed or orphaned */
-	bool more;                   /* more chains were available when it was popped */
 	unsigned nout, nin;
 	uint64_t out_len, in_len;
 	struct iovec *out, *in;      /* readable, writable (into iov) */

@@ -113,7 +113,6 @@ static void process(struct vu_queue *q)
 				queue_fault(q, "more chains in flight than the queue has entries");
 				return;
 			}
-			e->more = vring_pending(&q->vr, &why) != 0;
 			d->ops->handle(d->opaque, e);
 			if (is_broken(q))
 				return;
