@@ -20,6 +20,9 @@
 #define CANCEL_POLL_US (100 * G_TIME_SPAN_MILLISECOND)
 #define BACKOFF_MAX_MS 5000
 #define YOUNG_US (5 * G_USEC_PER_SEC)
+/* How long a call whose channel broke waits for the supervisor to see the
+ * helper's death (it is reaped at once; killed ones first get SIGKILL). */
+#define WAIT_DEAD_US (2 * G_USEC_PER_SEC)
 
 static struct px_conn *conn_ref(struct px_conn *cn)
 {
@@ -258,6 +261,8 @@ static void fail_pending(struct px_fs *fs, struct px_conn *cn)
 
 	g_mutex_lock(&fs->lock);
 	cn->dead = true;
+	/* Calls that saw their channel break wait for this (chan_broken). */
+	g_cond_broadcast(&fs->cond);
 	if (fs->conn == cn) {
 		fs->conn = NULL;
 		px_conn_put(cn);  /* the table's reference; the caller still has one */
@@ -599,6 +604,22 @@ static struct px_chan *chan_take(struct px_fs *fs, struct px_conn *cn, const str
 	return open ? chan_open(fs, cn, c) : ch;
 }
 
+/*
+ * A broken channel means the helper is dying (it died, or was killed for
+ * breaking the protocol).  Until the supervisor has seen it, cn would still
+ * be handed to new calls, which would fail too instead of waiting for the
+ * restart, as they do once it is marked dead: so wait for that, briefly.
+ */
+static void chan_broken(struct px_fs *fs, struct px_conn *cn)
+{
+	gint64 end = g_get_monotonic_time() + WAIT_DEAD_US;
+
+	g_mutex_lock(&fs->lock);
+	while (!cn->dead && g_cond_wait_until(&fs->cond, &fs->lock, end))
+		;
+	g_mutex_unlock(&fs->lock);
+}
+
 static void chan_give(struct px_conn *cn, struct px_chan *ch, bool broken)
 {
 	g_mutex_lock(&cn->chan_lock);
@@ -676,6 +697,7 @@ static int call_chan(struct px_fs *fs, struct px_conn *cn, struct px_chan *ch,
 	if (e < 0) {
 		/* The helper died or broke the protocol: its channels go with it. */
 		chan_give(cn, ch, true);
+		chan_broken(fs, cn);
 		e = -EIO;
 		goto out;
 	}
