@@ -48,14 +48,6 @@ static const struct x9p_transport_ops transport_ops;
 static uint16_t get16(const uint8_t *b) { return (uint16_t)(b[0] | b[1] << 8); }
 static uint32_t get32(const uint8_t *b) { return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24; }
 
-static void put32(uint8_t *b, uint32_t v)
-{
-	b[0] = v & 0xff;
-	b[1] = (v >> 8) & 0xff;
-	b[2] = (v >> 16) & 0xff;
-	b[3] = v >> 24;
-}
-
 size_t p9vq_config(const char *tag, uint8_t *buf, size_t len)
 {
 	size_t n = strlen(tag);
@@ -273,8 +265,7 @@ static int vq_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 		return (int)got;     /* the engine answers with an error instead */
 	if ((size_t)got > room)
 		got = (ssize_t)room;
-	put32(hdr, (uint32_t)(hdrlen + (size_t)got));
-	put32(hdr + hdrlen - 4, (uint32_t)got);
+	x9p_reply_set_count(hdr, hdrlen, (size_t)got);
 	vu_buf_to_iov(e->in, e->nin, 0, hdr, hdrlen);
 	take(p, tag);
 	vu_elem_complete(e, (uint32_t)(hdrlen + (size_t)got));

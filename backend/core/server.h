@@ -81,6 +81,10 @@ struct x9p_transport_ops {
 	int (*send_file)(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max, int fd, off_t off);
 };
 
+/* For send_fill and send_file: stores n as the reply's count (the last 4
+ * bytes of hdr) and hdrlen + n as its size, little-endian. */
+void x9p_reply_set_count(uint8_t *hdr, size_t hdrlen, size_t n);
+
 struct x9p_server *x9p_server_new(const struct x9p_server_cfg *cfg);
 void x9p_server_free(struct x9p_server *srv);
 

@@ -191,6 +191,12 @@ static void put_le32(uint8_t *p, uint32_t v)
 	p[3] = (v >> 24) & 0xff;
 }
 
+void x9p_reply_set_count(uint8_t *hdr, size_t hdrlen, size_t n)
+{
+	put_le32(hdr, (uint32_t)(hdrlen + n));
+	put_le32(hdr + hdrlen - 4, (uint32_t)n);
+}
+
 /* Sends a filled reply; the send lock is held. */
 static void send_filled(struct x9p_req *r, const struct reply_src *src)
 {
@@ -218,8 +224,7 @@ static void send_filled(struct x9p_req *r, const struct reply_src *src)
 
 		n = src->fill(src->arg, &b, 1);
 		if (n >= 0) {
-			put_le32(src->hdr, (uint32_t)(src->hdrlen + (size_t)n));
-			put_le32(src->hdr + src->hdrlen - 4, (uint32_t)n);
+			x9p_reply_set_count(src->hdr, src->hdrlen, (size_t)n);
 			iov[0].iov_base = src->hdr;
 			iov[0].iov_len = src->hdrlen;
 			iov[1].iov_base = buf;

@@ -170,12 +170,7 @@ static int conn_send_file(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 			break;
 		n += (size_t)k;
 	}
-	hdr[0] = (uint8_t)(hdrlen + n);
-	hdr[1] = (uint8_t)((hdrlen + n) >> 8);
-	hdr[2] = (uint8_t)((hdrlen + n) >> 16);
-	hdr[3] = (uint8_t)((hdrlen + n) >> 24);
-	for (int i = 0; i < 4; i++)
-		hdr[hdrlen - 4 + i] = (uint8_t)(n >> (8 * i));
+	x9p_reply_set_count(hdr, hdrlen, n);
 	while (e == 0 && sent < hdrlen) {
 		ssize_t k = send(c->wfd, hdr + sent, hdrlen - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 

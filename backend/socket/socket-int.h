@@ -8,8 +8,9 @@
  * session; a request that is the only one in flight it runs itself, see
  * x9p_session_submit_inline); engine workers hand replies to the
  * connection's queue (outq.h), which writes them at once when the client
- * takes them.  `lock` guards the connection list and the `finished` flags; everything else in a connection is set up before its
- * thread starts and torn down after it has been joined.
+ * takes them.  `lock` guards the connection list and the `finished` flags;
+ * everything else in a connection is set up before its thread starts and
+ * torn down after it has been joined.
  */
 #ifndef X9P_SOCKET_INT_H
 #define X9P_SOCKET_INT_H

@@ -58,14 +58,6 @@ static inline uint32_t le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static inline void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = (v >> 16) & 0xff;
-	p[3] = (v >> 24) & 0xff;
-}
-
 /* ---- ring geometry -------------------------------------------------- */
 
 static void copy_from_ring(const uint8_t *area, uint32_t size, uint32_t idx, void *dst,
@@ -484,8 +476,7 @@ static int xen_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 		g_mutex_unlock(&r->prod_lock);
 		return n < 0 ? (int)n : -EIO;
 	}
-	put_le32(hdr, (uint32_t)(hdrlen + (size_t)n));
-	put_le32(hdr + hdrlen - 4, (uint32_t)n);
+	x9p_reply_set_count(hdr, hdrlen, (size_t)n);
 	copy_to_ring(r->in, r->size, r->in_prod, hdr, hdrlen);
 	publish_prod(r, (uint32_t)(hdrlen + (size_t)n));
 	g_mutex_unlock(&r->prod_lock);

@@ -37,8 +37,7 @@ static inline int x9p_test_send_fill_split(uint8_t *hdr, size_t hdrlen, size_t m
 		g_free(seg);
 		return (int)n;
 	}
-	x9p_test_put_le32(hdr, (uint32_t)(hdrlen + (size_t)n));
-	x9p_test_put_le32(hdr + hdrlen - 4, (uint32_t)n);
+	x9p_reply_set_count(hdr, hdrlen, (size_t)n);
 	out[0].iov_base = hdr;
 	out[0].iov_len = hdrlen;
 	out[1].iov_base = seg;
