@@ -66,11 +66,12 @@ bool hx_cancelled(void)
 	return current && current->cancelled;
 }
 
-/* An error reply built from header fields alone. */
-static void send_status(int to, uint8_t *buf, uint16_t op, uint64_t id, int status)
+/* A reply of header fields and a status alone. */
+static void send_status(int to, uint16_t op, uint64_t id, int status)
 {
 	struct x9p_px_rep rep = { .h = { .op = op & ~X9P_PX_REPLY, .id = id }, .status = status };
-	int len = x9p_px_encode_rep(buf, X9P_PX_MAX_MSG, &rep);
+	uint8_t buf[X9P_PX_HDR_SIZE + 4];
+	int len = x9p_px_encode_rep(buf, sizeof(buf), &rep);
 	int e;
 
 	if (len > 0 && (e = x9p_px_send(to, buf, (size_t)len, -1)) < 0)
@@ -130,14 +131,14 @@ static void execute(struct job *j, int to)
 		rep.status = e;
 		len = x9p_px_encode_rep(tls_msg, X9P_PX_MAX_MSG, &rep);
 		if (len < 0) {
-			send_status(to, tls_msg, q.h.op, q.h.id, -EIO);
+			send_status(to, q.h.op, q.h.id, -EIO);
 			goto out;
 		}
 	}
 	e = x9p_px_send(to, tls_msg, (size_t)len, e == 0 ? o.fd : -1);
 	/* Too big for the socket's buffer: every request still gets an answer. */
 	if (e == -EMSGSIZE || e == -ENOBUFS)
-		send_status(to, tls_msg, q.h.op, q.h.id, -EIO);
+		send_status(to, q.h.op, q.h.id, -EIO);
 	else if (e < 0)
 		g_debug("reply to request %llu lost: %s", (unsigned long long)q.h.id,
 			g_strerror(-e));
@@ -177,6 +178,44 @@ static void cancel(const uint8_t *buf, size_t len)
 	g_mutex_unlock(&lock);
 }
 
+/*
+ * Reads the next request on s into buf (X9P_PX_MAX_MSG + 1 bytes).  0: a
+ * message with a sound header *h, *len bytes; *fd is its descriptor, which
+ * only CHANNEL on the first socket keeps (-1 otherwise).  -EAGAIN: nothing
+ * to serve (a malformed message was answered with EPROTO, when it asked for
+ * an answer).  1: the backend closed s.  Other -errno: s failed.  On a
+ * channel, set-up messages (CANCEL, CHANNEL) count as malformed.
+ */
+static int next_request(int s, uint8_t *buf, size_t *len, struct x9p_px_hdr *h, int *fd)
+{
+	bool first = s == sock;
+	int r = x9p_px_recv(s, buf, X9P_PX_MAX_MSG + 1, len, fd), hr;
+
+	/* A backend closing with our replies unread shows as a reset. */
+	if (r == 1 || r == -ECONNRESET)
+		return 1;
+	if (r == -EINTR || r == -EAGAIN)
+		return -EAGAIN;
+	if (r < 0 && r != -EMSGSIZE && r != -EBADMSG)
+		return r;
+	hr = x9p_px_decode_hdr(buf, *len, h);
+	if (hr == 0 && !first && (h->op == X9P_PX_CANCEL || h->op == X9P_PX_CHANNEL))
+		hr = -EPROTO;
+	/* No request but CHANNEL carries a descriptor. */
+	if (*fd >= 0 && !(first && r == 0 && hr == 0 && h->op == X9P_PX_CHANNEL)) {
+		close(*fd);
+		*fd = -1;
+		r = -EBADMSG;
+	}
+	if (r < 0 || hr < 0) {
+		g_debug("malformed message from the backend (%zu bytes)", *len);
+		if (*len >= X9P_PX_HDR_SIZE && !(h->flags & X9P_PXF_NOREPLY))
+			send_status(s, h->op, h->id, -EPROTO);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 /* ---- channels ---- */
 
 static gpointer channel_thread(gpointer data)
@@ -187,26 +226,12 @@ static gpointer channel_thread(gpointer data)
 	for (;;) {
 		struct x9p_px_hdr h;
 		size_t len;
-		int fd, r, hr;
+		int fd, r = next_request(ch->sock, buf, &len, &h, &fd);
 
-		r = x9p_px_recv(ch->sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
-		if (r == 1 || r == -ECONNRESET)
-			break;
-		if (r == -EINTR || r == -EAGAIN)
+		if (r == -EAGAIN)
 			continue;
-		if (r < 0 && r != -EMSGSIZE && r != -EBADMSG)
+		if (r != 0)
 			break;
-		if (fd >= 0) {
-			close(fd);
-			r = -EBADMSG;
-		}
-		hr = x9p_px_decode_hdr(buf, len, &h);
-		if (r < 0 || hr < 0 || h.op == X9P_PX_CANCEL || h.op == X9P_PX_CHANNEL) {
-			g_debug("malformed message on a channel (%zu bytes)", len);
-			if (len >= X9P_PX_HDR_SIZE && !(h.flags & X9P_PXF_NOREPLY))
-				send_status(ch->sock, buf, h.op, h.id, -EPROTO);
-			continue;
-		}
 		g_mutex_lock(&ch->lock);
 		ch->job = (struct job){ .buf = buf, .len = len, .id = h.id };
 		ch->busy = true;
@@ -270,7 +295,7 @@ static int open_channel(const uint8_t *buf, size_t len, int fd)
 
 int hx_serve(int s, unsigned threads, unsigned max_queue)
 {
-	uint8_t *buf = g_malloc(X9P_PX_MAX_MSG + 1), *errbuf = g_malloc(X9P_PX_MAX_MSG);
+	uint8_t *buf = g_malloc(X9P_PX_MAX_MSG + 1);
 	GError *err = NULL;
 	GThreadPool *pool;
 	int rc = 0;
@@ -288,37 +313,23 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 		struct x9p_px_hdr h;
 		struct job *j;
 		size_t len;
-		int fd, r, hr;
+		int fd, r = next_request(sock, buf, &len, &h, &fd);
 
-		r = x9p_px_recv(sock, buf, X9P_PX_MAX_MSG + 1, &len, &fd);
-		/* A backend closing with our replies unread shows as a reset. */
-		if (r == 1 || r == -ECONNRESET)
-			break;
-		if (r == -EINTR || r == -EAGAIN)
+		if (r == -EAGAIN)
 			continue;
-		if (r < 0 && r != -EMSGSIZE && r != -EBADMSG) {
+		if (r == 1)
+			break;
+		if (r < 0) {
 			g_warning("proxy socket: %s", g_strerror(-r));
 			rc = r;
 			break;
 		}
-		hr = x9p_px_decode_hdr(buf, len, &h);
-		if (r == 0 && hr == 0 && h.op == X9P_PX_CHANNEL) {
+		if (h.op == X9P_PX_CHANNEL) {
 			int ce = open_channel(buf, len, fd);
 
 			if (ce < 0 && fd >= 0)
 				close(fd);
-			send_status(sock, errbuf, h.op, h.id, ce);
-			continue;
-		}
-		/* No other request carries a descriptor. */
-		if (fd >= 0) {
-			close(fd);
-			r = -EBADMSG;
-		}
-		if (r < 0 || hr < 0) {
-			g_debug("malformed message from the backend (%zu bytes)", len);
-			if (len >= X9P_PX_HDR_SIZE && !(h.flags & X9P_PXF_NOREPLY))
-				send_status(sock, errbuf, h.op, h.id, -EPROTO);
+			send_status(sock, h.op, h.id, ce);
 			continue;
 		}
 		if (h.op == X9P_PX_CANCEL) {
@@ -341,6 +352,5 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 	/* Channel threads end when the backend closes them (or we exit). */
 	g_hash_table_destroy(running);
 	g_free(buf);
-	g_free(errbuf);
 	return rc;
 }
