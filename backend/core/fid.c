@@ -113,6 +113,20 @@ void x9p_fid_unref(struct x9p_fid *f)
 	g_free(f);
 }
 
+bool x9p_fid_dir_ended(struct x9p_fid *f, uint64_t cookie)
+{
+	bool ended = f->dir_end_known && f->dir_end_cookie == cookie;
+
+	f->dir_end_known = false;
+	return ended;
+}
+
+void x9p_fid_dir_note_end(struct x9p_fid *f, bool at_end, uint64_t cookie)
+{
+	f->dir_end_known = at_end;
+	f->dir_end_cookie = cookie;
+}
+
 struct x9p_fid *x9p_fidtab_get(struct x9p_fidtab *t, uint32_t num)
 {
 	struct x9p_fid *f;

@@ -113,6 +113,7 @@ static int record_open(struct x9p_req *r, struct x9p_fid *f, int fd, bool is_dir
 	f->hostflags = hostflags;
 	f->dir_offset = 0;
 	f->dir_cookie = 0;
+	f->dir_end_known = false;
 	return 0;
 }
 

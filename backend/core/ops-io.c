@@ -432,6 +432,7 @@ void x9p_op_getlock(struct x9p_req *r, struct p9_msg *m)
 
 struct readdir_state {
 	struct p9_wr w;
+	uint64_t last;               /* cookie after the last entry taken */
 };
 
 static int readdir_emit(void *opaque, const struct x9p_dirent *de)
@@ -448,6 +449,7 @@ static int readdir_emit(void *opaque, const struct x9p_dirent *de)
 	d.name.s = de->name;
 	d.name.len = (uint16_t)len;
 	p9_putdirent(&st->w, &d);
+	st->last = de->next;
 	return 0;
 }
 
@@ -459,6 +461,7 @@ void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
 	struct x9p_fid *f;
 	struct x9p_ctx c;
 	uint8_t *buf;
+	bool at_end = false, ended;
 	int fd, n;
 
 	if (!(f = x9p_fid_or_reply(r, m->u.tread.fid)))
@@ -470,11 +473,27 @@ void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
 		x9p_reply_err(r, err);
 		return;
 	}
+	/* The client reads on until an empty reply: when the previous batch
+	 * already met the end there, that reply needs no trip to the driver. */
+	g_mutex_lock(&f->lock);
+	ended = x9p_fid_dir_ended(f, m->u.tread.offset);
+	g_mutex_unlock(&f->lock);
+	if (ended) {
+		x9p_fid_unref(f);
+		reply_data(r, P9_RREADDIR, NULL, 0);
+		return;
+	}
 	c = x9p_ctx_of(r, f, (uint32_t)-1);
 	buf = g_malloc(count ? count : 1);
 	p9_wr_init(&st.w, buf, count);
+	st.last = m->u.tread.offset;
 	n = fs->ops->readdir(fs, &c, f->node, m->u.tread.offset, count, false,
-			     readdir_emit, &st);
+			     readdir_emit, &st, &at_end);
+	if (n > 0) {
+		g_mutex_lock(&f->lock);
+		x9p_fid_dir_note_end(f, at_end, st.last);
+		g_mutex_unlock(&f->lock);
+	}
 	x9p_fid_unref(f);
 	if (n < 0)
 		x9p_reply_err(r, -n);

@@ -496,12 +496,18 @@ void x9p_op_read_dir_u(struct x9p_req *r, struct x9p_fid *f, uint64_t offset, ui
 	p9_begin_frame(&st.w, P9_RREAD, r->tag);
 	p9_put32(&st.w, 0);
 	/* Entries skipped here ("." and "..") may use up a whole batch. */
-	do {
+	n = 0;
+	while (!x9p_fid_dir_ended(f, st.cookie)) {
 		uint64_t before = st.cookie;
-		n = FS(r)->ops->readdir(FS(r), &c, f->node, st.cookie, count, true, udir_emit, &st);
+		bool at_end = false;
+
+		n = FS(r)->ops->readdir(FS(r), &c, f->node, st.cookie, count, true, udir_emit, &st,
+					&at_end);
+		if (n > 0)
+			x9p_fid_dir_note_end(f, at_end, st.cookie);
 		if (n <= 0 || p9_wr_len(&st.w) > P9_RREAD_HDR || st.cookie == before)
 			break;
-	} while (true);
+	}
 	if (n >= 0) {
 		uint32_t len = (uint32_t)(p9_wr_len(&st.w) - P9_RREAD_HDR);
 		if (n > 0 && len == 0) {

@@ -130,10 +130,13 @@ struct x9p_fs_ops {
 	 * each entry until cb returns 1, about `budget` bytes of entries were
 	 * produced, or the end.  "." and ".." are reported like the host
 	 * reports them.  Returns the number of entries taken, or -errno.
+	 * at_end (may be NULL) is set when the batch reached the end of the
+	 * directory: every entry after the cookie was offered and taken, so
+	 * the caller need not ask again at the last entry's cookie.
 	 */
 	int (*readdir)(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
 		       uint64_t cookie, size_t budget, bool want_attr,
-		       x9p_dirent_cb cb, void *opaque);
+		       x9p_dirent_cb cb, void *opaque, bool *at_end);
 
 	int (*statfs)(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
 		      struct p9_statfs *st);

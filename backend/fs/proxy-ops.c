@@ -461,13 +461,16 @@ static uint8_t dtype_of(uint32_t mode)
 
 static int px_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
 		      uint64_t cookie, size_t budget, bool want_attr, x9p_dirent_cb cb,
-		      void *opaque)
+		      void *opaque, bool *at_end)
 {
 	struct x9p_px_diriter it;
 	struct x9p_px_dirent de;
 	struct op o;
 	int e = op_begin(&o, fs, c, X9P_PX_READDIR), taken = 0;
+	bool stopped = false;
 
+	if (at_end)
+		*at_end = false;
 	if (e)
 		return e;
 	e = op_node(&o, dir, &o.q.node);
@@ -498,11 +501,15 @@ static int px_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_nod
 		d.dtype = dtype_of(de.attr.mode);
 		d.next = de.next;
 		d.attr = want_attr ? &a : NULL;
-		if (cb(opaque, &d))
+		if (cb(opaque, &d)) {
+			stopped = true;
 			break;
+		}
 		taken++;
 	}
 	e = taken;
+	if (at_end)
+		*at_end = !stopped && (o.rep.rflags & X9P_PXR_EOF);
 out:
 	op_end(&o);
 	return e;

@@ -577,9 +577,10 @@ static uint8_t dtype_of(uint32_t mode)
 
 static int s_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
 		     uint64_t cookie, size_t budget, bool want_attr,
-		     x9p_dirent_cb cb, void *opaque)
+		     x9p_dirent_cb cb, void *opaque, bool *at_end)
 {
 	struct synth_fs *s = SFS(fs);
+	bool end = false;
 	struct x9p_attr attr;
 	struct x9p_dirent de;
 	size_t used = 0;
@@ -610,8 +611,10 @@ static int s_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 			struct sentry *e;
 
 			tn = tn ? g_tree_node_next(tn) : g_tree_lower_bound(dir->bySeq, &cookie);
-			if (!tn)
+			if (!tn) {
+				end = true;
 				break;
+			}
 			e = g_tree_node_value(tn);
 			n = e->node;
 			name = e->name;
@@ -638,6 +641,8 @@ static int s_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 		cookie = next;
 	}
 	g_mutex_unlock(&s->lock);
+	if (at_end)
+		*at_end = end;
 	return taken;
 }
 

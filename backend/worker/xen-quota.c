@@ -107,7 +107,9 @@ static int scan_dir(struct scan *s, struct x9p_node *dir, unsigned depth)
 		return -ELOOP;
 	for (;;) {
 		struct batch b = { g_array_new(FALSE, TRUE, sizeof(struct batch_ent)), cookie };
-		int n = in->ops->readdir(in, &s->ctx, dir, cookie, SCAN_BUDGET, true, batch_cb, &b);
+		bool end = false;
+		int n = in->ops->readdir(in, &s->ctx, dir, cookie, SCAN_BUDGET, true, batch_cb, &b,
+					 &end);
 		int err = n < 0 ? n : 0;
 
 		for (guint i = 0; i < b.ents->len; i++) {
@@ -137,7 +139,7 @@ static int scan_dir(struct scan *s, struct x9p_node *dir, unsigned depth)
 		g_array_free(b.ents, TRUE);
 		if (err)
 			return err;
-		if (n == 0)
+		if (n == 0 || end)
 			return 0;
 		cookie = b.next;
 	}
@@ -440,9 +442,10 @@ static int q_unlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node 
 
 static int q_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *dir,
 		     uint64_t cookie, size_t budget, bool want_attr,
-		     x9p_dirent_cb cb, void *opaque)
+		     x9p_dirent_cb cb, void *opaque, bool *at_end)
 {
-	return IN(fs)->ops->readdir(IN(fs), c, dir, cookie, budget, want_attr, cb, opaque);
+	return IN(fs)->ops->readdir(IN(fs), c, dir, cookie, budget, want_attr, cb, opaque,
+				    at_end);
 }
 
 static int q_statfs(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,

@@ -301,15 +301,20 @@ static inline int pt_readdir_all(struct pt *t, struct x9p_node *dir, size_t budg
 	l->paths = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	l->last = 0;
 	*calls = 0;
-	for (;;) {
+	for (bool said_end = false;;) {
+		bool at_end = true;
 		int n;
 
 		l->batch = 0;
-		n = PT_OPS(t)->readdir(t->fs, &t->c, dir, l->last, budget, attrs, pt_dirlist_cb, l);
+		n = PT_OPS(t)->readdir(t->fs, &t->c, dir, l->last, budget, attrs, pt_dirlist_cb, l,
+				       &at_end);
 		(*calls)++;
 		if (n < 0)
 			return n;
 		g_assert_cmpint(n, ==, (int)l->batch);
+		/* A batch that claimed the end must be followed by nothing. */
+		g_assert_true(!said_end || n == 0);
+		said_end = n > 0 && at_end;
 		if (n == 0)
 			return 0;
 		if (*calls > 100000)

@@ -982,7 +982,7 @@ static void test_driver_lies(gconstpointer data)
 					.dtypes = g_array_new(FALSE, FALSE, 1),
 					.paths = g_array_new(FALSE, FALSE, 8) };
 
-		e = fs->ops->readdir(fs, &c, root, 0, 4096, false, pt_dirlist_cb, &l);
+		e = fs->ops->readdir(fs, &c, root, 0, 4096, false, pt_dirlist_cb, &l, NULL);
 		/* not even the valid first entry was passed on */
 		g_assert_cmpuint(l.names->len, ==, 0);
 		pt_dirlist_free(&l);

@@ -289,6 +289,49 @@ static void t_kill_privs(void)
 	pfx_stop(&f);
 }
 
+static int last_offset_cb(const struct p9_dirent *de, void *opaque)
+{
+	*(uint64_t *)opaque = de->offset;
+	return 0;
+}
+
+/*
+ * A batch that met the directory's end makes the read that follows it
+ * at the same offset empty without asking the filesystem (an entry
+ * created in between is not listed: the synthetic driver would list it),
+ * once only: the next read there lists afresh and finds it.
+ */
+static void t_readdir_end(void)
+{
+	struct pfx f;
+	uint8_t buf[8192];
+	uint64_t end = 0, off;
+	uint32_t n;
+
+	pfx_start(&f, synth_args, false);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "", NULL), ==, 0);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 2, "", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDONLY | P9L_DIRECTORY, NULL, NULL), ==, 0);
+	g_assert_cmpint(p9c_readdir(f.c, 1, 0, sizeof(buf), buf, &n), ==, 0);
+	g_assert_cmpuint(n, >, 0);
+	g_assert_cmpint(p9c_parse_dirents(buf, n, last_offset_cb, &end), ==, 0);
+	g_assert_cmpint(p9c_lcreate(f.c, 2, "late", P9L_RDWR, 0644, 0, NULL, NULL), ==, 0);
+	g_assert_cmpint(p9c_readdir(f.c, 1, end, sizeof(buf), buf, &n), ==, 0);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_cmpint(p9c_readdir(f.c, 1, end, sizeof(buf), buf, &n), ==, 0);
+	g_assert_cmpuint(n, >, 0);
+	off = end;
+	g_assert_cmpint(p9c_parse_dirents(buf, n, last_offset_cb, &off), ==, 0);
+	g_assert_cmpuint(off, !=, end);
+	/* A batch cut short by count says nothing about the end. */
+	g_assert_cmpint(p9c_readdir(f.c, 1, 0, 64, buf, &n), ==, 0);
+	g_assert_cmpuint(n, >, 0);
+	g_assert_cmpint(p9c_parse_dirents(buf, n, last_offset_cb, &off), ==, 0);
+	g_assert_cmpint(p9c_readdir(f.c, 1, off, 64, buf, &n), ==, 0);
+	g_assert_cmpuint(n, >, 0);
+	pfx_stop(&f);
+}
+
 static void t_locks(void)
 {
 	struct pfx f;
@@ -797,6 +840,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/out-of-order", t_out_of_order);
 	g_test_add_func("/proto/many-clients", t_many_clients);
 	g_test_add_func("/proto/locks", t_locks);
+	g_test_add_func("/proto/readdir-end", t_readdir_end);
 	g_test_add_func("/proto/kill-privs", t_kill_privs);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
