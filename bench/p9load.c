@@ -13,7 +13,9 @@
  *         create-remove (Tlcreate, Tclunk, Twalk, Tremove of a new file),
  *         readdir (every entry of directory NAME, in 64 KiB Treaddirs),
  *         ls-l (readdir, then walk+getattr+clunk of every entry, as a
- *         client without a cache does for `ls -l`)
+ *         client without a cache does for `ls -l`), idle (connect,
+ *         attach, then send nothing: for measuring what an idle client
+ *         costs the server)
  *   p9load --local DIR --op OP ...
  *     OP: fstatat, pread4k, pread64k, pread1m (of DIR/NAME), creat-unlink (openat
  *         O_CREAT, close, unlinkat), getdents (every entry of DIR/NAME),
@@ -119,6 +121,10 @@ static void *remote(void *arg)
 	while (!stop) {
 		int r;
 
+		if (strcmp(op, "idle") == 0) {
+			g_usleep(20000);
+			continue;
+		}
 		if (strcmp(op, "walk-getattr-clunk") == 0) {
 			r = p9c_walk_path(c, 1, 3, file, NULL);
 			if (!r)

@@ -45,12 +45,15 @@ start() {
 	mkfifo "$work/ready"
 	"$backend" "$@" --listen "unix:$work/$name.sock" --log-level warning ${X9P_BENCH_ARGS:-} \
 		--ready-fd 3 3>"$work/ready" 2>"$work/$name.log" &
+	last_pid=$!
 	pids="$pids $!"
 	grep -q '^ready$' "$work/ready" || { cat "$work/$name.log"; echo "bench/socket: no server"; exit 1; }
 }
 start passthrough --export "$exp" --security-model passthrough
 start mapped --export "$exp" --security-model mapped-xattr
 start synthetic --synthetic=bigdir=1000
+start idle --synthetic --max-connections 512 --max-connections-per-peer 512
+idle_pid=$last_pid
 have_diod=
 if [ -x "$diod" ]; then
 	"$diod" -f -n -N -e "$exp" -l "$work/diod.sock" -L "$work/diod.log" &
@@ -92,6 +95,26 @@ for k in ${X9P_BENCH_CLIENTS:-1 8}; do
 	EOF
 	echo "(floor of a request: echo = $echo_r round trips/s with $k client(s))"
 done
+
+
+# What idle clients cost the worker serving them: private memory and threads
+# before, and while 256 connected, attached clients send nothing.
+idle_worker=$(pgrep -P "$idle_pid" -f '^x9p-backend: worker' | head -n 1)
+private_kb() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup"; }
+threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
+echo
+if [ -n "$idle_worker" ]; then
+	nidle=256
+	m0=$(private_kb "$idle_worker") t0=$(threads "$idle_worker")
+	"$load" --addr "unix:$work/idle.sock" --op idle --clients $nidle --seconds 4 >/dev/null &
+	sleep 3
+	m1=$(private_kb "$idle_worker") t1=$(threads "$idle_worker")
+	wait $!
+	echo "idle socket connections ($nidle clients attached, silent for 2 s; goal <= 64 KiB and no thread each)"
+	awk -v n=$nidle -v m0="$m0" -v m1="$m1" -v t0="$t0" -v t1="$t1" 'BEGIN {
+		printf "worker private memory %d -> %d kB: %.1f kB per connection; threads %d -> %d\n",
+			m0, m1, (m1 - m0) / n, t0, t1 }'
+fi
 
 echo
 if [ -z "$have_diod" ]; then

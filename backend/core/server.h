@@ -133,6 +133,8 @@ uint32_t x9p_session_max_frame(const struct x9p_session *s);
  * transport's backpressure.
  */
 uint64_t x9p_session_reply_bytes(struct x9p_session *s);
+/* No request in flight: no reply can come until the client sends one. */
+bool x9p_session_idle(struct x9p_session *s);
 void x9p_session_close(struct x9p_session *s);
 /*
  * Takes over a client that negotiated `dialect` and `msize` with a previous

@@ -62,6 +62,16 @@ uint64_t x9p_session_reply_bytes(struct x9p_session *s)
 	return n;
 }
 
+bool x9p_session_idle(struct x9p_session *s)
+{
+	bool idle;
+
+	g_mutex_lock(&s->lock);
+	idle = s->ninflight == 0;
+	g_mutex_unlock(&s->lock);
+	return idle;
+}
+
 /* Largest reply r can get: Rread and Rreaddir carry up to the count asked
  * (size[4] type[1] tag[2] fid[4] offset[8] count[4]); anything else a few
  * KiB at most (Rreadlink and a .u Rstat carry a path). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One client connection: its I/O thread (frame reader, writer of queued
- * replies) and its reply path. */
+ * replies), its reply path, and parking it while the client is idle. */
 #define G_LOG_DOMAIN "x9p-socket"
 
 #include <errno.h>
@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
+
 #include "socket/socket.h"
 #include "socket/socket-int.h"
 
@@ -18,6 +20,9 @@
 #define RBUF_SIZE (64u * 1024)
 /* Largest replies the requests of one connection in flight may get. */
 #define INFLIGHT_BUDGET (X9P_SOCK_MAX_QUEUED / 2)
+
+/* How a connection's I/O thread ends. */
+enum conn_end { CONN_CLEAN, CONN_FAULT, CONN_PARK };
 
 static bool errno_is_disconnect(int e)
 {
@@ -149,7 +154,7 @@ static int conn_send_file(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	size_t n = 0, sent = 0;
 	int e = 0;
 
-	if (g_thread_self() != c->thread || !c->wfd_is_socket || max < ZC_MIN ||
+	if (g_thread_self() != c->self || !c->wfd_is_socket || max < ZC_MIN ||
 	    g_atomic_int_get(&c->cancelled) || x9p_outq_pending(&c->outq) ||
 	    !zc_pipe(c, max, off))
 		return -EAGAIN;
@@ -236,16 +241,19 @@ static bool inflight_over(struct x9p_sock_conn *c)
  * requests in flight are within their budget.  Until then the client's
  * requests are not read: it holds up only itself.  Returns 0, -ECANCELED
  * when the connection must stop, -ETIMEDOUT when the client left its
- * replies unread for too long, or -errno.
+ * replies unread for too long, -EAGAIN when it may park (between frames,
+ * may_park) and the client has been idle for X9P_SOCK_PARK_MS with nothing
+ * in flight or queued, or -errno.
  */
-static int conn_wait(struct x9p_sock_conn *c, bool want_input)
+static int conn_wait(struct x9p_sock_conn *c, bool want_input, bool may_park)
 {
 	for (;;) {
 		size_t pending = x9p_outq_pending(&c->outq);
 		bool busy = inflight_over(c);
 		bool held = pending > c->high_water || busy;
+		bool idle = may_park && !pending && x9p_session_idle(c->session);
 		struct pollfd p[4];
-		int n = 0, iw = -1, ir = -1, timeout = -1, r;
+		int n = 0, iw = -1, ir = -1, timeout = idle ? X9P_SOCK_PARK_MS : -1, r;
 
 		if (!want_input && !held)
 			return 0;
@@ -278,6 +286,10 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input)
 				continue;
 			return -errno;
 		}
+		/* Still nothing in flight (no reply can come), the input still
+		 * untouched: the thread may go. */
+		if (r == 0 && idle && x9p_session_idle(c->session) && !x9p_outq_pending(&c->outq))
+			return -EAGAIN;
 		if (p[0].revents)
 			return -ECANCELED;
 		if (p[1].revents) {
@@ -299,9 +311,10 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input)
 
 /*
  * Reads exactly n bytes.  Returns n, fewer at the end of the stream, or
- * -errno (-ECANCELED when the connection was asked to stop).
+ * -errno (-ECANCELED when the connection was asked to stop; -EAGAIN when
+ * it may park, only if may_park and nothing of the n bytes came yet).
  */
-static ssize_t conn_read(struct x9p_sock_conn *c, uint8_t *dst, size_t n)
+static ssize_t conn_read(struct x9p_sock_conn *c, uint8_t *dst, size_t n, bool may_park)
 {
 	size_t got = 0;
 
@@ -319,6 +332,8 @@ static ssize_t conn_read(struct x9p_sock_conn *c, uint8_t *dst, size_t n)
 			continue;
 		}
 		c->rpos = c->rlen = 0;
+		if (!c->rbuf)
+			c->rbuf = g_malloc(RBUF_SIZE);  /* freed while parked */
 		if (n - got >= RBUF_SIZE) {
 			into = dst + got;
 			room = n - got;
@@ -334,7 +349,7 @@ static ssize_t conn_read(struct x9p_sock_conn *c, uint8_t *dst, size_t n)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
-			w = conn_wait(c, true);
+			w = conn_wait(c, true, may_park && got == 0);
 			if (w < 0)
 				return w;
 			continue;
@@ -349,8 +364,7 @@ static ssize_t conn_read(struct x9p_sock_conn *c, uint8_t *dst, size_t n)
 	return got;
 }
 
-/* Returns true when the connection ended cleanly, false on a fault. */
-static bool conn_serve(struct x9p_sock_conn *c)
+static enum conn_end conn_serve(struct x9p_sock_conn *c)
 {
 	for (;;) {
 		uint8_t hdr[4], *frame;
@@ -358,28 +372,30 @@ static bool conn_serve(struct x9p_sock_conn *c)
 		ssize_t r;
 
 		if (g_atomic_int_get(&c->cancelled))
-			return true;
+			return CONN_CLEAN;
 		/* Backpressure: no new request while too many replies are unread. */
-		r = conn_wait(c, false);
+		r = conn_wait(c, false, false);
 		if (r == 0)
-			r = conn_read(c, hdr, sizeof(hdr));
+			r = conn_read(c, hdr, sizeof(hdr), true);
+		if (r == -EAGAIN)
+			return CONN_PARK;
 		if (r == -ECANCELED)
-			return true;
+			return CONN_CLEAN;
 		if (r == -ETIMEDOUT)
-			return false;
+			return CONN_FAULT;
 		if (r == 0 || (r < 0 && errno_is_disconnect(-r))) {
 			g_info("%s: the client closed the connection", c->label);
-			return true;
+			return CONN_CLEAN;
 		}
 		if (r < 0) {
 			g_warning("%s: read failed: %s; closing the connection", c->label,
 				  g_strerror(-r));
-			return false;
+			return CONN_FAULT;
 		}
 		if (r < (ssize_t)sizeof(hdr)) {
 			g_warning("%s: the stream ended inside a frame header; closing the connection",
 				  c->label);
-			return false;
+			return CONN_FAULT;
 		}
 		size = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 |
 		       (uint32_t)hdr[3] << 24;
@@ -388,29 +404,29 @@ static bool conn_serve(struct x9p_sock_conn *c)
 			g_warning("%s: bad frame size %" G_GUINT32_FORMAT " (allowed %u..%"
 				  G_GUINT32_FORMAT "); closing the connection",
 				  c->label, size, P9_HDR_SIZE, max);
-			return false;
+			return CONN_FAULT;
 		}
 		frame = g_try_malloc(size);
 		if (!frame) {
 			g_warning("%s: no memory for a %" G_GUINT32_FORMAT
 				  "-byte frame; closing the connection", c->label, size);
-			return false;
+			return CONN_FAULT;
 		}
 		memcpy(frame, hdr, sizeof(hdr));
-		r = conn_read(c, frame + sizeof(hdr), size - sizeof(hdr));
+		r = conn_read(c, frame + sizeof(hdr), size - sizeof(hdr), false);
 		if (r != (ssize_t)(size - sizeof(hdr))) {
 			g_free(frame);
 			if (r == -ECANCELED)
-				return true;
+				return CONN_CLEAN;
 			if (r == -ETIMEDOUT)
-				return false;
+				return CONN_FAULT;
 			if (r >= 0 || errno_is_disconnect(-r))
 				g_warning("%s: the stream ended inside a %" G_GUINT32_FORMAT
 					  "-byte frame; closing the connection", c->label, size);
 			else
 				g_warning("%s: read failed: %s; closing the connection", c->label,
 					  g_strerror(-r));
-			return false;
+			return CONN_FAULT;
 		}
 		/* Nothing more of this client at hand, and no reply of it waiting
 		 * to be written (this thread writes those): answer it here. */
@@ -421,18 +437,108 @@ static bool conn_serve(struct x9p_sock_conn *c)
 	}
 }
 
-static gpointer conn_thread(gpointer data)
+static void conn_end(struct x9p_sock_conn *c, bool clean)
 {
-	struct x9p_sock_conn *c = data;
-	bool clean = conn_serve(c) && !g_atomic_int_get(&c->faulted);
-
 	/* Wake workers blocked writing to a peer that no longer reads. */
 	conn_cancel(c);
 	x9p_session_close(c->session);
 	c->session = NULL;
 	g_debug("%s: session closed", c->label);
 	x9p_sock_server_conn_finished(c->owner, c, clean);
+}
+
+static gboolean conn_unpark_cb(gint fd, GIOCondition cond, gpointer data);
+
+/*
+ * An idle client costs no thread and no read buffer: a watch on its
+ * socket (and on cancel_fd) brings a thread back.  Nothing is in flight,
+ * so no reply can arrive meanwhile.  The thread detaches itself (nobody
+ * joins a parked connection's thread, so its stack goes at once) and
+ * touches nothing of c once park_lock is released.  False when the
+ * connection was cancelled first: then it ends as usual.
+ */
+static bool conn_park(struct x9p_sock_conn *c)
+{
+	GThread *self;
+
+	g_free(c->rbuf);
+	c->rbuf = NULL;
+	c->rpos = c->rlen = 0;
+	zc_close(c);
+	g_mutex_lock(&c->park_lock);
+	if (g_atomic_int_get(&c->cancelled)) {
+		g_mutex_unlock(&c->park_lock);
+		return false;
+	}
+	g_debug("%s: idle; parked", c->label);
+	c->park_src = g_unix_fd_source_new(c->rfd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+	g_source_add_unix_fd(c->park_src, c->cancel_fd, G_IO_IN);
+	g_source_set_callback(c->park_src, G_SOURCE_FUNC(conn_unpark_cb), c, NULL);
+	c->parked = true;
+	self = c->thread;
+	c->thread = NULL;
+	g_source_attach(c->park_src, c->ctx);
+	g_mutex_unlock(&c->park_lock);
+	g_thread_unref(self);
+	return true;
+}
+
+/* Takes c out of the parked state: false if it was not parked. */
+static bool conn_unpark(struct x9p_sock_conn *c)
+{
+	bool was;
+
+	g_mutex_lock(&c->park_lock);
+	was = c->parked;
+	if (was) {
+		c->parked = false;
+		g_source_destroy(c->park_src);
+		g_source_unref(c->park_src);
+		c->park_src = NULL;
+	}
+	g_mutex_unlock(&c->park_lock);
+	return was;
+}
+
+static gpointer conn_thread(gpointer data)
+{
+	struct x9p_sock_conn *c = data;
+	enum conn_end how;
+
+	c->self = g_thread_self();
+	how = conn_serve(c);
+	if (how == CONN_PARK && conn_park(c))
+		return NULL;
+	conn_end(c, how != CONN_FAULT && !g_atomic_int_get(&c->faulted));
 	return NULL;
+}
+
+static bool conn_run(struct x9p_sock_conn *c, GError **err)
+{
+	GThread *t;
+
+	/* Under park_lock: the thread may park (and clear c->thread) at once. */
+	g_mutex_lock(&c->park_lock);
+	t = c->thread = g_thread_try_new(c->label, conn_thread, c, err);
+	g_mutex_unlock(&c->park_lock);
+	return t != NULL;
+}
+
+/* The client sent something, left, or the connection must stop. */
+static gboolean conn_unpark_cb(gint fd, GIOCondition cond, gpointer data)
+{
+	struct x9p_sock_conn *c = data;
+	GError *err = NULL;
+
+	if (!conn_unpark(c))
+		return G_SOURCE_REMOVE;
+	if (!conn_run(c, &err)) {
+		g_warning("%s: cannot restart the I/O thread: %s; closing the connection",
+			  c->label, err->message);
+		g_error_free(err);
+		conn_end(c, false);
+	}
+	return G_SOURCE_REMOVE;
 }
 
 static void conn_destroy(struct x9p_sock_conn *c)
@@ -447,6 +553,7 @@ static void conn_destroy(struct x9p_sock_conn *c)
 		close(c->kick_fd);
 	zc_close(c);
 	x9p_outq_clear(&c->outq);
+	g_mutex_clear(&c->park_lock);
 	g_free(c->rbuf);
 	g_free(c->label);
 	g_free(c->peer);
@@ -464,6 +571,8 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 	socklen_t tl = sizeof(type);
 
 	c->owner = ss;
+	c->ctx = x9p_sock_server_ctx(ss);
+	g_mutex_init(&c->park_lock);
 	c->label = g_strdup(label);
 	c->peer = g_strdup(peer);
 	c->rfd = rfd;
@@ -493,8 +602,7 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 		conn_destroy(c);
 		return NULL;
 	}
-	c->thread = g_thread_try_new(c->label, conn_thread, c, &terr);
-	if (!c->thread) {
+	if (!conn_run(c, &terr)) {
 		g_set_error(err, X9P_SOCK_ERROR, EAGAIN, "%s: cannot start the I/O thread: %s",
 			    label, terr->message);
 		g_error_free(terr);
@@ -507,7 +615,18 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 
 void x9p_sock_conn_free(struct x9p_sock_conn *c)
 {
+	GThread *t;
+
+	/* Cancelled first: a thread that has not parked yet will not park. */
 	conn_cancel(c);
-	g_thread_join(c->thread);
+	if (conn_unpark(c)) {
+		conn_end(c, true);
+	} else {
+		g_mutex_lock(&c->park_lock);
+		t = c->thread;
+		g_mutex_unlock(&c->park_lock);
+		if (t)
+			g_thread_join(t);
+	}
 	conn_destroy(c);
 }

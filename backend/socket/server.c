@@ -410,6 +410,11 @@ struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
 	return ss;
 }
 
+GMainContext *x9p_sock_server_ctx(struct x9p_sock_server *ss)
+{
+	return ss->ctx;
+}
+
 unsigned x9p_sock_server_connections(struct x9p_sock_server *ss)
 {
 	unsigned n;

@@ -2,15 +2,21 @@
 /*
  * Internals shared by the socket transport's files (not an API).
  *
- * Threads: the listener and reaping run in the server's main context;
- * each connection has one I/O thread (reads frames, submits them, writes
+ * Threads: the listener, reaping and the watches of parked connections
+ * run in the server's main context; each active connection has one I/O
+ * thread (reads frames, submits them, writes
  * the replies the client was not ready for, and at the end closes the
  * session; a request that is the only one in flight it runs itself, see
  * x9p_session_submit_inline); engine workers hand replies to the
  * connection's queue (outq.h), which writes them at once when the client
  * takes them.  `lock` guards the connection list and the `finished` flags;
  * everything else in a connection is set up before its thread starts and
- * torn down after it has been joined.
+ * torn down after it has been joined.  Parking (conn.c): under
+ * park_lock, unless the connection was cancelled, the thread arms a watch,
+ * clears `thread` and detaches itself; it touches the connection no more.
+ * Whoever takes the connection out of the parked state (under park_lock)
+ * owns it: the watch, which starts the next thread, or
+ * x9p_sock_conn_free(), which closes the session itself.
  */
 #ifndef X9P_SOCKET_INT_H
 #define X9P_SOCKET_INT_H
@@ -35,10 +41,16 @@ struct x9p_sock_conn {
 	gint versioned;             /* atomic: the client negotiated a version */
 	char *peer;                 /* "uid 0", "127.0.0.1", "fd": the per-peer limit's key */
 	struct x9p_session *session;
-	GThread *thread;
+	GThread *thread;            /* the current I/O thread, NULL while none */
+	GThread *self;              /* set by that thread itself, for identity checks */
+	GMainContext *ctx;          /* the server's: watches of the parked connection */
+
+	GMutex park_lock;           /* guards parked, park_src and thread */
+	bool parked;
+	GSource *park_src;
 
 	/* Reader state, used by the I/O thread only. */
-	uint8_t *rbuf;
+	uint8_t *rbuf;              /* NULL while parked */
 	size_t rpos, rlen;
 	/* Zero-copy Rread (conn_send_file), I/O thread only: a pipe the
 	 * file's pages pass through, and how big it could be made. */
@@ -62,8 +74,12 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 					  bool from_fd, GError **err);
 /* Asks the connection to stop (thread-safe, idempotent). */
 void x9p_sock_conn_cancel(struct x9p_sock_conn *c);
-/* Joins the I/O thread (which has closed the session), closes and frees. */
+/* Joins the I/O thread (which has closed the session), or closes the
+ * session of a parked connection; closes and frees.  In the server's
+ * context thread. */
 void x9p_sock_conn_free(struct x9p_sock_conn *c);
+/* The server's main context. */
+GMainContext *x9p_sock_server_ctx(struct x9p_sock_server *ss);
 
 /* Called by a connection's I/O thread as its last act. */
 void x9p_sock_server_conn_finished(struct x9p_sock_server *ss, struct x9p_sock_conn *c,

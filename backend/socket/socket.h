@@ -14,7 +14,12 @@
  *    nobody listens on (stale); anything else there is an error.  The
  *    socket gets `unix_mode` (default 0600) before it accepts anything and
  *    is unlinked again by x9p_sock_server_free() if it is still ours.
- *  - Every connection gets one x9p_session and one I/O thread.  The thread
+ *  - Every connection gets one x9p_session and, while it is active, one
+ *    I/O thread.  A connection whose client has sent nothing for
+ *    X9P_SOCK_PARK_MS, with no request in flight and no reply queued, is
+ *    parked: its thread ends, its read buffer is freed, and a watch in the
+ *    server's context starts a new thread when the client sends again (or
+ *    the connection is closed).  The thread
  *    reads whole frames and submits them; a frame whose size field is
  *    outside 7..x9p_session_max_frame() is a fault of that connection
  *    only: it is logged with the connection label and the connection is
@@ -73,6 +78,8 @@
 #define X9P_SOCK_DEFAULT_VERSION_TIMEOUT 30u
 /* Unread replies one connection may hold in memory before it is closed. */
 #define X9P_SOCK_MAX_QUEUED (64u << 20)
+/* A connection idle this long gives up its thread and read buffer. */
+#define X9P_SOCK_PARK_MS 1000
 
 /* GError domain of this module; the code is an errno value. */
 #define X9P_SOCK_ERROR (x9p_sock_error_quark())

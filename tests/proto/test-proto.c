@@ -4,10 +4,13 @@
  * version renegotiation, msize clamping, fid limit, duplicate tags,
  * out-of-order completion, many clients at once, and hostile frames that
  * must be answered with an error (or cost the sender its connection)
- * while every other client keeps being served.
+ * while every other client keeps being served; idle connections parked.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proto-fixture.h"
@@ -330,6 +333,123 @@ static void t_readdir_end(void)
 	g_assert_cmpint(p9c_readdir(f.c, 1, off, 64, buf, &n), ==, 0);
 	g_assert_cmpuint(n, >, 0);
 	pfx_stop(&f);
+}
+
+/* The worker: the backend's child. */
+static pid_t worker_of(pid_t monitor)
+{
+	char *path = g_strdup_printf("/proc/%d/task/%d/children", (int)monitor, (int)monitor);
+	char *text = NULL;
+	pid_t w = 0;
+
+	for (int i = 0; i < 100 && w <= 0; i++) {
+		if (g_file_get_contents(path, &text, NULL, NULL))
+			w = (pid_t)atoi(text);
+		g_free(text);
+		text = NULL;
+		if (w <= 0)
+			g_usleep(50000);
+	}
+	g_free(path);
+	g_assert_cmpint(w, >, 0);
+	return w;
+}
+
+/* Threads of pid named after a unix-socket connection ("unix:N"). */
+static unsigned conn_threads(pid_t pid)
+{
+	char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *tid;
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while ((tid = g_dir_read_name(d))) {
+		char *path = g_strdup_printf("%s/%s/comm", dir, tid), *comm = NULL;
+
+		if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, "unix:"))
+			n++;
+		g_free(comm);
+		g_free(path);
+	}
+	g_dir_close(d);
+	g_free(dir);
+	return n;
+}
+
+static unsigned open_fds(pid_t pid)
+{
+	char *dir = g_strdup_printf("/proc/%d/fd", (int)pid);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	g_free(dir);
+	return n;
+}
+
+/* Waits up to 10 s for count(pid) == want. */
+static bool settles(unsigned (*count)(pid_t), pid_t pid, unsigned want)
+{
+	for (int i = 0; i < 200; i++) {
+		if (count(pid) == want)
+			return true;
+		g_usleep(50000);
+	}
+	g_printerr("count %u, wanted %u\n", count(pid), want);
+	return false;
+}
+
+/*
+ * An idle connection gives up its thread (and comes back when the client
+ * sends again); a client that leaves while parked is noticed and its
+ * descriptor released; the daemon stops cleanly with a parked connection.
+ */
+static void t_idle_park(void)
+{
+	struct pfx f;
+	struct p9_getattr a;
+	struct p9c *c2;
+	char ver[32];
+	uint32_t msize;
+	unsigned fds;
+	pid_t w;
+	int status = -1;
+
+	pfx_start(&f, synth_args, false);
+	w = worker_of(f.be.pid);
+	g_assert_true(settles(conn_threads, w, 0));
+	/* Woken by the request; answered as before. */
+	g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+	g_assert_cmpuint(a.qid.path, ==, f.root.path);
+	g_assert_cmpuint(conn_threads(w), ==, 1);
+	g_assert_true(settles(conn_threads, w, 0));
+	for (int i = 0; i < 3; i++)
+		g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+
+	fds = open_fds(w);
+	c2 = pfx_connect(&f);
+	g_assert_cmpint(p9c_version(c2, 65536, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_true(settles(conn_threads, w, 0));
+	g_assert_cmpuint(open_fds(w), >, fds);
+	p9c_free(c2);
+	g_assert_true(settles(open_fds, w, fds));
+	g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
+
+	/* SIGTERM with the connection parked: a clean, prompt exit. */
+	g_assert_true(settles(conn_threads, w, 0));
+	kill(f.be.pid, SIGTERM);
+	for (int i = 0; i < 200 && waitpid(f.be.pid, &status, WNOHANG) == 0; i++)
+		g_usleep(50000);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	f.be.pid = 0;
+	p9c_free(f.c);
+	f.c = NULL;
+	x9p_backend_stop(&f.be);
 }
 
 static void t_locks(void)
@@ -841,6 +961,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proto/many-clients", t_many_clients);
 	g_test_add_func("/proto/locks", t_locks);
 	g_test_add_func("/proto/readdir-end", t_readdir_end);
+	g_test_add_func("/proto/idle-park", t_idle_park);
 	g_test_add_func("/proto/kill-privs", t_kill_privs);
 	g_test_add_func("/proto/malformed/bodies", t_malformed_bodies);
 	g_test_add_func("/proto/malformed/early-replies", t_early_replies);
