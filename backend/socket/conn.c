@@ -477,6 +477,7 @@ static bool conn_park(struct x9p_sock_conn *c)
 	c->parked = true;
 	self = c->thread;
 	c->thread = NULL;
+	c->self = NULL;             /* its GThread may be reused by another thread */
 	g_source_attach(c->park_src, c->ctx);
 	g_mutex_unlock(&c->park_lock);
 	g_thread_unref(self);
