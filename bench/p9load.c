@@ -21,7 +21,10 @@
  *         O_CREAT, close, unlinkat), getdents (every entry of DIR/NAME),
  *         getdents-fstatat (the same, and an fstatat of each),
  *         echo (a 64-byte round trip to another process over a
- *         socketpair: the floor of any server)
+ *         socketpair: the floor of any server), splice1m (1 MiB of
+ *         DIR/NAME sent by another process over a socketpair with
+ *         splice, file -> pipe -> socket, as asked: the floor of any
+ *         server answering a 1 MiB read on a unix socket)
  *
  * Prints one line: "OP CLIENTS ops/s".
  */
@@ -190,22 +193,54 @@ out:
 	return NULL;
 }
 
-/* The other end of an echo: a process of its own, as a server is. */
-static pid_t echo_peer(int fd)
+/* splice1m's server: 1 MiB of the file at each offset asked for. */
+static void splice_serve(int fd, int filefd)
+{
+	int p[2];
+	off_t off;
+
+	if (pipe(p) < 0 || fcntl(p[1], F_SETPIPE_SZ, 1 << 20) < (1 << 20))
+		_exit(1);
+	while (read(fd, &off, sizeof(off)) == (ssize_t)sizeof(off)) {
+		size_t in = 0, out = 0;
+
+		while (in < (1u << 20)) {
+			ssize_t k = splice(filefd, &off, p[1], NULL, (1u << 20) - in, SPLICE_F_MOVE);
+
+			if (k <= 0)
+				_exit(1);
+			in += (size_t)k;
+		}
+		while (out < in) {
+			ssize_t k = splice(p[0], NULL, fd, NULL, in - out, SPLICE_F_MOVE);
+
+			if (k <= 0)
+				_exit(1);
+			out += (size_t)k;
+		}
+	}
+}
+
+/* The other end of an echo or a splice1m: a process of its own, as a
+ * server is. */
+static pid_t peer(int fd, int filefd)
 {
 	pid_t pid = fork();
 	char b[64];
 
 	if (pid != 0)
 		return pid;
-	/* Only our end stays open: the parent's closes (of this pair and of
+	/* Only our ends stay open: the parent's closes (of this pair and of
 	 * the other clients' pairs) must reach each peer as EOF. */
-	if (dup2(fd, 3) < 0)
+	if (dup2(fd, 3) < 0 || dup2(filefd, 4) < 0)
 		_exit(1);
 	fd = 3;
-	syscall(SYS_close_range, 4, ~0U, 0);
-	while (read(fd, b, sizeof(b)) == (ssize_t)sizeof(b) && write(fd, b, sizeof(b)) > 0)
-		;
+	syscall(SYS_close_range, 5, ~0U, 0);
+	if (strcmp(op, "splice1m") == 0)
+		splice_serve(fd, 4);
+	else
+		while (read(fd, b, sizeof(b)) == (ssize_t)sizeof(b) && write(fd, b, sizeof(b)) > 0)
+			;
 	_exit(0);
 }
 
@@ -216,12 +251,14 @@ static void *localjob(void *arg)
 	int dfd = open(local, O_PATH | O_DIRECTORY), fd = open(path, O_RDONLY), sv[2];
 	char *buf = g_malloc(1 << 20);
 	off_t off = 0;
-	pid_t peer = -1;
+	pid_t server = -1;
 	struct stat st;
 
-	if (strcmp(op, "echo") == 0) {
+	bool paired = strcmp(op, "echo") == 0 || strcmp(op, "splice1m") == 0;
+
+	if (paired) {
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-		peer = echo_peer(sv[1]);
+		server = peer(sv[1], fd);
 	}
 	while (!stop) {
 		if (strcmp(op, "fstatat") == 0) {
@@ -258,6 +295,17 @@ static void *localjob(void *arg)
 		} else if (strcmp(op, "echo") == 0) {
 			if (write(sv[0], buf, 64) != 64 || read(sv[0], buf, 64) != 64)
 				break;
+		} else if (strcmp(op, "splice1m") == 0) {
+			size_t got = 0;
+			ssize_t k = 1;
+
+			if (write(sv[0], &off, sizeof(off)) != sizeof(off))
+				break;
+			while (got < (1u << 20) && (k = read(sv[0], buf, (1u << 20) - got)) > 0)
+				got += (size_t)k;
+			if (k <= 0)
+				break;
+			off = fstat(fd, &st) == 0 && off + (2 << 20) <= st.st_size ? off + (1 << 20) : 0;
 		} else {
 			size_t count = strcmp(op, "pread4k") == 0 ? 4096 :
 				       strcmp(op, "pread64k") == 0 ? 65536 : 1 << 20;
@@ -269,10 +317,10 @@ static void *localjob(void *arg)
 		}
 		j->ops++;
 	}
-	if (strcmp(op, "echo") == 0) {
+	if (paired) {
 		close(sv[0]);
-		if (peer > 0)
-			waitpid(peer, NULL, 0);
+		if (server > 0)
+			waitpid(server, NULL, 0);
 		close(sv[1]);
 	}
 	close(dfd);

@@ -3,8 +3,10 @@
 # Benchmark (not a test): x9p-backend over a unix socket, measured with the
 # native load generator (build/bench/p9load) against
 #   - the system-call floor: fstatat, pread, openat+close+unlinkat,
-#     getdents64 (+ fstatat of each entry) on the same files, and a bare
-#     process-to-process round trip ("echo", the floor of any server);
+#     getdents64 (+ fstatat of each entry) on the same files, a bare
+#     process-to-process round trip ("echo", the floor of any server) and
+#     1 MiB of the file spliced to another process over a unix socket
+#     ("splice1m", the floor of any socket server's 1 MiB read);
 #   - diod (Debian's 9P server) on the same export, same operations, same
 #     msize (64 KiB, diod's largest), same run.
 # x9p runs three ways: passthrough and mapped-xattr exports through its
@@ -84,6 +86,7 @@ for k in ${X9P_BENCH_CLIENTS:-1 8}; do
 		passthrough read4k echo file <=1.3
 		passthrough read4k pread4k file -
 		passthrough read1m pread1m file <=1.25
+		passthrough read1m splice1m file -
 		passthrough walk-getattr-clunk fstatat file <=100
 		mapped walk-getattr-clunk fstatat file <=100
 		synthetic walk-getattr-clunk fstatat file <=100
