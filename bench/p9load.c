@@ -20,6 +20,8 @@
  *     OP: fstatat, pread4k, pread64k, pread1m (of DIR/NAME), creat-unlink (openat
  *         O_CREAT, close, unlinkat), getdents (every entry of DIR/NAME),
  *         getdents-fstatat (the same, and an fstatat of each),
+ *         getdents-getxattr (the same, and an lgetxattr of each entry's
+ *         "user.virtfs.mode", where a mapped-xattr export keeps the type),
  *         echo (a 64-byte round trip to another process over a
  *         socketpair: the floor of any server), splice1m (1 MiB of
  *         DIR/NAME sent by another process over a socketpair with
@@ -30,6 +32,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -272,8 +276,10 @@ static void *localjob(void *arg)
 			nf = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 			if (nf < 0 || close(nf) < 0 || unlinkat(dfd, name, 0) < 0)
 				break;
-		} else if (strcmp(op, "getdents") == 0 || strcmp(op, "getdents-fstatat") == 0) {
+		} else if (g_str_has_prefix(op, "getdents")) {
 			int d = openat(dfd, file, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			bool xattr = strcmp(op, "getdents-getxattr") == 0;
+			char p[PATH_MAX], v[16];
 			long n, pos;
 
 			if (d < 0)
@@ -282,11 +288,19 @@ static void *localjob(void *arg)
 				for (pos = 0; op[8] && pos < n;) {
 					/* struct linux_dirent64: ino[8] off[8] reclen[2] type[1] name */
 					unsigned short reclen;
+					const char *name = buf + pos + 19;
 
 					memcpy(&reclen, buf + pos + 16, 2);
-					if (fstatat(d, buf + pos + 19, &st, AT_SYMLINK_NOFOLLOW) < 0)
-						n = -1;
 					pos += reclen;
+					if (!xattr) {
+						if (fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+							n = -1;
+						continue;
+					}
+					snprintf(p, sizeof(p), "%s/%s/%s", local, file, name);
+					if (lgetxattr(p, "user.virtfs.mode", v, sizeof(v)) < 0 &&
+					    errno != ENODATA)
+						n = -1;
 				}
 			}
 			close(d);

@@ -93,6 +93,7 @@ for k in ${X9P_BENCH_CLIENTS:-1 8}; do
 		passthrough create-remove creat-unlink file -
 		passthrough readdir getdents dir <=2
 		mapped readdir getdents dir <=3
+		mapped readdir getdents-getxattr dir -
 		synthetic readdir getdents dir -
 		passthrough ls-l getdents-fstatat dir <=40
 	EOF
