@@ -113,18 +113,28 @@ void x9p_fid_unref(struct x9p_fid *f)
 	g_free(f);
 }
 
-bool x9p_fid_dir_ended(struct x9p_fid *f, uint64_t cookie)
+/* How long an end mark stays good: the client's empty read follows at once. */
+#define DIR_END_TTL_US (G_USEC_PER_SEC / 2)
+
+bool x9p_fid_dir_ended(struct x9p_fid *f, uint64_t cookie, uint64_t *seq)
 {
-	bool ended = f->dir_end_known && f->dir_end_cookie == cookie;
+	/* No read began since the one that set it: this is the very next. */
+	bool ended = f->dir_end_known && f->dir_end_cookie == cookie &&
+		     f->dir_end_read == f->dir_reads &&
+		     g_get_monotonic_time() - f->dir_end_time < DIR_END_TTL_US;
 
 	f->dir_end_known = false;
+	*seq = ++f->dir_reads;
 	return ended;
 }
 
-void x9p_fid_dir_note_end(struct x9p_fid *f, bool at_end, uint64_t cookie)
+void x9p_fid_dir_note_end(struct x9p_fid *f, uint64_t seq, bool at_end, uint64_t cookie)
 {
 	f->dir_end_known = at_end;
 	f->dir_end_cookie = cookie;
+	f->dir_end_read = seq;
+	if (at_end)
+		f->dir_end_time = g_get_monotonic_time();
 }
 
 struct x9p_fid *x9p_fidtab_get(struct x9p_fidtab *t, uint32_t num)

@@ -54,11 +54,15 @@ struct x9p_fid {
 	bool counted_open;           /* counted against max_open */
 	uint64_t dir_offset;         /* .u directory reads: byte offset reached */
 	uint64_t dir_cookie;         /* ... and the driver cookie for it */
-	/* The last listing reached the directory's end at this cookie: the
-	 * read that follows it there is answered empty without asking the
-	 * driver again (once; a later read there lists afresh). */
+	/* A listing reached the directory's end at this cookie: the read
+	 * that comes right after it there is answered empty without asking
+	 * the driver again (only the very next read of the fid, and only
+	 * soon; any other lists afresh). */
 	bool dir_end_known;
 	uint64_t dir_end_cookie;
+	uint64_t dir_reads;          /* directory reads begun on this fid */
+	uint64_t dir_end_read;       /* ... the one that set the mark */
+	gint64 dir_end_time;
 	GHashTable *dir_marks;       /* every record boundary sent: offset -> cookie */
 	char *xname;
 	uint8_t *xbuf;
@@ -96,10 +100,11 @@ bool x9p_fid_location(struct x9p_fid *f, struct x9p_node **parent, char **name);
 /* Moves the fid to (parent, name); takes over a parent reference and name. */
 void x9p_fid_set_location(struct x9p_fid *f, struct x9p_node *parent, char *name);
 void x9p_fid_unref(struct x9p_fid *f);
-/* Caller holds f->lock.  Whether a listing of f from cookie is known to
- * be empty (the mark is used up), and recording where the last one ended. */
-bool x9p_fid_dir_ended(struct x9p_fid *f, uint64_t cookie);
-void x9p_fid_dir_note_end(struct x9p_fid *f, bool at_end, uint64_t cookie);
+/* Caller holds f->lock.  Begins a directory read (its number in *seq):
+ * whether a listing of f from cookie is known to be empty; and records
+ * where read seq ended (at_end) or that it did not. */
+bool x9p_fid_dir_ended(struct x9p_fid *f, uint64_t cookie, uint64_t *seq);
+void x9p_fid_dir_note_end(struct x9p_fid *f, uint64_t seq, bool at_end, uint64_t cookie);
 
 /* Returns a new reference, or NULL. */
 struct x9p_fid *x9p_fidtab_get(struct x9p_fidtab *t, uint32_t num);

@@ -462,6 +462,7 @@ void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
 	struct x9p_ctx c;
 	uint8_t *buf;
 	bool at_end = false, ended;
+	uint64_t seq;
 	int fd, n;
 
 	if (!(f = x9p_fid_or_reply(r, m->u.tread.fid)))
@@ -476,7 +477,7 @@ void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
 	/* The client reads on until an empty reply: when the previous batch
 	 * already met the end there, that reply needs no trip to the driver. */
 	g_mutex_lock(&f->lock);
-	ended = x9p_fid_dir_ended(f, m->u.tread.offset);
+	ended = x9p_fid_dir_ended(f, m->u.tread.offset, &seq);
 	g_mutex_unlock(&f->lock);
 	if (ended) {
 		x9p_fid_unref(f);
@@ -489,11 +490,9 @@ void x9p_op_readdir(struct x9p_req *r, struct p9_msg *m)
 	st.last = m->u.tread.offset;
 	n = fs->ops->readdir(fs, &c, f->node, m->u.tread.offset, count, false,
 			     readdir_emit, &st, &at_end);
-	if (n > 0) {
-		g_mutex_lock(&f->lock);
-		x9p_fid_dir_note_end(f, at_end, st.last);
-		g_mutex_unlock(&f->lock);
-	}
+	g_mutex_lock(&f->lock);
+	x9p_fid_dir_note_end(f, seq, n > 0 && at_end, st.last);
+	g_mutex_unlock(&f->lock);
 	x9p_fid_unref(f);
 	if (n < 0)
 		x9p_reply_err(r, -n);

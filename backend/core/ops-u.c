@@ -475,7 +475,7 @@ void x9p_op_read_dir_u(struct x9p_req *r, struct x9p_fid *f, uint64_t offset, ui
 	struct udir_state st = { .r = r, .f = f, .base = offset };
 	struct x9p_ctx c = x9p_ctx_of(r, f, (uint32_t)-1);
 	uint8_t *buf = g_malloc(P9_RREAD_HDR + count);
-	uint64_t *found;
+	uint64_t *found, seq;
 	struct iovec iov;
 	int n;
 
@@ -497,14 +497,15 @@ void x9p_op_read_dir_u(struct x9p_req *r, struct x9p_fid *f, uint64_t offset, ui
 	p9_put32(&st.w, 0);
 	/* Entries skipped here ("." and "..") may use up a whole batch. */
 	n = 0;
-	while (!x9p_fid_dir_ended(f, st.cookie)) {
+	for (bool ended = x9p_fid_dir_ended(f, st.cookie, &seq); !ended;) {
 		uint64_t before = st.cookie;
-		bool at_end = false;
 
 		n = FS(r)->ops->readdir(FS(r), &c, f->node, st.cookie, count, true, udir_emit, &st,
-					&at_end);
-		if (n > 0)
-			x9p_fid_dir_note_end(f, at_end, st.cookie);
+					&ended);
+		ended = n > 0 && ended;
+		x9p_fid_dir_note_end(f, seq, ended, st.cookie);
+		if (ended && p9_wr_len(&st.w) == P9_RREAD_HDR)
+			n = 0;  /* only skipped entries were left: that is the end */
 		if (n <= 0 || p9_wr_len(&st.w) > P9_RREAD_HDR || st.cookie == before)
 			break;
 	}

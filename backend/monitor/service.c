@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "x9p-backend"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -66,6 +67,12 @@ static char *status_text(int st)
 	return g_strdup_printf("exit status %d", WEXITSTATUS(st));
 }
 
+/* Killed by a signal nobody sends on purpose: a crash, not a stop. */
+static bool crashed(int st)
+{
+	return WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && WTERMSIG(st) != SIGKILL;
+}
+
 static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 {
 	struct x9p_mservice *s = opaque;
@@ -74,7 +81,10 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 
 	s->w = NULL;
 	if (s->stopping || s->has_conn || !s->was_ready) {
-		if (!s->stopping && !clean)
+		/* A worker that crashes while stopping fails the stop too. */
+		bool failed = s->stopping ? crashed(st) : !clean;
+
+		if (failed)
 			g_warning("worker %s (pid %d) ended: %s", s->label, (int)x9p_mworker_pid(w),
 				  text);
 		else
@@ -82,7 +92,7 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 			       text);
 		x9p_mworker_free(w);
 		g_free(text);
-		s->cfg.ended(s->cfg.opaque, s->stopping || clean ? 0 : 1);
+		s->cfg.ended(s->cfg.opaque, failed ? 1 : 0);
 		return;
 	}
 	/* Immediately after a long life; backing off while it dies young. */

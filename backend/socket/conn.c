@@ -251,7 +251,9 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input, bool may_park)
 		size_t pending = x9p_outq_pending(&c->outq);
 		bool busy = inflight_over(c);
 		bool held = pending > c->high_water || busy;
-		bool idle = may_park && !pending && x9p_session_idle(c->session);
+		/* Requests still in flight may end meanwhile, answered by a pool
+		 * thread that wakes nobody here: look again after a while. */
+		bool idle = may_park && !pending;
 		struct pollfd p[4];
 		int n = 0, iw = -1, ir = -1, timeout = idle ? X9P_SOCK_PARK_MS : -1, r;
 

@@ -440,7 +440,8 @@ void x9p_sock_server_free(struct x9p_sock_server *ss)
 	conns = ss->conns;
 	ss->conns = g_ptr_array_new();
 	g_mutex_unlock(&ss->lock);
-	/* Wake them all first so their sessions close in parallel. */
+	/* Wake them all first so the active ones close their sessions in
+	 * parallel; a parked one (nothing in flight) is closed right here. */
 	for (i = 0; i < conns->len; i++)
 		x9p_sock_conn_cancel(g_ptr_array_index(conns, i));
 	for (i = 0; i < conns->len; i++)

@@ -509,6 +509,72 @@ static void test_clunk_frees_on_error(void)
 	fx_teardown(&f);
 }
 
+/* Records of a whole directory read in Treads of `count`, or -errno. */
+static int read_dir_records(struct fx *f, uint32_t fid, uint32_t count)
+{
+	struct p9_msg m = { 0 };
+	int records = 0;
+
+	for (uint64_t off = 0;;) {
+		struct p9_rd rd;
+
+		m.u.tread.fid = fid;
+		m.u.tread.offset = off;
+		m.u.tread.count = count;
+		tx(f, P9_TREAD, 3, &m);
+		m = rx(f);
+		if (m.type == P9_RERROR || m.type == P9_RLERROR)
+			return -EIO;
+		g_assert_cmpint(m.type, ==, P9_RREAD);
+		if (m.u.rread.count == 0)
+			return records;
+		p9_rd_init(&rd, m.u.rread.data, m.u.rread.count);
+		while (p9_rd_left(&rd)) {
+			p9_getstat(&rd, f->d);
+			g_assert_false(rd.err);
+			records++;
+		}
+		off += m.u.rread.count;
+	}
+}
+
+/*
+ * Plan 9 directories list no "." and "..": in 9P2000 an empty directory
+ * reads as empty (its only entries are skipped), not as an error; in
+ * 9P2000.u it lists the two.
+ */
+static void test_dir_reads_2000(void)
+{
+	static const struct { enum p9_dialect d; const char *ver; int dots; } cases[] = {
+		{ P9_DIALECT_2000, "9P2000", 0 },
+		{ P9_DIALECT_2000U, "9P2000.u", 2 },
+	};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct fx f;
+		struct p9_msg m = { 0 };
+
+		fx_setup_full(&f, 0, 65536, false);
+		f.d = cases[i].d;
+		do_version(&f, cases[i].ver, 8192, cases[i].ver, 8192);
+		do_attach(&f, 0);
+		g_assert_cmpint(do_walk(&f, 0, 1, "dir"), ==, 1);
+		g_assert_cmpint(do_walk(&f, 0, 2, "big"), ==, 1);
+		for (uint32_t fid = 1; fid <= 2; fid++) {
+			m.u.topen.fid = fid;
+			m.u.topen.mode = P9_OREAD;
+			tx(&f, P9_TOPEN, 3, &m);
+			g_assert_cmpint(rx(&f).type, ==, P9_ROPEN);
+		}
+		g_assert_cmpint(read_dir_records(&f, 1, 1000), ==, cases[i].dots);
+		/* Again: the fid lists afresh from offset 0. */
+		g_assert_cmpint(read_dir_records(&f, 1, 1000), ==, cases[i].dots);
+		g_assert_cmpint(read_dir_records(&f, 2, 1000), ==, 300 + cases[i].dots);
+		g_assert_cmpint(read_dir_records(&f, 2, 65000), ==, 300 + cases[i].dots);
+		fx_teardown(&f);
+	}
+}
+
 static void test_dotu_session(void)
 {
 	struct fx f;
@@ -746,6 +812,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/walk-rules", test_walk_rules);
 	g_test_add_func("/engine/clunk-frees-on-error", test_clunk_frees_on_error);
 	g_test_add_func("/engine/dotu-session", test_dotu_session);
+	g_test_add_func("/engine/dir-reads-2000", test_dir_reads_2000);
 	g_test_add_func("/engine/zero-copy", test_zero_copy);
 	return g_test_run();
 }
