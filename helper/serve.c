@@ -336,6 +336,14 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 			cancel(buf, len);
 			continue;
 		}
+		if (h.op == X9P_PX_CLUNK) {
+			/* Releasing a node never blocks, and one comes with every
+			 * clunked fid: not worth a hand-off to the pool. */
+			struct job cj = { .buf = buf, .len = len, .id = h.id };
+
+			execute(&cj, sock);
+			continue;
+		}
 		j = g_new0(struct job, 1);
 		j->buf = g_memdup2(buf, len);
 		j->len = len;
