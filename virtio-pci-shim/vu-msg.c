@@ -2,32 +2,14 @@
 /* Reading and writing vhost-user messages; see vu-msg.h. */
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "unix-io.h"
 #include "vu-msg.h"
 
 _Static_assert(sizeof(struct vu_vring_addr) == 40, "vring addr layout");
 _Static_assert(sizeof(struct vu_mem_region_msg) == 32, "memory region layout");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts only");
-
-static int read_full(int sock, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = recv(sock, (char *)buf + got, len - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EPROTO;
-		got += (size_t)n;
-	}
-	return 0;
-}
 
 void vu_msg_close_fds(struct vu_msg *m)
 {
@@ -53,49 +35,25 @@ int vu_msg_take_fd(struct vu_msg *m, int i)
 int vu_msg_recv(int sock, struct vu_msg *m)
 {
 	uint8_t hdr[VU_HDR_SIZE];
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
-	} ctl;
-	struct iovec iov = { hdr, sizeof(hdr) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	struct cmsghdr *c;
+	bool excess;
 	ssize_t n;
 	int err;
 
 	m->nfds = 0;
 	m->size = 0;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = uio_recv_fds(sock, hdr, sizeof(hdr), m->fds, VU_MAX_FDS, &m->nfds, &excess);
 	if (n < 0)
-		return -errno;
-	if (n == 0)
+		return (int)n;
+	if (n == 0) {
+		vu_msg_close_fds(m);
 		return -ECONNRESET;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		size_t k;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (m->nfds < VU_MAX_FDS)
-				m->fds[m->nfds++] = fd;
-			else
-				close(fd);
-		}
 	}
-	if (mh.msg_flags & MSG_CTRUNC) {
+	/* More descriptors than any request takes: as truncated ancillary data. */
+	if (excess) {
 		err = -EPROTO;
 		goto fail;
 	}
-	if ((size_t)n < sizeof(hdr) && (err = read_full(sock, hdr + n, sizeof(hdr) - (size_t)n)) < 0)
+	if ((size_t)n < sizeof(hdr) && (err = uio_read_full(sock, hdr + n, sizeof(hdr) - (size_t)n)) < 0)
 		goto fail;
 	memcpy(&m->request, hdr, 4);
 	memcpy(&m->flags, hdr + 4, 4);
@@ -107,7 +65,7 @@ int vu_msg_recv(int sock, struct vu_msg *m)
 	/* Unused payload bytes read as zero, so a short payload never leaves
 	 * stale fields behind. */
 	memset(&m->payload, 0, sizeof(m->payload));
-	if (m->size && (err = read_full(sock, m->payload.bytes, m->size)) < 0)
+	if (m->size && (err = uio_read_full(sock, m->payload.bytes, m->size)) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -119,7 +77,7 @@ int vu_msg_reply(int sock, const struct vu_msg *req, const void *payload, uint32
 {
 	uint8_t buf[VU_HDR_SIZE + VU_MAX_PAYLOAD];
 	uint32_t flags = VU_VERSION | VU_FLAG_REPLY;
-	size_t len = VU_HDR_SIZE + size, off = 0;
+	size_t len = VU_HDR_SIZE + size;
 
 	if (size > VU_MAX_PAYLOAD)
 		return -EINVAL;
@@ -128,16 +86,7 @@ int vu_msg_reply(int sock, const struct vu_msg *req, const void *payload, uint32
 	memcpy(buf + 8, &size, 4);
 	if (size)
 		memcpy(buf + VU_HDR_SIZE, payload, size);
-	while (off < len) {
-		ssize_t n = send(sock, buf + off, len - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		off += (size_t)n;
-	}
-	return 0;
+	return uio_send_all(sock, &(struct iovec){ buf, len }, 1, NULL, 0);
 }
 
 const char *vu_request_name(uint32_t request)
