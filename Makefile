@@ -18,7 +18,7 @@ SAN_FLAGS :=
 endif
 
 CC ?= cc
-PKGS := glib-2.0 libseccomp libcap-ng
+PKGS := glib-2.0 libseccomp libcap-ng json-glib-1.0
 XEN_LIBS := -lxenstore -lxengnttab -lxenevtchn
 
 # Evaluated once, on first use, i.e. after the deps step has run.
@@ -37,6 +37,9 @@ LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/fs/*.c backend/so
 XEN_SRCS := $(wildcard backend/xen/*.c)
 HELPER_SRCS := $(filter-out helper/main.c $(wildcard helper/proxy-*.c),$(wildcard helper/*.c))
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+# The vfio-user codec (vfu-*.c and the socket helpers it shares with
+# vhost-user); no program links it yet, its tests and fuzzer do.
+VFU_SRCS := $(wildcard virtio-pci-shim/vfu-*.c) virtio-pci-shim/unix-io.c
 TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-*.c tests/vhost/test-*.c \
 	tests/xen-sim/test-*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_C))
@@ -113,6 +116,10 @@ $(B)/fuzz/fuzz-monitor: $(B)/fuzz/obj/tests/fuzz/fuzz-monitor.o \
 		$(call fuzzobj,backend/monitor/worker.c) $(FUZZ_LIB)
 	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The vfio-user codec, fuzzed over a socketpair.
+$(B)/fuzz/fuzz-vfu: $(B)/fuzz/obj/tests/fuzz/fuzz-vfu.o $(call fuzzobj,$(VFU_SRCS)) $(FUZZ_LIB)
+	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(LIBX9P): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -129,7 +136,8 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 # worker (backend/worker/) into x9p-worker only: no Xen library, no spawning.
 MONITOR_SRCS := $(wildcard backend/monitor/*.c)
 # The vhost-user device, without x9p-vhost's monitor (its main.c).
-VHOST_DEV_SRCS := $(filter-out virtio-pci-shim/main.c,$(wildcard virtio-pci-shim/*.c))
+VHOST_DEV_SRCS := $(filter-out virtio-pci-shim/main.c $(wildcard virtio-pci-shim/vfu-*.c),\
+	$(wildcard virtio-pci-shim/*.c))
 WORKER_SRCS := $(wildcard backend/worker/*.c) $(VHOST_DEV_SRCS)
 $(B)/x9p-backend: $(call obj,backend/main.c $(MONITOR_SRCS) $(XEN_SRCS)) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(XEN_SRCS),$(XEN_LIBS))
@@ -166,6 +174,11 @@ $(B)/bench/xen-memory: $(B)/obj/bench/xen-memory.o $(LIBXENSIM) $(LIBTEST) $(LIB
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(LIBTEST) $(LIBHELPER) $(LIBX9P)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/unit/test-vfu-msg: $(B)/obj/tests/unit/test-vfu-msg.o $(call obj,$(VFU_SRCS)) \
+		$(LIBTEST) $(LIBHELPER) $(LIBX9P)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
