@@ -18,12 +18,15 @@ SAN_FLAGS :=
 endif
 
 CC ?= cc
-PKGS := glib-2.0 libseccomp libcap-ng json-glib-1.0
+PKGS := glib-2.0 libseccomp libcap-ng
+# Linked only where the vfio-user codec is: not into every program.
+JSON_PKG := json-glib-1.0
 XEN_LIBS := -lxenstore -lxengnttab -lxenevtchn
 
 # Evaluated once, on first use, i.e. after the deps step has run.
-PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(JSON_PKG)))$(PKG_CFLAGS)
 PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) gthread-2.0))$(PKG_LIBS)
+JSON_LIBS = $(eval JSON_LIBS := $(shell pkg-config --libs $(JSON_PKG)))$(JSON_LIBS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE -pthread \
@@ -118,7 +121,7 @@ $(B)/fuzz/fuzz-monitor: $(B)/fuzz/obj/tests/fuzz/fuzz-monitor.o \
 
 # The vfio-user codec, fuzzed over a socketpair.
 $(B)/fuzz/fuzz-vfu: $(B)/fuzz/obj/tests/fuzz/fuzz-vfu.o $(call fuzzobj,$(VFU_SRCS)) $(FUZZ_LIB)
-	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
 
 $(LIBX9P): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -180,7 +183,7 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(LIBTEST) $(LIBHELPER) $(LIBX9P)
 $(B)/tests/unit/test-vfu-msg: $(B)/obj/tests/unit/test-vfu-msg.o $(call obj,$(VFU_SRCS)) \
 		$(LIBTEST) $(LIBHELPER) $(LIBX9P)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
 
 # ---- simulated Xen (tests/xen-sim): stand-ins for libxenstore, libxengnttab
 # and libxenevtchn with the real sonames and symbol versions, which the
