@@ -126,3 +126,23 @@ int uio_send_all(int sock, const struct iovec *iov, int iovcnt, const int *fds, 
 		mh.msg_iov->iov_len -= left;
 	}
 }
+
+void uio_close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+int uio_take_fd(int *fds, int n, int i)
+{
+	int fd;
+
+	if (i < 0 || i >= n)
+		return -1;
+	fd = fds[i];
+	fds[i] = -1;
+	return fd;
+}

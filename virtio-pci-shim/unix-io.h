@@ -16,6 +16,8 @@
  *  - uio_send_all() writes every byte of iov[], the descriptors going with
  *    the first byte.  0 or -errno; never raises SIGPIPE.
  *  - EINTR is retried everywhere.
+ *  - uio_close_fds() closes the descriptors of fds[0..n) that are not -1;
+ *    uio_take_fd() takes fds[i] out of such an array (-1: none there).
  */
 #ifndef X9P_UNIX_IO_H
 #define X9P_UNIX_IO_H
@@ -29,5 +31,7 @@ ssize_t uio_recv_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int
 		     bool *excess);
 int uio_read_full(int sock, void *buf, size_t len);
 int uio_send_all(int sock, const struct iovec *iov, int iovcnt, const int *fds, int nfds);
+void uio_close_fds(int *fds, int n);
+int uio_take_fd(int *fds, int n, int i);
 
 #endif

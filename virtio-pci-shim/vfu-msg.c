@@ -22,9 +22,7 @@ static int fault(const char **why, const char *what)
 
 void vfu_msg_clear(struct vfu_msg *m)
 {
-	for (int i = 0; i < m->nfds; i++)
-		if (m->fds[i] >= 0)
-			close(m->fds[i]);
+	uio_close_fds(m->fds, m->nfds);
 	m->nfds = 0;
 	g_free(m->payload);
 	m->payload = NULL;
@@ -33,13 +31,7 @@ void vfu_msg_clear(struct vfu_msg *m)
 
 int vfu_msg_take_fd(struct vfu_msg *m, int i)
 {
-	int fd;
-
-	if (i < 0 || i >= m->nfds)
-		return -1;
-	fd = m->fds[i];
-	m->fds[i] = -1;
-	return fd;
+	return uio_take_fd(m->fds, m->nfds, i);
 }
 
 /* Why a header cannot start a message, or NULL. */

@@ -13,23 +13,13 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian hosts o
 
 void vu_msg_close_fds(struct vu_msg *m)
 {
-	for (int i = 0; i < m->nfds; i++) {
-		if (m->fds[i] >= 0)
-			close(m->fds[i]);
-		m->fds[i] = -1;
-	}
+	uio_close_fds(m->fds, m->nfds);
 	m->nfds = 0;
 }
 
 int vu_msg_take_fd(struct vu_msg *m, int i)
 {
-	int fd;
-
-	if (i < 0 || i >= m->nfds)
-		return -1;
-	fd = m->fds[i];
-	m->fds[i] = -1;
-	return fd;
+	return uio_take_fd(m->fds, m->nfds, i);
 }
 
 int vu_msg_recv(int sock, struct vu_msg *m)

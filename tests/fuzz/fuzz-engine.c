@@ -37,6 +37,7 @@
 
 #include <glib.h>
 
+#include "fuzz-common.h"
 #include "9p/p9.h"
 #include "core/server.h"
 #include "fs/synth.h"
@@ -726,46 +727,33 @@ static uint64_t splitmix(uint64_t x)
 
 int main(int argc, char **argv)
 {
-	gint seconds = 20, batches = 0, first = 0, per_batch = 400;
-	gint64 seed = 0;
+	gint seconds, batches = 0, first = 0, per_batch = 400;
+	gint64 seed;
 	GOptionEntry opts[] = {
-		{ "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "run for about N seconds (default 20)", "N" },
 		{ "batches", 0, 0, G_OPTION_ARG_INT, &batches, "run N batches instead", "N" },
 		{ "first-batch", 0, 0, G_OPTION_ARG_INT, &first, "start at batch N (replay)", "N" },
 		{ "messages", 0, 0, G_OPTION_ARG_INT, &per_batch, "messages per batch (default 400)", "N" },
-		{ "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed (default: from the clock)", "S" },
 		{ NULL },
 	};
-	GOptionContext *ctx = g_option_context_new("- fuzz the 9P engine in process");
-	GError *err = NULL;
 	gint64 end;
-	char why[512] = "";
+	char why[512] = "", failure[600], replay[64];
 	int i;
 
-	g_option_context_add_main_entries(ctx, opts, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		fprintf(stderr, "fuzz-engine: %s\n", err->message);
-		return 2;
-	}
-	g_option_context_free(ctx);
-	if (!seed)
-		seed = g_get_real_time() ^ ((gint64)getpid() << 32);
+	fuzz_begin(&argc, &argv, "fuzz-engine", "- fuzz the 9P engine in process", opts, &seconds,
+		   &seed);
 	g_log_set_writer_func(quiet_writer, NULL, NULL);
 	memset(longname, 'n', sizeof(longname));
 	for (size_t k = 0; k < sizeof(payload); k++)
 		payload[k] = (uint8_t)k;
 
-	printf("1..1\n# seed %" G_GINT64_FORMAT "\n", seed);
-	fflush(stdout);
 	end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
 	unsigned long msgs = 0;
 	for (i = first; batches ? i < first + batches : g_get_monotonic_time() < end; i++) {
 		rng = splitmix((uint64_t)seed + (uint64_t)i);
 		if (!run_batch((unsigned)per_batch, why, sizeof(why))) {
-			printf("not ok 1 - engine fuzz: batch %d: %s\n", i, why);
-			printf("# replay: fuzz-engine --seed %" G_GINT64_FORMAT " --first-batch %d --batches 1\n",
-			       seed, i);
-			return 1;
+			snprintf(failure, sizeof(failure), "engine fuzz: batch %d: %s", i, why);
+			snprintf(replay, sizeof(replay), " --first-batch %d --batches 1", i);
+			return fuzz_failed("fuzz-engine", failure, seed, replay);
 		}
 		msgs += (unsigned long)per_batch;
 	}

@@ -41,6 +41,7 @@
 
 #include "monitor/worker.h"
 #include "privsep/mw.h"
+#include "fuzz-common.h"
 
 #define HOSTILE_ENV "X9P_FUZZ_HOSTILE_SEED"
 
@@ -75,25 +76,11 @@ static int random_valid(GRand *r, uint8_t *buf, size_t size)
 
 static void mutate(GRand *r, uint8_t *buf, int *len, size_t size)
 {
-	switch (g_rand_int_range(r, 0, 5)) {
-	case 0: /* flip bytes */
-		for (int i = g_rand_int_range(r, 1, 4); i > 0 && *len > 0; i--)
-			buf[g_rand_int_range(r, 0, *len)] ^= (uint8_t)g_rand_int_range(r, 1, 256);
-		break;
-	case 1: /* cut */
-		*len = g_rand_int_range(r, 0, *len + 1);
-		break;
-	case 2: /* grow with junk */
-		for (int i = g_rand_int_range(r, 1, 64); i > 0 && (size_t)*len < size; i--)
-			buf[(*len)++] = (uint8_t)g_rand_int(r);
-		break;
-	case 3: /* a field at an edge */
-		if (*len >= MW_HDR + 4)
-			memset(buf + g_rand_int_range(r, 0, *len - 3), 0xff, 4);
-		break;
-	default:
-		break;
-	}
+	/* One time in five, unchanged. */
+	int which = g_rand_int_range(r, 0, FUZZ_BASIC_MUTATIONS + 1);
+
+	if (which < FUZZ_BASIC_MUTATIONS)
+		fuzz_mutate_basic(r, which, buf, len, size, MW_HDR);
 }
 
 static void fuzz_codec(GRand *r, unsigned rounds)
@@ -369,33 +356,18 @@ static GLogWriterOutput quiet_writer(GLogLevelFlags level, const GLogField *fiel
 int main(int argc, char **argv)
 {
 	const char *hostile = getenv(HOSTILE_ENV);
-	gint seconds = 20;
-	gint64 seed = 0;
-	GOptionEntry opts[] = {
-		{ "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "run for about N seconds", "N" },
-		{ "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed (default: from the clock)", "S" },
-		{ NULL },
-	};
-	GOptionContext *ctx;
+	gint seconds;
+	gint64 seed;
 	struct fake f = { .base = { fake_start, fake_kill, fake_reap, fake_destroy } };
 	unsigned rounds = 0, codec = 0;
-	GError *err = NULL;
 	GRand *r;
 	gint64 end;
 
 	if (hostile)
 		return hostile_worker((guint32)strtoul(hostile, NULL, 10));
-	ctx = g_option_context_new("- fuzz the monitor-worker protocol");
-	g_option_context_add_main_entries(ctx, opts, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		fprintf(stderr, "fuzz-monitor: %s\n", err->message);
-		return 2;
-	}
-	g_option_context_free(ctx);
-	if (!seed)
-		seed = g_get_real_time() ^ ((gint64)getpid() << 32);
+	fuzz_begin(&argc, &argv, "fuzz-monitor", "- fuzz the monitor-worker protocol", NULL,
+		   &seconds, &seed);
 	g_log_set_writer_func(quiet_writer, NULL, NULL);
-	printf("1..1\n# seed %" G_GINT64_FORMAT "\n", seed);
 	r = g_rand_new_with_seed((guint32)seed);
 	end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
 	while (!failure[0] && g_get_monotonic_time() < end) {
@@ -405,11 +377,8 @@ int main(int argc, char **argv)
 		rounds++;
 	}
 	g_rand_free(r);
-	if (failure[0]) {
-		printf("not ok 1 - %s\n# replay: fuzz-monitor --seed %" G_GINT64_FORMAT "\n", failure,
-		       seed);
-		return 1;
-	}
+	if (failure[0])
+		return fuzz_failed("fuzz-monitor", failure, seed, "");
 	printf("ok 1 - %u packets decoded, %u hostile workers (%u helper starts, %u kills, "
 	       "%u reaps)\n", codec, rounds, f.starts, f.kills, f.reaps);
 	return 0;

@@ -35,6 +35,7 @@
 
 #include <glib.h>
 
+#include "fuzz-common.h"
 #include "virtio-pci-shim/unix-io.h"
 #include "virtio-pci-shim/vfu-msg.h"
 #include "virtio-pci-shim/vfu-version.h"
@@ -188,23 +189,13 @@ static void mutate(GRand *r, uint8_t *buf, int *len, size_t size)
 	int olen, ofds, at;
 	uint32_t v;
 
-	switch (g_rand_int_range(r, 0, 7)) {
-	case 0: /* flip bytes */
-		for (int i = g_rand_int_range(r, 1, 4); i > 0 && *len > 0; i--)
-			buf[g_rand_int_range(r, 0, *len)] ^= (uint8_t)g_rand_int_range(r, 1, 256);
+	int which = g_rand_int_range(r, 0, FUZZ_BASIC_MUTATIONS + 3);
+
+	switch (which) {
+	case 0 ... FUZZ_BASIC_MUTATIONS - 1:
+		fuzz_mutate_basic(r, which, buf, len, size, 0);
 		break;
-	case 1: /* cut */
-		*len = g_rand_int_range(r, 0, *len + 1);
-		break;
-	case 2: /* grow with junk */
-		for (int i = g_rand_int_range(r, 1, 64); i > 0 && (size_t)*len < size; i--)
-			buf[(*len)++] = (uint8_t)g_rand_int(r);
-		break;
-	case 3: /* a field at an edge */
-		if (*len >= 4)
-			memset(buf + g_rand_int_range(r, 0, *len - 3), 0xff, 4);
-		break;
-	case 4: /* splice the tail of another command */
+	case FUZZ_BASIC_MUTATIONS: /* splice the tail of another command */
 		olen = random_valid(r, other, sizeof(other), &ofds);
 		at = g_rand_int_range(r, 0, *len + 1);
 		{
@@ -215,7 +206,7 @@ static void mutate(GRand *r, uint8_t *buf, int *len, size_t size)
 			*len = at + n;
 		}
 		break;
-	case 5: /* the header's size lies (the payload is unchanged) */
+	case FUZZ_BASIC_MUTATIONS + 1: /* the header's size lies (the payload is unchanged) */
 		if (*len >= 16) {
 			memcpy(&v, buf + 4, 4);
 			v = g_rand_boolean(r) ? v + (uint32_t)g_rand_int_range(r, -20, 21)
@@ -391,31 +382,15 @@ static void fuzz_json(GRand *r)
 
 int main(int argc, char **argv)
 {
-	gint seconds = 20;
-	gint64 seed = 0;
-	GOptionEntry opts[] = {
-		{ "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "run for about N seconds", "N" },
-		{ "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "seed (default: from the clock)", "S" },
-		{ NULL },
-	};
-	GOptionContext *ctx;
-	GError *err = NULL;
+	gint seconds;
+	gint64 seed;
 	GRand *r;
 	gint64 start, end;
 	int probe_base, fds_base;
 
-	ctx = g_option_context_new("- fuzz the vfio-user codec");
-	g_option_context_add_main_entries(ctx, opts, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
-		fprintf(stderr, "fuzz-vfu: %s\n", err->message);
-		return 2;
-	}
-	g_option_context_free(ctx);
+	fuzz_begin(&argc, &argv, "fuzz-vfu", "- fuzz the vfio-user codec", NULL, &seconds, &seed);
 	/* A misused GLib or json-glib call is a finding too. */
 	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-	if (!seed)
-		seed = g_get_real_time() ^ ((gint64)getpid() << 32);
-	printf("1..1\n# seed %" G_GINT64_FORMAT "\n", seed);
 	r = g_rand_new_with_seed((guint32)seed);
 	probe_base = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	close(probe_base);
@@ -434,11 +409,8 @@ int main(int argc, char **argv)
 		      count_fds(), fds_base);
 	}
 	g_rand_free(r);
-	if (failure[0]) {
-		printf("not ok 1 - %s\n# replay: fuzz-vfu --seed %" G_GINT64_FORMAT "\n", failure,
-		       seed);
-		return 1;
-	}
+	if (failure[0])
+		return fuzz_failed("fuzz-vfu", failure, seed, "");
 	printf("ok 1 - %u rounds (%.0f/s), %u messages: %u accepted, %u refused, %u unsupported; "
 	       "%u negotiations, %u JSON documents\n",
 	       stats.rounds, stats.rounds / ((g_get_monotonic_time() - start) / 1e6), stats.messages,
