@@ -4,7 +4,8 @@
  *  - fuzz_begin(): the command line (--seconds N, --seed S, and the
  *    fuzzer's own options), a seed from the clock unless one was given,
  *    and the TAP plan and "# seed" line test-fuzz.sh reads.
- *  - fuzz_failed(): the "not ok 1" line and the command that replays it.
+ *  - CHECK() records the first failed check in `failure`; fuzz_failed()
+ *    prints it as the "not ok 1" line with the command that replays it.
  *  - fuzz_mutate_basic(): the byte mutations every message fuzzer starts
  *    from (flipped bytes, a cut, junk appended, an all-ones field); a
  *    fuzzer adds those that know its format on top.
@@ -19,6 +20,15 @@
 #include <unistd.h>
 
 #include <glib.h>
+
+/* The first failed check of the run, reported at its end (fuzz_failed). */
+static char failure[512];
+
+#define CHECK(cond, ...)                                                              \
+	do {                                                                          \
+		if (!(cond) && !failure[0])                                           \
+			snprintf(failure, sizeof(failure), __VA_ARGS__);              \
+	} while (0)
 
 /* Parses the command line into *seconds (default 20) and *seed, and the
  * fuzzer's `extra` options (NULL-terminated, or NULL); exits 2 on a bad
@@ -52,10 +62,9 @@ static inline void fuzz_begin(int *argc, char ***argv, const char *name, const c
 	fflush(stdout);
 }
 
-/* Reports the failure and how to replay it (`replay_args` after the seed,
+/* Reports `failure` and how to replay it (`replay_args` after the seed,
  * or ""); returns 1, the fuzzer's exit status. */
-static inline int fuzz_failed(const char *name, const char *failure, gint64 seed,
-			      const char *replay_args)
+static inline int fuzz_failed(const char *name, gint64 seed, const char *replay_args)
 {
 	printf("not ok 1 - %s\n# replay: %s --seed %" G_GINT64_FORMAT "%s\n", failure, name, seed,
 	       replay_args);

@@ -736,7 +736,7 @@ int main(int argc, char **argv)
 		{ NULL },
 	};
 	gint64 end;
-	char why[512] = "", failure[600], replay[64];
+	char why[sizeof(failure) - 32] = "", replay[64];
 	int i;
 
 	fuzz_begin(&argc, &argv, "fuzz-engine", "- fuzz the 9P engine in process", opts, &seconds,
@@ -753,7 +753,7 @@ int main(int argc, char **argv)
 		if (!run_batch((unsigned)per_batch, why, sizeof(why))) {
 			snprintf(failure, sizeof(failure), "engine fuzz: batch %d: %s", i, why);
 			snprintf(replay, sizeof(replay), " --first-batch %d --batches 1", i);
-			return fuzz_failed("fuzz-engine", failure, seed, replay);
+			return fuzz_failed("fuzz-engine", seed, replay);
 		}
 		msgs += (unsigned long)per_batch;
 	}

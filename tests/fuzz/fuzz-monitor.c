@@ -45,14 +45,6 @@
 
 #define HOSTILE_ENV "X9P_FUZZ_HOSTILE_SEED"
 
-static char failure[512];
-
-#define CHECK(cond, ...)                                                              \
-	do {                                                                          \
-		if (!(cond) && !failure[0])                                           \
-			snprintf(failure, sizeof(failure), __VA_ARGS__);              \
-	} while (0)
-
 /* A valid message of a random type, encoded into buf. */
 static int random_valid(GRand *r, uint8_t *buf, size_t size)
 {
@@ -378,7 +370,7 @@ int main(int argc, char **argv)
 	}
 	g_rand_free(r);
 	if (failure[0])
-		return fuzz_failed("fuzz-monitor", failure, seed, "");
+		return fuzz_failed("fuzz-monitor", seed, "");
 	printf("ok 1 - %u packets decoded, %u hostile workers (%u helper starts, %u kills, "
 	       "%u reaps)\n", codec, rounds, f.starts, f.kills, f.reaps);
 	return 0;

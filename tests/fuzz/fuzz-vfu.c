@@ -42,14 +42,6 @@
 
 #define BUF 8192
 
-static char failure[512];
-
-#define CHECK(cond, ...)                                                              \
-	do {                                                                          \
-		if (!(cond) && !failure[0])                                           \
-			snprintf(failure, sizeof(failure), __VA_ARGS__);              \
-	} while (0)
-
 static const char qemu_caps[] =
 	"{\"capabilities\": {\"migration\": {\"pgsize\": 4096, \"max_bitmap_size\": 268435456}, "
 	"\"max_msg_fds\": 16, \"max_data_xfer_size\": 1048576, \"pgsizes\": 4096, "
@@ -410,7 +402,7 @@ int main(int argc, char **argv)
 	}
 	g_rand_free(r);
 	if (failure[0])
-		return fuzz_failed("fuzz-vfu", failure, seed, "");
+		return fuzz_failed("fuzz-vfu", seed, "");
 	printf("ok 1 - %u rounds (%.0f/s), %u messages: %u accepted, %u refused, %u unsupported; "
 	       "%u negotiations, %u JSON documents\n",
 	       stats.rounds, stats.rounds / ((g_get_monotonic_time() - start) / 1e6), stats.messages,
