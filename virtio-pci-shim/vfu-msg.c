@@ -124,6 +124,22 @@ static int exact(const struct vfu_msg *m, void *dst, size_t size, const char **w
 	return 0;
 }
 
+/* A fixed-size query whose argsz, its first field, must leave room for
+ * the reply. */
+static int decode_query(const struct vfu_msg *m, void *dst, size_t size, const char **why,
+			const char *bad_size, const char *small_argsz)
+{
+	uint32_t argsz;
+
+	if (exact(m, dst, size, why, bad_size))
+		return -EPROTO;
+	memcpy(&argsz, dst, sizeof(argsz));
+	return argsz < size ? fault(why, small_argsz) : 0;
+}
+static_assert(offsetof(struct vfu_device_info, argsz) == 0, "argsz first");
+static_assert(offsetof(struct vfu_region_info, argsz) == 0, "argsz first");
+static_assert(offsetof(struct vfu_irq_info, argsz) == 0, "argsz first");
+
 static int decode_dma_map(const struct vfu_msg *m, struct vfu_dma_map *d, const char **why)
 {
 	if (exact(m, d, sizeof(*d), why, "DMA_MAP payload is not 32 bytes"))
@@ -288,26 +304,17 @@ int vfu_decode(const struct vfu_msg *m, struct vfu_req *r, const char **why)
 	case VFU_CMD_DMA_UNMAP:
 		return decode_dma_unmap(m, &r->u.dma_unmap, why);
 	case VFU_CMD_DEVICE_GET_INFO:
-		if (exact(m, &r->u.device_info, sizeof(r->u.device_info), why,
-			  "DEVICE_GET_INFO payload is not 16 bytes"))
-			return -EPROTO;
-		if (r->u.device_info.argsz < sizeof(r->u.device_info))
-			return fault(why, "DEVICE_GET_INFO argsz leaves no room for the reply");
-		return 0;
+		return decode_query(m, &r->u.device_info, sizeof(r->u.device_info), why,
+				    "DEVICE_GET_INFO payload is not 16 bytes",
+				    "DEVICE_GET_INFO argsz leaves no room for the reply");
 	case VFU_CMD_DEVICE_GET_REGION_INFO:
-		if (exact(m, &r->u.region_info, sizeof(r->u.region_info), why,
-			  "DEVICE_GET_REGION_INFO payload is not 32 bytes"))
-			return -EPROTO;
-		if (r->u.region_info.argsz < sizeof(r->u.region_info))
-			return fault(why, "DEVICE_GET_REGION_INFO argsz leaves no room for the reply");
-		return 0;
+		return decode_query(m, &r->u.region_info, sizeof(r->u.region_info), why,
+				    "DEVICE_GET_REGION_INFO payload is not 32 bytes",
+				    "DEVICE_GET_REGION_INFO argsz leaves no room for the reply");
 	case VFU_CMD_DEVICE_GET_IRQ_INFO:
-		if (exact(m, &r->u.irq_info, sizeof(r->u.irq_info), why,
-			  "DEVICE_GET_IRQ_INFO payload is not 16 bytes"))
-			return -EPROTO;
-		if (r->u.irq_info.argsz < sizeof(r->u.irq_info))
-			return fault(why, "DEVICE_GET_IRQ_INFO argsz leaves no room for the reply");
-		return 0;
+		return decode_query(m, &r->u.irq_info, sizeof(r->u.irq_info), why,
+				    "DEVICE_GET_IRQ_INFO payload is not 16 bytes",
+				    "DEVICE_GET_IRQ_INFO argsz leaves no room for the reply");
 	case VFU_CMD_DEVICE_SET_IRQS:
 		return decode_set_irqs(m, r, why);
 	case VFU_CMD_REGION_READ:
