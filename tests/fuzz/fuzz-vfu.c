@@ -24,7 +24,6 @@
  *
  * Prints TAP (one result) and, on failure, the seed.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
@@ -35,6 +34,7 @@
 
 #include <glib.h>
 
+#include "procinfo.h"
 #include "fuzz-common.h"
 #include "virtio-pci-shim/unix-io.h"
 #include "virtio-pci-shim/vfu-msg.h"
@@ -335,20 +335,6 @@ static void round_trip(GRand *r, int probe_base)
 	stats.rounds++;
 }
 
-static int count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!dir)
-		return -1;
-	while ((e = readdir(dir)))
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
 /* Mutated capabilities documents straight into the JSON path. */
 static void fuzz_json(GRand *r)
 {
@@ -386,7 +372,7 @@ int main(int argc, char **argv)
 	r = g_rand_new_with_seed((guint32)seed);
 	probe_base = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	close(probe_base);
-	fds_base = count_fds();
+	fds_base = x9p_proc_fds(0);
 	start = g_get_monotonic_time();
 	end = start + (gint64)seconds * G_USEC_PER_SEC;
 	while (!failure[0] && g_get_monotonic_time() < end) {
@@ -397,8 +383,8 @@ int main(int argc, char **argv)
 		}
 		/* Refused messages' descriptors have no number to check one by
 		 * one: the process's count catches them. */
-		CHECK(count_fds() == fds_base, "descriptors leaked: %d open, %d at the start",
-		      count_fds(), fds_base);
+		CHECK(x9p_proc_fds(0) == fds_base, "descriptors leaked: %d open, %d at the start",
+		      x9p_proc_fds(0), fds_base);
 	}
 	g_rand_free(r);
 	if (failure[0])

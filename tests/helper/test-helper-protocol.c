@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "procinfo.h"
 #include "proxy-test.h"
 
 /* ---- codec ---- */
@@ -895,17 +896,6 @@ static int fake_helper(const char *full)
 	}
 }
 
-static unsigned count_fds(void)
-{
-	GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
-	unsigned n = 0;
-
-	while (g_dir_read_name(d))
-		n++;
-	g_dir_close(d);
-	return n;
-}
-
 static struct x9p_fs *fake_fs(const char *scenario, GError **err)
 {
 	struct pt t;
@@ -948,14 +938,15 @@ static void test_driver_lies(gconstpointer data)
 	struct x9p_attr a;
 	GError *err = NULL;
 	struct x9p_fs *fs = fake_fs(data, &err);
-	unsigned fds, restarts;
+	unsigned restarts;
+	int fds;
 	char buf[16];
 	int fd = -1, e;
 
 	g_assert_nonnull(fs);
 	g_assert_cmpint(fs->ops->attach(fs, &c, "", &root, &a), ==, 0);
 	g_assert_cmpint(fs->ops->walk(fs, &c, root, "f", &n, &a), ==, 0);
-	fds = count_fds();
+	fds = x9p_proc_fds(0);
 	restarts = x9p_proxy_restarts(fs);
 	if (!strcmp(sc, "dirfd") || !strcmp(sc, "opathfd") || !strcmp(sc, "accmode") ||
 	    !strcmp(sc, "nofdflag") || !strcmp(sc, "twofds")) {
@@ -994,7 +985,7 @@ static void test_driver_lies(gconstpointer data)
 	while (x9p_proxy_restarts(fs) == restarts)
 		g_usleep(1000);
 	g_assert_cmpint(fs->ops->getattr(fs, &c, root, &a), ==, 0);
-	g_assert_cmpuint(count_fds(), ==, fds);
+	g_assert_cmpint(x9p_proc_fds(0), ==, fds);
 	fs->ops->node_put(fs, n);
 	fs->ops->node_put(fs, root);
 	fs->ops->destroy(fs);

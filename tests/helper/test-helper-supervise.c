@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "procinfo.h"
 #include "proxy-test.h"
 
 struct fx {
@@ -35,14 +36,9 @@ static void teardown(struct fx *f, gconstpointer data)
  */
 static pid_t worker_of(pid_t pid)
 {
-	char *path = g_strdup_printf("/proc/%d/task/%d/children", (int)pid, (int)pid), *s = NULL;
-	pid_t child = pid;
+	pid_t child = x9p_proc_child(pid);
 
-	if (g_file_get_contents(path, &s, NULL, NULL) && s[0])
-		child = (pid_t)atoi(s);
-	g_free(s);
-	g_free(path);
-	return child;
+	return child > 0 ? child : pid;
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procinfo.h"
 #include "proto-fixture.h"
 #include "socket/socket.h"
 
@@ -338,30 +339,21 @@ static void t_readdir_end(void)
 /* The worker: the backend's child. */
 static pid_t worker_of(pid_t monitor)
 {
-	char *path = g_strdup_printf("/proc/%d/task/%d/children", (int)monitor, (int)monitor);
-	char *text = NULL;
 	pid_t w = 0;
 
-	for (int i = 0; i < 100 && w <= 0; i++) {
-		if (g_file_get_contents(path, &text, NULL, NULL))
-			w = (pid_t)atoi(text);
-		g_free(text);
-		text = NULL;
-		if (w <= 0)
-			g_usleep(50000);
-	}
-	g_free(path);
+	for (int i = 0; i < 100 && (w = x9p_proc_child(monitor)) <= 0; i++)
+		g_usleep(50000);
 	g_assert_cmpint(w, >, 0);
 	return w;
 }
 
 /* Threads of pid named after a unix-socket connection ("unix:N"). */
-static unsigned conn_threads(pid_t pid)
+static int conn_threads(pid_t pid)
 {
 	char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
 	GDir *d = g_dir_open(dir, 0, NULL);
 	const char *tid;
-	unsigned n = 0;
+	int n = 0;
 
 	g_assert_nonnull(d);
 	while ((tid = g_dir_read_name(d))) {
@@ -377,29 +369,15 @@ static unsigned conn_threads(pid_t pid)
 	return n;
 }
 
-static unsigned open_fds(pid_t pid)
-{
-	char *dir = g_strdup_printf("/proc/%d/fd", (int)pid);
-	GDir *d = g_dir_open(dir, 0, NULL);
-	unsigned n = 0;
-
-	g_assert_nonnull(d);
-	while (g_dir_read_name(d))
-		n++;
-	g_dir_close(d);
-	g_free(dir);
-	return n;
-}
-
 /* Waits up to 10 s for count(pid) == want. */
-static bool settles(unsigned (*count)(pid_t), pid_t pid, unsigned want)
+static bool settles(int (*count)(pid_t), pid_t pid, int want)
 {
 	for (int i = 0; i < 200; i++) {
 		if (count(pid) == want)
 			return true;
 		g_usleep(50000);
 	}
-	g_printerr("count %u, wanted %u\n", count(pid), want);
+	g_printerr("count %d, wanted %d\n", count(pid), want);
 	return false;
 }
 
@@ -425,7 +403,7 @@ static void t_idle_park(void)
 	struct p9c *c2;
 	char ver[32];
 	uint32_t msize;
-	unsigned fds;
+	int fds;
 	gint64 t0;
 	pid_t w;
 	int status = -1;
@@ -439,7 +417,7 @@ static void t_idle_park(void)
 	g_assert_cmpuint(a.qid.path, ==, f.root.path);
 	/* Back to sleep only after a second of silence. */
 	if (g_get_monotonic_time() - t0 < X9P_SOCK_PARK_MS * 1000 / 2)
-		g_assert_cmpuint(conn_threads(w), ==, 1);
+		g_assert_cmpint(conn_threads(w), ==, 1);
 	g_assert_true(settles(conn_threads, w, 0));
 	for (int i = 0; i < 3; i++)
 		g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
@@ -449,13 +427,13 @@ static void t_idle_park(void)
 	g_assert_cmpint(p9c_fsync(f.c, 7, 0), ==, 0);
 	g_assert_true(settles(conn_threads, w, 0));
 
-	fds = open_fds(w);
+	fds = x9p_proc_fds(w);
 	c2 = pfx_connect(&f);
 	g_assert_cmpint(p9c_version(c2, 65536, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
 	g_assert_true(settles(conn_threads, w, 0));
-	g_assert_cmpuint(open_fds(w), >, fds);
+	g_assert_cmpint(x9p_proc_fds(w), >, fds);
 	p9c_free(c2);
-	g_assert_true(settles(open_fds, w, fds));
+	g_assert_true(settles(x9p_proc_fds, w, fds));
 	g_assert_cmpint(p9c_getattr(f.c, 0, P9_GETATTR_BASIC, &a), ==, 0);
 
 	/* SIGTERM with the connection parked: the worker ends within 3 s
