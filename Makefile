@@ -40,9 +40,9 @@ LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/fs/*.c backend/so
 XEN_SRCS := $(wildcard backend/xen/*.c)
 HELPER_SRCS := $(filter-out helper/main.c $(wildcard helper/proxy-*.c),$(wildcard helper/*.c))
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
-# The vfio-user codec (vfu-*.c and the socket helpers it shares with
-# vhost-user); no program links it yet, its tests and fuzzer do.
-VFU_SRCS := $(wildcard virtio-pci-shim/vfu-*.c) virtio-pci-shim/unix-io.c
+# The vfio-user codec (and the socket helpers it shares with vhost-user),
+# which its unit test and fuzzer take alone.
+VFU_SRCS := virtio-pci-shim/vfu-msg.c virtio-pci-shim/vfu-version.c virtio-pci-shim/unix-io.c
 TEST_C := $(wildcard tests/unit/test-*.c tests/proto/test-*.c tests/helper/test-*.c tests/vhost/test-*.c \
 	tests/xen-sim/test-*.c)
 TEST_BINS := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_C))
@@ -138,17 +138,18 @@ $(LIBTEST): $(call obj,$(TESTLIB_SRCS))
 # The monitor (backend/monitor/) is linked into x9p-backend only, the
 # worker (backend/worker/) into x9p-worker only: no Xen library, no spawning.
 MONITOR_SRCS := $(wildcard backend/monitor/*.c)
-# The vhost-user device, without x9p-vhost's monitor (its main.c).
-VHOST_DEV_SRCS := $(filter-out virtio-pci-shim/main.c $(wildcard virtio-pci-shim/vfu-*.c),\
-	$(wildcard virtio-pci-shim/*.c))
+# The vhost-user and vfio-user devices, without x9p-vhost's monitor (its
+# main.c).
+VHOST_DEV_SRCS := $(filter-out virtio-pci-shim/main.c,$(wildcard virtio-pci-shim/*.c))
 WORKER_SRCS := $(wildcard backend/worker/*.c) $(VHOST_DEV_SRCS)
 $(B)/x9p-backend: $(call obj,backend/main.c $(MONITOR_SRCS) $(XEN_SRCS)) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(XEN_SRCS),$(XEN_LIBS))
 
 # A worker maps grants and binds event channels; it never talks to XenStore.
 WORKER_XEN_LIBS := -lxengnttab -lxenevtchn
+# json-glib reads the vfio-user client's capabilities (VERSION).
 $(B)/x9p-worker: $(call obj,$(WORKER_SRCS)) $(LIBHELPER) $(LIBX9P)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(WORKER_XEN_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(WORKER_XEN_LIBS) $(JSON_LIBS)
 
 $(B)/obj-attack/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -157,7 +158,7 @@ $(B)/obj-attack/%.o: %.c $(FLAGS_STAMP)
 $(WORKER_ATTACK): $(call obj,$(filter-out backend/worker/attack.c,$(WORKER_SRCS))) \
 		$(B)/obj-attack/backend/worker/attack.o $(LIBHELPER) $(LIBX9P)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(WORKER_XEN_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(WORKER_XEN_LIBS) $(JSON_LIBS)
 
 $(B)/x9p-helper: $(call obj,helper/main.c) $(LIBHELPER) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -27,17 +27,17 @@ int vhost_fd_is_listener(int fd)
 	return acc != 0;
 }
 
-int vhost_serve_connection(struct vu_dev *d, int sock, int stop_fd)
+int vhost_serve_connection(frontend_serve_fn serve, void *dev, int sock, int stop_fd)
 {
 	int fl = fcntl(sock, F_GETFL);
 
 	/* Messages are read whole with blocking reads once poll() saw them. */
 	if (fl >= 0)
 		fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
-	return vu_dev_serve(d, sock, stop_fd, -1);
+	return serve(dev, sock, stop_fd, -1);
 }
 
-int vhost_serve_listener(struct vu_dev *d, int listen_fd, int stop_fd)
+int vhost_serve_listener(frontend_serve_fn serve, void *dev, int listen_fd, int stop_fd)
 {
 	struct pollfd p[2] = { { listen_fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
 
@@ -64,7 +64,7 @@ int vhost_serve_listener(struct vu_dev *d, int listen_fd, int stop_fd)
 		if (fl >= 0)
 			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 		g_info("frontend connected");
-		err = vu_dev_serve(d, fd, stop_fd, listen_fd);
+		err = serve(dev, fd, stop_fd, listen_fd);
 		if (err < 0)
 			g_warning("frontend connection ended: %s; waiting for the next one",
 				  g_strerror(-err));

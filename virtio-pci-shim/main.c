@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * x9p-vhost: a vhost-user virtio-9p device (virtio id 9) for KVM/QEMU
- * hosts.  The same 9P engine, worker and confined x9p-helper as
+ * x9p-vhost: a virtio-9p device (virtio id 9) for KVM/QEMU hosts, over
+ * vhost-user or, with --vfio-user, as a virtio-pci function over vfio-user.  The same 9P engine, worker and confined x9p-helper as
  * x9p-backend.  This program is the monitor: it opens the frontend socket
  * and the export and starts one confined x9p-worker that runs the device
  * (backend/worker/serve-vhost.c) and talks to the helper directly.
@@ -38,6 +38,7 @@
 static struct {
 	char *socket_path;
 	int fd;
+	gboolean vfio_user;
 	gboolean print_caps;
 	char *export_dir;
 	char *tag;
@@ -68,6 +69,9 @@ static gboolean opt_synthetic(const gchar *name, const gchar *value, gpointer da
 static const GOptionEntry entries[] = {
 	{ "socket-path", 's', 0, G_OPTION_ARG_FILENAME, &opt.socket_path,
 	  "Listen for the frontend (QEMU's -chardev socket,path=PATH) on this unix socket", "PATH" },
+	{ "vfio-user", 0, 0, G_OPTION_ARG_NONE, &opt.vfio_user,
+	  "Be a virtio-pci device for QEMU's vfio-user-pci (QEMU 10.1 or later) "
+	  "instead of a vhost-user backend", NULL },
 	{ "fd", 0, 0, G_OPTION_ARG_INT, &opt.fd,
 	  "Use inherited socket descriptor N: a listening socket, or one connected frontend", "N" },
 	{ "print-capabilities", 0, 0, G_OPTION_ARG_NONE, &opt.print_caps,
@@ -101,6 +105,10 @@ static const GOptionEntry entries[] = {
 };
 
 static const char description[] =
+	"QEMU 10.1 or later, with --vfio-user:\n"
+	"  -object memory-backend-memfd,id=mem,size=512M,share=on -machine memory-backend=mem\n"
+	"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"PATH\"}}'\n"
+	"\n"
 	"QEMU (8.2 to 9.0 as shipped; later versions need the generic device made\n"
 	"user-creatable, see docs/x9p-vhost.md):\n"
 	"  -object memory-backend-memfd,id=mem,size=512M,share=on -machine memory-backend=mem\n"
@@ -216,7 +224,8 @@ static void worker_config(struct mw_msg *c, const char *label)
 	c->u[MW_CF_MODEL] = model;
 	c->u[MW_CF_MULTIDEVS] = multidevs;
 	c->u[MW_CF_FLAGS] = (opt.readonly ? MW_CF_READONLY : 0) |
-			    (opt.no_setid ? MW_CF_NO_SETID : 0);
+			    (opt.no_setid ? MW_CF_NO_SETID : 0) |
+			    (opt.vfio_user ? MW_CF_VFIO_USER : 0);
 	c->u[MW_CF_STOP_GRACE_MS] = opt.stop_grace_ms ? (uint32_t)opt.stop_grace_ms :
 							DEFAULT_STOP_GRACE_MS;
 	mw_add_str(c, label);
@@ -266,6 +275,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	g_option_context_free(octx);
+	if (opt.print_caps && opt.vfio_user) {
+		fprintf(stderr, "x9p-vhost: --print-capabilities describes the vhost-user mode only\n");
+		return EXIT_USAGE;
+	}
 	if (opt.print_caps) {
 		print_capabilities();
 		return 0;
@@ -314,8 +327,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	label = opt.socket_path ? g_strdup_printf("vhost:%s", opt.socket_path) :
-				  g_strdup_printf("vhost:fd%d", opt.fd);
+	label = opt.socket_path ? g_strdup_printf("%s:%s", opt.vfio_user ? "vfu" : "vhost",
+						  opt.socket_path) :
+				  g_strdup_printf("%s:fd%d", opt.vfio_user ? "vfu" : "vhost", opt.fd);
 	worker_config(&base, label);
 	mc.label = label;
 	service = x9p_mservice_start(&mc, &err);
@@ -326,9 +340,13 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	g_message("virtio-9p device, tag '%s' (config_size=%zu), on %s", opt.tag,
-		  (size_t)2 + strlen(opt.tag),
-		  opt.socket_path ? opt.socket_path : "an inherited descriptor");
+	if (opt.vfio_user)
+		g_message("virtio-9p PCI device (vfio-user), tag '%s', on %s", opt.tag,
+			  opt.socket_path ? opt.socket_path : "an inherited descriptor");
+	else
+		g_message("virtio-9p device, tag '%s' (config_size=%zu), on %s", opt.tag,
+			  (size_t)2 + strlen(opt.tag),
+			  opt.socket_path ? opt.socket_path : "an inherited descriptor");
 	g_main_loop_run(loop);
 	g_info("shutting down");
 out:

@@ -64,16 +64,35 @@ uint64_t vu_dev_features(const struct vu_dev *d)
 	return d->dev_features | TRANSPORT_FEATURES;
 }
 
-/* Stops everything and forgets the frontend's settings. */
-static void reset_device(struct vu_dev *d)
+void vu_dev_set_mem(struct vu_dev *d, struct vu_mem *mem)
+{
+	/* Running queues switch over with their I/O threads paused; chains in
+	 * flight keep the old mapping alive until they finish. */
+	for (unsigned i = 0; i < d->nqueues; i++)
+		vu_queue_pause(&d->q[i]);
+	vu_mem_unref(d->mem);
+	d->mem = mem;
+	for (unsigned i = 0; i < d->nqueues; i++) {
+		vu_queue_remap(&d->q[i]);
+		vu_queue_resume(&d->q[i]);
+	}
+}
+
+void vu_dev_stop_queues(struct vu_dev *d)
 {
 	for (unsigned i = 0; i < d->nqueues; i++)
 		vu_queue_reset(&d->q[i]);
 	/* Queues no longer touch the rings; now end the device class's work. */
 	d->ops->reset(d->opaque);
+	d->features = 0;
+}
+
+/* Stops everything and forgets the frontend's settings. */
+static void reset_device(struct vu_dev *d)
+{
+	vu_dev_stop_queues(d);
 	vu_mem_unref(d->mem);
 	d->mem = NULL;
-	d->features = 0;
 	d->protocol_features = 0;
 }
 
@@ -161,16 +180,7 @@ static int set_mem_table(struct vu_dev *d, struct vu_msg *m)
 		g_error_free(err);
 		return H_FAIL;
 	}
-	/* Running queues switch over with their I/O threads paused; chains in
-	 * flight keep the old mapping alive until they finish. */
-	for (unsigned i = 0; i < d->nqueues; i++)
-		vu_queue_pause(&d->q[i]);
-	vu_mem_unref(d->mem);
-	d->mem = mem;
-	for (unsigned i = 0; i < d->nqueues; i++) {
-		vu_queue_remap(&d->q[i]);
-		vu_queue_resume(&d->q[i]);
-	}
+	vu_dev_set_mem(d, mem);
 	g_debug("%s: memory table with %u regions", d->label, mem->nregions);
 	return H_OK;
 }

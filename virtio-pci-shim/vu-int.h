@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Internals shared by the vhost-user device files: the device and queue
- * state.
+ * Internals shared by the vhost-user device files, and by virtio-pci.c,
+ * which drives the same device and queues from virtio-pci registers: the
+ * device and queue state.
  *
  * Threads: the control thread (vu_dev_serve) changes queue configuration
  * only while the queue's I/O thread is stopped; workers completing chains
@@ -63,6 +64,13 @@ struct vu_dev {
 	struct vu_mem *mem;
 	struct vu_queue q[VU_MAX_QUEUES];
 };
+
+/* ---- vu-dev.c, for other transports of the same device (virtio-pci.c) ---- */
+/* Swaps guest memory (taken over) under the queues. */
+void vu_dev_set_mem(struct vu_dev *d, struct vu_mem *mem);
+/* Resets every queue and the device class, and forgets the features;
+ * memory stays. */
+void vu_dev_stop_queues(struct vu_dev *d);
 
 /* ---- vu-queue.c ---- */
 void vu_queue_init(struct vu_dev *d, struct vu_queue *q, unsigned index);

@@ -20,37 +20,28 @@ static void unmap_all(struct vu_mem *m)
 			munmap(m->r[i].map, m->r[i].map_len);
 }
 
-static bool check_table(const struct vu_memory_msg *msg, int nfds, GError **err)
+/* The checks common to both sources of a table: sizes, wrapping, overlaps. */
+static bool check_regions(const struct vu_mem_src *src, unsigned n, unsigned max, GError **err)
 {
-	if (msg->nregions == 0 || msg->nregions > VU_MAX_MEM_REGIONS) {
+	if (n == 0 || n > max) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-			    "memory table with %u regions (1..%d)", msg->nregions, VU_MAX_MEM_REGIONS);
+			    "memory table with %u regions (1..%u)", n, max);
 		return false;
 	}
-	if ((uint32_t)nfds != msg->nregions) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-			    "memory table with %u regions came with %d descriptors",
-			    msg->nregions, nfds);
-		return false;
-	}
-	for (unsigned i = 0; i < msg->nregions; i++) {
-		const struct vu_mem_region_msg *a = &msg->regions[i];
+	for (unsigned i = 0; i < n; i++) {
+		const struct vu_mem_src *a = &src[i];
 
-		if (a->memory_size == 0 || a->guest_phys_addr + a->memory_size < a->guest_phys_addr ||
-		    a->userspace_addr + a->memory_size < a->userspace_addr ||
-		    a->mmap_offset + a->memory_size < a->mmap_offset ||
-		    a->mmap_offset + a->memory_size > (uint64_t)SIZE_MAX / 2) {
+		if (a->size == 0 || a->gpa + a->size < a->gpa || a->uva + a->size < a->uva ||
+		    a->offset + a->size < a->offset || a->offset + a->size > (uint64_t)SIZE_MAX / 2) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 				    "memory region %u: bad size or addresses", i);
 			return false;
 		}
 		for (unsigned j = 0; j < i; j++) {
-			const struct vu_mem_region_msg *b = &msg->regions[j];
+			const struct vu_mem_src *b = &src[j];
 
-			if (ranges_overlap(a->guest_phys_addr, a->memory_size,
-					   b->guest_phys_addr, b->memory_size) ||
-			    ranges_overlap(a->userspace_addr, a->memory_size,
-					   b->userspace_addr, b->memory_size)) {
+			if (ranges_overlap(a->gpa, a->size, b->gpa, b->size) ||
+			    ranges_overlap(a->uva, a->size, b->uva, b->size)) {
 				g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 					    "memory regions %u and %u overlap", j, i);
 				return false;
@@ -60,31 +51,31 @@ static bool check_table(const struct vu_memory_msg *msg, int nfds, GError **err)
 	return true;
 }
 
-struct vu_mem *vu_mem_new(const struct vu_memory_msg *msg, int *fds, int nfds, GError **err)
+struct vu_mem *vu_mem_map(const struct vu_mem_src *src, unsigned n, unsigned max, GError **err)
 {
-	struct vu_mem *m = NULL;
+	struct vu_mem *m;
 	long page = sysconf(_SC_PAGESIZE);
 
-	if (!check_table(msg, nfds, err))
-		goto out;
-	m = g_new0(struct vu_mem, 1);
+	if (!check_regions(src, n, max, err))
+		return NULL;
+	m = g_malloc0(sizeof(*m) + n * sizeof(m->r[0]));
 	m->refs = 1;
-	for (unsigned i = 0; i < msg->nregions; i++) {
-		const struct vu_mem_region_msg *a = &msg->regions[i];
+	for (unsigned i = 0; i < n; i++) {
+		const struct vu_mem_src *a = &src[i];
 		struct vu_region *r = &m->r[i];
-		uint64_t start = a->mmap_offset & ~((uint64_t)page - 1);
-		uint64_t end = a->mmap_offset + a->memory_size;
+		uint64_t start = a->offset & ~((uint64_t)page - 1);
+		uint64_t end = a->offset + a->size;
 		struct stat st;
 		void *p;
 
 		/* Touching pages past the end of the file would raise SIGBUS. */
-		if (fstat(fds[i], &st) < 0 || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end)) {
+		if (fstat(a->fd, &st) < 0 || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end)) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 				    "memory region %u: descriptor smaller than offset + size", i);
 			goto fail;
 		}
 		p = mmap(NULL, end - start, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			 fds[i], (off_t)start);
+			 a->fd, (off_t)start);
 		if (p == MAP_FAILED) {
 			g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
 				    "memory region %u: mmap of %llu bytes: %s", i,
@@ -93,18 +84,41 @@ struct vu_mem *vu_mem_new(const struct vu_memory_msg *msg, int *fds, int nfds, G
 		}
 		r->map = p;
 		r->map_len = end - start;
-		r->host = (uint8_t *)p + (a->mmap_offset - start);
-		r->gpa = a->guest_phys_addr;
-		r->size = a->memory_size;
-		r->uva = a->userspace_addr;
+		r->host = (uint8_t *)p + (a->offset - start);
+		r->gpa = a->gpa;
+		r->size = a->size;
+		r->uva = a->uva;
 		m->nregions = i + 1;
 	}
-	goto out;
+	return m;
 fail:
 	unmap_all(m);
 	g_free(m);
-	m = NULL;
-out:
+	return NULL;
+}
+
+struct vu_mem *vu_mem_new(const struct vu_memory_msg *msg, int *fds, int nfds, GError **err)
+{
+	struct vu_mem_src src[VU_MAX_MEM_REGIONS];
+	struct vu_mem *m = NULL;
+
+	if ((uint32_t)nfds != msg->nregions) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "memory table with %u regions came with %d descriptors",
+			    msg->nregions, nfds);
+	} else if (msg->nregions > VU_MAX_MEM_REGIONS) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "memory table with %u regions (1..%d)", msg->nregions, VU_MAX_MEM_REGIONS);
+	} else {
+		for (unsigned i = 0; i < msg->nregions; i++) {
+			const struct vu_mem_region_msg *a = &msg->regions[i];
+
+			src[i] = (struct vu_mem_src){ .gpa = a->guest_phys_addr, .size = a->memory_size,
+						      .uva = a->userspace_addr, .offset = a->mmap_offset,
+						      .fd = fds[i] };
+		}
+		m = vu_mem_map(src, msg->nregions, VU_MAX_MEM_REGIONS, err);
+	}
 	for (int i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Guest memory: the regions of a SET_MEM_TABLE, mapped into this process.
+ * Guest memory: the regions of a vhost-user SET_MEM_TABLE or of vfio-user
+ * DMA maps, mapped into this process.
  *
  * Contract:
  *  - vu_mem_new() validates the whole table before mapping anything:
@@ -40,10 +41,20 @@ struct vu_region {
 struct vu_mem {
 	gint refs;
 	unsigned nregions;
-	struct vu_region r[VU_MAX_MEM_REGIONS];
+	struct vu_region r[];
 };
 
-/* Takes the descriptors fds[0..nfds) over (closed on return). */
+/* One region to map: [offset, offset + size) of fd at guest physical
+ * address gpa and frontend address uva (vfio-user has none: uva = gpa). */
+struct vu_mem_src {
+	uint64_t gpa, size, uva, offset;
+	int fd;
+};
+
+/* Maps src[0..n) (1 <= n <= max) after the checks above; the descriptors
+ * stay the caller's (a mapping does not need them open). */
+struct vu_mem *vu_mem_map(const struct vu_mem_src *src, unsigned n, unsigned max, GError **err);
+/* A SET_MEM_TABLE; takes the descriptors fds[0..nfds) over (closed on return). */
 struct vu_mem *vu_mem_new(const struct vu_memory_msg *msg, int *fds, int nfds, GError **err);
 struct vu_mem *vu_mem_ref(struct vu_mem *m);
 void vu_mem_unref(struct vu_mem *m);

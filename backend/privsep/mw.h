@@ -109,7 +109,8 @@ enum {
 	MW_CF_TRACE = 1u << 2,
 	MW_CF_AUTO_DELETE = 1u << 3,   /* xen quota */
 	MW_CF_KEEP_FIDS = 1u << 4,     /* Tversion keeps fids (Xen frontends) */
-	MW_CF_FLAGS_ALL = (1u << 5) - 1,
+	MW_CF_VFIO_USER = 1u << 5,     /* vhost role: a vfio-user virtio-pci device */
+	MW_CF_FLAGS_ALL = (1u << 6) - 1,
 };
 
 /* SESSION's u32 fields. */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * A worker of the vhost role: one vhost-user virtio-9p device on the
- * frontend socket the monitor opened (virtio-pci-shim/); see serve.h.
- * Guest memory arrives as descriptors in SET_MEM_TABLE and is mapped
- * here, which the worker's filter allows (never executable).
+ * A worker of the vhost role: one virtio-9p device on the frontend socket
+ * the monitor opened (virtio-pci-shim/); see serve.h.  The device speaks
+ * vhost-user, or with MW_CF_VFIO_USER vfio-user as a virtio-pci function.
+ * Guest memory arrives as descriptors (SET_MEM_TABLE, DMA_MAP) and is
+ * mapped here, which the worker's filter allows (never executable).
  */
 #define G_LOG_DOMAIN "x9p-worker"
 
@@ -16,11 +17,22 @@
 
 #include "virtio-pci-shim/frontend.h"
 #include "virtio-pci-shim/p9-vq.h"
+#include "virtio-pci-shim/vfu-dev.h"
 #include "virtio-pci-shim/vu-dev.h"
 #include "worker/serve.h"
 
 /* Linux's 9pnet_virtio carries at most 512000 bytes; larger is harmless. */
 #define VHOST_MAX_MSIZE ((1u << 20) + P9_IOHDR_SIZE)
+
+static int serve_vu(void *dev, int sock, int stop_fd, int reject_fd)
+{
+	return vu_dev_serve(dev, sock, stop_fd, reject_fd);
+}
+
+static int serve_vfu(void *dev, int sock, int stop_fd, int reject_fd)
+{
+	return vfu_dev_serve(dev, sock, stop_fd, reject_fd);
+}
 
 int x9p_worker_serve_vhost(struct x9p_wctx *w)
 {
@@ -29,6 +41,9 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 	struct vu_dev_cfg dcfg = { 0 };
 	const char *label = c->s[MW_CF_S_LABEL];
 	struct vu_dev *dev;
+	struct vfu_dev *vfu = NULL;
+	frontend_serve_fn serve = serve_vu;
+	void *serving;
 	struct p9vq *p9;
 	sigset_t sigs;
 	int sigfd, fd = c->fds[0], kind, status = 0;
@@ -54,18 +69,25 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 	dcfg.opaque = p9;
 	dcfg.label = label;
 	dev = vu_dev_new(&dcfg);
+	serving = dev;
+	if (c->u[MW_CF_FLAGS] & MW_CF_VFIO_USER) {
+		vfu = vfu_dev_new(dev, VIRTIO_ID_9P, label);
+		serve = serve_vfu;
+		serving = vfu;
+	}
 	kind = vhost_fd_is_listener(fd);
 	if (kind < 0 || !x9p_worker_announce(w)) {
 		close(fd);
 		status = 1;
 	} else if (kind == 1) {
-		if (vhost_serve_listener(dev, fd, sigfd) < 0)
+		if (vhost_serve_listener(serve, serving, fd, sigfd) < 0)
 			status = 1;
 		close(fd);
-	} else if (vhost_serve_connection(dev, fd, sigfd) < 0) {
+	} else if (vhost_serve_connection(serve, serving, fd, sigfd) < 0) {
 		status = 1;   /* the device closed fd */
 	}
 	g_info("shutting down");
+	vfu_dev_free(vfu);
 	vu_dev_free(dev);
 	p9vq_free(p9);
 	close(sigfd);

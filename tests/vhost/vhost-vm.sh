@@ -2,16 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Boots a throwaway Linux guest under QEMU (TCG) whose 9p client mounts
 # virtio-9p devices (trans=virtio) in turn: x9p-vhost behind QEMU's generic
-# vhost-user-device-pci, or QEMU's own virtio-9p-pci on the same export.
-# The guest side (kernels, initramfs, /init) is the VM tier's: see
-# docs/testing-vm.md; the QEMU comes from tests/vhost/build-qemu.sh.
+# vhost-user-device-pci, x9p-vhost --vfio-user behind QEMU's vfio-user-pci,
+# or QEMU's own virtio-9p-pci on the same export.  The guest side (kernels,
+# initramfs, /init) is the VM tier's: see docs/testing-vm.md.  The QEMU
+# comes from tests/vhost/build-qemu.sh, or when any mount is --server vfu
+# Debian's QEMU 11.1 (tests/vfu/qemu-trixie.sh) for every mount.
 #
 #   vhost-vm.sh [GLOBAL OPTIONS] [MOUNT OPTIONS] [--then MOUNT OPTIONS]...
 #
 # Global: --kernel 6.1|6.12, --script FILE | --cmd 'CMD' | --shell,
 #   --timeout S (default 300), --log FILE, --mem MB (default 512),
 #   --progs DIR, --verbose.
-# Per mount (--then starts the next, inheriting): --server vhost|qemu
+# Per mount (--then starts the next, inheriting): --server vhost|vfu|qemu
 #   (default vhost), --export DIR, --security-model M (default
 #   passthrough), --vhost-args 'ARGS' (x9p-vhost arguments besides
 #   --socket-path and --tag; default --export DIR --security-model M, or
@@ -81,7 +83,10 @@ fi
 [ "$mode" = shell ] || [ -n "$script$cmd" ] || { say "give --script, --cmd or --shell"; exit 2; }
 [ -x "$B/x9p-vhost" ] || die "$B/x9p-vhost is not built (make build-all)"
 
-qemu=$(sh "$here/build-qemu.sh") || die "no QEMU with vhost-user-device-pci (tests/vhost/build-qemu.sh)"
+case " ${c_server[*]} " in
+*" vfu "*) qemu=$(sh "$top/tests/vfu/qemu-trixie.sh") || die "no QEMU 11.1 (tests/vfu/qemu-trixie.sh)" ;;
+*) qemu=$(sh "$here/build-qemu.sh") || die "no QEMU with vhost-user-device-pci (tests/vhost/build-qemu.sh)" ;;
+esac
 sh "$vm/fetch-kernels.sh" "$kernel" || die "cannot fetch kernel $kernel"
 kdir=$X9P_VM_CACHE/kernel-$kernel
 
@@ -135,7 +140,7 @@ descs=()
 for ((i = 0; i < nconf; i++)); do
 	tag=x9p$i exp=${c_export[$i]}
 	case ${c_server[$i]} in
-	vhost)
+	vhost | vfu)
 		sock=$tmp/vu$i.sock
 		if [ -n "${c_vargs[$i]}" ]; then
 			eval "vargs=(${c_vargs[$i]})"
@@ -145,7 +150,9 @@ for ((i = 0; i < nconf; i++)); do
 			vargs=(--synthetic)
 		fi
 		mkfifo "$tmp/ready$i"
-		"$B/x9p-vhost" --socket-path "$sock" --tag "$tag" --ready-fd 9 "${vargs[@]}" \
+		vfu=()
+		[ "${c_server[$i]}" = vfu ] && vfu=(--vfio-user)
+		"$B/x9p-vhost" "${vfu[@]}" --socket-path "$sock" --tag "$tag" --ready-fd 9 "${vargs[@]}" \
 			9>"$tmp/ready$i" </dev/null >"$(vlog "$i")" 2>&1 &
 		pids[i]=$!
 		read -r -t 20 line <"$tmp/ready$i" || line=
@@ -159,9 +166,14 @@ for ((i = 0; i < nconf; i++)); do
 				echo "$why" | sed 's/^/# /'
 			fi
 		} >"$(vlog "$i").tree"
-		qargs+=(-chardev "socket,id=vu$i,path=$sock"
-			-device "vhost-user-device-pci,chardev=vu$i,virtio-id=9,num_vqs=1,vq_size=128,config_size=$((2 + ${#tag}))")
-		desc="x9p-vhost"
+		if [ "${c_server[$i]}" = vfu ]; then
+			qargs+=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$sock\"}}")
+			desc="x9p-vhost --vfio-user"
+		else
+			qargs+=(-chardev "socket,id=vu$i,path=$sock"
+				-device "vhost-user-device-pci,chardev=vu$i,virtio-id=9,num_vqs=1,vq_size=128,config_size=$((2 + ${#tag}))")
+			desc="x9p-vhost"
+		fi
 		;;
 	qemu)
 		[ -d "$exp" ] || die "--server qemu needs --export DIR"
@@ -169,7 +181,7 @@ for ((i = 0; i < nconf; i++)); do
 			-device "virtio-9p-pci,fsdev=fs$i,mount_tag=$tag")
 		desc="qemu-9p"
 		;;
-	*) say "unknown --server '${c_server[$i]}' (vhost or qemu)"; exit 2 ;;
+	*) say "unknown --server '${c_server[$i]}' (vhost, vfu or qemu)"; exit 2 ;;
 	esac
 	opts="trans=virtio,version=${c_version[$i]},msize=${c_msize[$i]},cache=${c_cache[$i]}"
 	desc="$desc ${c_version[$i]} msize=${c_msize[$i]} cache=${c_cache[$i]}"
