@@ -18,6 +18,7 @@ struct p9vq {
 	struct x9p_server *srv;
 	struct x9p_session *sess;
 	uint32_t max_msize;
+	bool may_inline;             /* see p9vq_set_inline() */
 	char *label;
 	GMutex lock;
 	GHashTable *tags;            /* tag -> struct p9req, from pop to reply */
@@ -175,16 +176,14 @@ static void handle(void *opaque, struct vu_elem *e)
 		g_atomic_int_inc(&r->refs);
 		/* nd >= 0: size was checked against the readable bytes. */
 		x9p_session_submit_data(p->sess, frame, TWRITE_HDR, data, nd, release_data, r,
-					false);
+					p->may_inline && e->last);
 		g_free(data);
 	} else {
 		frame = g_malloc(size);
 		vu_iov_to_buf(e->out, e->nout, 0, frame, size);
 		if (type == P9_TFLUSH && size >= P9_HDR_SIZE + 2)
 			r->flush_oldtag = get16(frame + P9_HDR_SIZE);
-		/* Never on this thread: stopping the queue (GET_VRING_BASE, with
-		 * QEMU waiting) joins it, and must not wait for a request. */
-		x9p_session_submit(p->sess, frame, size);
+		x9p_session_submit_inline(p->sess, frame, size, p->may_inline && e->last);
 	}
 	/* Tversion returns once everything before it has finished. */
 	if (type == P9_TVERSION)
@@ -305,6 +304,11 @@ struct p9vq *p9vq_new(struct x9p_server *srv, uint32_t max_msize, const char *la
 	p->tags = g_hash_table_new(g_direct_hash, g_direct_equal);
 	p->sess = x9p_session_new(srv, &transport_ops, p, max_msize, label);
 	return p;
+}
+
+void p9vq_set_inline(struct p9vq *p, bool on)
+{
+	p->may_inline = on;
 }
 
 void p9vq_free(struct p9vq *p)

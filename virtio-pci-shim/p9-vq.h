@@ -23,6 +23,7 @@
 #ifndef X9P_P9_VQ_H
 #define X9P_P9_VQ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/server.h"
@@ -33,6 +34,16 @@ struct p9vq;
 /* srv: the engine (not owned); max_msize: the largest message carried. */
 struct p9vq *p9vq_new(struct x9p_server *srv, uint32_t max_msize, const char *label);
 void p9vq_free(struct p9vq *p);
+/*
+ * Lets the queue's I/O thread run a request itself when it is the last
+ * chain available and nothing else of the session is in flight
+ * (x9p_session_submit_inline): one thread hand-off less per request.  Off
+ * by default: a vhost-user queue stop (GET_VRING_BASE, QEMU waiting) joins
+ * the I/O thread and must not wait for a request.  The vfio-user device
+ * stops its queues only on a device reset, which waits for every request
+ * in flight anyway.
+ */
+void p9vq_set_inline(struct p9vq *p, bool on);
 /* The device class operations; opaque is the p9vq. */
 extern const struct vu_dev_ops p9vq_ops;
 

@@ -44,6 +44,7 @@ struct vu_elem {
 	uint64_t gen;
 	uint16_t head;
 	bool done;                   /* completed or orphaned */
+	bool last;                   /* no other chain was available when popped */
 	unsigned nout, nin;
 	uint64_t out_len, in_len;
 	struct iovec *out, *in;      /* readable, writable (into iov) */

@@ -108,11 +108,13 @@ static void process(struct vu_queue *q)
 	do {
 		while ((r = vring_pop(&q->vr, q->ring_mem, q->scratch, &why)) == 0) {
 			struct vu_elem *e = make_elem(q, q->scratch);
+			const char *ignored;
 
 			if (!e) {
 				queue_fault(q, "more chains in flight than the queue has entries");
 				return;
 			}
+			e->last = vring_pending(&q->vr, &ignored) == 0;
 			d->ops->handle(d->opaque, e);
 			if (is_broken(q))
 				return;

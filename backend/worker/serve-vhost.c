@@ -72,6 +72,7 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 	serving = dev;
 	if (c->u[MW_CF_FLAGS] & MW_CF_VFIO_USER) {
 		vfu = vfu_dev_new(dev, VIRTIO_ID_9P, label);
+		p9vq_set_inline(p9, true);
 		serve = serve_vfu;
 		serving = vfu;
 	}
