@@ -218,7 +218,10 @@ $(B)/tests/vm/%: tests/vm/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+# deps.sh vfu: what tests/vfu/qemu-trixie.sh needs to give the tests
+# trixie-backports' QEMU (the one with vfio-user-pci).
 check: deps
+	@sh tools/deps.sh vfu
 	@$(MAKE) --no-print-directory build-all
 	@X9P_BUILD=$(B) sh tests/run-all.sh
 

@@ -11,6 +11,10 @@
 #                          QEMU source index
 #   deps.sh bench          the references `make bench` measures against
 #                          (diod, Debian's 9P server)
+#   deps.sh vfu            what tests/vfu/qemu-trixie.sh needs to run
+#                          trixie-backports' QEMU (vfio-user-pci) from a
+#                          debootstrapped trixie root: debootstrap, the
+#                          archive keys, wget, unshare and mount
 #   deps.sh steps          lists the steps above
 #   deps.sh mirror SUITE   prints the URI of the enabled binary entry for SUITE
 #                          (nothing when there is none)
@@ -27,7 +31,7 @@
 # files and one-line .list files.
 set -eu
 
-steps="build vm xen vhost bench"
+steps="build vm xen vhost bench vfu"
 bpo_suite=bookworm-backports
 
 # step_NAME_pkgs, _bpo and _sources are read through step_vars' eval.
@@ -37,6 +41,8 @@ step_vm_sources="deb:$bpo_suite"
 step_xen_pkgs="qemu-system-x86 debootstrap e2fsprogs busybox-static cpio kmod gzip"
 step_vhost_pkgs="build-essential ninja-build python3-venv zlib1g-dev libglib2.0-dev libpixman-1-dev libslirp-dev seabios qemu-system-data ipxe-qemu xz-utils"
 step_bench_pkgs="diod"
+# debootstrap checks the trixie Release file against the archive keyring.
+step_vfu_pkgs="debootstrap debian-archive-keyring wget util-linux mount"
 # QEMU 10 needs meson >= 1.5 (bookworm has 1.0.1).
 step_vhost_bpo="meson python3-pycotap"
 step_vhost_sources="deb:$bpo_suite deb-src:$bpo_suite"

@@ -85,10 +85,13 @@ check "the chroot has only the stock apt sources" "$logs/base.log" stock_sources
 
 
 # ---- every step, in the order make check runs them --------------------------------
-# make (deps.sh build), the vhost guest test (build-qemu.sh, deps.sh vhost),
-# the VM tiers (deps.sh vm, fetch-kernels.sh), the Xen tier (deps.sh xen);
-# then what `make bench` adds (deps.sh bench).
+# make (deps.sh build), make check's own vfu step (deps.sh vfu, here through
+# the trixie QEMU fixture, which also checks the mirror serves
+# trixie-backports), the vhost guest test (build-qemu.sh, deps.sh vhost), the
+# VM tiers (deps.sh vm, fetch-kernels.sh), the Xen tier (deps.sh xen); then
+# what `make bench` adds (deps.sh bench).
 entry_build="sh tools/deps.sh build"
+entry_vfu="sh tests/vfu/qemu-trixie.sh --deps-only"
 entry_vhost="sh tests/vhost/build-qemu.sh --deps-only"
 entry_vm="sh tools/deps.sh vm"
 entry_xen="sh tools/deps.sh xen"
@@ -139,10 +142,15 @@ uses_vm() {
 			grep -E '^linux-image-6\.12\.[0-9]+\+(deb12|bpo)-amd64$' | sort -V | tail -n 1) &&
 		[ -n "$k" ] && in_root "apt-get download --print-uris $k" | grep -q "\.deb'"
 }
+uses_vfu() {
+	in_root 'debootstrap --version && test -e /usr/share/debootstrap/scripts/trixie &&
+		test -s /usr/share/keyrings/debian-archive-keyring.gpg && wget --version >/dev/null &&
+		unshare --version && mount --version && flock --version && chroot --version'
+}
 uses_xen() { in_root 'debootstrap --version && mkfs.ext4 -V && debugfs -V && cpio --version && gzip --version'; }
 uses_bench() { in_root 'test -x /usr/sbin/diod'; }
 
-for s in build vhost vm xen bench; do
+for s in build vfu vhost vm xen bench; do
 	t0=$(date +%s)
 	eval "entry=\$entry_$s"
 	l=$logs/step-$s.log
@@ -166,13 +174,13 @@ done
 covers_all() {
 	steps=$(in_root "sh tools/deps.sh steps") || return 1
 	echo "deps.sh steps: $steps"
-	[ "$(echo "$steps" | tr ' ' '\n' | sort | tr '\n' ' ')" = "bench build vhost vm xen " ]
+	[ "$(echo "$steps" | tr ' ' '\n' | sort | tr '\n' ' ')" = "bench build vfu vhost vm xen " ]
 }
 check "this test ran every step tools/deps.sh has" "$logs/steps.log" covers_all
 
 # ---- a second run changes nothing --------------------------------------------------
 in_root 'ls -l /etc/apt/sources.list.d; cat /etc/apt/sources.list.d/*' >"$work/sources-before.txt" 2>&1
-for s in build vhost vm xen bench; do
+for s in build vfu vhost vm xen bench; do
 	l=$logs/again-$s.log
 	in_root "sh tools/deps.sh $s" >"$l" 2>&1
 	rc=$?
