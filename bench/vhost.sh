@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Benchmark (not a test): the same guest workload over x9p-vhost and over
 # QEMU's built-in virtio-9p-pci, on the same export, in the same boot, for
-# the 6.1 and the 6.12 guest clients (trans=virtio, 9p2000.L, msize 512000,
+# the 6.1 and the 6.12 guest clients.  X9P_BENCH_SERVER=vfu (bench/vfu.sh)
+# runs x9p-vhost --vfio-user behind vfio-user-pci instead, and the QEMU
+# column is then Debian's QEMU 11.1, the one that runs the device (trans=virtio, 9p2000.L, msize 512000,
 # cache=none).  Workload: 64 MiB write and read (dd, 1 MiB blocks), create
 # 2000 empty files, ls -l of them, find over 5000 files.  One run of each;
 # the numbers are noisy under TCG: compare the columns, not runs.
@@ -11,6 +13,7 @@
 # client then sends (from a short traced probe), and why.
 #
 #   X9P_BENCH_KERNELS="6.1 6.12"   X9P_BENCH_MODEL=mapped-xattr
+#   X9P_BENCH_SERVER=vhost|vfu
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,9 +23,15 @@ case $B in /*) ;; *) B=$top/$B ;; esac
 export X9P_BUILD=$B
 kernels=${X9P_BENCH_KERNELS:-6.1 6.12}
 model=${X9P_BENCH_MODEL:-mapped-xattr}
+server=${X9P_BENCH_SERVER:-vhost}
+case $server in
+vhost) label=x9p-vhost ;;
+vfu) label=x9p-vfio-user ;;
+*) echo "X9P_BENCH_SERVER must be vhost or vfu" >&2; exit 2 ;;
+esac
 vm=$top/tests/vhost/vhost-vm.sh
 
-say() { echo "bench/vhost: $*" >&2; }
+say() { echo "bench/$server: $*" >&2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/x9p-bench-vhost.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -77,7 +86,7 @@ trace_summary() {
 bsize=$(stat -f -c %s "$exp")
 msize=512000
 for k in $kernels; do
-	say "kernel $k: booting (x9p-vhost probe, x9p-vhost, QEMU virtio-9p-pci)"
+	say "kernel $k: booting ($label probe, $label, QEMU virtio-9p-pci)"
 	rm -f "$work/trace"
 	cat >"$work/script-$k.sh" <<EOF
 if [ "\$X9P_CONFIG" = 0 ]; then
@@ -87,7 +96,7 @@ $(cat "$work/workload.sh")
 fi
 EOF
 	if ! bash "$vm" --kernel "$k" --timeout 1200 --script "$work/script-$k.sh" \
-		--vhost-args "--export $exp --security-model $model --trace $work/trace" \
+		--server "$server" --vhost-args "--export $exp --security-model $model --trace $work/trace" \
 		--then --vhost-args "--export $exp --security-model $model" \
 		--then --server qemu --export "$exp" --security-model "$model" \
 		>"$work/out-$k" 2>"$work/err-$k"; then
@@ -97,7 +106,7 @@ EOF
 	fi
 	release=$(cat "$top/build/vm-cache/kernel-$k/release" 2>/dev/null || echo "$k")
 	read -r iounit rmax wmax < <(trace_summary "$work/trace")
-	awk -v k="$release" '
+	awk -v k="$release" -v label="$label" '
 	/^# configuration / { c = $3 + 0; next }
 	/^@@B / { v[c, $2] = $3; if ($2 == "find") n = $4 }
 	function mbps(ns) { return ns > 0 ? sprintf("%.1f", 64 * 1048576 * 1000 / ns) : "-" }
@@ -105,7 +114,7 @@ EOF
 	function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-" }
 	END {
 		printf "\nguest kernel %s, cache=none, msize 512000, one run each\n", k
-		printf "%-26s %14s %16s %10s\n", "workload", "x9p-vhost", "QEMU virtio-9p", "x9p/QEMU"
+		printf "%-26s %14s %16s %10s\n", "workload", label, "QEMU virtio-9p", "x9p/QEMU"
 		printf "%-26s %14s %16s %10s\n", "64 MiB write (MB/s)", mbps(v[1, "write"]), mbps(v[2, "write"]), ratio(v[2, "write"], v[1, "write"])
 		printf "%-26s %14s %16s %10s\n", "64 MiB read (MB/s)", mbps(v[1, "read"]), mbps(v[2, "read"]), ratio(v[2, "read"], v[1, "read"])
 		printf "%-26s %14s %16s %10s\n", "create 2000 files (s)", sec(v[1, "create"]), sec(v[2, "create"]), ratio(v[1, "create"], v[2, "create"])
@@ -113,7 +122,7 @@ EOF
 		printf "%-26s %14s %16s %10s\n", "find " n " entries (s)", sec(v[1, "find"]), sec(v[2, "find"]), ratio(v[1, "find"], v[2, "find"])
 		print "(MB/s rows: x9p/QEMU is the speed ratio; time rows: the time ratio, lower is better for x9p)"
 	}' "$work/out-$k"
-	echo "iounit: x9p-vhost answers $iounit; this client then sent Tread up to $rmax and Twrite up to $wmax bytes"
+	echo "iounit: $label answers $iounit; this client then sent Tread up to $rmax and Twrite up to $wmax bytes"
 	echo "  (dd with 1 MiB blocks).  Why $iounit: the engine leaves the request size to msize alone"
 	echo "  (msize - 24 = $((msize - 24)) here); QEMU's rule, f_bsize * ((msize - 24) / f_bsize), would"
 	echo "  answer $((bsize * ((msize - 24) / bsize))) on this export."

@@ -9,6 +9,8 @@
 #
 #   X9P_VM_KERNELS="6.12"       limit the kernels
 #   X9P_VHOST_MODEL=mapped-xattr  security model (default passthrough)
+#   X9P_GUEST_SERVER=vfu        x9p-vhost --vfio-user behind QEMU 11.1's
+#                               vfio-user-pci (tests/vfu/test-vfu-guest.sh)
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,7 @@ case $B in /*) ;; *) B=$top/$B ;; esac
 export X9P_BUILD=$B
 kernels=${X9P_VM_KERNELS:-6.1 6.12}
 model=${X9P_VHOST_MODEL:-passthrough}
+server=${X9P_GUEST_SERVER:-vhost}
 
 # posixdiff cases that fail the same way over trans=fd with x9p-backend (so
 # not because of the virtio transport): reported as TODO, with the reason.
@@ -34,12 +37,22 @@ nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 check() { if [ "$1" -eq 0 ]; then shift; ok "$@"; else shift; nok "$@"; fi; }
 
 sh "$top/tools/deps.sh" vm >/dev/null 2>&1
-if ! qemu=$(sh "$here/build-qemu.sh" 2>"$B/qemu-vhost-build.log"); then
+if [ "$server" = vfu ]; then
+	if ! qemu=$(sh "$top/tests/vfu/qemu-trixie.sh" 2>"$B/qemu-trixie.log"); then
+		nok "install Debian's QEMU 11.1 (see $B/qemu-trixie.log)"
+		echo "1..$n"
+		exit 1
+	fi
+	ok "Debian's QEMU with vfio-user-pci: $qemu ($(cat "$(dirname "$qemu")/version" 2>/dev/null))"
+	what="x9p-vhost --vfio-user through vfio-user-pci"
+elif ! qemu=$(sh "$here/build-qemu.sh" 2>"$B/qemu-vhost-build.log"); then
 	nok "build a QEMU that accepts vhost-user-device-pci (see $B/qemu-vhost-build.log)"
 	echo "1..$n"
 	exit 1
+else
+	ok "QEMU with vhost-user-device-pci: $qemu"
+	what="x9p-vhost with trans=virtio"
 fi
-ok "QEMU with vhost-user-device-pci: $qemu"
 for k in $kernels; do
 	sh "$top/tests/vm/fetch-kernels.sh" "$k" >/dev/null 2>&1 || true
 done
@@ -63,7 +76,7 @@ pids=
 for k in $kernels; do
 	mkdir -p "$work/exp-$k" "$work/log-$k"
 	X9P_VHOST_LOGDIR=$work/log-$k bash "$here/vhost-vm.sh" --kernel "$k" --timeout 600 \
-		--script "$work/guest.sh" --export "$work/exp-$k" --security-model "$model" \
+		--server "$server" --script "$work/guest.sh" --export "$work/exp-$k" --security-model "$model" \
 		>"$work/out-$k" 2>"$work/err-$k" &
 	pids="$pids $!"
 	eval "pid_$(echo "$k" | tr . _)=\$!"
@@ -80,7 +93,7 @@ for k in $kernels; do
 		sed 's/^/# /' "$work/err-$k" | tail -n 40
 	fi
 	grep -q '^@@T mounted 0' "$out"
-	check $? "$tag mounted x9p-vhost with trans=virtio"
+	check $? "$tag mounted $what"
 	# posixdiff's own TAP, one line per case, kernel-prefixed.
 	sed -n 's/^@@P //p' "$out" >"$work/pd-$k"
 	while IFS= read -r line; do

@@ -18,7 +18,10 @@
 #   passthrough), --vhost-args 'ARGS' (x9p-vhost arguments besides
 #   --socket-path and --tag; default --export DIR --security-model M, or
 #   --synthetic without --export), --version V (default 9p2000.L),
-#   --msize N (default 512000), --cache MODE (default none).
+#   --msize N (default 512000), --cache MODE (default none), --socket PATH
+#   (vhost or vfu: the socket of an x9p-vhost the caller started with
+#   --tag x9pN for mount N, which this script then neither starts nor
+#   stops; not inherited by --then).
 #
 # The guest script sees the VM tier's variables (X9P_MNT, X9P_CONFIG,
 # X9P_TRANS=virtio, ...).  Each x9p-vhost's stderr goes to
@@ -41,12 +44,13 @@ die() { say "$*"; exit 125; }
 kernel=${X9P_VM_KERNEL:-6.12} script='' cmd='' mode=script timeout=${X9P_VM_TIMEOUT:-300}
 log='' mem=512 progs=$B/tests/progs verbose=0
 cur_server=vhost cur_export='' cur_model=passthrough cur_vargs='' cur_version=9p2000.L
-cur_msize=512000 cur_cache=none
-c_server=() c_export=() c_model=() c_vargs=() c_version=() c_msize=() c_cache=()
+cur_msize=512000 cur_cache=none cur_socket=''
+c_server=() c_export=() c_model=() c_vargs=() c_version=() c_msize=() c_cache=() c_socket=()
 push_conf() {
 	c_server+=("$cur_server") c_export+=("$cur_export") c_model+=("$cur_model")
 	c_vargs+=("$cur_vargs") c_version+=("$cur_version") c_msize+=("$cur_msize")
-	c_cache+=("$cur_cache")
+	c_cache+=("$cur_cache") c_socket+=("$cur_socket")
+	cur_socket=''
 }
 need() { [ $# -ge 2 ] || { say "$1 needs an argument"; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -67,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--version) need "$@"; cur_version=$2; shift ;;
 	--msize) need "$@"; cur_msize=$2; shift ;;
 	--cache) need "$@"; cur_cache=$2; shift ;;
+	--socket) need "$@"; cur_socket=$2; shift ;;
 	--then) push_conf ;;
 	-h | --help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) say "unknown option '$1'"; exit 2 ;;
@@ -136,36 +141,43 @@ conf=$tmp/x9p-vm.conf
 		echo "X9P_ROWS=${size% *} X9P_COLS=${size#* } X9P_TERM=$(q "${TERM:-vt100}")"
 	fi
 } >"$conf"
+# Starts x9p-vhost for configuration $1 on $tmp/vu$1.sock.
+start_server() {
+	local i=$1 vargs vfu line why
+	sock=$tmp/vu$i.sock
+	if [ -n "${c_vargs[$i]}" ]; then
+		eval "vargs=(${c_vargs[$i]})"
+	elif [ -n "$exp" ]; then
+		vargs=(--export "$exp" --security-model "${c_model[$i]}")
+	else
+		vargs=(--synthetic)
+	fi
+	mkfifo "$tmp/ready$i"
+	vfu=()
+	[ "${c_server[$i]}" = vfu ] && vfu=(--vfio-user)
+	"$B/x9p-vhost" "${vfu[@]}" --socket-path "$sock" --tag "x9p$i" --ready-fd 9 "${vargs[@]}" \
+		9>"$tmp/ready$i" </dev/null >"$(vlog "$i")" 2>&1 &
+	pids[i]=$!
+	read -r -t 20 line <"$tmp/ready$i" || line=
+	[ "$line" = ready ] || { sed 's/^/  /' "$(vlog "$i")" >&2; die "x9p-vhost ($i) did not start"; }
+	# Its process tree, and whether the worker is confined, for the tests.
+	{
+		proctree_print "${pids[$i]}"
+		if why=$(proctree_check_workers "${pids[$i]}"); then
+			echo "worker confined"
+		else
+			echo "$why" | sed 's/^/# /'
+		fi
+	} >"$(vlog "$i").tree"
+}
+
 descs=()
 for ((i = 0; i < nconf; i++)); do
 	tag=x9p$i exp=${c_export[$i]}
 	case ${c_server[$i]} in
 	vhost | vfu)
-		sock=$tmp/vu$i.sock
-		if [ -n "${c_vargs[$i]}" ]; then
-			eval "vargs=(${c_vargs[$i]})"
-		elif [ -n "$exp" ]; then
-			vargs=(--export "$exp" --security-model "${c_model[$i]}")
-		else
-			vargs=(--synthetic)
-		fi
-		mkfifo "$tmp/ready$i"
-		vfu=()
-		[ "${c_server[$i]}" = vfu ] && vfu=(--vfio-user)
-		"$B/x9p-vhost" "${vfu[@]}" --socket-path "$sock" --tag "$tag" --ready-fd 9 "${vargs[@]}" \
-			9>"$tmp/ready$i" </dev/null >"$(vlog "$i")" 2>&1 &
-		pids[i]=$!
-		read -r -t 20 line <"$tmp/ready$i" || line=
-		[ "$line" = ready ] || { sed 's/^/  /' "$(vlog "$i")" >&2; die "x9p-vhost ($i) did not start"; }
-		# Its process tree, and whether the worker is confined, for the tests.
-		{
-			proctree_print "${pids[$i]}"
-			if why=$(proctree_check_workers "${pids[$i]}"); then
-				echo "worker confined"
-			else
-				echo "$why" | sed 's/^/# /'
-			fi
-		} >"$(vlog "$i").tree"
+		sock=${c_socket[$i]}
+		[ -n "$sock" ] || start_server "$i"
 		if [ "${c_server[$i]}" = vfu ]; then
 			qargs+=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$sock\"}}")
 			desc="x9p-vhost --vfio-user"
