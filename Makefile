@@ -142,6 +142,12 @@ MONITOR_SRCS := $(wildcard backend/monitor/*.c)
 # main.c).
 VHOST_DEV_SRCS := $(filter-out virtio-pci-shim/main.c,$(wildcard virtio-pci-shim/*.c))
 WORKER_SRCS := $(wildcard backend/worker/*.c) $(VHOST_DEV_SRCS)
+
+# The whole vfio-user device (the codec, the virtio-pci function, the
+# virtqueues), fuzzed in process by a client that also plays the guest.
+$(B)/fuzz/fuzz-vfu-dev: $(B)/fuzz/obj/tests/fuzz/fuzz-vfu-dev.o $(call fuzzobj,$(VHOST_DEV_SRCS)) \
+		$(FUZZ_LIB)
+	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
 $(B)/x9p-backend: $(call obj,backend/main.c $(MONITOR_SRCS) $(XEN_SRCS)) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(XEN_SRCS),$(XEN_LIBS))
 

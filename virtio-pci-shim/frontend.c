@@ -27,13 +27,19 @@ int vhost_fd_is_listener(int fd)
 	return acc != 0;
 }
 
-int vhost_serve_connection(frontend_serve_fn serve, void *dev, int sock, int stop_fd)
+/* Messages are read whole with blocking reads once poll() saw their first
+ * bytes (a peer that stalls in the middle is dropped: unix-io.h). */
+static void make_blocking(int sock)
 {
 	int fl = fcntl(sock, F_GETFL);
 
-	/* Messages are read whole with blocking reads once poll() saw them. */
 	if (fl >= 0)
 		fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+}
+
+int vhost_serve_connection(frontend_serve_fn serve, void *dev, int sock, int stop_fd)
+{
+	make_blocking(sock);
 	return serve(dev, sock, stop_fd, -1);
 }
 
@@ -42,7 +48,7 @@ int vhost_serve_listener(frontend_serve_fn serve, void *dev, int listen_fd, int 
 	struct pollfd p[2] = { { listen_fd, POLLIN, 0 }, { stop_fd, POLLIN, 0 } };
 
 	for (;;) {
-		int fd, fl, err;
+		int fd, err;
 
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -60,9 +66,7 @@ int vhost_serve_listener(frontend_serve_fn serve, void *dev, int listen_fd, int 
 			g_critical("accept: %s", g_strerror(errno));
 			return -errno;
 		}
-		fl = fcntl(fd, F_GETFL);
-		if (fl >= 0)
-			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+		make_blocking(fd);
 		g_info("frontend connected");
 		err = serve(dev, fd, stop_fd, listen_fd);
 		if (err < 0)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Socket I/O with descriptor passing; see unix-io.h. */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,10 +66,20 @@ int uio_read_full(int sock, void *buf, size_t len)
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n = recv(sock, (char *)buf + got, len - got, 0);
+		ssize_t n = recv(sock, (char *)buf + got, len - got, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { sock, POLLIN, 0 };
+			int r = poll(&p, 1, UIO_STALL_MS);
+
+			if (r == 0)
+				return -ETIMEDOUT;
+			if (r < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
 		if (n < 0)
 			return -errno;
 		if (n == 0)

@@ -12,7 +12,10 @@
  *    descriptor closed.  Returns the bytes read (0: orderly close) or
  *    -errno; on error *nfds is 0.
  *  - uio_read_full() reads exactly `len` bytes: 0, -EPROTO when the peer
- *    closes before the end, or -errno.
+ *    closes before the end, -ETIMEDOUT when no byte comes for
+ *    UIO_STALL_MS (a peer stopped in the middle of a message holds the
+ *    reader, which could then neither serve anyone nor see a stop
+ *    request), or -errno.
  *  - uio_send_all() writes every byte of iov[], the descriptors going with
  *    the first byte.  0 or -errno; never raises SIGPIPE.
  *  - EINTR is retried everywhere.
@@ -29,6 +32,7 @@
 
 ssize_t uio_recv_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds,
 		     bool *excess);
+#define UIO_STALL_MS 2000
 int uio_read_full(int sock, void *buf, size_t len);
 int uio_send_all(int sock, const struct iovec *iov, int iovcnt, const int *fds, int nfds);
 void uio_close_fds(int *fds, int n);

@@ -23,6 +23,7 @@ struct vfu_dev {
 	struct vfu_dma dma;
 	int sock;
 	int err_fd;             /* the client's error eventfd, never signalled */
+	GPtrArray *tables;      /* guest memory tables that may still be in use */
 	bool versioned;
 	struct vfu_caps ours, client;
 };
@@ -37,6 +38,7 @@ struct vfu_dev *vfu_dev_new(struct vu_dev *dev, unsigned virtio_id, const char *
 	d->label = g_strdup(label ? label : "vfio-user");
 	d->pci = vpci_new(dev, virtio_id);
 	d->sock = d->err_fd = -1;
+	d->tables = g_ptr_array_new_with_free_func((GDestroyNotify)vu_mem_unref);
 	vfu_dma_init(&d->dma);
 	vfu_caps_defaults(&d->ours);
 	d->ours.max_msg_fds = VFU_MAX_FDS;
@@ -53,6 +55,7 @@ void vfu_dev_free(struct vfu_dev *d)
 		return;
 	vpci_free(d->pci);
 	vfu_dma_clear(&d->dma);
+	g_ptr_array_free(d->tables, TRUE);
 	g_free(d->label);
 	g_free(d);
 }
@@ -109,6 +112,17 @@ static int version(struct vfu_dev *d, const struct vfu_req *r)
 	return h;
 }
 
+/* Forgets the tables no request holds any more. */
+static void prune_tables(struct vfu_dev *d)
+{
+	for (guint i = d->tables->len; i-- > 0;) {
+		struct vu_mem *m = g_ptr_array_index(d->tables, i);
+
+		if (g_atomic_int_get(&m->refs) == 1)
+			g_ptr_array_remove_index_fast(d->tables, i);
+	}
+}
+
 /* Maps the table anew and gives it to the device. */
 static int remap(struct vfu_dev *d)
 {
@@ -120,8 +134,24 @@ static int remap(struct vfu_dev *d)
 		g_error_free(err);
 		return -EINVAL;
 	}
+	prune_tables(d);
+	if (mem)
+		g_ptr_array_add(d->tables, vu_mem_ref(mem));
 	vpci_set_mem(d->pci, mem);
 	return 0;
+}
+
+/*
+ * The client may reuse memory once its unmap is answered, but a request
+ * in flight keeps the table it started with.  Its view of the unmapped
+ * range becomes private scratch memory instead: what it writes there is
+ * lost rather than landing in memory the guest no longer gave us.
+ */
+static void revoke_range(struct vfu_dev *d, uint64_t addr, uint64_t size)
+{
+	for (guint i = 0; i < d->tables->len; i++)
+		vu_mem_revoke(g_ptr_array_index(d->tables, i), addr, size);
+	prune_tables(d);
 }
 
 static int dma_map(struct vfu_dev *d, const struct vfu_req *r, struct vfu_msg *m)
@@ -157,8 +187,12 @@ static int dma_unmap(struct vfu_dev *d, const struct vfu_req *r)
 		err = vfu_dma_remove(&d->dma, u.addr, u.size, &removed, &why);
 		if (err < 0)
 			return refuse(d, r, -err, why);
+		if (!removed)
+			return refuse(d, r, ENOENT, "no map in the range");
 	}
 	remap(d);
+	revoke_range(d, u.flags & VFIO_DMA_UNMAP_FLAG_ALL ? 0 : u.addr,
+	       u.flags & VFIO_DMA_UNMAP_FLAG_ALL ? UINT64_MAX : u.size);
 	u.argsz = sizeof(u);
 	return reply(d, r, &u, sizeof(u));
 }
@@ -296,14 +330,21 @@ static int region_write(struct vfu_dev *d, const struct vfu_req *r)
 
 static int write_multi(struct vfu_dev *d, const struct vfu_req *r)
 {
+	struct vfu_wr_multi done = { .wr_cnt = r->u.multi.n };
+
+	/* All or nothing: an error reply could not say how many were done. */
 	for (uint64_t i = 0; i < r->u.multi.n; i++) {
 		const struct vfu_wr_one *w = &r->u.multi.wrs[i];
 
 		if (!access_ok(d, w->region, w->offset, w->count))
 			return refuse(d, r, EINVAL, "write outside the region");
+	}
+	for (uint64_t i = 0; i < r->u.multi.n; i++) {
+		const struct vfu_wr_one *w = &r->u.multi.wrs[i];
+
 		vpci_write(d->pci, w->region, w->offset, w->data, w->count);
 	}
-	return reply(d, r, NULL, 0);
+	return reply(d, r, &done, sizeof(done));
 }
 
 static int dispatch(struct vfu_dev *d, const struct vfu_req *r, struct vfu_msg *m)
@@ -386,14 +427,15 @@ static int step(struct vfu_dev *d, struct vfu_msg *m, bool *end)
 int vfu_dev_serve(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
 {
 	struct vfu_msg m = { .nfds = 0 };
-	struct pollfd p[3] = { { sock, POLLIN, 0 }, { stop_fd, POLLIN, 0 }, { reject_fd, POLLIN, 0 } };
+	struct pollfd p[4] = { { sock, POLLIN, 0 }, { stop_fd, POLLIN, 0 }, { reject_fd, POLLIN, 0 },
+			       { vpci_fault_fd(d->pci), POLLIN, 0 } };
 	bool end = false;
 	int ret = 0;
 
 	d->sock = sock;
 	d->versioned = false;
 	while (!end) {
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
@@ -401,6 +443,8 @@ int vfu_dev_serve(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
 		}
 		if (p[1].revents)
 			break;
+		if (p[3].revents)
+			vpci_check_faults(d->pci);
 		/* The current client first: one that closed before a new one
 		 * connected must be seen gone, not the newcomer refused. */
 		if (!p[0].revents) {
@@ -410,8 +454,10 @@ int vfu_dev_serve(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
 		}
 		ret = step(d, &m, &end);
 	}
+	/* The reset waits for every request in flight: no table is in use. */
 	vpci_disconnect(d->pci);
 	vfu_dma_clear(&d->dma);
+	g_ptr_array_set_size(d->tables, 0);
 	set_err_fd(d, -1);
 	close(sock);
 	d->sock = -1;

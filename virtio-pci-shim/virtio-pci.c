@@ -77,6 +77,7 @@ struct vpci_queue {
 
 struct vpci {
 	struct vu_dev *dev;
+	int fault_efd;                  /* every queue's error eventfd */
 	uint8_t cfg[CFG_SIZE];
 	unsigned nvec;
 	int msix_fd[VPCI_MAX_VECTORS];
@@ -89,6 +90,8 @@ struct vpci {
 	uint8_t status, isr;
 	struct vpci_queue q[VU_MAX_QUEUES];
 };
+
+static void needs_reset(struct vpci *p, const char *why);
 
 static uint16_t get16(const uint8_t *b) { return (uint16_t)(b[0] | b[1] << 8); }
 static uint32_t get32(const uint8_t *b) { return get16(b) | (uint32_t)get16(b + 2) << 16; }
@@ -150,6 +153,9 @@ struct vpci *vpci_new(struct vu_dev *dev, unsigned virtio_id)
 
 	p->dev = dev;
 	p->nvec = dev->nqueues + 1;
+	p->fault_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->fault_efd < 0)
+		g_error("eventfd: %s", g_strerror(errno));
 	for (unsigned i = 0; i < VPCI_MAX_VECTORS; i++)
 		p->msix_fd[i] = -1;
 	build_config_space(p, virtio_id);
@@ -162,7 +168,21 @@ void vpci_free(struct vpci *p)
 	if (!p)
 		return;
 	vpci_disconnect(p);
+	close(p->fault_efd);
 	g_free(p);
+}
+
+int vpci_fault_fd(const struct vpci *p)
+{
+	return p->fault_efd;
+}
+
+void vpci_check_faults(struct vpci *p)
+{
+	uint64_t n;
+
+	if (read(p->fault_efd, &n, sizeof(n)) == sizeof(n))
+		needs_reset(p, "its queue broke (see the warning above)");
 }
 
 uint64_t vpci_region_size(const struct vpci *p, unsigned index)
@@ -317,6 +337,9 @@ static void enable_queue(struct vpci *p, unsigned i)
 	q->enabled = true;
 	pq->enabled = true;
 	route_queue(p, i);
+	/* A fault the queue finds later (a bad chain) reaches needs_reset()
+	 * through this eventfd and vpci_check_faults(). */
+	vu_queue_set_err(q, dup(p->fault_efd));
 	if (vu_queue_start(q) < 0)
 		needs_reset(p, "queue rings outside guest memory");
 }

@@ -67,6 +67,14 @@ void vpci_set_msix(struct vpci *p, unsigned start, unsigned count, const int *fd
 void vpci_trigger_msix(struct vpci *p, unsigned start, unsigned count);
 /* Guest memory for the rings and buffers (taken over; NULL for none). */
 void vpci_set_mem(struct vpci *p, struct vu_mem *mem);
+/*
+ * A descriptor that becomes readable when a running queue finds a guest
+ * driver fault (a bad chain, rings gone from memory); the caller then calls
+ * vpci_check_faults(), which sets DEVICE_NEEDS_RESET and signals the
+ * configuration vector.
+ */
+int vpci_fault_fd(const struct vpci *p);
+void vpci_check_faults(struct vpci *p);
 void vpci_reset(struct vpci *p);
 void vpci_disconnect(struct vpci *p);
 

@@ -125,6 +125,19 @@ struct vu_mem *vu_mem_new(const struct vu_memory_msg *msg, int *fds, int nfds, G
 	return m;
 }
 
+void vu_mem_revoke(struct vu_mem *m, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; m && i < m->nregions; i++) {
+		struct vu_region *r = &m->r[i];
+
+		/* MAP_FIXED swaps the pages atomically: no access ever faults. */
+		if (r->gpa >= gpa && r->gpa - gpa < size && r->size <= size - (r->gpa - gpa) &&
+		    mmap(r->map, r->map_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+			g_warning("revoking guest memory: mmap: %s", g_strerror(errno));
+	}
+}
+
 struct vu_mem *vu_mem_ref(struct vu_mem *m)
 {
 	if (m)

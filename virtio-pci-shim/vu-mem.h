@@ -56,6 +56,12 @@ struct vu_mem_src {
 struct vu_mem *vu_mem_map(const struct vu_mem_src *src, unsigned n, unsigned max, GError **err);
 /* A SET_MEM_TABLE; takes the descriptors fds[0..nfds) over (closed on return). */
 struct vu_mem *vu_mem_new(const struct vu_memory_msg *msg, int *fds, int nfds, GError **err);
+/*
+ * Replaces the memory of every region lying inside [gpa, gpa + size) with
+ * private zeroed memory, in place: threads using the table go on reading
+ * and writing, but no longer the guest's memory.
+ */
+void vu_mem_revoke(struct vu_mem *m, uint64_t gpa, uint64_t size);
 struct vu_mem *vu_mem_ref(struct vu_mem *m);
 void vu_mem_unref(struct vu_mem *m);
 
