@@ -37,6 +37,33 @@ static void make_blocking(int sock)
 		fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
 }
 
+int frontend_wait(int sock, int stop_fd, int reject_fd, int event_fd, const char *label)
+{
+	struct pollfd p[4] = { { sock, POLLIN, 0 }, { stop_fd, POLLIN, 0 },
+			       { reject_fd, POLLIN, 0 }, { event_fd, POLLIN, 0 } };
+
+	for (;;) {
+		int fd;
+
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents)
+			return FRONTEND_STOP;
+		if (p[3].revents)
+			return FRONTEND_EVENT;
+		if (p[0].revents)
+			return FRONTEND_MESSAGE;
+		if (p[2].revents &&
+		    (fd = accept4(reject_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+			g_warning("%s: refused a second frontend connection", label);
+			close(fd);
+		}
+	}
+}
+
 int vhost_serve_connection(frontend_serve_fn serve, void *dev, int sock, int stop_fd)
 {
 	make_blocking(sock);

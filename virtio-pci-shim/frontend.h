@@ -15,6 +15,19 @@
 typedef int (*frontend_serve_fn)(void *dev, int sock, int stop_fd, int reject_fd);
 
 /*
+ * What a device's protocol loop waits for: a message on sock, stop_fd, or
+ * event_fd (-1 for none).  Connections arriving on reject_fd (a listening
+ * socket, or -1) meanwhile are refused (one frontend at a time: a second
+ * one would wait forever for answers), with `label` in the warning.  A
+ * message is reported before a new connection is refused, so a frontend
+ * that closed just before a new one came is seen gone, not the newcomer
+ * refused.  Returns FRONTEND_MESSAGE, FRONTEND_STOP, FRONTEND_EVENT or
+ * -errno.
+ */
+enum { FRONTEND_MESSAGE = 1, FRONTEND_STOP, FRONTEND_EVENT };
+int frontend_wait(int sock, int stop_fd, int reject_fd, int event_fd, const char *label);
+
+/*
  * Serves listen_fd until stop_fd becomes readable.  Returns 0, or -errno
  * if accepting failed for good.
  */

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "frontend.h"
 #include "vfu-dev.h"
 #include "vfu-dma.h"
 #include "vfu-msg.h"
@@ -374,17 +375,6 @@ static int dispatch(struct vfu_dev *d, const struct vfu_req *r, struct vfu_msg *
 	}
 }
 
-/* One client at a time: a second one would wait forever for answers. */
-static void reject(struct vfu_dev *d, int lfd)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-	if (fd >= 0) {
-		g_warning("%s: refused a second client connection", d->label);
-		close(fd);
-	}
-}
-
 /* Receives, decodes and handles one message: 0, or the end's status. */
 static int step(struct vfu_dev *d, struct vfu_msg *m, bool *end)
 {
@@ -427,32 +417,22 @@ static int step(struct vfu_dev *d, struct vfu_msg *m, bool *end)
 int vfu_dev_serve(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
 {
 	struct vfu_msg m = { .nfds = 0 };
-	struct pollfd p[4] = { { sock, POLLIN, 0 }, { stop_fd, POLLIN, 0 }, { reject_fd, POLLIN, 0 },
-			       { vpci_fault_fd(d->pci), POLLIN, 0 } };
 	bool end = false;
 	int ret = 0;
 
 	d->sock = sock;
 	d->versioned = false;
 	while (!end) {
-		if (poll(p, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		if (p[1].revents)
-			break;
-		if (p[3].revents)
+		int w = frontend_wait(sock, stop_fd, reject_fd, vpci_fault_fd(d->pci), d->label);
+
+		if (w == FRONTEND_EVENT)
 			vpci_check_faults(d->pci);
-		/* The current client first: one that closed before a new one
-		 * connected must be seen gone, not the newcomer refused. */
-		if (!p[0].revents) {
-			if (p[2].revents)
-				reject(d, reject_fd);
-			continue;
+		else if (w == FRONTEND_MESSAGE)
+			ret = step(d, &m, &end);
+		else {
+			ret = w < 0 ? w : 0;
+			break;
 		}
-		ret = step(d, &m, &end);
 	}
 	/* The reset waits for every request in flight: no table is in use. */
 	vpci_disconnect(d->pci);

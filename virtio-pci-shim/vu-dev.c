@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "frontend.h"
 #include "vu-int.h"
 
 #define DEFAULT_STOP_GRACE_MS 5000
@@ -419,42 +420,19 @@ static int dispatch(struct vu_dev *d, struct vu_msg *m, bool *replied)
 	}
 }
 
-/* One frontend at a time: a second one would wait forever for answers. */
-static void reject(struct vu_dev *d, int lfd)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-	if (fd >= 0) {
-		g_warning("%s: refused a second frontend connection", d->label);
-		close(fd);
-	}
-}
-
 int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 {
 	struct vu_msg *m = g_new0(struct vu_msg, 1);
-	struct pollfd p[3] = { { sock, POLLIN, 0 }, { stop_fd, POLLIN, 0 }, { reject_fd, POLLIN, 0 } };
 	int ret = 0;
 
 	d->sock = sock;
 	for (;;) {
 		bool replied;
-		int h, err;
+		int h, err = frontend_wait(sock, stop_fd, reject_fd, -1, d->label);
 
-		if (poll(p, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
+		if (err != FRONTEND_MESSAGE) {
+			ret = err < 0 ? err : 0;
 			break;
-		}
-		if (p[1].revents)
-			break;
-		/* The current frontend first: one that closed before a new one
-		 * connected must be seen gone, not the newcomer refused. */
-		if (!p[0].revents) {
-			if (p[2].revents)
-				reject(d, reject_fd);
-			continue;
 		}
 		err = vu_msg_recv(sock, m);
 		if (err == -ECONNRESET) {
