@@ -12,7 +12,8 @@
 #
 # Global: --kernel 6.1|6.12, --script FILE | --cmd 'CMD' | --shell,
 #   --timeout S (default 300), --log FILE, --mem MB (default 512),
-#   --progs DIR, --verbose.
+#   --progs DIR, --verbose, --qmp PATH (QEMU's QMP monitor on that unix
+#   socket, for the caller).
 # Per mount (--then starts the next, inheriting): --server vhost|vfu|qemu
 #   (default vhost), --export DIR, --security-model M (default
 #   passthrough), --vhost-args 'ARGS' (x9p-vhost arguments besides
@@ -42,7 +43,7 @@ say() { echo "vhost-vm: $*" >&2; }
 die() { say "$*"; exit 125; }
 
 kernel=${X9P_VM_KERNEL:-6.12} script='' cmd='' mode=script timeout=${X9P_VM_TIMEOUT:-300}
-log='' mem=512 progs=$B/tests/progs verbose=0
+log='' mem=512 progs=$B/tests/progs verbose=0 qmp=
 cur_server=vhost cur_export='' cur_model=passthrough cur_vargs='' cur_version=9p2000.L
 cur_msize=512000 cur_cache=none cur_socket=''
 c_server=() c_export=() c_model=() c_vargs=() c_version=() c_msize=() c_cache=() c_socket=()
@@ -63,6 +64,7 @@ while [ $# -gt 0 ]; do
 	--log) need "$@"; log=$2; shift ;;
 	--mem) need "$@"; mem=$2; shift ;;
 	--progs) need "$@"; progs=$2; shift ;;
+	--qmp) need "$@"; qmp=$2; shift ;;
 	--verbose) verbose=1 ;;
 	--server) need "$@"; cur_server=$2; shift ;;
 	--export) need "$@"; cur_export=$(realpath -m -- "$2"); shift ;;
@@ -133,6 +135,7 @@ qargs=(-L /usr/share/seabios -L /usr/share/qemu -L /usr/lib/ipxe/qemu
 	-accel tcg -smp 1 -m "$mem" -nodefaults -no-user-config -display none -no-reboot
 	-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" -machine memory-backend=mem
 	-kernel "$image")
+[ -z "$qmp" ] || qargs+=(-qmp "unix:$qmp,server=on,wait=off")
 conf=$tmp/x9p-vm.conf
 {
 	echo "X9P_MODE=$mode"
@@ -179,7 +182,7 @@ for ((i = 0; i < nconf; i++)); do
 		sock=${c_socket[$i]}
 		[ -n "$sock" ] || start_server "$i"
 		if [ "${c_server[$i]}" = vfu ]; then
-			qargs+=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$sock\"}}")
+			qargs+=(-device "{\"driver\":\"vfio-user-pci\",\"id\":\"$tag\",\"socket\":{\"type\":\"unix\",\"path\":\"$sock\"}}")
 			desc="x9p-vhost --vfio-user"
 		else
 			qargs+=(-chardev "socket,id=vu$i,path=$sock"
