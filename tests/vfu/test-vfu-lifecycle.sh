@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Life cycle of x9p-vhost --vfio-user with Debian's QEMU 11.1 and a Linux
-# 6.12 guest: one x9p-vhost serves four QEMU runs in turn (QEMU has no
+# 6.12 guest: one x9p-vhost serves five QEMU runs in turn (QEMU has no
 # vfio-user reconnect: a new QEMU, or device_add, is a new client).  In the
 # first run the guest unbinds the virtio-pci driver from the device and
 # binds it again (a device reset and a new bring-up), then mounts again;
-# in the third the device is hot-unplugged (device_del through QMP), and
-# the fourth mounts it again.
+# in another it reboots; in another the device is hot-unplugged
+# (device_del through QMP), and the last mounts it again.
 # Between the runs a client that speaks garbage is refused without harm.
 # Prints TAP; the plan comes last.  About a minute after the QEMU fixture
 # (tests/vfu/qemu-trixie.sh) and the kernels are cached.
@@ -121,6 +121,33 @@ check $? "run 2: reads what run 1 wrote"
 [ "$(cat "$exp/three" 2>/dev/null)" = second ]
 check $? "run 2: its write is in the export"
 
+# Run 2b: the guest reboots (QEMU resets the machine: a DEVICE_RESET on
+# the same connection, the firmware's DMA map changes, a new bring-up).
+cat >"$work/reboot.sh" <<'EOF'
+if [ -e /mnt/rebooted ]; then
+	[ "$(cat /mnt/rebooted)" = before ]
+	echo "@@T after-reboot $?"
+	echo after >/mnt/rebooted && sync
+else
+	echo before >/mnt/rebooted && sync
+	echo "@@T rebooting"
+	cd / && umount /mnt && reboot -f
+fi
+EOF
+resets0=$(grep -c 'device reset by the client' "$log")
+bash "$vm" --kernel 6.12 --timeout 300 --reboot --server vfu --socket "$sock" \
+	--script "$work/reboot.sh" >"$work/outr" 2>"$work/errr"
+rc=$?
+check "$rc" "run 2b: the guest ran its script across a reboot (status $rc)"
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$work/errr" | tail -n 30
+grep -q '^@@T rebooting' "$work/outr" && grep -q '^@@T after-reboot 0' "$work/outr"
+check $? "run 2b: after the reboot the guest mounts again and reads what it wrote before"
+[ "$(cat "$exp/rebooted" 2>/dev/null)" = after ]
+check $? "run 2b: its write after the reboot is in the export"
+resets=$(($(grep -c 'device reset by the client' "$log") - resets0))
+[ "$resets" -ge 2 ]
+check $? "run 2b: QEMU reset the device at start and at the reboot ($resets resets)"
+
 # Run 3: hot-unplug.  The guest unmounts and says so through the export,
 # then device_del through QMP; the guest sees the device go (ACPI hotplug
 # of the pc machine) and QEMU unmaps the memory and disconnects.
@@ -208,11 +235,11 @@ check $? "x9p-vhost is still running"
 [ -n "$w1" ] && [ "$(worker)" = "$w1" ]
 check $? "the same worker served every client"
 n_conn=$(grep -c 'frontend connected' "$log")
-[ "$n_conn" -eq 5 ]
-check $? "five clients were accepted in turn ($n_conn)"
+[ "$n_conn" -eq 6 ]
+check $? "six clients were accepted in turn ($n_conn)"
 n_gone=$(grep -c 'the client disconnected' "$log")
-[ "$n_gone" -eq 4 ]
-check $? "the four QEMU runs ended their connections cleanly ($n_gone)"
+[ "$n_gone" -eq 5 ]
+check $? "the five QEMU runs ended their connections cleanly ($n_gone)"
 grep -q 'broken vfio-user message' "$log"
 check $? "the garbage client is logged as a broken message"
 warn='x9p-(vhost|worker|helper)(\[[0-9]+\])?: (fatal|error|warning):'

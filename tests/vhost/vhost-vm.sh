@@ -13,7 +13,8 @@
 # Global: --kernel 6.1|6.12, --script FILE | --cmd 'CMD' | --shell,
 #   --timeout S (default 300), --log FILE, --mem MB (default 512),
 #   --progs DIR, --verbose, --qmp PATH (QEMU's QMP monitor on that unix
-#   socket, for the caller).
+#   socket, for the caller), --reboot (a guest reboot restarts the machine
+#   instead of ending QEMU; so does a panic, until --timeout).
 # Per mount (--then starts the next, inheriting): --server vhost|vfu|qemu
 #   (default vhost), --export DIR, --security-model M (default
 #   passthrough), --vhost-args 'ARGS' (x9p-vhost arguments besides
@@ -43,7 +44,7 @@ say() { echo "vhost-vm: $*" >&2; }
 die() { say "$*"; exit 125; }
 
 kernel=${X9P_VM_KERNEL:-6.12} script='' cmd='' mode=script timeout=${X9P_VM_TIMEOUT:-300}
-log='' mem=512 progs=$B/tests/progs verbose=0 qmp=
+log='' mem=512 progs=$B/tests/progs verbose=0 qmp= noreboot=-no-reboot
 cur_server=vhost cur_export='' cur_model=passthrough cur_vargs='' cur_version=9p2000.L
 cur_msize=512000 cur_cache=none cur_socket=''
 c_server=() c_export=() c_model=() c_vargs=() c_version=() c_msize=() c_cache=() c_socket=()
@@ -65,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--mem) need "$@"; mem=$2; shift ;;
 	--progs) need "$@"; progs=$2; shift ;;
 	--qmp) need "$@"; qmp=$2; shift ;;
+	--reboot) noreboot= ;;
 	--verbose) verbose=1 ;;
 	--server) need "$@"; cur_server=$2; shift ;;
 	--export) need "$@"; cur_export=$(realpath -m -- "$2"); shift ;;
@@ -132,7 +134,7 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 image=$kdir/vmlinuz
 [ -f "$kdir/vmlinux" ] && image=$kdir/vmlinux
 qargs=(-L /usr/share/seabios -L /usr/share/qemu -L /usr/lib/ipxe/qemu
-	-accel tcg -smp 1 -m "$mem" -nodefaults -no-user-config -display none -no-reboot
+	-accel tcg -smp 1 -m "$mem" -nodefaults -no-user-config -display none ${noreboot:+"$noreboot"}
 	-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" -machine memory-backend=mem
 	-kernel "$image")
 [ -z "$qmp" ] || qargs+=(-qmp "unix:$qmp,server=on,wait=off")
