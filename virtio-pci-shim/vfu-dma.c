@@ -54,9 +54,11 @@ int vfu_dma_add(struct vfu_dma *t, const struct vfu_dma_map *m, int fd, const ch
 	if (fd >= 0) {
 		struct stat st;
 
-		/* Pages past the end of the file would raise SIGBUS when touched. */
-		if (fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) &&
-					   (uint64_t)st.st_size < m->offset + m->size))
+		/* Pages past the end of the file (or past what a device such as
+		 * /dev/zero backs) would raise SIGBUS when touched. */
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+			return refuse(fd, why, "descriptor is not a memfd or a file", -EINVAL);
+		if ((uint64_t)st.st_size < m->offset + m->size)
 			return refuse(fd, why, "descriptor smaller than offset + size", -EINVAL);
 	}
 	e = &t->e[t->n++];

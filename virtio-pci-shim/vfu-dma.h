@@ -10,8 +10,8 @@
  *    VFIO_DMA_MAP_FLAG_READ (-EINVAL); one that overlaps an existing map
  *    (-EEXIST, as the kernel's type1 IOMMU answers); a full table
  *    (-ENOSPC; VFU_MAX_DMA_MAPS is what VERSION announces as
- *    max_dma_maps); a descriptor too small for offset + size or that
- *    cannot be mapped (-EINVAL).  The descriptor is taken over in every
+ *    max_dma_maps); a descriptor that is not a regular file (a memfd or
+ *    a file), or too small for offset + size (-EINVAL).  The descriptor is taken over in every
  *    case.
  *  - vfu_dma_remove() undoes the maps lying inside [addr, addr + size);
  *    one that straddles either end refuses the whole call (-EINVAL), as a

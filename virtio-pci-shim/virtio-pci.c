@@ -259,7 +259,13 @@ void vpci_set_mem(struct vpci *p, struct vu_mem *mem)
 
 void vpci_reset(struct vpci *p)
 {
+	uint64_t n;
+
 	vu_dev_stop_queues(p->dev);
+	/* A fault the stopped queues signalled belongs to the device that was:
+	 * the reset device does not need another. */
+	if (read(p->fault_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		g_debug("%s: fault eventfd: %s", p->dev->label, g_strerror(errno));
 	p->dfselect = p->gfselect = 0;
 	p->guest_features = 0;
 	p->msix_config = NO_VECTOR;
@@ -277,8 +283,11 @@ void vpci_disconnect(struct vpci *p)
 	memset(p->msix_table, 0, sizeof(p->msix_table));
 	for (unsigned i = 0; i < VPCI_MAX_VECTORS; i++)
 		p->msix_table[i * 16 + 12] = 1;        /* vector control: masked */
+	/* The next client finds the configuration space of a new machine. */
 	put16(p->cfg + PCI_COMMAND, 0);
 	p->cfg[0x0c] = p->cfg[0x0d] = p->cfg[0x3c] = 0;
+	p->cfg[PCICFG_BAR] = 0;
+	memset(p->cfg + PCICFG_OFFSET, 0, PCICFG_DATA + 4 - PCICFG_OFFSET);
 	put16(p->cfg + CAP_MSIX + 2, (uint16_t)(p->nvec - 1));
 }
 

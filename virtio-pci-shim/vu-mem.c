@@ -68,8 +68,14 @@ struct vu_mem *vu_mem_map(const struct vu_mem_src *src, unsigned n, unsigned max
 		struct stat st;
 		void *p;
 
-		/* Touching pages past the end of the file would raise SIGBUS. */
-		if (fstat(a->fd, &st) < 0 || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < end)) {
+		/* Touching pages past the end of the file would raise SIGBUS; so
+		 * would pages past what a device (/dev/zero) backs. */
+		if (fstat(a->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+				    "memory region %u: descriptor is not a memfd or a file", i);
+			goto fail;
+		}
+		if ((uint64_t)st.st_size < end) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
 				    "memory region %u: descriptor smaller than offset + size", i);
 			goto fail;

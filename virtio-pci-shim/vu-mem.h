@@ -7,8 +7,10 @@
  *  - vu_mem_new() validates the whole table before mapping anything:
  *    1..VU_MAX_MEM_REGIONS regions, one descriptor each, non-empty, no
  *    address arithmetic that wraps, no two regions overlapping in guest
- *    physical or frontend virtual addresses, and each descriptor large
- *    enough for mmap_offset + memory_size.  Any violation: NULL and an
+ *    physical or frontend virtual addresses, and each descriptor a regular
+ *    file (a memfd, a shared-memory or hugetlbfs file; a device such as
+ *    /dev/zero could fault past what it backs) large enough for
+ *    mmap_offset + memory_size.  Any violation: NULL and an
  *    error message; descriptors are closed in every case.
  *  - A table is reference-counted: every request in flight holds the table
  *    its buffers were translated against, so a new SET_MEM_TABLE or a
