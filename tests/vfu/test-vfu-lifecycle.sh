@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Life cycle of x9p-vhost --vfio-user with Debian's QEMU 11.1 and a Linux
 # 6.12 guest: one x9p-vhost serves five QEMU runs in turn (QEMU has no
@@ -47,7 +47,7 @@ mkfifo "$work/ready"
 "$B/x9p-vhost" --vfio-user --socket-path "$sock" --tag x9p0 --export "$exp" \
 	--security-model passthrough --ready-fd 9 9>"$work/ready" </dev/null >"$log" 2>&1 &
 vpid=$!
-read -r -t 20 line <"$work/ready" || line=
+line=$(timeout 20 head -n 1 "$work/ready")
 [ "$line" = ready ]
 check $? "x9p-vhost --vfio-user listens on $sock"
 # The worker names itself "x9p-vhost: worker vfu:PATH" (the helper is its sibling).
@@ -201,8 +201,9 @@ qmp=$work/qmp.sock
 bash "$vm" --kernel 6.12 --timeout 300 --server vfu --socket "$sock" --qmp "$qmp" \
 	--script "$work/run3.sh" >"$work/out3" 2>"$work/err3" &
 run3=$!
-python3 "$work/unplug.py" "$qmp" "$exp/ready-unplug" 2>&1 | sed 's/^/# /'
-unplug=${PIPESTATUS[0]}
+python3 "$work/unplug.py" "$qmp" "$exp/ready-unplug" >"$work/unplug.out" 2>&1
+unplug=$?
+sed 's/^/# /' "$work/unplug.out"
 wait "$run3"
 rc=$?
 # QEMU 11.1 aborts when it finalizes an unplugged vfio-user-pci device with

@@ -35,7 +35,7 @@ X9P_TOP=$top
 # is the peer 9pfs backend the test measures against.
 pkgs="xen-utils-4.17 xen-hypervisor-4.17-amd64 xenstore-utils linux-image-amd64
 busybox-static kmod procps iproute2 qemu-system-xen
-libglib2.0-0 libseccomp2 libcap-ng0"
+libglib2.0-0 libjson-glib-1.0-0 libseccomp2 libcap-ng0"
 
 say() { echo "xen-images: $*" >&2; }
 now() { date +%s; }
