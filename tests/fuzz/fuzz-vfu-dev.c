@@ -2476,6 +2476,13 @@ static void cc_poke(GRand *r, struct conn *c)
 		v &= (1ull << (8 * fields[f].n)) - 1;
 	T("poke common %#x/%u", fields[f].off, fields[f].n);
 	bar0_w(r, c, fields[f].off, v, fields[f].n);
+	/* A driver reads a vector back (virtio 1.x 4.1.4.3, and Linux does):
+	 * that read also makes sure the device took the posted write before
+	 * the driver publishes buffers whose interrupts go to the new vector.
+	 * Without it, a queue thread already looking at the ring may complete
+	 * them first, on the old vector, as a real device might. */
+	if (fields[f].off == CC_QMSIX || fields[f].off == CC_MSIX)
+		region_read(c, 0, fields[f].off, 2);
 	if (one_in(r, 2)) {
 		unsigned g = rnd(r, 0, G_N_ELEMENTS(fields));
 
