@@ -188,6 +188,7 @@ static bool deliver(struct px_fs *fs, struct px_conn *cn, const uint8_t *buf, si
 		goto bad;
 	}
 	g_hash_table_remove(cn->pending, &h.id);
+	g_atomic_int_inc((gint *)&cn->served);
 	call->reply = g_memdup2(buf, len);
 	call->len = len;
 	call->fd = fd;
@@ -271,7 +272,7 @@ static void fail_pending(struct px_fs *fs, struct px_conn *cn)
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct px_call *call = v;
 
-		call->status = -EIO;
+		call->status = PX_LOST;
 		call->done = true;
 		g_cond_signal(&call->cond);
 		g_hash_table_iter_remove(&it);
@@ -321,7 +322,10 @@ static gpointer supervise(gpointer data)
 			g_cond_broadcast(&fs->cond);
 			g_mutex_unlock(&fs->lock);
 			if (!first)
-				g_message("x9p-helper restarted (pid %d)", (int)cn->pid);
+				g_message("x9p-helper restarted (pid %d); requests sent again so "
+					  "far: %u, found already done: %u", (int)cn->pid,
+					  (unsigned)g_atomic_int_get((gint *)&fs->reruns),
+					  (unsigned)g_atomic_int_get((gint *)&fs->found_done));
 			first = false;
 			started = g_get_monotonic_time();
 			read_loop(fs, cn);
@@ -334,14 +338,17 @@ static gpointer supervise(gpointer data)
 				break;
 			}
 			st = reap(fs, cn, 0);
-			g_warning("x9p-helper died (%s); requests in flight failed with EIO", st);
+			g_warning("x9p-helper died (%s); requests in flight go to the next one", st);
 			g_free(st);
-			px_conn_put(cn);
-			/* Immediately after a long life; backing off while it dies young. */
-			if (g_get_monotonic_time() - started > YOUNG_US)
+			/* Immediately after a long life or real work (a request that
+			 * kills every helper gives up: proxy-ops.c); backing off while
+			 * it dies young without answering anything. */
+			if (g_get_monotonic_time() - started > YOUNG_US ||
+			    g_atomic_int_get((gint *)&cn->served) > 0)
 				delay_ms = 0;
 			else
 				delay_ms = delay_ms ? MIN(delay_ms * 2, BACKOFF_MAX_MS) : 100;
+			px_conn_put(cn);
 		}
 		g_mutex_lock(&fs->lock);
 		fs->restarts++;
@@ -498,7 +505,7 @@ static int call_shared(struct px_fs *fs, struct px_conn *cn, const struct x9p_ct
 	g_mutex_lock(&fs->lock);
 	if (cn->dead) {
 		g_mutex_unlock(&fs->lock);
-		e = -EIO;
+		e = PX_LOST;
 		goto out;
 	}
 	q->h.id = call.id = next_id(fs);
@@ -507,10 +514,12 @@ static int call_shared(struct px_fs *fs, struct px_conn *cn, const struct x9p_ct
 	g_mutex_unlock(&fs->lock);
 
 	n = x9p_px_encode_req(mbuf, room, q);
-	e = n < 0 ? (n == -EINVAL ? -EINVAL : -EIO) :
-		x9p_px_send(cn->sock, mbuf, (size_t)n, send_fd);
-	if (e < 0 && e != -EINVAL)
-		e = -EIO;
+	if (n < 0)
+		e = n == -EINVAL ? -EINVAL : -EIO;
+	else if (x9p_px_send(cn->sock, mbuf, (size_t)n, send_fd) < 0)
+		e = PX_LOST;
+	else
+		e = 0;
 
 	g_mutex_lock(&fs->lock);
 	if (e < 0 && !call.done)
@@ -537,7 +546,7 @@ static int call_shared(struct px_fs *fs, struct px_conn *cn, const struct x9p_ct
 	if (e < 0)
 		goto out;
 	if (call.status < 0) {
-		e = -EIO;
+		e = call.status;
 		goto out;
 	}
 	e = take_reply(fs, cn, q, rep, &call.reply, call.len, &call.fd, buf, fd);
@@ -698,9 +707,10 @@ static int call_chan(struct px_fs *fs, struct px_conn *cn, struct px_chan *ch,
 		/* The helper died or broke the protocol: its channels go with it. */
 		chan_give(cn, ch, true);
 		chan_broken(fs, cn);
-		e = -EIO;
+		e = PX_LOST;
 		goto out;
 	}
+	g_atomic_int_inc((gint *)&cn->served);
 	reply = g_memdup2(ch->buf, len);
 	chan_give(cn, ch, false);
 	e = take_reply(fs, cn, q, rep, &reply, len, &rfd, buf, fd);
@@ -724,7 +734,7 @@ int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		*fd = -1;
 	/* A hint only: a channel of a dead helper fails on its own. */
 	if (__atomic_load_n(&cn->dead, __ATOMIC_RELAXED))
-		return -EIO;
+		return PX_LOST;
 	ch = chan_take(fs, cn, c);
 	if (ch)
 		return call_chan(fs, cn, ch, c, q, rep, buf, fd);

@@ -48,6 +48,7 @@ struct px_conn {
 	GPtrArray *idle_chans;      /* struct px_chan */
 	unsigned nchans;
 	bool no_more_chans;         /* the helper refused one */
+	unsigned served;            /* atomic: replies it gave */
 	uint32_t hflags;
 	uint64_t root_dev, root_ino;
 };
@@ -92,6 +93,8 @@ struct px_fs {
 	uint64_t next_id;           /* atomic */
 	unsigned inflight;          /* atomic */
 	unsigned restarts;
+	unsigned reruns;            /* atomic: requests sent again to a new helper */
+	unsigned found_done;        /* atomic: of those, found to have taken effect */
 	bool stopping;
 	bool first_done;            /* the first start attempt finished */
 	char *first_error;          /* its failure, if any */
@@ -113,6 +116,14 @@ static inline struct px_fs *PXFS(struct x9p_fs *fs)
 	return (struct px_fs *)fs;
 }
 
+/*
+ * What px_call() returns when the helper went away before answering: the
+ * request may or may not have taken effect.  Not an errno, so no status a
+ * helper sends can be mistaken for it; proxy-ops.c sends the request again
+ * to the next helper and never lets it reach the engine.
+ */
+#define PX_LOST (-0x10000)
+
 /* ---- proxy-conn.c ---- */
 int px_start(struct px_fs *fs, GError **err);
 void px_stop(struct px_fs *fs);
@@ -124,9 +135,10 @@ void px_conn_put(struct px_conn *cn);
 /*
  * Sends q on cn (q->h.id is assigned here) and waits for the reply, which
  * is decoded into rep (pointing into *buf; g_free it).  Returns the
- * helper's status (0 or -errno), or -EIO when the helper died or sent
- * garbage (it is then killed).  *fd receives the descriptor of an OPEN or
- * CREATE reply (only when fd is not NULL; otherwise one is a violation).
+ * helper's status (0 or -errno), PX_LOST when the helper died before
+ * answering, or -EIO when it sent garbage (it is then killed).  *fd
+ * receives the descriptor of an OPEN or CREATE reply (only when fd is not
+ * NULL; otherwise one is a violation).
  */
 int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 	    struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd);

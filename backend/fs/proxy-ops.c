@@ -11,11 +11,30 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs/proxy-int.h"
 
-/* A request about node n: the connection and n's helper id on it. */
+/*
+ * Requests outlive the helper: when it goes away before answering (killed,
+ * crashed), op_call() sends the request again to the next helper, with its
+ * nodes walked again there.  Most requests simply run again.  Those that
+ * change a name cannot: they may have taken effect before the helper went,
+ * and running them again fails (EEXIST, ENOENT) where the first run
+ * succeeded.  Their verify function tells the two apart by what the
+ * request leaves behind, and answers success when the effect is there and
+ * is theirs: a new entry whose ctime is not older than the request, the
+ * link's inode under its name, a name gone.  No request is executed twice:
+ * the second run is refused by the filesystem, never repeated.
+ */
+#define MAX_LOST 5              /* helpers one request may see go */
+#define MAX_TRIES 50            /* attempts, however they ended */
+
+struct op;
+typedef int (*op_verify_fn)(struct op *o, int e, int *fd);
+
+/* A request about up to two nodes: the connection and their helper ids on it. */
 struct op {
 	struct px_fs *fs;
 	const struct x9p_ctx *c;
@@ -23,6 +42,12 @@ struct op {
 	struct x9p_px_req q;
 	struct x9p_px_rep rep;
 	uint8_t *buf;
+	struct x9p_node *node[2];   /* resolved into *hid[i] on each helper */
+	uint64_t *hid[2];
+	unsigned nnodes;
+	op_verify_fn verify;        /* for a request sent again, or NULL */
+	unsigned lost, lost_gen, tries;
+	struct timespec sent;       /* CLOCK_REALTIME_COARSE before it first went */
 };
 
 static int op_begin(struct op *o, struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op)
@@ -34,14 +59,71 @@ static int op_begin(struct op *o, struct x9p_fs *fs, const struct x9p_ctx *c, ui
 	return px_conn_get(o->fs, c, &o->cn);
 }
 
+/* The request names n in *hid (o->q.node or o->q.node2). */
 static int op_node(struct op *o, struct x9p_node *n, uint64_t *hid)
 {
-	return px_node_hid(o->fs, o->cn, o->c, n, hid);
+	g_assert(o->nnodes < G_N_ELEMENTS(o->node));
+	o->node[o->nnodes] = n;
+	o->hid[o->nnodes++] = hid;
+	return 0;
+}
+
+/* One attempt on o->cn: PX_LOST when its helper went away. */
+static int op_send(struct op *o, int *fd)
+{
+	int e = 0;
+
+	if (!o->tries++)
+		clock_gettime(CLOCK_REALTIME_COARSE, &o->sent);
+	for (unsigned i = 0; e == 0 && i < o->nnodes; i++)
+		e = px_node_hid(o->fs, o->cn, o->c, o->node[i], o->hid[i]);
+	g_free(o->buf);
+	o->buf = NULL;
+	if (e == 0)
+		e = px_call(o->fs, o->cn, o->c, &o->q, &o->rep, &o->buf, fd);
+	if (e != PX_LOST && o->lost && o->verify) {
+		int v = o->verify(o, e, fd);
+
+		if (v == 0 && e < 0)
+			g_atomic_int_inc((gint *)&o->fs->found_done);
+		e = v;
+	}
+	return e;
+}
+
+/* After a lost attempt: waits for the next helper, or says why not. */
+static int op_next_helper(struct op *o)
+{
+	const char *name = x9p_px_op_name(o->q.h.op);
+
+	if (o->cn->gen != o->lost_gen) {
+		o->lost++;
+		o->lost_gen = o->cn->gen;
+	}
+	if (o->lost >= MAX_LOST || o->tries >= MAX_TRIES) {
+		g_warning("%s: %u helpers went away under this request; it fails with EIO",
+			  name ? name : "?", o->lost);
+		return -EIO;
+	}
+	if (x9p_ctx_cancelled(o->c))
+		return -EINTR;
+	px_conn_put(o->cn);
+	o->cn = NULL;
+	g_atomic_int_inc((gint *)&o->fs->reruns);
+	return px_conn_get(o->fs, o->c, &o->cn);
 }
 
 static int op_call(struct op *o, int *fd)
 {
-	return px_call(o->fs, o->cn, o->c, &o->q, &o->rep, &o->buf, fd);
+	for (;;) {
+		int e = op_send(o, fd);
+
+		if (e != PX_LOST)
+			return e;
+		e = op_next_helper(o);
+		if (e)
+			return e;
+	}
 }
 
 static void op_end(struct op *o)
@@ -94,6 +176,162 @@ static int check_fd(struct op *o, int fd, int want_acc)
 		return -EIO;
 	}
 	return 0;
+}
+
+/* ---- telling whether a request sent again had already taken effect ---- */
+
+/* A request of a verify function, on o's helper (PX_LOST included). */
+static int op_sub(struct op *o, struct x9p_px_req *q, struct x9p_px_rep *rep, int *fd)
+{
+	uint8_t *buf = NULL;
+	int e = px_call(o->fs, o->cn, o->c, q, rep, &buf, fd);
+
+	/* Only fixed-size fields (node, attr) of these replies are used. */
+	g_free(buf);
+	return e;
+}
+
+static void op_clunk(struct op *o, uint64_t node)
+{
+	struct x9p_px_req q = { .h = { .op = X9P_PX_CLUNK }, .node = node };
+
+	px_send_noreply(o->fs, o->cn, &q);
+}
+
+/* The name in the directory with helper id dir: 0 with its node (to clunk) and attributes. */
+static int sub_walk(struct op *o, uint64_t dir, struct x9p_px_str name, struct x9p_px_rep *rep)
+{
+	struct x9p_px_req q = { .h = { .op = X9P_PX_WALK }, .node = dir, .name = name };
+
+	return op_sub(o, &q, rep, NULL);
+}
+
+static bool not_older(const struct timespec *t, const struct timespec *since)
+{
+	return t->tv_sec > since->tv_sec ||
+	       (t->tv_sec == since->tv_sec && t->tv_nsec >= since->tv_nsec);
+}
+
+/* Is the entry at o's name (o->q.node2/name2 when second) changed since o was sent? */
+static int entry_is_new(struct op *o, bool second, uint32_t type, struct x9p_px_rep *w)
+{
+	int e = second ? sub_walk(o, o->q.node2, o->q.name2, w) : sub_walk(o, o->q.node, o->q.name, w);
+
+	if (e)
+		return e;
+	if ((type && (w->attr.mode & S_IFMT) != type) || !not_older(&w->attr.ctime, &o->sent)) {
+		op_clunk(o, w->node);
+		return 1;
+	}
+	return 0;
+}
+
+static uint32_t made_type(const struct op *o)
+{
+	switch (o->q.h.op) {
+	case X9P_PX_MKDIR: return S_IFDIR;
+	case X9P_PX_SYMLINK: return S_IFLNK;
+	case X9P_PX_CREATE: return S_IFREG;
+	default: return o->q.mode & S_IFMT;
+	}
+}
+
+/*
+ * CREATE, MKDIR, MKNOD, SYMLINK found their name taken.  Their own work
+ * when the entry has their type and is no older than the request: its mode
+ * and owner are set again (the helper may have gone between creating it
+ * and setting them) and the reply is what the request would have got.
+ */
+static int made_verify(struct op *o, int e, int *fd)
+{
+	struct x9p_px_rep w, r;
+	int x;
+
+	if (e != -EEXIST)
+		return e;
+	x = entry_is_new(o, false, made_type(o), &w);
+	if (x)
+		return x == PX_LOST ? x : e;
+	if (o->q.h.op != X9P_PX_SYMLINK) {
+		struct x9p_px_req sq = { .h = { .op = X9P_PX_SETATTR }, .node = w.node,
+					 .valid = X9P_PXS_MODE, .mode = o->q.mode & 07777,
+					 .uid = o->q.uid, .gid = o->q.gid };
+
+		if (o->q.uid != (uint32_t)-1)
+			sq.valid |= X9P_PXS_UID;
+		if (o->q.gid != (uint32_t)-1)
+			sq.valid |= X9P_PXS_GID;
+		x = op_sub(o, &sq, &r, NULL);
+		if (x < 0 && x != PX_LOST)
+			g_debug("re-stamping a re-run %s: %s", x9p_px_op_name(o->q.h.op),
+				g_strerror(-x));
+		if (x != PX_LOST) {
+			struct x9p_px_req gq = { .h = { .op = X9P_PX_GETATTR }, .node = w.node };
+
+			x = op_sub(o, &gq, &r, NULL);
+			if (x == 0)
+				w.attr = r.attr;
+		}
+	}
+	if (x == 0 && o->q.h.op == X9P_PX_CREATE) {
+		struct x9p_px_req oq = { .h = { .op = X9P_PX_OPEN }, .node = w.node,
+					 .oflags = o->q.oflags & ~(uint32_t)X9P_PXO_TRUNC };
+
+		x = op_sub(o, &oq, &r, fd);
+	}
+	if (x) {
+		op_clunk(o, w.node);
+		return x == PX_LOST ? x : e;
+	}
+	o->rep.status = 0;
+	o->rep.node = w.node;
+	o->rep.attr = w.attr;
+	return 0;
+}
+
+/* LINK found its name taken: by the inode it links? */
+static int linked_verify(struct op *o, int e, int *fd)
+{
+	struct x9p_px_rep w;
+	int x;
+
+	if (e != -EEXIST)
+		return e;
+	x = sub_walk(o, o->q.node, o->q.name, &w);
+	if (x)
+		return x == PX_LOST ? x : e;
+	op_clunk(o, w.node);
+	return w.attr.dev == o->node[1]->dev && w.attr.ino == o->node[1]->ino ? 0 : e;
+}
+
+/* RENAME found no source: done when the new name holds what it moved (a
+ * rename sets the ctime of what it moves). */
+static int renamed_verify(struct op *o, int e, int *fd)
+{
+	struct x9p_px_rep w;
+	int x;
+
+	if (e != -ENOENT)
+		return e;
+	x = entry_is_new(o, true, 0, &w);
+	if (x)
+		return x == PX_LOST ? x : e;
+	op_clunk(o, w.node);
+	return 0;
+}
+
+/* UNLINK found no name, REMOVEXATTR no attribute, SETXATTR (create only)
+ * one already there: the state the request was to leave. */
+static int gone_verify(struct op *o, int e, int *fd)
+{
+	switch (o->q.h.op) {
+	case X9P_PX_UNLINK:
+		return e == -ENOENT ? 0 : e;
+	case X9P_PX_REMOVEXATTR:
+		return e == -ENODATA ? 0 : e;
+	default:
+		return e == -EEXIST && (o->q.xflags & X9P_PXX_CREATE) ? 0 : e;
+	}
 }
 
 static uint32_t px_oflags(int flags)
@@ -277,6 +515,7 @@ static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	o.q.mode = mode & 07777;
 	o.q.uid = c ? c->uid : (uint32_t)-1;
 	o.q.gid = c ? c->gid : (uint32_t)-1;
+	o.verify = made_verify;
 	if (e == 0)
 		e = op_call(&o, &rfd);
 	if (e == 0 && (e = check_fd(&o, rfd, flags & O_ACCMODE)) < 0)
@@ -318,6 +557,7 @@ static int make(struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op, struct 
 		o.q.target = pstr(target);
 	o.q.uid = c ? c->uid : (uint32_t)-1;
 	o.q.gid = c ? c->gid : (uint32_t)-1;
+	o.verify = made_verify;
 	if (e == 0)
 		e = op_call(&o, NULL);
 	if (e == 0)
@@ -365,6 +605,7 @@ static int px_link(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 	if (e == 0)
 		e = op_node(&o, target, &o.q.node2);
 	o.q.name = pstr(name);
+	o.verify = linked_verify;
 	if (e == 0)
 		e = op_call(&o, NULL);
 	op_end(&o);
@@ -413,6 +654,7 @@ static int px_rename(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 		e = op_node(&o, newdir, &o.q.node2);
 	o.q.name = pstr(oldname);
 	o.q.name2 = pstr(newname);
+	o.verify = renamed_verify;
 	if (e == 0)
 		e = op_call(&o, NULL);
 	op_end(&o);
@@ -437,6 +679,7 @@ static int px_unlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	e = op_node(&o, dir, &o.q.node);
 	o.q.name = pstr(name);
 	o.q.uflags = (flags & AT_REMOVEDIR) ? X9P_PXU_REMOVEDIR : 0;
+	o.verify = gone_verify;
 	if (e == 0)
 		e = op_call(&o, NULL);
 	op_end(&o);
@@ -649,6 +892,7 @@ static int px_setxattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_no
 		     (flags & XATTR_REPLACE) ? X9P_PXX_REPLACE : 0;
 	o.q.value = value;
 	o.q.value_len = (uint32_t)size;
+	o.verify = gone_verify;
 	if (e == 0)
 		e = op_call(&o, NULL);
 	op_end(&o);
@@ -668,6 +912,7 @@ static int px_removexattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p
 		return e;
 	e = op_node(&o, n, &o.q.node);
 	o.q.xname = pstr(name);
+	o.verify = gone_verify;
 	if (e == 0)
 		e = op_call(&o, NULL);
 	op_end(&o);

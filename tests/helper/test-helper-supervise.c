@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Supervision of x9p-helper by the proxy driver: the helper is killed
- * while requests are in flight.  Those fail with EIO, later ones succeed
- * on a restarted helper, the nodes the caller holds stay valid (walked
+ * while requests are in flight.  Those are sent again to the restarted
+ * helper and succeed; one that changes a name and had taken effect before
+ * the helper went is answered as done, never executed twice, and one that
+ * had not is executed.  The nodes the caller holds stay valid (walked
  * again from their remembered names) unless what they named is gone, and
  * descriptors already handed out keep working.
  */
@@ -109,7 +111,7 @@ static gpointer getattr_thread(gpointer data)
 	return NULL;
 }
 
-static void test_inflight_eio(struct fx *f, gconstpointer data)
+static void test_inflight_rerun(struct fx *f, gconstpointer data)
 {
 	struct pt *t = &f->t;
 	struct x9p_node *d, *e, *file, *up;
@@ -141,7 +143,8 @@ static void test_inflight_eio(struct fx *f, gconstpointer data)
 	if (worker != pid)
 		kill(worker, SIGKILL);
 	g_thread_join(th);
-	g_assert_cmpint(c.result, ==, -EIO);
+	/* sent again to the next helper */
+	g_assert_cmpint(c.result, ==, 0);
 
 	/* afterwards: success, on a new helper, with the same nodes */
 	g_assert_cmpint(pt_getattr(t, file, &a), ==, 0);
@@ -162,6 +165,239 @@ static void test_inflight_eio(struct fx *f, gconstpointer data)
 	pt_put(t, file);
 	pt_put(t, e);
 	pt_put(t, d);
+}
+
+/* ---- requests that change names, lost with the helper ---- */
+
+enum rop { R_MKDIR, R_CREATE, R_SYMLINK, R_LINK, R_RENAME, R_UNLINK, R_RMDIR };
+
+struct rcall {
+	struct pt *t;
+	enum rop op;
+	struct x9p_node *dir, *node;   /* node: LINK's target */
+	const char *name, *name2;
+	int result, fd;
+	struct x9p_node *made;
+	struct x9p_attr attr;
+};
+
+static gpointer rcall_thread(gpointer data)
+{
+	struct rcall *r = data;
+	struct pt *t = r->t;
+	const struct x9p_fs_ops *ops = PT_OPS(t);
+
+	switch (r->op) {
+	case R_MKDIR:
+		r->result = ops->mkdir(t->fs, &t->c, r->dir, r->name, 0750, &r->attr);
+		break;
+	case R_CREATE:
+		r->result = ops->create(t->fs, &t->c, r->dir, r->name, O_RDWR | O_CREAT | O_EXCL,
+					0640, &r->made, &r->attr, &r->fd);
+		break;
+	case R_SYMLINK:
+		r->result = ops->symlink(t->fs, &t->c, r->dir, r->name, "target", &r->attr);
+		break;
+	case R_LINK:
+		r->result = ops->link(t->fs, &t->c, r->dir, r->node, r->name);
+		break;
+	case R_RENAME:
+		r->result = ops->rename(t->fs, &t->c, r->dir, r->name, r->dir, r->name2);
+		break;
+	case R_UNLINK:
+		r->result = ops->unlink(t->fs, &t->c, r->dir, r->name, 0);
+		break;
+	case R_RMDIR:
+		r->result = ops->unlink(t->fs, &t->c, r->dir, r->name, AT_REMOVEDIR);
+		break;
+	}
+	return NULL;
+}
+
+/* What the helper would have done, done behind the driver's back. */
+static void host_effect(struct pt *t, const struct rcall *r)
+{
+	const char *p = pt_rel(t, r->name), *p2 = r->name2 ? pt_rel(t, r->name2) : NULL;
+	int fd;
+
+	switch (r->op) {
+	case R_MKDIR:
+		g_assert_cmpint(mkdir(p, 0700), ==, 0);
+		break;
+	case R_CREATE:
+		fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+		g_assert_cmpint(fd, >=, 0);
+		close(fd);
+		break;
+	case R_SYMLINK:
+		g_assert_cmpint(symlink("target", p), ==, 0);
+		break;
+	case R_LINK:
+		g_assert_cmpint(link(pt_rel(t, "linked"), p), ==, 0);
+		break;
+	case R_RENAME:
+		g_assert_cmpint(rename(p, p2), ==, 0);
+		break;
+	case R_UNLINK:
+		g_assert_cmpint(unlink(p), ==, 0);
+		break;
+	case R_RMDIR:
+		g_assert_cmpint(rmdir(p), ==, 0);
+		break;
+	}
+}
+
+/*
+ * Runs r with the helper frozen, so that it is certainly in flight; then
+ * does its effect on the host (as if the helper had done it and died before
+ * answering) when done is set, kills the helper and returns r's result.
+ */
+static int lost_call(struct pt *t, struct rcall *r, bool done)
+{
+	unsigned before = x9p_proxy_restarts(t->fs);
+	pid_t pid = x9p_proxy_helper_pid(t->fs), worker = worker_of(pid);
+	GThread *th;
+
+	r->t = t;
+	r->fd = -1;
+	stop_process(worker);
+	th = g_thread_new("lost", rcall_thread, r);
+	while (x9p_proxy_inflight(t->fs) < 1)
+		g_usleep(1000);
+	if (done)
+		host_effect(t, r);
+	g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+	if (worker != pid)
+		kill(worker, SIGKILL);
+	g_thread_join(th);
+	g_assert_cmpuint(x9p_proxy_restarts(t->fs), >, before);
+	return r->result;
+}
+
+static void prepare(struct pt *t, struct x9p_node **link_target)
+{
+	struct x9p_node *n;
+
+	g_assert_cmpint(pt_create(t, t->root, "linked", O_RDWR, 0644, link_target, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "from", O_RDWR, 0644, NULL, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "victim", O_RDWR, 0644, NULL, NULL), ==, 0);
+	g_assert_cmpint(pt_mkdir(t, t->root, "vdir", 0755), ==, 0);
+	g_assert_cmpint(pt_mkdir(t, t->root, "old", 0755), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "taken", O_RDWR, 0644, &n, NULL), ==, 0);
+	pt_put(t, n);
+	/* "old" and "taken" must predate the requests below by a clock tick */
+	g_usleep(50000);
+}
+
+/* Each took effect before its helper went: all answered as done. */
+static void test_rerun_done(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_node *target;
+	struct x9p_attr a;
+	struct stat st;
+	struct rcall r;
+
+	if (!t->fs)
+		return;
+	prepare(t, &target);
+
+	r = (struct rcall){ .op = R_MKDIR, .dir = t->root, .name = "m" };
+	g_assert_cmpint(lost_call(t, &r, true), ==, 0);
+	/* mode and owner set again, as the helper would have */
+	g_assert_cmphex(r.attr.mode, ==, S_IFDIR | 0750);
+	g_assert_cmpuint(r.attr.uid, ==, 1000);
+
+	r = (struct rcall){ .op = R_CREATE, .dir = t->root, .name = "c" };
+	g_assert_cmpint(lost_call(t, &r, true), ==, 0);
+	g_assert_cmphex(r.attr.mode, ==, S_IFREG | 0640);
+	g_assert_nonnull(r.made);
+	g_assert_cmpint(r.fd, >=, 0);
+	g_assert_cmpint(pwrite(r.fd, "x", 1, 0), ==, 1);
+	close(r.fd);
+	g_assert_cmpint(pt_getattr(t, r.made, &a), ==, 0);
+	g_assert_cmpuint(a.size, ==, 1);
+	pt_put(t, r.made);
+
+	r = (struct rcall){ .op = R_SYMLINK, .dir = t->root, .name = "s" };
+	g_assert_cmpint(lost_call(t, &r, true), ==, 0);
+	g_assert_true(S_ISLNK(r.attr.mode));
+
+	r = (struct rcall){ .op = R_LINK, .dir = t->root, .node = target, .name = "l" };
+	g_assert_cmpint(lost_call(t, &r, true), ==, 0);
+	g_assert_cmpint(stat(pt_rel(t, "linked"), &st), ==, 0);
+	g_assert_cmpuint(st.st_nlink, ==, 2);
+
+	r = (struct rcall){ .op = R_RENAME, .dir = t->root, .name = "from", .name2 = "to" };
+	g_assert_cmpint(lost_call(t, &r, true), ==, 0);
+	g_assert_true(g_file_test(pt_rel(t, "to"), G_FILE_TEST_EXISTS));
+
+	r = (struct rcall){ .op = R_UNLINK, .dir = t->root, .name = "victim" };
+	g_assert_cmpint(lost_call(t, &r, true), ==, 0);
+	r = (struct rcall){ .op = R_RMDIR, .dir = t->root, .name = "vdir" };
+	g_assert_cmpint(lost_call(t, &r, true), ==, 0);
+	pt_put(t, target);
+}
+
+/* None took effect before its helper went: each is executed, once. */
+static void test_rerun_not_done(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_node *target;
+	struct stat st;
+	struct rcall r;
+
+	if (!t->fs)
+		return;
+	prepare(t, &target);
+	r = (struct rcall){ .op = R_MKDIR, .dir = t->root, .name = "m" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, 0);
+	g_assert_cmpint(stat(pt_rel(t, "m"), &st), ==, 0);
+	g_assert_true(S_ISDIR(st.st_mode));
+	r = (struct rcall){ .op = R_CREATE, .dir = t->root, .name = "c" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, 0);
+	g_assert_cmpint(r.fd, >=, 0);
+	close(r.fd);
+	pt_put(t, r.made);
+	r = (struct rcall){ .op = R_LINK, .dir = t->root, .node = target, .name = "l" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, 0);
+	r = (struct rcall){ .op = R_RENAME, .dir = t->root, .name = "from", .name2 = "to" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, 0);
+	g_assert_false(g_file_test(pt_rel(t, "from"), G_FILE_TEST_EXISTS));
+	r = (struct rcall){ .op = R_UNLINK, .dir = t->root, .name = "victim" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, 0);
+	g_assert_false(g_file_test(pt_rel(t, "victim"), G_FILE_TEST_EXISTS));
+	g_assert_cmpint(stat(pt_rel(t, "linked"), &st), ==, 0);
+	g_assert_cmpuint(st.st_nlink, ==, 2);
+	pt_put(t, target);
+}
+
+/*
+ * What was there before the request is not taken for its effect: the
+ * answer is the refusal the request would have got anyway.
+ */
+static void test_rerun_refused(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_node *target;
+	struct rcall r;
+
+	if (!t->fs)
+		return;
+	prepare(t, &target);
+	r = (struct rcall){ .op = R_MKDIR, .dir = t->root, .name = "old" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, -EEXIST);
+	r = (struct rcall){ .op = R_CREATE, .dir = t->root, .name = "taken" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, -EEXIST);
+	g_assert_null(r.made);
+	g_assert_cmpint(r.fd, ==, -1);
+	/* another inode under the name */
+	r = (struct rcall){ .op = R_LINK, .dir = t->root, .node = target, .name = "taken" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, -EEXIST);
+	/* no source; the target predates the request */
+	r = (struct rcall){ .op = R_RENAME, .dir = t->root, .name = "nosuch", .name2 = "old" };
+	g_assert_cmpint(lost_call(t, &r, false), ==, -ENOENT);
+	pt_put(t, target);
 }
 
 /* A flushed request: the helper skips it if it has not started (EINTR). */
@@ -313,6 +549,8 @@ static void test_stream(struct fx *f, gconstpointer data)
 		g_atomic_int_set(&s[i].stop, 1);
 		g_thread_join(th[i]);
 		g_assert_cmpint(s[i].other, ==, 0);
+		/* what the dead helper had in hand went to the next one */
+		g_assert_cmpint(s[i].eio, ==, 0);
 	}
 	g_assert_cmpuint(x9p_proxy_restarts(t->fs), >=, 1);
 	g_assert_cmpint(pt_getattr(t, file, &a), ==, 0);
@@ -492,14 +730,18 @@ int main(int argc, char **argv)
 		const char *name;
 		void (*fn)(struct fx *, gconstpointer);
 	} tests[] = {
-		{ "inflight_eio", test_inflight_eio },
+		{ "inflight_rerun", test_inflight_rerun },
+		{ "rerun_done", test_rerun_done },
+		{ "rerun_not_done", test_rerun_not_done },
+		{ "rerun_refused", test_rerun_refused },
 		{ "cancel", test_cancel },
 		{ "stream", test_stream },
 		{ "renamed_nodes", test_renamed_nodes },
 		{ "stale_nodes", test_stale_nodes },
 		{ "repeated_kills", test_repeated_kills },
 	};
-	static const enum x9p_secmodel models[] = { X9P_SM_MAPPED_FILE, X9P_SM_PASSTHROUGH };
+	static const enum x9p_secmodel models[] = { X9P_SM_MAPPED_FILE, X9P_SM_MAPPED_XATTR,
+						     X9P_SM_PASSTHROUGH };
 
 	pt_init();
 	g_test_init(&argc, &argv, NULL);
