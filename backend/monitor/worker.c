@@ -36,8 +36,10 @@ struct x9p_mworker {
 	GMutex send_lock;
 	GThread *reaper;            /* the last HELPER_REAP served */
 	gint reaping;               /* atomic: it has not replied yet */
-	gint64 starts_window;       /* rate limit of HELPER_START */
-	unsigned starts;
+	gint64 starts_window;       /* rate limits of HELPER_START */
+	unsigned starts;            /* in this window */
+	unsigned forced_starts;     /* of those, after a HELPER_KILL */
+	bool kill_asked;            /* HELPER_KILL since the last start */
 };
 
 char *x9p_mworker_program(void)
@@ -102,17 +104,24 @@ static void helper_start(struct x9p_mworker *w, const struct mw_msg *q)
 	char *why = NULL;
 	int rc;
 
+	bool forced = w->kill_asked;
+
 	if (now - w->starts_window > 60 * G_USEC_PER_SEC) {
 		w->starts_window = now;
-		w->starts = 0;
+		w->starts = w->forced_starts = 0;
 	}
 	if (!w->cfg.helpers) {
 		rc = -ENOTSUP;
 		why = g_strdup("this worker has no export");
-	} else if (++w->starts > MWORKER_HELPER_STARTS) {
+	} else if (forced && ++w->forced_starts > MWORKER_HELPER_STARTS) {
 		rc = -EAGAIN;
-		why = g_strdup_printf("more than %d helper starts a minute", MWORKER_HELPER_STARTS);
+		why = g_strdup_printf("more than %d helper starts a minute after kills it asked for",
+				      MWORKER_HELPER_STARTS);
+	} else if (++w->starts > MWORKER_HELPER_RESTARTS) {
+		rc = -EAGAIN;
+		why = g_strdup_printf("more than %d helper starts a minute", MWORKER_HELPER_RESTARTS);
 	} else {
+		w->kill_asked = false;
 		rc = w->cfg.helpers->start(w->cfg.helpers, &hp, &why);
 	}
 	mw_init(&a, MW_HELPER, q->seq);
@@ -196,6 +205,7 @@ static gboolean on_message(gint fd, GIOCondition cond, gpointer data)
 		helper_start(w, &m);
 		break;
 	case MW_HELPER_KILL:
+		w->kill_asked = true;
 		if (w->cfg.helpers)
 			w->cfg.helpers->kill(w->cfg.helpers);
 		break;

@@ -12,8 +12,12 @@
  * next worker).
  *
  * Requests: HELPER_START, HELPER_KILL and HELPER_REAP act only on the
- * helper of `helpers` (one at a time; at most MWORKER_HELPER_STARTS starts
- * a minute); without `helpers` a start is refused with ENOTSUP.  A worker
+ * helper of `helpers` (one at a time); without `helpers` a start is
+ * refused with ENOTSUP.  Starts are limited per minute: at most
+ * MWORKER_HELPER_STARTS after a helper the worker asked to kill (a worker
+ * cycling its helper costs the monitor a process creation each time), and
+ * MWORKER_HELPER_RESTARTS in all, so that a helper killed from outside
+ * (the OOM killer, an operator) comes back as fast as it goes.  A worker
  * that sends a malformed or unexpected message is killed and its end
  * reported like any other.  When the worker has exited, its helper is
  * reaped (killed if it still runs) before exited() is called; the
@@ -29,6 +33,7 @@
 #include "privsep/mw.h"
 
 #define MWORKER_HELPER_STARTS 30
+#define MWORKER_HELPER_RESTARTS 1200
 
 struct x9p_mworker;
 

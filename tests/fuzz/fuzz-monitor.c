@@ -143,6 +143,45 @@ static void send_raw(int fd, const uint8_t *buf, size_t len, int nfds)
 		close(fds[i]);
 }
 
+/*
+ * A worker that cycles its helper as fast as the monitor lets it, one
+ * worker in eight.  After kills it asked for, starts beyond
+ * MWORKER_HELPER_STARTS a minute must be refused (the fake launcher checks
+ * that none gets through); without kills, every one must be granted.
+ * Exit CYCLE_FAILED when the monitor refused one it must grant.
+ */
+#define CYCLE_FAILED 7
+
+static int cycling_worker(int ch, bool kills)
+{
+	for (unsigned i = 0; i < MWORKER_HELPER_STARTS + 10; i++) {
+		struct mw_msg m, a;
+		int32_t st;
+
+		if (kills) {
+			mw_init(&m, MW_HELPER_KILL, 0);
+			mw_send(ch, &m);
+			mw_clear(&m);
+		}
+		mw_init(&m, MW_HELPER_START, 2 * i + 1);
+		mw_send(ch, &m);
+		mw_clear(&m);
+		if (mw_recv(ch, MW_FROM_MONITOR, &a) != 0 || a.type != MW_HELPER)
+			return CYCLE_FAILED;
+		st = (int32_t)a.u[MW_HP_STATUS];
+		mw_clear(&a);
+		if (!kills && st != 0)
+			return CYCLE_FAILED;
+		mw_init(&m, MW_HELPER_REAP, 2 * i + 2);
+		mw_send(ch, &m);
+		mw_clear(&m);
+		if (mw_recv(ch, MW_FROM_MONITOR, &a) != 0 || a.type != MW_HELPER_GONE)
+			return CYCLE_FAILED;
+		mw_clear(&a);
+	}
+	return 0;
+}
+
 static int hostile_worker(guint32 seed)
 {
 	GRand *r = g_rand_new_with_seed(seed);
@@ -153,6 +192,8 @@ static int hostile_worker(guint32 seed)
 	if (mw_recv(ch, MW_FROM_MONITOR, &cfg) != 0 || cfg.type != MW_CONFIG)
 		return 3;
 	mw_clear(&cfg);
+	if (g_rand_int_range(r, 0, 8) == 0)
+		return cycling_worker(ch, g_rand_boolean(r));
 	for (int i = 0; i < n; i++) {
 		struct mw_msg m;
 		int len, kind = g_rand_int_range(r, 0, 10);
@@ -206,7 +247,8 @@ struct fake {
 	bool live;
 	unsigned starts, reaps, kills;
 	gint64 window;
-	unsigned in_window;
+	unsigned in_window, forced_in_window;
+	bool kill_seen;             /* since the last start */
 };
 
 static int fake_start(struct x9p_helper_launcher *l, struct x9p_helper_proc *out, char **why)
@@ -221,11 +263,16 @@ static int fake_start(struct x9p_helper_launcher *l, struct x9p_helper_proc *out
 	}
 	if (now - f->window > 61 * G_USEC_PER_SEC) {
 		f->window = now;
-		f->in_window = 0;
+		f->in_window = f->forced_in_window = 0;
 	}
 	f->in_window++;
-	CHECK(f->in_window <= MWORKER_HELPER_STARTS, "%u helper starts within a minute",
+	CHECK(f->in_window <= MWORKER_HELPER_RESTARTS, "%u helper starts within a minute",
 	      f->in_window);
+	if (f->kill_seen)
+		f->forced_in_window++;
+	f->kill_seen = false;
+	CHECK(f->forced_in_window <= MWORKER_HELPER_STARTS,
+	      "%u helper starts after kills within a minute", f->forced_in_window);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		*why = g_strdup("socketpair");
 		return -errno;
@@ -242,6 +289,7 @@ static int fake_start(struct x9p_helper_launcher *l, struct x9p_helper_proc *out
 static void fake_kill(struct x9p_helper_launcher *l)
 {
 	((struct fake *)l)->kills++;
+	((struct fake *)l)->kill_seen = true;
 }
 
 static char *fake_reap(struct x9p_helper_launcher *l, int grace_ms)
@@ -284,6 +332,8 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int status)
 {
 	struct round *rd = opaque;
 
+	CHECK(!WIFEXITED(status) || WEXITSTATUS(status) != CYCLE_FAILED,
+	      "the monitor refused a helper start it must grant");
 	rd->exits++;
 	g_main_loop_quit(rd->loop);
 }
@@ -317,7 +367,8 @@ static void fuzz_monitor(guint32 seed, struct fake *f)
 
 	/* The monitor's start limit holds per worker. */
 	f->window = g_get_monotonic_time();
-	f->in_window = 0;
+	f->in_window = f->forced_in_window = 0;
+	f->kill_seen = false;
 	mw_init(&cfg, MW_CONFIG, 0);
 	mw_add_str(&cfg, "fuzz");
 	mw_add_str(&cfg, "");

@@ -2,7 +2,7 @@
 /*
  * stress: randomized data-integrity stress for one directory.
  *
- *   stress DIR [--seed N] [--steps N] [--files N] [--max-size BYTES] [--verbose]
+ *   stress DIR [--seed N] [--steps N] [--seconds N] [--files N] [--max-size BYTES] [--verbose]
  *
  * Works in a fresh subdirectory DIR/stress.PID over a few file names f0..fN-1.  Each step is
  * one random operation (write at a random offset, some past EOF; write with O_APPEND;
@@ -11,6 +11,10 @@
  * applied to the files and to an in-memory model.  After EVERY step everything is checked
  * against the model: the directory listing, and for every name its size, link count and full
  * content, and for every open but unlinked file its size and content through its descriptor.
+ *
+ * --seconds N stops after the step that ends N seconds in (or at --steps, whichever comes
+ * first).  The slowest step (the operation and its verification) is printed at the end, so a
+ * server that stalls shows even when everything checks out.
  *
  * The seed is printed first; the same seed replays the same sequence.  On a mismatch it prints
  * the step, the operation and the first differing offset, keeps the directory and exits 1.
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FILES 16
@@ -493,9 +498,11 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{"seed", required_argument, NULL, 's'},	 {"steps", required_argument, NULL, 'n'},
 		{"files", required_argument, NULL, 'f'},    {"max-size", required_argument, NULL, 'm'},
-		{"verbose", no_argument, NULL, 'v'},	 {0},
+		{"verbose", no_argument, NULL, 'v'},	 {"seconds", required_argument, NULL, 't'},
+		{0},
 	};
-	unsigned long seed = 1, steps = 400;
+	unsigned long seed = 1, steps = 400, seconds = 0, slowest = 0, slowest_step = 0;
+	struct timespec t0, t1, t2;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -504,12 +511,13 @@ int main(int argc, char **argv)
 		case 'f': nfiles = (unsigned)num(optarg, "files"); break;
 		case 'm': max_size = num(optarg, "max-size"); break;
 		case 'v': verbose = 1; break;
+		case 't': seconds = num(optarg, "seconds"); break;
 		default: goto usage;
 		}
 	}
 	if (argc - optind != 1 || nfiles < 1 || nfiles > MAX_FILES || max_size < 16 || max_size > (256u << 20)) {
 	usage:
-		fprintf(stderr, "usage: stress DIR [--seed N] [--steps N] [--files 1..%d] [--max-size BYTES] [--verbose]\n",
+		fprintf(stderr, "usage: stress DIR [--seed N] [--steps N] [--seconds N] [--files 1..%d] [--max-size BYTES] [--verbose]\n",
 			MAX_FILES);
 		return 2;
 	}
@@ -526,14 +534,27 @@ int main(int argc, char **argv)
 		slot_obj[s] = -1;
 	rng = seed;
 	printf("stress: seed %lu steps %lu files %u max-size %zu dir %s\n", seed, steps, nfiles, max_size, workdir);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (step = 1; step <= steps; step++) {
+		unsigned long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		op[0] = '\0';
 		do_step();
 		if (verbose)
 			printf("stress: step %lu: %s\n", step, op);
 		verify_all();
+		clock_gettime(CLOCK_MONOTONIC, &t2);
+		ms = (unsigned long)((t2.tv_sec - t1.tv_sec) * 1000 + (t2.tv_nsec - t1.tv_nsec) / 1000000);
+		if (ms > slowest)
+			slowest = ms, slowest_step = step;
+		if (seconds && (unsigned long)(t2.tv_sec - t0.tv_sec) >= seconds) {
+			steps = step;
+			break;
+		}
 	}
 	cleanup();
+	printf("stress: slowest step %lu ms (step %lu)\n", slowest, slowest_step);
 	printf("stress: ok, %lu steps verified (seed %lu)\n", steps, seed);
 	return 0;
 }
