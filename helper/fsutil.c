@@ -216,6 +216,18 @@ static bool same_inode(int fd, const struct hx_node *n, mode_t type)
 	       st.st_dev == n->dev && st.st_ino == n->ino;
 }
 
+int hx_reopen_path(int fd)
+{
+	char num[16];
+	int r;
+
+	if (hx.proc_fd < 0)
+		return -EOPNOTSUPP;
+	proc_name(num, sizeof(num), fd);
+	r = openat(hx.proc_fd, num, O_PATH | O_CLOEXEC);
+	return r < 0 ? -errno : r;
+}
+
 int hx_reopen(struct hx_node *n, int flags)
 {
 	int fd, fl;

@@ -55,6 +55,9 @@ bool hx_node_locate(struct hx_node *n, struct hx_node **dir, char **name);
 
 /* An I/O descriptor for node n: O_* flags, regular files and directories only. */
 int hx_reopen(struct hx_node *n, int flags);
+/* An O_PATH descriptor of what fd is open on, through /proc; -errno
+ * (-EOPNOTSUPP without /proc). */
+int hx_reopen_path(int fd);
 
 int hx_fchmod_path(int fd, mode_t type, mode_t mode);
 int hx_fchown_path(int fd, uid_t uid, gid_t gid);

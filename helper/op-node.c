@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Operations on one node: walk, getattr, statfs, fsync, readlink, open. */
+/* Operations on one node: walk, adopt, getattr, statfs, fsync, readlink, open. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -88,6 +89,41 @@ int hx_op_walk(const struct x9p_px_req *q, struct hx_out *o)
 out:
 	hx_node_put(d);
 	return e;
+}
+
+/*
+ * ADOPT: a node for a regular file the backend holds open, which a helper
+ * of this export handed out (an open file unlinked or replaced since: no
+ * name leads to it).  Only a regular file on a device the export may
+ * serve is taken.  The node has no name, like an unlinked one: it serves
+ * what needs no parent (attributes, setattr, xattrs, open).
+ */
+int hx_op_adopt(const struct x9p_px_req *q, struct hx_out *o)
+{
+	struct statx stx;
+	int fd = o->in_fd, pfd, fl, e;
+
+	if (fd < 0)
+		return -EPROTO;
+	fl = fcntl(fd, F_GETFL);
+	e = hx_stat(fd, NULL, &stx);
+	if (e)
+		return e;
+	if (fl < 0 || (fl & O_PATH) || !S_ISREG(stx.stx_mode))
+		return -EINVAL;
+	if (hx_stx_dev(&stx) != hx.root_dev) {
+		hx_note_device(hx_stx_dev(&stx));
+		if (hx.multidevs == X9P_MULTIDEVS_FORBID)
+			return -ENODEV;
+	}
+	/* Nodes hold O_PATH descriptors: one through the magic link where
+	 * /proc is at hand, else the file's own. */
+	pfd = hx_reopen_path(fd);
+	if (pfd < 0) {
+		pfd = fd;
+		o->in_fd = -1;
+	}
+	return hx_publish_stx(pfd, &stx, NULL, NULL, NULL, o->rep);
 }
 
 int hx_op_getattr(const struct x9p_px_req *q, struct hx_out *o)

@@ -22,6 +22,8 @@
 struct hx_out {
 	struct x9p_px_rep *rep;
 	int fd;
+	int in_fd;               /* the request's descriptor (ADOPT); a handler
+				  * that keeps it sets -1, else the caller closes it */
 	uint8_t *scratch;        /* X9P_PX_MAX_MSG bytes for reply data */
 	uint8_t *msg;            /* X9P_PX_MAX_MSG bytes: the reply message */
 	size_t msg_len;
@@ -51,6 +53,7 @@ int hx_op_getxattr(const struct x9p_px_req *q, struct hx_out *o);
 int hx_op_listxattr(const struct x9p_px_req *q, struct hx_out *o);
 int hx_op_setxattr(const struct x9p_px_req *q, struct hx_out *o);
 int hx_op_removexattr(const struct x9p_px_req *q, struct hx_out *o);
+int hx_op_adopt(const struct x9p_px_req *q, struct hx_out *o);
 
 /* ---- shared by the handlers (op-common.c) ---- */
 

@@ -19,6 +19,7 @@ const char *x9p_px_op_name(unsigned op)
 		[X9P_PX_SETXATTR] = "SETXATTR", [X9P_PX_REMOVEXATTR] = "REMOVEXATTR",
 		[X9P_PX_CANCEL] = "CANCEL",
 		[X9P_PX_CHANNEL] = "CHANNEL",
+		[X9P_PX_ADOPT] = "ADOPT",
 	};
 
 	op &= ~X9P_PX_REPLY;

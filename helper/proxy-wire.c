@@ -395,6 +395,7 @@ int x9p_px_encode_req(void *buf, size_t cap, const struct x9p_px_req *q)
 		put64(&w, q->cancel_id);
 		break;
 	case X9P_PX_CHANNEL:
+	case X9P_PX_ADOPT:
 		break;
 	default:
 		return -EINVAL;
@@ -501,8 +502,8 @@ int x9p_px_decode_req(const void *buf, size_t len, struct x9p_px_req *q)
 		return -EPROTO;
 	if (q->h.op == 0 || q->h.op >= X9P_PX_OP_END)
 		return -EOPNOTSUPP;
-	/* CHANNEL carries its socket; nothing else carries a descriptor. */
-	if (!(q->h.flags & X9P_PXF_FD) != (q->h.op != X9P_PX_CHANNEL))
+	/* CHANNEL carries its socket, ADOPT its file; nothing else a descriptor. */
+	if (!(q->h.flags & X9P_PXF_FD) != (q->h.op != X9P_PX_CHANNEL && q->h.op != X9P_PX_ADOPT))
 		return -EPROTO;
 	/* Only releases may go unanswered: a lost reply must not leak a node or fd. */
 	if ((q->h.flags & X9P_PXF_NOREPLY) && q->h.op != X9P_PX_CLUNK && q->h.op != X9P_PX_CANCEL)
@@ -623,6 +624,7 @@ int x9p_px_decode_req(const void *buf, size_t len, struct x9p_px_req *q)
 		q->cancel_id = get64(&r);
 		break;
 	case X9P_PX_CHANNEL:
+	case X9P_PX_ADOPT:
 		break;
 	}
 	if (r.err || r.p != r.end)
@@ -653,6 +655,7 @@ int x9p_px_encode_rep(void *buf, size_t cap, const struct x9p_px_rep *p)
 	case X9P_PX_ATTACH:
 	case X9P_PX_WALK:
 	case X9P_PX_CREATE:
+	case X9P_PX_ADOPT:
 		put64(&w, p->node);
 		putattr(&w, &p->attr);
 		break;
@@ -739,6 +742,7 @@ int x9p_px_decode_rep(const void *buf, size_t len, uint16_t expect_op, struct x9
 	case X9P_PX_ATTACH:
 	case X9P_PX_WALK:
 	case X9P_PX_CREATE:
+	case X9P_PX_ADOPT:
 		p->node = get64(&r);
 		getattr_(&r, &p->attr);
 		if (expect_op == X9P_PX_CREATE && !(p->h.flags & X9P_PXF_FD))

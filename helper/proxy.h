@@ -28,7 +28,10 @@
  *
  * Descriptors: only a successful OPEN or CREATE reply may carry one, as
  * SCM_RIGHTS with X9P_PXF_FD set; it is always an opened regular file.
- * The only request that carries one is CHANNEL.  A receiver closes every
+ * The only requests that carry one are CHANNEL (a socket) and ADOPT (an
+ * opened regular file of the export, which a helper handed out earlier:
+ * the backend keeps one per node it opened, so that a node no name leads
+ * to any more, an open file unlinked or replaced, survives a restart).  A receiver closes every
  * descriptor it did not expect and treats the message as malformed.
  *
  * Channels: besides the socket it was started with, the helper serves
@@ -58,7 +61,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define X9P_PX_VERSION 2u
+#define X9P_PX_VERSION 3u
 #define X9P_PX_HDR_SIZE 16u
 #define X9P_PX_MAX_MSG (128u * 1024u)
 #define X9P_PX_NAME_MAX 255u          /* one path component */
@@ -97,6 +100,7 @@ enum x9p_px_op {
 	X9P_PX_REMOVEXATTR,
 	X9P_PX_CANCEL,
 	X9P_PX_CHANNEL,
+	X9P_PX_ADOPT,
 	X9P_PX_OP_END,
 };
 
@@ -227,6 +231,7 @@ struct x9p_px_statfs {
  *   SETXATTR    node xname xflags value
  *   REMOVEXATTR node xname
  *   CANCEL      cancel_id
+ *   ADOPT       - (+ descriptor)
  */
 struct x9p_px_req {
 	struct x9p_px_hdr h;
@@ -244,7 +249,7 @@ struct x9p_px_req {
 /*
  * One reply.  After status 0:
  *   HELLO       version model hflags multidevs root_dev root_ino
- *   ATTACH/WALK/CREATE  node attr (CREATE: + descriptor)
+ *   ATTACH/WALK/CREATE/ADOPT  node attr (CREATE: + descriptor)
  *   GETATTR/MKDIR/MKNOD/SYMLINK  attr
  *   OPEN        - (+ descriptor for a regular file)
  *   READLINK    data (the target, at most the requested size)

@@ -16,6 +16,7 @@ struct job {
 	uint8_t *buf;
 	size_t len;
 	uint64_t id;
+	int fd;                     /* ADOPT's descriptor, or -1 */
 	volatile int cancelled;
 };
 
@@ -59,6 +60,7 @@ static const hx_op_fn handlers[X9P_PX_OP_END] = {
 	[X9P_PX_LISTXATTR] = hx_op_listxattr,
 	[X9P_PX_SETXATTR] = hx_op_setxattr,
 	[X9P_PX_REMOVEXATTR] = hx_op_removexattr,
+	[X9P_PX_ADOPT] = hx_op_adopt,
 };
 
 bool hx_cancelled(void)
@@ -103,7 +105,9 @@ static void execute(struct job *j, int to)
 		tls_scratch = g_malloc(X9P_PX_MAX_MSG);
 	}
 	memset(&rep, 0, sizeof(rep));
-	o = (struct hx_out){ .rep = &rep, .fd = -1, .scratch = tls_scratch, .msg = tls_msg };
+	o = (struct hx_out){ .rep = &rep, .fd = -1, .in_fd = j->fd, .scratch = tls_scratch,
+			     .msg = tls_msg };
+	j->fd = -1;
 	e = x9p_px_decode_req(j->buf, j->len, &q);
 	if (e == 0 && j->cancelled)
 		e = -EINTR;
@@ -146,6 +150,8 @@ out:
 	/* Ours is a copy: the backend owns the one it received. */
 	if (o.fd >= 0)
 		close(o.fd);
+	if (o.in_fd >= 0)
+		close(o.in_fd);
 }
 
 static void work(gpointer data, gpointer unused)
@@ -181,7 +187,7 @@ static void cancel(const uint8_t *buf, size_t len)
 /*
  * Reads the next request on s into buf (X9P_PX_MAX_MSG + 1 bytes).  0: a
  * message with a sound header *h, *len bytes; *fd is its descriptor, which
- * only CHANNEL on the first socket keeps (-1 otherwise).  -EAGAIN: nothing
+ * only CHANNEL on the first socket and ADOPT keep (-1 otherwise).  -EAGAIN: nothing
  * to serve (a malformed message was answered with EPROTO, when it asked for
  * an answer).  1: the backend closed s.  Other -errno: s failed.  On a
  * channel, set-up messages (CANCEL, CHANNEL) count as malformed.
@@ -201,8 +207,9 @@ static int next_request(int s, uint8_t *buf, size_t *len, struct x9p_px_hdr *h, 
 	hr = x9p_px_decode_hdr(buf, *len, h);
 	if (hr == 0 && !first && (h->op == X9P_PX_CANCEL || h->op == X9P_PX_CHANNEL))
 		hr = -EPROTO;
-	/* No request but CHANNEL carries a descriptor. */
-	if (*fd >= 0 && !(first && r == 0 && hr == 0 && h->op == X9P_PX_CHANNEL)) {
+	/* No request but CHANNEL and ADOPT carries a descriptor. */
+	if (*fd >= 0 && !(r == 0 && hr == 0 && ((first && h->op == X9P_PX_CHANNEL) ||
+						h->op == X9P_PX_ADOPT))) {
 		close(*fd);
 		*fd = -1;
 		r = -EBADMSG;
@@ -233,7 +240,7 @@ static gpointer channel_thread(gpointer data)
 		if (r != 0)
 			break;
 		g_mutex_lock(&ch->lock);
-		ch->job = (struct job){ .buf = buf, .len = len, .id = h.id };
+		ch->job = (struct job){ .buf = buf, .len = len, .id = h.id, .fd = fd };
 		ch->busy = true;
 		g_mutex_unlock(&ch->lock);
 		execute(&ch->job, ch->sock);
@@ -339,7 +346,7 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 		if (h.op == X9P_PX_CLUNK) {
 			/* Releasing a node never blocks, and one comes with every
 			 * clunked fid: not worth a hand-off to the pool. */
-			struct job cj = { .buf = buf, .len = len, .id = h.id };
+			struct job cj = { .buf = buf, .len = len, .id = h.id, .fd = -1 };
 
 			execute(&cj, sock);
 			continue;
@@ -348,6 +355,7 @@ int hx_serve(int s, unsigned threads, unsigned max_queue)
 		j->buf = g_memdup2(buf, len);
 		j->len = len;
 		j->id = h.id;
+		j->fd = fd;
 		g_mutex_lock(&lock);
 		while (queued >= max_queue)
 			g_cond_wait(&cond, &lock);

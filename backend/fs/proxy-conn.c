@@ -724,6 +724,14 @@ out:
 	return e;
 }
 
+int px_call_fd(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+	       struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int send_fd)
+{
+	if (__atomic_load_n(&cn->dead, __ATOMIC_RELAXED))
+		return PX_LOST;
+	return call_shared(fs, cn, c, q, rep, buf, NULL, send_fd);
+}
+
 int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 	    struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd)
 {

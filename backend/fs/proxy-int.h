@@ -142,6 +142,9 @@ void px_conn_put(struct px_conn *cn);
  */
 int px_call(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 	    struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int *fd);
+/* px_call() on the shared socket, with send_fd going along (ADOPT). */
+int px_call_fd(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+	       struct x9p_px_req *q, struct x9p_px_rep *rep, uint8_t **buf, int send_fd);
 /* Fire-and-forget (CLUNK): no reply is asked for. */
 void px_send_noreply(struct px_fs *fs, struct px_conn *cn, struct x9p_px_req *q);
 /* Kills a helper that broke the protocol; it will be restarted. */
@@ -157,6 +160,9 @@ struct x9p_node {
 	char *name;                 /* NULL: unlinked (or an attach root) */
 	char *key;
 	bool stale;
+	int fd;                     /* a descriptor of the file from its first OPEN or
+				     * CREATE, or -1: ADOPT gets a node no name leads
+				     * to any more back on a new helper */
 	/* fixed */
 	const void *owner;          /* charged to (x9p_ctx.owner), or NULL */
 	bool is_root;
@@ -182,6 +188,8 @@ struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct 
 			     const char *name);
 struct x9p_node *px_node_dup(struct x9p_fs *fs, struct x9p_node *n);
 void px_node_put(struct x9p_fs *fs, struct x9p_node *n);
+/* n is open as fd: keeps a copy of it for ADOPT, unless n has one. */
+void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd);
 /* The helper id of n on cn, re-walking n (and its parents) if needed. */
 int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		struct x9p_node *n, uint64_t *hid);

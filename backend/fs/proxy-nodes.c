@@ -10,6 +10,7 @@
 #define G_LOG_DOMAIN "x9p-proxy"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 
 #include "fs/proxy-int.h"
@@ -142,6 +143,7 @@ struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct 
 	struct x9p_node *n = g_new0(struct x9p_node, 1);
 
 	n->refs = 1;
+	n->fd = -1;
 	n->hid = hid;
 	n->gen = cn->gen;
 	n->dev = a->dev;
@@ -189,6 +191,8 @@ void px_node_put(struct x9p_fs *base, struct x9p_node *n)
 			px_send_noreply(fs, cn, &q);
 			px_conn_put(cn);
 		}
+		if (n->fd >= 0)
+			close(n->fd);
 		g_free(n->name);
 		g_free(n);
 		/* Iterate instead of recursing: chains are as deep as the tree. */
@@ -201,6 +205,60 @@ static void mark_stale(struct px_fs *fs, struct x9p_node *n)
 	g_mutex_lock(&fs->lock);
 	n->stale = true;
 	g_mutex_unlock(&fs->lock);
+}
+
+void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd)
+{
+	int copy;
+
+	if (n->is_root || __atomic_load_n(&n->fd, __ATOMIC_RELAXED) >= 0)
+		return;
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (copy < 0)
+		return;         /* only a restart will miss it */
+	g_mutex_lock(&fs->lock);
+	if (n->fd < 0) {
+		n->fd = copy;
+		copy = -1;
+	}
+	g_mutex_unlock(&fs->lock);
+	if (copy >= 0)
+		close(copy);
+}
+
+/*
+ * rv_lock held: gets a node for n's file on cn from the descriptor n kept,
+ * when no name leads to it: -ESTALE when it kept none.
+ */
+static int adopt(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+		 struct x9p_node *n, uint64_t *hid)
+{
+	struct x9p_px_req q = { .h = { .op = X9P_PX_ADOPT, .flags = X9P_PXF_FD } };
+	struct x9p_px_rep rep;
+	uint8_t *buf = NULL;
+	int fd, e;
+
+	g_mutex_lock(&fs->lock);
+	fd = n->fd;                 /* set once, closed with n, which we hold */
+	g_mutex_unlock(&fs->lock);
+	if (fd < 0)
+		return -ESTALE;
+	e = px_call_fd(fs, cn, c, &q, &rep, &buf, fd);
+	if (e == 0 && (rep.attr.dev != n->dev || rep.attr.ino != n->ino)) {
+		struct x9p_px_req cq = { .h = { .op = X9P_PX_CLUNK }, .node = rep.node };
+
+		px_send_noreply(fs, cn, &cq);
+		e = -ESTALE;
+	}
+	if (e == 0) {
+		g_mutex_lock(&fs->lock);
+		n->hid = rep.node;
+		n->gen = cn->gen;
+		g_mutex_unlock(&fs->lock);
+		*hid = rep.node;
+	}
+	g_free(buf);
+	return e;
 }
 
 /* rv_lock held: walks n again on cn (its parents first). */
@@ -259,6 +317,13 @@ static int rewalk(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		*hid = rep.node;
 	}
 out:
+	/* No name leads to it: an open file is still there. */
+	if ((e == -ESTALE || e == -ENOENT || e == -ENOTDIR) && !n->is_root) {
+		int a = adopt(fs, cn, c, n, hid);
+
+		if (a == 0 || a == PX_LOST)
+			e = a;
+	}
 	/* Gone or elsewhere for good; transient failures (EIO, EINTR) are not. */
 	if (e == -ESTALE || e == -ENOENT || e == -ENOTDIR) {
 		mark_stale(fs, n);

@@ -485,6 +485,8 @@ static int px_open(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 		e = op_call(&o, &rfd);
 	if (e == 0 && rfd >= 0)
 		e = check_fd(&o, rfd, flags & O_ACCMODE);
+	if (e == 0 && rfd >= 0)
+		px_node_keep_fd(o.fs, n, rfd);
 	if (e == 0)
 		*fd = rfd;
 	op_end(&o);
@@ -524,6 +526,7 @@ static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 		op_forget(&o);
 	if (e == 0) {
 		*out = px_node_new(o.fs, o.cn, c, o.rep.node, &o.rep.attr, dir, name);
+		px_node_keep_fd(o.fs, *out, rfd);
 		*fd = rfd;
 	} else {
 		px_nodes_unadmit(o.fs, c);

@@ -64,7 +64,7 @@ static void test_codec_roundtrip(void)
 		q.xflags = X9P_PXX_CREATE;
 		if (op == X9P_PX_CANCEL || op == X9P_PX_CLUNK)
 			q.h.flags = X9P_PXF_NOREPLY;
-		if (op == X9P_PX_CHANNEL)
+		if (op == X9P_PX_CHANNEL || op == X9P_PX_ADOPT)
 			q.h.flags = X9P_PXF_FD;
 		n = x9p_px_encode_req(buf, sizeof(buf), &q);
 		g_assert_cmpint(n, >=, (int)X9P_PX_HDR_SIZE);
@@ -516,6 +516,79 @@ static int32_t raw_channel(struct raw *r, uint64_t id, int fd)
 	len = raw_recv(r, &h);
 	g_assert_cmpuint(h.id, ==, id);
 	return status_of(r, len);
+}
+
+/* ADOPT with `fd` (or none): the helper's status, *node on success. */
+static int32_t raw_adopt(struct raw *r, uint64_t id, int fd, struct x9p_px_rep *rep)
+{
+	uint8_t m[X9P_PX_HDR_SIZE];
+	struct x9p_px_hdr h;
+	size_t len;
+
+	hdr(m, sizeof(m), X9P_PX_ADOPT, fd >= 0 ? X9P_PXF_FD : 0, id);
+	raw_send(r, m, sizeof(m), fd);
+	len = raw_recv(r, &h);
+	g_assert_cmpuint(h.id, ==, id);
+	if (status_of(r, len) == 0)
+		g_assert_cmpint(x9p_px_decode_rep(r->buf, len, X9P_PX_ADOPT, rep), ==, 0);
+	return status_of(r, len);
+}
+
+/*
+ * ADOPT takes an opened regular file only (a file no name leads to any
+ * more included), and the node it gives serves attributes and opens.
+ */
+static void test_helper_adopt(struct raw *r, gconstpointer data)
+{
+	struct x9p_px_req q = { 0 };
+	struct x9p_px_rep rep;
+	struct stat st;
+	int fd, pfd[2];
+	char *path = pt_path(&r->t, "f");
+
+	raw_hello(r, 1);
+	raw_attach(r);
+	/* no descriptor; a pipe; a directory; an O_PATH descriptor */
+	g_assert_cmpint(raw_adopt(r, 2, -1, &rep), ==, -EPROTO);
+	g_assert_cmpint(pipe2(pfd, O_CLOEXEC), ==, 0);
+	g_assert_cmpint(raw_adopt(r, 3, pfd[0], &rep), ==, -EINVAL);
+	close(pfd[0]);
+	close(pfd[1]);
+	fd = open(r->t.export, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	g_assert_cmpint(raw_adopt(r, 4, fd, &rep), ==, -EINVAL);
+	close(fd);
+	pt_write_file(path, "hello", 0644);
+	fd = open(path, O_PATH | O_CLOEXEC);
+	g_assert_cmpint(raw_adopt(r, 5, fd, &rep), ==, -EINVAL);
+	close(fd);
+	/* an unlinked file */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	g_assert_cmpint(fstat(fd, &st), ==, 0);
+	g_assert_cmpint(unlink(path), ==, 0);
+	g_assert_cmpint(raw_adopt(r, 6, fd, &rep), ==, 0);
+	close(fd);
+	g_assert_cmpuint(rep.attr.ino, ==, st.st_ino);
+	g_assert_cmpuint(rep.attr.size, ==, 5);
+	g_assert_cmpuint(rep.attr.nlink, ==, 0);
+	q = (struct x9p_px_req){ .h = { .op = X9P_PX_GETATTR, .id = 7 }, .node = rep.node };
+	g_assert_cmpint(raw_status(r, &q), ==, 0);
+	/* descriptors travel with ADOPT alone */
+	fd = open(r->t.export, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	{
+		uint8_t m[64];
+		struct x9p_px_hdr h;
+		size_t len;
+
+		q = (struct x9p_px_req){ .h = { .op = X9P_PX_GETATTR, .id = 8, .flags = X9P_PXF_FD },
+					 .node = rep.node };
+		len = (size_t)x9p_px_encode_req(m, sizeof(m), &q);
+		raw_send(r, m, len, fd);
+		len = raw_recv(r, &h);
+		g_assert_cmpint(status_of(r, len), ==, -EPROTO);
+	}
+	close(fd);
+	raw_hello(r, 9);
+	g_free(path);
 }
 
 static void test_helper_channels(struct raw *r, gconstpointer data)
@@ -1021,6 +1094,8 @@ int main(int argc, char **argv)
 		   test_helper_pipelined, raw_teardown);
 	g_test_add("/helper/protocol/helper/fuzz", struct raw, NULL, raw_setup, test_helper_fuzz,
 		   raw_teardown);
+	g_test_add("/helper/protocol/helper/adopt", struct raw, NULL, raw_setup,
+		   test_helper_adopt, raw_teardown);
 	g_test_add("/helper/protocol/helper/channels", struct raw, NULL, raw_setup,
 		   test_helper_channels, raw_teardown);
 	g_test_add_func("/helper/protocol/driver/bad_start", test_driver_start);

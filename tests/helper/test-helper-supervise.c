@@ -596,31 +596,45 @@ static void test_renamed_nodes(struct fx *f, gconstpointer data)
 	pt_put(t, b);
 }
 
-/* Nodes whose object is gone or replaced cannot come back: ESTALE. */
+/*
+ * Nodes whose object is gone or replaced cannot come back: ESTALE.  Those
+ * of files that were opened through the driver can, as open files do: the
+ * driver kept a descriptor, and the new helper adopts the file.
+ */
 static void test_stale_nodes(struct fx *f, gconstpointer data)
 {
 	struct pt *t = &f->t;
-	struct x9p_node *gone, *replaced, *unlinked, *kept;
-	struct x9p_attr a;
+	struct x9p_node *gone, *replaced, *unlinked, *kept, *ogone, *oreplaced, *ounlinked;
+	struct x9p_attr a, before;
 	char *p;
 
 	if (!t->fs)
 		return;
-	g_assert_cmpint(pt_create(t, t->root, "gone", O_RDWR, 0644, &gone, NULL), ==, 0);
-	g_assert_cmpint(pt_create(t, t->root, "replaced", O_RDWR, 0644, &replaced, NULL), ==, 0);
-	g_assert_cmpint(pt_create(t, t->root, "unlinked", O_RDWR, 0644, &unlinked, NULL), ==, 0);
+	pt_write_file(pt_rel(t, "gone"), "x", 0644);
+	pt_write_file(pt_rel(t, "replaced"), "x", 0644);
+	pt_write_file(pt_rel(t, "unlinked"), "x", 0644);
+	g_assert_cmpint(pt_walk(t, t->root, "gone", &gone, NULL), ==, 0);
+	g_assert_cmpint(pt_walk(t, t->root, "replaced", &replaced, NULL), ==, 0);
+	g_assert_cmpint(pt_walk(t, t->root, "unlinked", &unlinked, NULL), ==, 0);
 	g_assert_cmpint(pt_create(t, t->root, "kept", O_RDWR, 0644, &kept, NULL), ==, 0);
+	/* created, so opened once */
+	g_assert_cmpint(pt_create(t, t->root, "ogone", O_RDWR, 0644, &ogone, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "oreplaced", O_RDWR, 0640, &oreplaced, NULL), ==, 0);
+	g_assert_cmpint(pt_create(t, t->root, "ounlinked", O_RDWR, 0644, &ounlinked, NULL), ==, 0);
+	g_assert_cmpint(pt_getattr(t, oreplaced, &before), ==, 0);
 	g_assert_cmpint(PT_OPS(t)->unlink(t->fs, &t->c, t->root, "unlinked", 0), ==, 0);
+	g_assert_cmpint(PT_OPS(t)->unlink(t->fs, &t->c, t->root, "ounlinked", 0), ==, 0);
 	/* still usable while this helper lives */
 	g_assert_cmpint(pt_getattr(t, unlinked, &a), ==, 0);
 	kill_helper(t);
-	p = pt_path(t, "gone");
-	g_assert_cmpint(unlink(p), ==, 0);
-	g_free(p);
-	p = pt_path(t, "replaced");
-	g_assert_cmpint(unlink(p), ==, 0);
-	pt_write_file(p, "another file", 0644);
-	g_free(p);
+	for (const char *const *n = (const char *const[]){ "gone", "replaced", "ogone",
+							    "oreplaced", NULL }; *n; n++) {
+		p = pt_path(t, *n);
+		g_assert_cmpint(unlink(p), ==, 0);
+		if (strstr(*n, "replaced"))
+			pt_write_file(p, "another file", 0644);
+		g_free(p);
+	}
 
 	g_assert_cmpint(pt_getattr(t, kept, &a), ==, 0);
 	g_assert_cmpint(pt_getattr(t, gone, &a), ==, -ESTALE);
@@ -628,10 +642,31 @@ static void test_stale_nodes(struct fx *f, gconstpointer data)
 	g_assert_cmpint(pt_getattr(t, unlinked, &a), ==, -ESTALE);
 	/* and stays so */
 	g_assert_cmpint(pt_getattr(t, replaced, &a), ==, -ESTALE);
+	/* the opened ones: their own file, unlinked */
+	g_assert_cmpint(pt_getattr(t, ogone, &a), ==, 0);
+	g_assert_cmpuint(a.nlink, ==, 0);
+	g_assert_cmpint(pt_getattr(t, ounlinked, &a), ==, 0);
+	g_assert_cmpint(pt_getattr(t, oreplaced, &a), ==, 0);
+	g_assert_cmpuint(a.qid.path, ==, before.qid.path);
+	/* mapped-file keeps metadata by name: an unlinked file has none */
+	if (t->model != X9P_SM_MAPPED_FILE)
+		g_assert_cmphex(a.mode, ==, before.mode);
+	g_assert_cmpuint(a.nlink, ==, 0);
+	/* setattr reaches it too, and it survives one more restart */
+	g_assert_cmpint(PT_OPS(t)->setattr(t->fs, &t->c, oreplaced,
+					   &(struct x9p_setattr){ .valid = P9_SETATTR_SIZE,
+								  .size = 7 }), ==, 0);
+	kill_helper(t);
+	g_assert_cmpint(pt_getattr(t, oreplaced, &a), ==, 0);
+	g_assert_cmpuint(a.size, ==, 7);
+	g_assert_cmpuint(a.qid.path, ==, before.qid.path);
 	pt_put(t, gone);
 	pt_put(t, replaced);
 	pt_put(t, unlinked);
 	pt_put(t, kept);
+	pt_put(t, ogone);
+	pt_put(t, oreplaced);
+	pt_put(t, ounlinked);
 }
 
 /* Restarts back off but never give up; an orderly destroy stops the helper. */
