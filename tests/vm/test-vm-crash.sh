@@ -1,19 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Crash tier (TAP): two guests (Linux 6.12 and 6.1, booted at once) run a
-# mixed load through the real 9p client (tests/vm/crash-guest.sh: the
-# integrity stress, fsync'd files read back, trees made and removed) on
-# x9p-backend over trans=fd, one backend and export each.  The first
-# guest's x9p-helper is killed with SIGKILL every 100 ms from the moment
-# its backend is up until the guest is done; the second guest's is left
-# alone.  Both must see no error at all, every file the first guest
-# fsync'd must be on the host with the content it read back, and the
-# second guest's helper must never have restarted.  Prints the kills, the
-# requests sent again and those found already done, and the slowest step
-# of each guest.
+# Crash tier (TAP): guests booted at once run a mixed load through the real
+# 9p client (tests/vm/crash-guest.sh: the integrity stress, fsync'd files
+# read back, trees made and removed), each on a server and export of its
+# own.  The x9p-helper of some is killed with SIGKILL each time a new one
+# appears (checked every 100 ms), from the moment its server is up until
+# the guest is done; the others are left alone.  Every guest must see no
+# error at all, every file it fsync'd and kept must be on the host with the
+# content it read back, and the helpers left alone must never restart.
+# Prints the kills, the requests sent again and those found already done,
+# and the slowest step of each guest.
 #
+#   X9P_CRASH_GUESTS     KERNEL:TRANSPORT:WHAT ... (default
+#                        "6.12:fd:kill 6.1:vhost:kill 6.12:fd:calm"):
+#                        TRANSPORT fd (x9p-backend over trans=fd, mapped-xattr)
+#                        or vhost (x9p-vhost behind vhost-user-device-pci,
+#                        passthrough); WHAT kill or calm
 #   X9P_CRASH_SECONDS    guest load duration (default 30)
-#   X9P_CRASH_PERIOD     seconds between kills (default 0.1)
+#   X9P_CRASH_PERIOD     seconds between checks for a helper to kill (0.1)
 set -u
 
 main() {
@@ -23,6 +27,7 @@ B=${X9P_BUILD:-build}
 case $B in /*) ;; *) B=$top/$B ;; esac
 secs=${X9P_CRASH_SECONDS:-30}
 period=${X9P_CRASH_PERIOD:-0.1}
+guests=${X9P_CRASH_GUESTS:-6.12:fd:kill 6.1:vhost:kill 6.12:fd:calm}
 . "$top/tests/lib/proctree.sh"
 
 n=0
@@ -31,113 +36,161 @@ nok() { n=$((n + 1)); echo "not ok $n - $*"; }
 check() { if [ "$1" -eq 0 ]; then shift; ok "$@"; else shift; nok "$@"; fi; }
 
 sh "$top/tools/deps.sh" vm >/dev/null 2>&1
-for k in 6.12 6.1; do
-	sh "$here/fetch-kernels.sh" "$k" >/dev/null 2>&1 || true
+for g in $guests; do
+	sh "$here/fetch-kernels.sh" "${g%%:*}" >/dev/null 2>&1 || true
 done
+case " $guests" in *:vhost:*)
+	if ! qemu_vhost=$(sh "$top/tests/vhost/build-qemu.sh" 2>/dev/null); then
+		echo "not ok 1 - build a QEMU that accepts vhost-user-device-pci (tests/vhost/build-qemu.sh)"
+		echo "1..1"
+		return 1
+	fi
+	;;
+esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/x9p-crash.XXXXXX")
 killer=''
 cleanup() {
 	[ -z "$killer" ] || kill "$killer" 2>/dev/null
+	for f in "$work"/pid-*; do
+		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-# a: 6.12, its helper killed; b: 6.1, left alone
-for g in a b; do
-	mkdir "$work/export-$g"
-	{ echo "CRASH_SECONDS=$secs"; echo "CRASH_SEED=$(date +%s)"; cat "$here/crash-guest.sh"; } \
-		>"$work/guest-$g.sh"
-done
-boot() { # G KERNEL
+# Guest i: its export, script and server; boot waits for it to end.
+boot() { # I KERNEL TRANSPORT
 	t0=$(date +%s)
-	bash "$here/boot.sh" --kernel "$2" --script "$work/guest-$1.sh" --timeout 600 \
-		--server-cmd "echo \$\$ >$work/pid-$1; exec $B/x9p-backend --listen unix:{sock} \
---export $work/export-$1 --security-model mapped-xattr 2>$work/backend-$1.log" \
-		>"$work/out-$1" 2>"$work/err-$1"
-	echo $? >"$work/rc-$1"
+	exp=$work/export-$1
+	case $3 in
+	fd)
+		bash "$here/boot.sh" --kernel "$2" --script "$work/guest-$1.sh" --timeout 600 \
+			--server-cmd "echo \$\$ >$work/pid-$1; exec $B/x9p-backend \
+--listen unix:{sock} --export $exp --security-model mapped-xattr 2>$work/server-$1.log" \
+			>"$work/out-$1" 2>"$work/err-$1"
+		rc=$?
+		;;
+	vhost)
+		mkfifo "$work/ready-$1"
+		"$B/x9p-vhost" --socket-path "$work/vu-$1.sock" --tag x9p0 --export "$exp" \
+			--security-model passthrough --ready-fd 9 9>"$work/ready-$1" </dev/null \
+			2>"$work/server-$1.log" &
+		echo $! >"$work/pid-$1"
+		if [ "$(timeout 20 head -n 1 "$work/ready-$1")" = ready ]; then
+			X9P_QEMU_VHOST=$qemu_vhost bash "$top/tests/vhost/vhost-vm.sh" --kernel "$2" \
+				--script "$work/guest-$1.sh" --timeout 600 \
+				--socket "$work/vu-$1.sock" >"$work/out-$1" 2>"$work/err-$1"
+			rc=$?
+		else
+			echo "x9p-vhost did not start" >"$work/err-$1"
+			rc=125
+		fi
+		kill "$(cat "$work/pid-$1")" 2>/dev/null
+		;;
+	esac
+	echo "$rc" >"$work/rc-$1"
 	echo $(($(date +%s) - t0)) >"$work/secs-$1"
 }
 
-# Kills every x9p-helper under the backend of guest a, every $period s.
+# Kills every x9p-helper under the servers of the guests to hit, each time
+# the set of them changes, checking every $period s until all are done.
 kill_loop() {
-	while [ ! -s "$work/pid-a" ]; do sleep 0.05; done
-	bpid=$(cat "$work/pid-a")
-	kills=0 last=''
-	while kill -0 "$bpid" 2>/dev/null; do
-		hp=''
-		for p in $(proctree_pids "$bpid"); do
-			[ "$(cat /proc/"$p"/comm 2>/dev/null)" = x9p-helper ] && hp="$hp $p"
+	last=''
+	kills=0
+	while :; do
+		live=0 hp=''
+		for i in $hit; do
+			[ -e "$work/rc-$i" ] && continue
+			live=1
+			[ -s "$work/pid-$i" ] || continue
+			for p in $(proctree_pids "$(cat "$work/pid-$i")"); do
+				[ "$(cat /proc/"$p"/comm 2>/dev/null)" = x9p-helper ] && hp="$hp $p"
+			done
 		done
+		[ "$live" -eq 1 ] || break
 		if [ -n "$hp" ] && [ "$hp" != "$last" ]; then
 			# shellcheck disable=SC2086
-			kill -KILL $hp 2>/dev/null && kills=$((kills + 1))
+			kill -KILL $hp 2>/dev/null
+			for p in $hp; do
+				case " $last " in *" $p "*) ;; *) kills=$((kills + 1)) ;; esac
+			done
 			echo "$kills" >"$work/kills"
 			last=$hp
 		fi
 		sleep "$period"
 	done
 }
+
+i=0 hit='' pids=''
+for g in $guests; do
+	i=$((i + 1))
+	k=${g%%:*} rest=${g#*:}
+	t=${rest%%:*} what=${rest#*:}
+	mkdir "$work/export-$i"
+	{ echo "CRASH_SECONDS=$secs"; echo "CRASH_SEED=$(date +%s)$i"; cat "$here/crash-guest.sh"; } \
+		>"$work/guest-$i.sh"
+	echo "$k $t $what" >"$work/desc-$i"
+	[ "$what" = kill ] && hit="$hit $i"
+	boot "$i" "$k" "$t" &
+	pids="$pids $!"
+done
 kill_loop &
 killer=$!
-boot a 6.12 &
-ba=$!
-boot b 6.1 &
-bb=$!
-wait "$ba"
-wait "$bb"
-kill "$killer" 2>/dev/null
+for p in $pids; do wait "$p"; done
 wait "$killer" 2>/dev/null
 killer=''
-
 kills=$(cat "$work/kills" 2>/dev/null || echo 0)
+echo "# helper processes killed: $kills (a helper is two: its pid namespace's init and the server)"
+
 mkdir -p "$B/artefacts"
-for g in a b; do
-	cat "$work/out-$g" "$work/err-$g" >"$B/artefacts/vm-crash-$g.log"
-	cp "$work/backend-$g.log" "$B/artefacts/vm-crash-backend-$g.log"
-done
-for g in a b; do
-	k=$([ $g = a ] && echo 6.12 || echo 6.1)
-	out=$work/out-$g
-	rc=$(cat "$work/rc-$g")
-	what="guest $k ($([ $g = a ] && echo "helper killed every ${period} s" || echo "left alone"))"
-	echo "# $what: boot.sh status $rc in $(cat "$work/secs-$g") s"
+for i in $(seq 1 "$i"); do
+	read -r k t what <"$work/desc-$i"
+	out=$work/out-$i
+	cat "$out" "$work/err-$i" >"$B/artefacts/vm-crash-$i.log"
+	cp "$work/server-$i.log" "$B/artefacts/vm-crash-server-$i.log"
+	rc=$(cat "$work/rc-$i")
+	case $t in fd) tn="x9p-backend, trans=fd" ;; *) tn="x9p-vhost, vhost-user" ;; esac
+	[ "$what" = kill ] && w="helper killed" || w="helper left alone"
+	what_="guest $i, Linux $k ($tn, $w)"
+	echo "# $what_: status $rc in $(cat "$work/secs-$i") s"
 	if ! grep -q "^@@C done" "$out"; then
-		nok "$what: the load ran to its end"
-		sed 's/^/# /' "$work/err-$g" | tail -20
+		nok "$what_: the load ran to its end"
+		tail -20 "$work/err-$i" | sed 's/^/# /'
 		tail -20 "$out" | sed 's/^/# /'
 		continue
 	fi
-	ok "$what: the load ran to its end ($(sed -n 's/^@@C rounds //p' "$out") rounds)"
+	ok "$what_: the load ran to its end ($(sed -n 's/^@@C rounds //p' "$out") rounds)"
 	fails=$(grep -c "^@@C fail" "$out")
 	grep "^@@C fail" "$out" | head -10 | sed 's/^/# /'
-	check $([ "$fails" -eq 0 ] && echo 0 || echo 1) "$what: no call failed ($fails failures)"
+	check $([ "$fails" -eq 0 ] && echo 0 || echo 1) "$what_: no call failed ($fails failures)"
 	check $([ "$(sed -n 's/^@@C stress //p' "$out")" = 0 ] && echo 0 || echo 1) \
-		"$what: the integrity stress verified every step"
-	echo "# $what: slowest stress step $(sed -n 's/^@@C slowest //p' "$out") ms"
-	# every file fsync'd and read back is on the host with that content
+		"$what_: the integrity stress verified every step"
+	echo "# $what_: slowest stress step $(sed -n 's/^@@C slowest //p' "$out") ms"
+	# every file fsync'd and read back, if kept, is on the host with that content
 	bad=0 files=0
 	for f in $(sed -n 's/^@@C file \([^ ]*\) .*/\1/p' "$out"); do
 		want=$(sed -n "s/^@@C file $f //p" "$out")
-		[ -e "$work/export-$g/$f" ] || continue   # removed by the guest later
+		[ -e "$work/export-$i/$f" ] || continue
 		files=$((files + 1))
-		got=$(sha256sum <"$work/export-$g/$f" | cut -d' ' -f1)
+		got=$(sha256sum <"$work/export-$i/$f" | cut -d' ' -f1)
 		[ "$got" = "$want" ] || { bad=$((bad + 1)); echo "# $f: $got on the host"; }
 	done
 	check $([ "$bad" -eq 0 ] && [ "$files" -gt 0 ] && echo 0 || echo 1) \
-		"$what: the $files fsync'd files kept on the host hold what the guest read back"
-	warn=$(grep -c "x9p-helper restarted" "$work/backend-$g.log")
-	if [ $g = a ]; then
-		line=$(grep "x9p-helper restarted" "$work/backend-$g.log" | tail -1)
+		"$what_: the $files fsync'd files kept on the host hold what the guest read back"
+	log=$work/server-$i.log
+	restarts=$(grep -c "x9p-helper restarted" "$log")
+	if [ "$what" = kill ]; then
+		line=$(grep "x9p-helper restarted" "$log" | tail -1)
 		rerun=$(echo "$line" | sed -n 's/.*sent again so far: \([0-9]*\).*/\1/p')
-		done_=$(echo "$line" | sed -n 's/.*found already done: \([0-9]*\).*/\1/p')
-		echo "# $what: $kills kills, $warn restarts, ${rerun:-0} requests sent again, ${done_:-0} found already done"
-		check $([ "$kills" -ge $((secs * 3)) ] && [ "$warn" -ge $((secs * 3)) ] && echo 0 || echo 1) \
-			"$what: the helper was killed and restarted throughout ($kills kills, $warn restarts)"
+		found=$(echo "$line" | sed -n 's/.*found already done: \([0-9]*\).*/\1/p')
+		echo "# $what_: $restarts restarts, ${rerun:-0} requests sent again, ${found:-0} found already done"
+		check $([ "$restarts" -ge $((secs * 2)) ] && echo 0 || echo 1) \
+			"$what_: the helper was killed and restarted throughout ($restarts restarts)"
 		check $([ "${rerun:-0}" -gt 0 ] && echo 0 || echo 1) \
-			"$what: requests in flight were sent again (${rerun:-0})"
+			"$what_: requests in flight were sent again (${rerun:-0})"
 	else
-		check $([ "$warn" -eq 0 ] && echo 0 || echo 1) "$what: its helper never restarted"
+		check $([ "$restarts" -eq 0 ] && echo 0 || echo 1) "$what_: its helper never restarted"
 	fi
 done
 echo "1..$n"
