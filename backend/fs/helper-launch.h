@@ -29,6 +29,7 @@
 #ifndef X9P_FS_HELPER_LAUNCH_H
 #define X9P_FS_HELPER_LAUNCH_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct x9p_helper_proc {
@@ -46,5 +47,8 @@ struct x9p_helper_launcher {
 
 /* "exit status N", "killed by signal N" or "stopped", from a wait status. */
 char *x9p_exit_text(int status);
+/* Whether such a text says SIGKILL (sent from outside: the helper never
+ * dies of it by itself). */
+bool x9p_exit_text_sigkill(const char *text);
 
 #endif

@@ -38,6 +38,15 @@ char *x9p_exit_text(int status)
 	return g_strdup("stopped");
 }
 
+bool x9p_exit_text_sigkill(const char *text)
+{
+	char *k = x9p_exit_text(W_EXITCODE(0, SIGKILL));
+	bool r = text && strcmp(text, k) == 0;
+
+	g_free(k);
+	return r;
+}
+
 static GPtrArray *helper_argv(struct spawner *sp)
 {
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);

@@ -20,6 +20,9 @@
 #define CANCEL_POLL_US (100 * G_TIME_SPAN_MILLISECOND)
 #define BACKOFF_MAX_MS 5000
 #define YOUNG_US (5 * G_USEC_PER_SEC)
+/* How long a helper whose socket closed may take to exit by itself, so
+ * that its status says why it went. */
+#define DYING_GRACE_MS 500
 /* How long a call whose channel broke waits for the supervisor to see the
  * helper's death (it is reaped at once; killed ones first get SIGKILL). */
 #define WAIT_DEAD_US (2 * G_USEC_PER_SEC)
@@ -295,11 +298,13 @@ static gpointer supervise(gpointer data)
 	struct px_fs *fs = data;
 	unsigned delay_ms = 0;
 	bool first = true;
+	gint64 died = 0;
 
 	while (!stopping(fs)) {
 		struct px_conn *cn;
 		char *why = NULL, *st;
 		gint64 started;
+		bool killed;
 
 		if (spawn(fs, &cn, &why) < 0) {
 			if (first) {
@@ -322,8 +327,9 @@ static gpointer supervise(gpointer data)
 			g_cond_broadcast(&fs->cond);
 			g_mutex_unlock(&fs->lock);
 			if (!first)
-				g_message("x9p-helper restarted (pid %d); requests sent again so "
-					  "far: %u, found already done: %u", (int)cn->pid,
+				g_message("x9p-helper restarted (pid %d) after %lld ms; requests "
+					  "sent again so far: %u, found already done: %u", (int)cn->pid,
+					  (long long)((g_get_monotonic_time() - died) / 1000),
 					  (unsigned)g_atomic_int_get((gint *)&fs->reruns),
 					  (unsigned)g_atomic_int_get((gint *)&fs->found_done));
 			first = false;
@@ -337,17 +343,23 @@ static gpointer supervise(gpointer data)
 				px_conn_put(cn);
 				break;
 			}
-			st = reap(fs, cn, 0);
+			died = g_get_monotonic_time();
+			g_mutex_lock(&fs->lock);
+			killed = cn->killed;
+			g_mutex_unlock(&fs->lock);
+			st = reap(fs, cn, killed ? 0 : DYING_GRACE_MS);
 			g_warning("x9p-helper died (%s); requests in flight go to the next one", st);
-			g_free(st);
-			/* Immediately after a long life or real work (a request that
-			 * kills every helper gives up: proxy-ops.c); backing off while
-			 * it dies young without answering anything. */
+			/* Immediately after a long life, real work (a request that kills
+			 * every helper gives up: proxy-ops.c) or a SIGKILL from outside
+			 * (the OOM killer, an operator); backing off while it dies young
+			 * by itself without answering anything, or breaks the protocol. */
 			if (g_get_monotonic_time() - started > YOUNG_US ||
-			    g_atomic_int_get((gint *)&cn->served) > 0)
+			    g_atomic_int_get((gint *)&cn->served) > 0 ||
+			    (x9p_exit_text_sigkill(st) && !killed))
 				delay_ms = 0;
 			else
 				delay_ms = delay_ms ? MIN(delay_ms * 2, BACKOFF_MAX_MS) : 100;
+			g_free(st);
 			px_conn_put(cn);
 		}
 		g_mutex_lock(&fs->lock);

@@ -82,7 +82,7 @@ static void stop_process(pid_t pid)
  * Kills the helper (both processes: killing only the supervisor lets the
  * worker finish a few requests first) and waits until the driver noticed.
  */
-static void kill_helper(struct pt *t)
+static void signal_helper(struct pt *t, int sig)
 {
 	unsigned before = x9p_proxy_restarts(t->fs);
 	pid_t pid = x9p_proxy_helper_pid(t->fs), worker;
@@ -90,10 +90,17 @@ static void kill_helper(struct pt *t)
 	g_assert_cmpint(pid, >, 0);
 	worker = worker_of(pid);
 	if (worker != pid)
-		kill(worker, SIGKILL);
-	g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+		kill(worker, sig);
+	g_assert_cmpint(kill(pid, sig), ==, 0);
 	while (x9p_proxy_restarts(t->fs) == before)
 		g_usleep(1000);
+	while (x9p_proxy_helper_pid(t->fs) <= 0)
+		g_usleep(1000);
+}
+
+static void kill_helper(struct pt *t)
+{
+	signal_helper(t, SIGKILL);
 }
 
 struct call {
@@ -669,6 +676,36 @@ static void test_stale_nodes(struct fx *f, gconstpointer data)
 	pt_put(t, ounlinked);
 }
 
+/*
+ * A helper SIGKILLed from outside comes back at once, however often; one
+ * that dies young of anything else without answering anything comes back
+ * after 100 ms, doubling.
+ */
+static void test_backoff(struct fx *f, gconstpointer data)
+{
+	struct pt *t = &f->t;
+	struct x9p_attr a;
+	gint64 t0;
+
+	if (!t->fs)
+		return;
+	t0 = g_get_monotonic_time();
+	for (int i = 0; i < 6; i++)
+		kill_helper(t);
+	/* backing off, these would take 6.3 s */
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+	t0 = g_get_monotonic_time();
+	for (int i = 0; i < 4; i++)
+		signal_helper(t, SIGTERM);
+	/* 100 + 200 + 400 + 800 ms */
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 1400 * G_TIME_SPAN_MILLISECOND);
+	/* after real work, at once again */
+	g_assert_cmpint(pt_getattr(t, t->root, &a), ==, 0);
+	t0 = g_get_monotonic_time();
+	signal_helper(t, SIGTERM);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 700 * G_TIME_SPAN_MILLISECOND);
+}
+
 /* Restarts back off but never give up; an orderly destroy stops the helper. */
 static void test_repeated_kills(struct fx *f, gconstpointer data)
 {
@@ -774,6 +811,7 @@ int main(int argc, char **argv)
 		{ "renamed_nodes", test_renamed_nodes },
 		{ "stale_nodes", test_stale_nodes },
 		{ "repeated_kills", test_repeated_kills },
+		{ "backoff", test_backoff },
 	};
 	static const enum x9p_secmodel models[] = { X9P_SM_MAPPED_FILE, X9P_SM_MAPPED_XATTR,
 						     X9P_SM_PASSTHROUGH };

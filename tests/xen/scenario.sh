@@ -118,6 +118,52 @@ t_stress() {
 	grep -q 'stress: ok' "$W/gout" || fail "stress did not report ok"
 }
 
+# The helper of domU A's device is killed each time a new one appears
+# (checked every 0.1 s) while the guest runs the integrity stress and then
+# writes a file with conv=fsync: the guest must see no error, and the file
+# must be on dom0 as the guest wrote it.
+helper_killer() {
+	local last='' hp p
+	while :; do
+		hp=''
+		for p in $(proctree_pids "$1"); do
+			[ "$(cat /proc/"$p"/comm 2>/dev/null)" = x9p-helper ] && hp="$hp $p"
+		done
+		if [ -n "$hp" ] && [ "$hp" != "$last" ]; then
+			# shellcheck disable=SC2086
+			kill -KILL $hp 2>/dev/null
+			last=$hp
+		fi
+		sleep 0.1
+	done
+}
+t_helper_kills() {
+	[ "$MODE" = qemu ] && { skip "by design: x9p's helper process"; return; }
+	gcmd "$A" 30 "command -v stress" || { skip "stress is not in the guest (build/tests/progs)"; return; }
+	local before after k rc sum
+	before=$(grep -c "x9p-helper restarted" "$X9P_LOG")
+	helper_killer "$(be_pid)" &
+	k=$!
+	gcmd "$A" 400 "xt is9p $MA || exit 3; rc=0;
+		stress $MA --seed 7 --steps 100000000 --seconds 20 --max-size 32768 >/tmp/stress.out 2>&1 || rc=1;
+		dd if=/dev/urandom of=/tmp/big bs=64k count=8 2>/dev/null;
+		dd if=/tmp/big of=$MA/crash-big bs=64k conv=fsync 2>&1 || rc=2;
+		cmp /tmp/big $MA/crash-big || rc=3; sha256sum /tmp/big; tail -n 5 /tmp/stress.out; exit \$rc"
+	rc=$?
+	kill "$k"
+	wait "$k" 2>/dev/null
+	after=$(grep -c "x9p-helper restarted" "$X9P_LOG")
+	echo "helper restarts during the run: $((after - before))"
+	grep "x9p-helper restarted" "$X9P_LOG" | tail -n 1
+	[ $rc -eq 0 ] || fail "the guest saw an error (status $rc)"
+	grep -q 'stress: ok' "$W/gout" || fail "stress did not report ok"
+	# A helper start takes seconds in a dom0 under emulation.
+	[ $((after - before)) -ge 3 ] || fail "only $((after - before)) helper restarts"
+	sum=$(sed -n 's/^\([0-9a-f]\{64\}\) .*/\1/p' "$W/gout" | head -n 1)
+	[ -n "$sum" ] && [ "$(sha256sum </srv/export-a/crash-big | cut -d' ' -f1)" = "$sum" ] ||
+		fail "the fsync'd file differs on dom0"
+}
+
 t_detach() {
 	[ -n "$DEV_A" ] || { fail "no device to detach"; return 1; }
 	gcmd "$A" 30 "xt is9p $MA && umount $MA" || return 1
@@ -364,7 +410,7 @@ t_after_destroy() {
 }
 
 prepare_exports
-plan 20
+plan 21
 phase start
 run_test "dom0: Xen 4.17 toolstack is up (xl list, xl info)" t_toolstack
 run_test "dom0: the 9pfs backend ($MODE) is running" t_backend_up
@@ -377,6 +423,7 @@ run_test "privsep: the worker serving domU A's rings is non-root, without capabi
 phase posix
 run_test "posixdiff: POSIX differential suite, 9p mount vs domU tmpfs" t_posixdiff
 run_test "stress: data-integrity stress on the mount" t_stress
+run_test "crash: domU A's helper killed over and over during a stress and an fsync'd write: no error, the data on dom0" t_helper_kills
 phase hotplug
 run_test "detach: umount and detach remove the device from domU A and XenStore" t_detach
 run_test "re-attach: a new device connects and mounts while domU A runs" t_reattach
