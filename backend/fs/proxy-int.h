@@ -95,6 +95,9 @@ struct px_fs {
 	unsigned restarts;
 	unsigned reruns;            /* atomic: requests sent again to a new helper */
 	unsigned found_done;        /* atomic: of those, found to have taken effect */
+	unsigned kept_fds;          /* atomic: descriptors nodes keep for ADOPT */
+	unsigned kept_fds_max;      /* a quarter of RLIMIT_NOFILE: the engine's own
+				     * open files come first */
 	bool stopping;
 	bool first_done;            /* the first start attempt finished */
 	char *first_error;          /* its failure, if any */
@@ -188,7 +191,8 @@ struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct 
 			     const char *name);
 struct x9p_node *px_node_dup(struct x9p_fs *fs, struct x9p_node *n);
 void px_node_put(struct x9p_fs *fs, struct x9p_node *n);
-/* n is open as fd: keeps a copy of it for ADOPT, unless n has one. */
+/* n is open as fd: keeps a copy of it for ADOPT, unless n has one or
+ * fs keeps kept_fds_max already. */
 void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd);
 /* The helper id of n on cn, re-walking n (and its parents) if needed. */
 int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,

@@ -191,8 +191,10 @@ void px_node_put(struct x9p_fs *base, struct x9p_node *n)
 			px_send_noreply(fs, cn, &q);
 			px_conn_put(cn);
 		}
-		if (n->fd >= 0)
+		if (n->fd >= 0) {
 			close(n->fd);
+			g_atomic_int_add((gint *)&fs->kept_fds, -1);
+		}
 		g_free(n->name);
 		g_free(n);
 		/* Iterate instead of recursing: chains are as deep as the tree. */
@@ -213,17 +215,22 @@ void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd)
 
 	if (n->is_root || __atomic_load_n(&n->fd, __ATOMIC_RELAXED) >= 0)
 		return;
-	copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (copy < 0)
+	if ((unsigned)g_atomic_int_add((gint *)&fs->kept_fds, 1) >= fs->kept_fds_max) {
+		g_atomic_int_add((gint *)&fs->kept_fds, -1);
 		return;         /* only a restart will miss it */
+	}
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	g_mutex_lock(&fs->lock);
-	if (n->fd < 0) {
+	if (copy >= 0 && n->fd < 0) {
 		n->fd = copy;
-		copy = -1;
+		copy = -2;
 	}
 	g_mutex_unlock(&fs->lock);
-	if (copy >= 0)
-		close(copy);
+	if (copy != -2) {
+		if (copy >= 0)
+			close(copy);
+		g_atomic_int_add((gint *)&fs->kept_fds, -1);
+	}
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -922,6 +923,15 @@ static int px_removexattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p
 	return e;
 }
 
+static unsigned kept_fds_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 1u << 16;
+	return (unsigned)MIN(rl.rlim_cur / 4, (rlim_t)1 << 20);
+}
+
 static void px_destroy(struct x9p_fs *base)
 {
 	struct px_fs *fs = PXFS(base);
@@ -982,6 +992,7 @@ struct x9p_fs *x9p_proxy_new_with(const struct x9p_proxy_cfg *cfg,
 	fs->cfg.log_level = NULL;
 	fs->launcher = launcher;
 	fs->wake[0] = fs->wake[1] = -1;
+	fs->kept_fds_max = kept_fds_max();
 	g_mutex_init(&fs->lock);
 	g_cond_init(&fs->cond);
 	px_nodes_init(fs);

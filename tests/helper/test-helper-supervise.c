@@ -9,6 +9,7 @@
  * descriptors already handed out keep working.
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -706,6 +707,61 @@ static void test_backoff(struct fx *f, gconstpointer data)
 	g_assert_cmpint(g_get_monotonic_time() - t0, <, 700 * G_TIME_SPAN_MILLISECOND);
 }
 
+/*
+ * Nodes keep descriptors for ADOPT up to a quarter of RLIMIT_NOFILE (read
+ * when the driver starts): past that, an opened file whose name goes is
+ * ESTALE after a restart, as one never opened.
+ */
+static void test_kept_fds_cap(void)
+{
+	struct rlimit old, low;
+	struct x9p_node *n[24];
+	struct x9p_attr a;
+	struct pt t;
+	int ok = 0, stale = 0;
+
+	pt_tree(&t, X9P_SM_MAPPED_XATTR);
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	low = old;
+	low.rlim_cur = 64;              /* 16 kept at most */
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+	pt_start(&t);
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	for (unsigned i = 0; i < G_N_ELEMENTS(n); i++) {
+		char name[16];
+
+		g_snprintf(name, sizeof(name), "f%u", i);
+		g_assert_cmpint(pt_create(&t, t.root, name, O_RDWR, 0644, &n[i], NULL), ==, 0);
+		g_assert_cmpint(unlink(pt_rel(&t, name)), ==, 0);
+	}
+	kill_helper(&t);
+	for (unsigned i = 0; i < G_N_ELEMENTS(n); i++) {
+		int e = pt_getattr(&t, n[i], &a);
+
+		if (e == 0)
+			ok++;
+		else if (e == -ESTALE)
+			stale++;
+		pt_put(&t, n[i]);
+	}
+	g_assert_cmpint(ok, ==, 16);
+	g_assert_cmpint(stale, ==, 8);
+	/* released nodes give their places back */
+	for (unsigned i = 0; i < 16; i++) {
+		char name[16];
+
+		g_snprintf(name, sizeof(name), "g%u", i);
+		g_assert_cmpint(pt_create(&t, t.root, name, O_RDWR, 0644, &n[i], NULL), ==, 0);
+		g_assert_cmpint(unlink(pt_rel(&t, name)), ==, 0);
+	}
+	kill_helper(&t);
+	for (unsigned i = 0; i < 16; i++) {
+		g_assert_cmpint(pt_getattr(&t, n[i], &a), ==, 0);
+		pt_put(&t, n[i]);
+	}
+	pt_free(&t);
+}
+
 /* Restarts back off but never give up; an orderly destroy stops the helper. */
 static void test_repeated_kills(struct fx *f, gconstpointer data)
 {
@@ -831,5 +887,6 @@ int main(int argc, char **argv)
 		}
 	}
 	g_test_add_func("/helper/supervise/log-channel", test_log_channel);
+	g_test_add_func("/helper/supervise/kept-fds-cap", test_kept_fds_cap);
 	return g_test_run();
 }
