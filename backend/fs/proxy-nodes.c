@@ -234,6 +234,27 @@ void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd)
 }
 
 /*
+ * A WALK, ATTACH or ADOPT reply for n: its id on cn when it names n's
+ * inode, else -ESTALE (the id is released).
+ */
+static int take_id(struct px_fs *fs, struct px_conn *cn, struct x9p_node *n,
+		   const struct x9p_px_rep *rep, uint64_t *hid)
+{
+	if (rep->attr.dev != n->dev || rep->attr.ino != n->ino) {
+		struct x9p_px_req cq = { .h = { .op = X9P_PX_CLUNK }, .node = rep->node };
+
+		px_send_noreply(fs, cn, &cq);
+		return -ESTALE;
+	}
+	g_mutex_lock(&fs->lock);
+	n->hid = rep->node;
+	n->gen = cn->gen;
+	g_mutex_unlock(&fs->lock);
+	*hid = rep->node;
+	return 0;
+}
+
+/*
  * rv_lock held: gets a node for n's file on cn from the descriptor n kept,
  * when no name leads to it: -ESTALE when it kept none.
  */
@@ -251,19 +272,8 @@ static int adopt(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 	if (fd < 0)
 		return -ESTALE;
 	e = px_call_fd(fs, cn, c, &q, &rep, &buf, fd);
-	if (e == 0 && (rep.attr.dev != n->dev || rep.attr.ino != n->ino)) {
-		struct x9p_px_req cq = { .h = { .op = X9P_PX_CLUNK }, .node = rep.node };
-
-		px_send_noreply(fs, cn, &cq);
-		e = -ESTALE;
-	}
-	if (e == 0) {
-		g_mutex_lock(&fs->lock);
-		n->hid = rep.node;
-		n->gen = cn->gen;
-		g_mutex_unlock(&fs->lock);
-		*hid = rep.node;
-	}
+	if (e == 0)
+		e = take_id(fs, cn, n, &rep, hid);
 	g_free(buf);
 	return e;
 }
@@ -310,19 +320,8 @@ static int rewalk(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		q.name.len = (uint16_t)strlen(name);
 	}
 	e = px_call(fs, cn, c, &q, &rep, &buf, NULL);
-	if (e == 0 && (rep.attr.dev != n->dev || rep.attr.ino != n->ino)) {
-		struct x9p_px_req cq = { .h = { .op = X9P_PX_CLUNK }, .node = rep.node };
-
-		px_send_noreply(fs, cn, &cq);
-		e = -ESTALE;
-	}
-	if (e == 0) {
-		g_mutex_lock(&fs->lock);
-		n->hid = rep.node;
-		n->gen = cn->gen;
-		g_mutex_unlock(&fs->lock);
-		*hid = rep.node;
-	}
+	if (e == 0)
+		e = take_id(fs, cn, n, &rep, hid);
 out:
 	/* No name leads to it: an open file is still there. */
 	if ((e == -ESTALE || e == -ENOENT || e == -ENOTDIR) && !n->is_root) {
