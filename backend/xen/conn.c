@@ -132,8 +132,7 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int status)
 			g_strdup_printf("x9p-worker died (killed by signal %d)", WTERMSIG(status)) :
 			g_strdup_printf("x9p-worker ended (exit status %d)", WEXITSTATUS(status));
 
-		g_warning("%s: %s", c->label, why);
-		xdev_on_fault(c->dev, c, why);
+		xdev_on_worker_end(c->dev, c, status, why);
 		g_free(why);
 	}
 }

@@ -27,14 +27,18 @@
  * written at every Rversion).  The guest's fids died with the old process:
  * they are answered ESTALE until the guest mounts again (a new Tversion on
  * the same rings).  The Linux frontend cannot reconnect a device once it is
- * closed, so closing it would cost the guest the device.
+ * closed, so closing it would cost the guest the device.  A device whose
+ * worker dies is taken over the same way by a new worker
+ * (xdev_on_worker_end), unless that looks like a compromise or a loop.
  */
 #define G_LOG_DOMAIN "x9p-xen"
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "fs/helper-spawn.h"
 #include "xen/xen-int.h"
@@ -396,6 +400,26 @@ void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why)
 	start_teardown(d);
 }
 
+void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char *why)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (!d->m || d->conn != c)
+		return;
+	if (now - d->revive_window > 60 * G_USEC_PER_SEC) {
+		d->revive_window = now;
+		d->revives = 0;
+	}
+	if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) || ++d->revives > XDEV_REVIVE_MAX) {
+		g_warning("%s: %s", d->label, why);
+		xdev_on_fault(d, c, why);
+		return;
+	}
+	g_warning("%s: %s; a new worker takes the rings over", d->label, why);
+	d->revive = true;
+	start_teardown(d);
+}
+
 /* ---- the state machine ---------------------------------------------- */
 
 static int read_state(struct xmgr *m, const char *dir)
@@ -426,15 +450,15 @@ static bool read_session(struct xdev *d, struct xresume *rs)
 	return ok;
 }
 
-/* Both sides are Connected from a previous daemon: serve the same rings. */
-static void take_over(struct xdev *d)
+/* Both sides are Connected from a previous daemon or worker: serve the same rings. */
+static void take_over(struct xdev *d, const char *since)
 {
 	struct xresume rs = { .dialect = P9_DIALECT_2000L, .msize = 0 };
 	bool known = read_session(d, &rs);
 
 	d->wrote = XB_CONNECTED;
-	g_message("%s: connected before this process started; taking the rings over (%s)",
-		  d->label, known ? "session resumed" : "no session recorded: 9P2000.L assumed");
+	g_message("%s: connected %s; taking the rings over (%s)", d->label, since,
+		  known ? "session resumed" : "no session recorded: 9P2000.L assumed");
 	connect(d, &rs);
 }
 
@@ -524,7 +548,7 @@ void xdev_step(struct xdev *d)
 		switch (bstate) {
 		case XB_CONNECTED:
 			if (read_state(m, d->fe) == XB_CONNECTED) {
-				take_over(d);
+				take_over(d, "before this process started");
 				break;
 			}
 			g_message("%s: connected before this process started, frontend no longer "
@@ -595,6 +619,12 @@ void xdev_step(struct xdev *d)
 				start_teardown(d);
 			break;
 		case PH_DOWN:
+			if (d->revive && fstate == XB_CONNECTED) {
+				d->revive = false;
+				take_over(d, "when its worker died");
+				break;
+			}
+			d->revive = false;
 			if (d->fault || fstate == XB_CLOSING || fstate == XB_CONNECTED ||
 			    fstate == XB_INITIALISED) {
 				d->fault = false;

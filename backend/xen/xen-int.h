@@ -103,6 +103,9 @@ struct xdev {
 	int wrote;                   /* last state we wrote, -1 none */
 	bool fe_dead;                /* the frontend's domain is gone */
 	bool fault;                  /* the last connection ended by a fault */
+	bool revive;                 /* ...by its worker's death: take the rings over */
+	gint64 revive_window;        /* monotonic start of the minute counted */
+	unsigned revives;            /* new workers in it */
 
 	/* configuration */
 	char *path, *secmodel, *tag;
@@ -134,6 +137,14 @@ void xdev_record_session(struct xdev *d, struct xconn *c, enum p9_dialect dl, ui
 bool xdev_helpers(struct xdev *d, struct x9p_helper_launcher **out, GError **err);
 /* Called (main thread) when a ring of d's connection c broke. */
 void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
+/*
+ * c's worker ended (wait status, described by why) while serving.  A new
+ * worker takes the same rings over, as after a daemon restart, unless its
+ * seccomp filter ended it (SIGSYS: it was compromised) or this device's
+ * workers died XDEV_REVIVE_MAX times this minute: then it is a fault.
+ */
+#define XDEV_REVIVE_MAX 3
+void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char *why);
 
 /* ---- conn.c ---- */
 

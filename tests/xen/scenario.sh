@@ -164,6 +164,32 @@ t_helper_kills() {
 		fail "the fsync'd file differs on dom0"
 }
 
+# domU A's device worker killed: a new worker takes the rings over and
+# the device stays Connected; the old mount's operations end (ESTALE,
+# never a hang) and a new mount on the same device works.
+device_worker() { pgrep -f "^x9p-backend: worker dom$DOM_A/" | head -n 1; }
+worker_replaced() {
+	local p
+	p=$(device_worker)
+	[ -n "$p" ] && [ "$p" != "$1" ]
+}
+t_worker_revive() {
+	[ "$MODE" = qemu ] && { skip "by design: x9p's process model"; return; }
+	local w n
+	w=$(device_worker)
+	[ -n "$w" ] || { fail "no worker for domU A's device"; return 1; }
+	kill -KILL "$w"
+	wait_for 30 worker_replaced "$w" || { fail "no new worker for domU A's device"; return 1; }
+	grep "rings over" "$X9P_LOG" | tail -n 1
+	gcmd "$A" 100 "timeout -s KILL 30 ls $MA; echo ls=\$?" || { fail "domU A does not answer"; return 1; }
+	! grep -qE '=(137|124)$' "$W/gout" || fail "a guest operation hung (killed by timeout)"
+	n=$(connected_devid "$DOM_A" share-a) || true
+	[ "$n" = "$DEV_A" ] || { dump_xs "$DOM_A"; fail "device $DEV_A is not Connected any more"; return 1; }
+	gcmd "$A" 30 "umount $MA 2>/dev/null || umount -l $MA; true" || { fail "domU A does not answer"; return 1; }
+	gcmd "$A" 60 "xt mount share-a $MA && cat $MA/from-dom0" || return 1
+	grep -qx "written by dom0 into export A" "$W/gout" || fail "the new mount reads wrong data"
+}
+
 t_detach() {
 	[ -n "$DEV_A" ] || { fail "no device to detach"; return 1; }
 	gcmd "$A" 30 "xt is9p $MA && umount $MA" || return 1
@@ -192,8 +218,8 @@ t_restart_ops() {
 	local old new rc
 	gcmd "$A" 30 "xt is9p $MA" || { fail "domU A has no share mounted before the restart"; return 1; }
 	# domU B, whose p9= devices QEMU served, is gone: from now on x9p serves
-	# backend kind 9pfs too (test 18), so the restarted daemon also runs
-	# with a changed configuration.
+	# backend kind 9pfs too (the device_model_override test), so the
+	# restarted daemon also runs with a changed configuration.
 	[ -f /etc/default/x9p-backend ] &&
 		sed -i 's/--xen-backend-kinds=xen_9pfs,x9p/--xen-backend-kinds=9pfs,xen_9pfs,x9p/' /etc/default/x9p-backend
 	old=$(be_pid)
@@ -410,7 +436,7 @@ t_after_destroy() {
 }
 
 prepare_exports
-plan 21
+plan 22
 phase start
 run_test "dom0: Xen 4.17 toolstack is up (xl list, xl info)" t_toolstack
 run_test "dom0: the 9pfs backend ($MODE) is running" t_backend_up
@@ -424,6 +450,7 @@ phase posix
 run_test "posixdiff: POSIX differential suite, 9p mount vs domU tmpfs" t_posixdiff
 run_test "stress: data-integrity stress on the mount" t_stress
 run_test "crash: domU A's helper killed over and over during a stress and an fsync'd write: no error, the data on dom0" t_helper_kills
+run_test "crash: domU A's device worker killed: a new worker takes the rings over, the device stays Connected and mounts again" t_worker_revive
 phase hotplug
 run_test "detach: umount and detach remove the device from domU A and XenStore" t_detach
 run_test "re-attach: a new device connects and mounts while domU A runs" t_reattach
