@@ -29,24 +29,6 @@ struct spawner {
 	int pidfd;                  /* lock */
 };
 
-char *x9p_exit_text(int status)
-{
-	if (WIFEXITED(status))
-		return g_strdup_printf("exit status %d", WEXITSTATUS(status));
-	if (WIFSIGNALED(status))
-		return g_strdup_printf("killed by signal %d", WTERMSIG(status));
-	return g_strdup("stopped");
-}
-
-bool x9p_exit_text_sigkill(const char *text)
-{
-	char *k = x9p_exit_text(W_EXITCODE(0, SIGKILL));
-	bool r = text && strcmp(text, k) == 0;
-
-	g_free(k);
-	return r;
-}
-
 static GPtrArray *helper_argv(struct spawner *sp)
 {
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
