@@ -504,31 +504,31 @@ static int32_t chan_status(struct raw *r, int ch, struct x9p_px_req *q, size_t *
 	return status_of(r, len);
 }
 
+/* A request of op alone, with `fd` (or none); its reply's length. */
+static size_t raw_fd_request(struct raw *r, uint16_t op, uint64_t id, int fd)
+{
+	uint8_t m[X9P_PX_HDR_SIZE];
+	struct x9p_px_hdr h;
+	size_t len;
+
+	hdr(m, sizeof(m), op, fd >= 0 ? X9P_PXF_FD : 0, id);
+	raw_send(r, m, sizeof(m), fd);
+	len = raw_recv(r, &h);
+	g_assert_cmpuint(h.id, ==, id);
+	return len;
+}
+
 /* CHANNEL with `fd` (or none); the helper's status. */
 static int32_t raw_channel(struct raw *r, uint64_t id, int fd)
 {
-	uint8_t m[X9P_PX_HDR_SIZE];
-	struct x9p_px_hdr h;
-	size_t len;
-
-	hdr(m, sizeof(m), X9P_PX_CHANNEL, fd >= 0 ? X9P_PXF_FD : 0, id);
-	raw_send(r, m, sizeof(m), fd);
-	len = raw_recv(r, &h);
-	g_assert_cmpuint(h.id, ==, id);
-	return status_of(r, len);
+	return status_of(r, raw_fd_request(r, X9P_PX_CHANNEL, id, fd));
 }
 
-/* ADOPT with `fd` (or none): the helper's status, *node on success. */
+/* ADOPT with `fd` (or none): the helper's status, *rep on success. */
 static int32_t raw_adopt(struct raw *r, uint64_t id, int fd, struct x9p_px_rep *rep)
 {
-	uint8_t m[X9P_PX_HDR_SIZE];
-	struct x9p_px_hdr h;
-	size_t len;
+	size_t len = raw_fd_request(r, X9P_PX_ADOPT, id, fd);
 
-	hdr(m, sizeof(m), X9P_PX_ADOPT, fd >= 0 ? X9P_PXF_FD : 0, id);
-	raw_send(r, m, sizeof(m), fd);
-	len = raw_recv(r, &h);
-	g_assert_cmpuint(h.id, ==, id);
 	if (status_of(r, len) == 0)
 		g_assert_cmpint(x9p_px_decode_rep(r->buf, len, X9P_PX_ADOPT, rep), ==, 0);
 	return status_of(r, len);
