@@ -60,13 +60,15 @@ static int op_begin(struct op *o, struct x9p_fs *fs, const struct x9p_ctx *c, ui
 	return px_conn_get(o->fs, c, &o->cn);
 }
 
-/* The request names n in *hid (o->q.node or o->q.node2). */
-static int op_node(struct op *o, struct x9p_node *n, uint64_t *hid)
+/*
+ * The request names n in *hid (o->q.node, then o->q.node2): resolved on
+ * each helper it is sent to (op_send).
+ */
+static void op_node(struct op *o, struct x9p_node *n, uint64_t *hid)
 {
 	g_assert(o->nnodes < G_N_ELEMENTS(o->node));
 	o->node[o->nnodes] = n;
 	o->hid[o->nnodes++] = hid;
-	return 0;
 }
 
 /* One attempt on o->cn: PX_LOST when its helper went away. */
@@ -290,7 +292,7 @@ static int made_verify(struct op *o, int e, int *fd)
 	return 0;
 }
 
-/* LINK found its name taken: by the inode it links? */
+/* LINK found its name taken: by the inode it links (its second node)? */
 static int linked_verify(struct op *o, int e, int *fd)
 {
 	struct x9p_px_rep w;
@@ -393,11 +395,9 @@ static int px_walk(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 	e = px_nodes_admit(o.fs, c);
 	if (e)
 		goto out;
-	e = op_node(&o, dir, &o.q.node);
-	if (e == 0) {
-		o.q.name = pstr(name);
-		e = op_call(&o, NULL);
-	}
+	op_node(&o, dir, &o.q.node);
+	o.q.name = pstr(name);
+	e = op_call(&o, NULL);
 	if (e == 0 && (e = attr_out(&o, attr)) < 0)
 		op_forget(&o);
 	if (e == 0)
@@ -417,9 +417,8 @@ static int px_getattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_nod
 
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
-	if (e == 0)
-		e = op_call(&o, NULL);
+	op_node(&o, n, &o.q.node);
+	e = op_call(&o, NULL);
 	if (e == 0)
 		e = attr_out(&o, attr);
 	op_end(&o);
@@ -454,7 +453,7 @@ static int px_setattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_nod
 	e = op_begin(&o, fs, c, X9P_PX_SETATTR);
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
+	op_node(&o, n, &o.q.node);
 	o.q.valid = v;
 	o.q.mode = sa->mode & 07777;
 	o.q.uid = sa->uid;
@@ -465,8 +464,7 @@ static int px_setattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_nod
 						       : (struct timespec){ 0, UTIME_NOW };
 	o.q.mtime = (sa->valid & P9_SETATTR_MTIME_SET) ? sa->mtime
 						       : (struct timespec){ 0, UTIME_NOW };
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	op_end(&o);
 	return e;
 }
@@ -480,10 +478,9 @@ static int px_open(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 	*fd = -1;
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
+	op_node(&o, n, &o.q.node);
 	o.q.oflags = px_oflags(flags);
-	if (e == 0)
-		e = op_call(&o, &rfd);
+	e = op_call(&o, &rfd);
 	if (e == 0 && rfd >= 0)
 		e = check_fd(&o, rfd, flags & O_ACCMODE);
 	if (e == 0 && rfd >= 0)
@@ -512,15 +509,14 @@ static int px_create(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 		op_end(&o);
 		return e;
 	}
-	e = op_node(&o, dir, &o.q.node);
+	op_node(&o, dir, &o.q.node);
 	o.q.name = pstr(name);
 	o.q.oflags = px_oflags(flags) & ~(uint32_t)X9P_PXO_DIRECTORY;
 	o.q.mode = mode & 07777;
 	o.q.uid = c ? c->uid : (uint32_t)-1;
 	o.q.gid = c ? c->gid : (uint32_t)-1;
 	o.verify = made_verify;
-	if (e == 0)
-		e = op_call(&o, &rfd);
+	e = op_call(&o, &rfd);
 	if (e == 0 && (e = check_fd(&o, rfd, flags & O_ACCMODE)) < 0)
 		rfd = -1;                       /* closed by check_fd() */
 	if (e == 0 && (e = attr_out(&o, attr)) < 0)
@@ -553,7 +549,7 @@ static int make(struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op, struct 
 	e = op_begin(&o, fs, c, op);
 	if (e)
 		return e;
-	e = op_node(&o, dir, &o.q.node);
+	op_node(&o, dir, &o.q.node);
 	o.q.name = pstr(name);
 	o.q.mode = mode;
 	o.q.rdev = rdev;
@@ -562,8 +558,7 @@ static int make(struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op, struct 
 	o.q.uid = c ? c->uid : (uint32_t)-1;
 	o.q.gid = c ? c->gid : (uint32_t)-1;
 	o.verify = made_verify;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	if (e == 0)
 		e = attr_out(&o, attr);
 	op_end(&o);
@@ -605,13 +600,11 @@ static int px_link(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *
 	e = op_begin(&o, fs, c, X9P_PX_LINK);
 	if (e)
 		return e;
-	e = op_node(&o, dir, &o.q.node);
-	if (e == 0)
-		e = op_node(&o, target, &o.q.node2);
+	op_node(&o, dir, &o.q.node);
+	op_node(&o, target, &o.q.node2);
 	o.q.name = pstr(name);
 	o.verify = linked_verify;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	op_end(&o);
 	return e;
 }
@@ -624,10 +617,9 @@ static int px_readlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_no
 
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
+	op_node(&o, n, &o.q.node);
 	o.q.size = (uint32_t)MIN(len, (size_t)X9P_PX_TARGET_MAX);
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	if (e == 0 && o.rep.data_len > o.q.size) {
 		px_conn_fail(o.fs, o.cn, "a symlink target longer than asked for");
 		e = -EIO;
@@ -653,14 +645,12 @@ static int px_rename(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	e = op_begin(&o, fs, c, X9P_PX_RENAME);
 	if (e)
 		return e;
-	e = op_node(&o, olddir, &o.q.node);
-	if (e == 0)
-		e = op_node(&o, newdir, &o.q.node2);
+	op_node(&o, olddir, &o.q.node);
+	op_node(&o, newdir, &o.q.node2);
 	o.q.name = pstr(oldname);
 	o.q.name2 = pstr(newname);
 	o.verify = renamed_verify;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	op_end(&o);
 	if (e == 0)
 		px_nodes_renamed(PXFS(fs), olddir, oldname, newdir, newname);
@@ -680,12 +670,11 @@ static int px_unlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	e = op_begin(&o, fs, c, X9P_PX_UNLINK);
 	if (e)
 		return e;
-	e = op_node(&o, dir, &o.q.node);
+	op_node(&o, dir, &o.q.node);
 	o.q.name = pstr(name);
 	o.q.uflags = (flags & AT_REMOVEDIR) ? X9P_PXU_REMOVEDIR : 0;
 	o.verify = gone_verify;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	op_end(&o);
 	if (e == 0)
 		px_nodes_unlinked(PXFS(fs), dir, name);
@@ -720,12 +709,11 @@ static int px_readdir(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_nod
 		*at_end = false;
 	if (e)
 		return e;
-	e = op_node(&o, dir, &o.q.node);
+	op_node(&o, dir, &o.q.node);
 	o.q.cookie = cookie;
 	o.q.budget = (uint32_t)MIN(budget, (size_t)UINT32_MAX);
 	o.q.rflags = want_attr ? X9P_PXR_ATTR : 0;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	if (e == 0 && want_attr && o.rep.count && !(o.rep.rflags & X9P_PXR_FULL)) {
 		px_conn_fail(o.fs, o.cn, "directory entries without the attributes asked for");
 		e = -EIO;
@@ -770,9 +758,8 @@ static int px_statfs(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
-	if (e == 0)
-		e = op_call(&o, NULL);
+	op_node(&o, n, &o.q.node);
+	e = op_call(&o, NULL);
 	if (e == 0) {
 		st->type = o.rep.st.type;
 		st->bsize = o.rep.st.bsize;
@@ -796,10 +783,9 @@ static int px_fsync(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node 
 
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
+	op_node(&o, n, &o.q.node);
 	o.q.datasync = datasync;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	op_end(&o);
 	return e;
 }
@@ -823,12 +809,11 @@ static ssize_t xread(struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op,
 	e = op_begin(&o, fs, c, op);
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
+	op_node(&o, n, &o.q.node);
 	if (name)
 		o.q.xname = pstr(name);
 	o.q.size = (uint32_t)MIN(size, (size_t)X9P_PX_XSIZE_MAX);
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	if (e < 0)
 		goto out;
 	if (size == 0) {
@@ -890,15 +875,14 @@ static int px_setxattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_no
 	e = op_begin(&o, fs, c, X9P_PX_SETXATTR);
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
+	op_node(&o, n, &o.q.node);
 	o.q.xname = pstr(name);
 	o.q.xflags = (flags & XATTR_CREATE) ? X9P_PXX_CREATE :
 		     (flags & XATTR_REPLACE) ? X9P_PXX_REPLACE : 0;
 	o.q.value = value;
 	o.q.value_len = (uint32_t)size;
 	o.verify = gone_verify;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	op_end(&o);
 	return e;
 }
@@ -914,11 +898,10 @@ static int px_removexattr(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p
 	e = op_begin(&o, fs, c, X9P_PX_REMOVEXATTR);
 	if (e)
 		return e;
-	e = op_node(&o, n, &o.q.node);
+	op_node(&o, n, &o.q.node);
 	o.q.xname = pstr(name);
 	o.verify = gone_verify;
-	if (e == 0)
-		e = op_call(&o, NULL);
+	e = op_call(&o, NULL);
 	op_end(&o);
 	return e;
 }
