@@ -41,6 +41,14 @@ int hx_config_init(int export_fd, enum x9p_secmodel model, enum x9p_multidevs md
 	return 0;
 }
 
+int hx_device_allowed(dev_t dev)
+{
+	if (dev == hx.root_dev)
+		return 0;
+	hx_note_device(dev);
+	return hx.multidevs == X9P_MULTIDEVS_FORBID ? -ENODEV : 0;
+}
+
 void hx_note_device(dev_t dev)
 {
 	static GMutex lock;

@@ -216,16 +216,20 @@ static bool same_inode(int fd, const struct hx_node *n, mode_t type)
 	       st.st_dev == n->dev && st.st_ino == n->ino;
 }
 
-int hx_reopen_path(int fd)
+/* Opens what fd is open on through its magic link: a descriptor or -errno. */
+static int proc_open(int fd, int flags)
 {
 	char num[16];
 	int r;
 
-	if (hx.proc_fd < 0)
-		return -EOPNOTSUPP;
 	proc_name(num, sizeof(num), fd);
-	r = openat(hx.proc_fd, num, O_PATH | O_CLOEXEC);
+	r = openat(hx.proc_fd, num, flags);
 	return r < 0 ? -errno : r;
+}
+
+int hx_reopen_path(int fd)
+{
+	return hx.proc_fd < 0 ? -EOPNOTSUPP : proc_open(fd, O_PATH | O_CLOEXEC);
 }
 
 int hx_reopen(struct hx_node *n, int flags)
@@ -256,11 +260,7 @@ int hx_reopen(struct hx_node *n, int flags)
 	 * opening a FIFO or device must not block or have side effects.
 	 */
 	if (hx.proc_fd >= 0) {
-		char num[16];
-
-		proc_name(num, sizeof(num), n->fd);
-		fd = openat(hx.proc_fd, num, flags | O_NONBLOCK);
-		fd = fd < 0 ? -errno : fd;
+		fd = proc_open(n->fd, flags | O_NONBLOCK);
 	} else {
 		struct hx_node *dir;
 		char *name;

@@ -61,5 +61,8 @@ int hx_config_init(int export_fd, enum x9p_secmodel model, enum x9p_multidevs md
 
 /* Logs once per device that the export spans several filesystems. */
 void hx_note_device(dev_t dev);
+/* May a node be made for something on device dev?  0, or -ENODEV with
+ * multidevs=forbid for another filesystem than the export's (noted). */
+int hx_device_allowed(dev_t dev);
 
 #endif

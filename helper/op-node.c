@@ -75,11 +75,8 @@ int hx_op_walk(const struct x9p_px_req *q, struct hx_out *o)
 		goto out;
 	}
 	e = hx_stat(fd, NULL, &stx);
-	if (e == 0 && hx_stx_dev(&stx) != hx.root_dev) {
-		hx_note_device(hx_stx_dev(&stx));
-		if (hx.multidevs == X9P_MULTIDEVS_FORBID)
-			e = -ENODEV;
-	}
+	if (e == 0)
+		e = hx_device_allowed(hx_stx_dev(&stx));
 	if (e) {
 		close(fd);
 		goto out;
@@ -111,11 +108,9 @@ int hx_op_adopt(const struct x9p_px_req *q, struct hx_out *o)
 		return e;
 	if (fl < 0 || (fl & O_PATH) || !S_ISREG(stx.stx_mode))
 		return -EINVAL;
-	if (hx_stx_dev(&stx) != hx.root_dev) {
-		hx_note_device(hx_stx_dev(&stx));
-		if (hx.multidevs == X9P_MULTIDEVS_FORBID)
-			return -ENODEV;
-	}
+	e = hx_device_allowed(hx_stx_dev(&stx));
+	if (e)
+		return e;
 	/* Nodes hold O_PATH descriptors: one through the magic link where
 	 * /proc is at hand, else the file's own. */
 	pfd = hx_reopen_path(fd);
