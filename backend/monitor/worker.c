@@ -102,9 +102,8 @@ static void helper_start(struct x9p_mworker *w, const struct mw_msg *q)
 	gint64 now = g_get_monotonic_time();
 	struct mw_msg a;
 	char *why = NULL;
-	int rc;
-
 	bool forced = w->kill_asked;
+	int rc;
 
 	if (now - w->starts_window > 60 * G_USEC_PER_SEC) {
 		w->starts_window = now;
