@@ -707,6 +707,19 @@ static void test_backoff(struct fx *f, gconstpointer data)
 	g_assert_cmpint(g_get_monotonic_time() - t0, <, 700 * G_TIME_SPAN_MILLISECOND);
 }
 
+/* Creates (so opens) PREFIX0.. and unlinks them on the host: nodes in n[]. */
+static void create_unlinked(struct pt *t, const char *prefix, struct x9p_node **n,
+			    unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		char name[16];
+
+		g_snprintf(name, sizeof(name), "%s%u", prefix, i);
+		g_assert_cmpint(pt_create(t, t->root, name, O_RDWR, 0644, &n[i], NULL), ==, 0);
+		g_assert_cmpint(unlink(pt_rel(t, name)), ==, 0);
+	}
+}
+
 /*
  * Nodes keep descriptors for ADOPT up to a quarter of RLIMIT_NOFILE (read
  * when the driver starts): past that, an opened file whose name goes is
@@ -727,13 +740,7 @@ static void test_kept_fds_cap(void)
 	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
 	pt_start(&t);
 	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
-	for (unsigned i = 0; i < G_N_ELEMENTS(n); i++) {
-		char name[16];
-
-		g_snprintf(name, sizeof(name), "f%u", i);
-		g_assert_cmpint(pt_create(&t, t.root, name, O_RDWR, 0644, &n[i], NULL), ==, 0);
-		g_assert_cmpint(unlink(pt_rel(&t, name)), ==, 0);
-	}
+	create_unlinked(&t, "f", n, G_N_ELEMENTS(n));
 	kill_helper(&t);
 	for (unsigned i = 0; i < G_N_ELEMENTS(n); i++) {
 		int e = pt_getattr(&t, n[i], &a);
@@ -747,13 +754,7 @@ static void test_kept_fds_cap(void)
 	g_assert_cmpint(ok, ==, 16);
 	g_assert_cmpint(stale, ==, 8);
 	/* released nodes give their places back */
-	for (unsigned i = 0; i < 16; i++) {
-		char name[16];
-
-		g_snprintf(name, sizeof(name), "g%u", i);
-		g_assert_cmpint(pt_create(&t, t.root, name, O_RDWR, 0644, &n[i], NULL), ==, 0);
-		g_assert_cmpint(unlink(pt_rel(&t, name)), ==, 0);
-	}
+	create_unlinked(&t, "g", n, 16);
 	kill_helper(&t);
 	for (unsigned i = 0; i < 16; i++) {
 		g_assert_cmpint(pt_getattr(&t, n[i], &a), ==, 0);

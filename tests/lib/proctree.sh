@@ -10,11 +10,20 @@
 # effective and bounding capability sets, NoNewPrivs 1, Seccomp 2
 # (filter), another mount namespace than PID's.  There must be at least
 # one.  Prints what is wrong and fails.
+#
+# proctree_named PID NAME: the pids of the tree under PID whose process
+# name (comm) is NAME, each after a space.
 
 proctree_pids() {
 	echo "$1"
 	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
 		proctree_pids "$c"
+	done
+}
+
+proctree_named() {
+	for p in $(proctree_pids "$1"); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = "$2" ] && printf ' %s' "$p"
 	done
 }
 

@@ -127,9 +127,7 @@ kill_loop() {
 			[ -e "$work/rc-$i" ] && continue
 			live=1
 			[ -s "$work/pid-$i" ] || continue
-			for p in $(proctree_pids "$(cat "$work/pid-$i")"); do
-				[ "$(cat /proc/"$p"/comm 2>/dev/null)" = x9p-helper ] && hp="$hp $p"
-			done
+			hp="$hp$(proctree_named "$(cat "$work/pid-$i")" x9p-helper)"
 		done
 		[ "$live" -eq 1 ] || break
 		if [ -n "$hp" ] && [ "$hp" != "$last" ]; then

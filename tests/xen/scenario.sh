@@ -123,12 +123,9 @@ t_stress() {
 # writes a file with conv=fsync: the guest must see no error, and the file
 # must be on dom0 as the guest wrote it.
 helper_killer() {
-	local last='' hp p
+	local last='' hp
 	while :; do
-		hp=''
-		for p in $(proctree_pids "$1"); do
-			[ "$(cat /proc/"$p"/comm 2>/dev/null)" = x9p-helper ] && hp="$hp $p"
-		done
+		hp=$(proctree_named "$1" x9p-helper)
 		if [ -n "$hp" ] && [ "$hp" != "$last" ]; then
 			# shellcheck disable=SC2086
 			kill -KILL $hp 2>/dev/null
@@ -168,10 +165,12 @@ t_helper_kills() {
 # the device stays Connected; the old mount's operations end (ESTALE,
 # never a hang) and a new mount on the same device works.
 device_worker() { pgrep -f "^x9p-backend: worker dom$DOM_A/" | head -n 1; }
-worker_replaced() {
-	local p
-	p=$(device_worker)
-	[ -n "$p" ] && [ "$p" != "$1" ]
+# pid_changed OLD CMD...: CMD prints a pid, and not OLD.
+pid_changed() {
+	local old=$1 p
+	shift
+	p=$("$@")
+	[ -n "$p" ] && [ "$p" != "$old" ]
 }
 t_worker_revive() {
 	[ "$MODE" = qemu ] && { skip "by design: x9p's process model"; return; }
@@ -179,7 +178,7 @@ t_worker_revive() {
 	w=$(device_worker)
 	[ -n "$w" ] || { fail "no worker for domU A's device"; return 1; }
 	kill -KILL "$w"
-	wait_for 30 worker_replaced "$w" || { fail "no new worker for domU A's device"; return 1; }
+	wait_for 30 pid_changed "$w" device_worker || { fail "no new worker for domU A's device"; return 1; }
 	grep "rings over" "$X9P_LOG" | tail -n 1
 	gcmd "$A" 100 "timeout -s KILL 30 ls $MA; echo ls=\$?" || { fail "domU A does not answer"; return 1; }
 	! grep -qE '=(137|124)$' "$W/gout" || fail "a guest operation hung (killed by timeout)"
@@ -207,12 +206,6 @@ t_reattach() {
 	grep -qx "written by domU A" "$W/gout" || fail "remounted share lacks the earlier file"
 }
 
-pid_changed() {
-	local p
-	p=$(be_pid)
-	[ -n "$p" ] && [ "$p" != "$1" ]
-}
-
 t_restart_ops() {
 	[ "$MODE" = qemu ] && { skip "by design: QEMU's backend lives and dies with its domain; restarting is x9p's"; return; }
 	local old new rc
@@ -224,7 +217,7 @@ t_restart_ops() {
 		sed -i 's/--xen-backend-kinds=xen_9pfs,x9p/--xen-backend-kinds=9pfs,xen_9pfs,x9p/' /etc/default/x9p-backend
 	old=$(be_pid)
 	be_restart || { fail "restart failed"; return 1; }
-	wait_for 20 pid_changed "$old" || { fail "x9p-backend pid '$old' -> '$(be_pid)'"; return 1; }
+	wait_for 20 pid_changed "$old" be_pid || { fail "x9p-backend pid '$old' -> '$(be_pid)'"; return 1; }
 	new=$(be_pid)
 	PID0=$new
 	echo "x9p-backend restarted: pid $old -> $new"
