@@ -35,7 +35,7 @@ override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE -pthread
 override LDFLAGS += $(SAN_FLAGS) -pthread
 
 # ---- sources -------------------------------------------------------------
-LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/fs/*.c backend/socket/*.c backend/log/*.c backend/privsep/*.c) \
+LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/journal/*.c backend/fs/*.c backend/socket/*.c backend/log/*.c backend/privsep/*.c) \
 	$(filter-out helper/main.c,$(wildcard helper/proxy-*.c))
 XEN_SRCS := $(wildcard backend/xen/*.c)
 HELPER_SRCS := $(filter-out helper/main.c $(wildcard helper/proxy-*.c),$(wildcard helper/*.c))

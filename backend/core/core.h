@@ -79,6 +79,7 @@ struct x9p_session {
 	guint64 send_next;           /* s->lock: next ticket to hand out */
 	guint64 send_serving;        /* send_lock: the ticket whose turn it is */
 	struct x9p_fidtab fids;
+	struct x9p_journal *journal; /* or NULL (x9p_session_set_journal) */
 };
 
 struct x9p_req {
@@ -102,6 +103,10 @@ struct x9p_req {
 	int ndata;
 	void (*release)(void *);
 	void *rel_arg;
+	/* Run again after a worker died (x9p_session_submit_replay): it may
+	 * have taken effect from this time on. */
+	bool replayed;
+	struct timespec replay_since;
 };
 
 /* ---- session.c ---- */
@@ -166,7 +171,8 @@ int x9p_encode_err(struct x9p_session *s, uint16_t tag, int err, uint8_t *buf, s
 /* Context for a driver call on behalf of fid f (gid: from the request or -1). */
 static inline struct x9p_ctx x9p_ctx_of(struct x9p_req *r, const struct x9p_fid *f, uint32_t gid)
 {
-	struct x9p_ctx c = { f ? f->uid : 0, gid, &r->cancelled, r->s, r->s->channel };
+	struct x9p_ctx c = { f ? f->uid : 0, gid, &r->cancelled, r->s, r->s->channel,
+			     r->replayed ? &r->replay_since : NULL };
 	return c;
 }
 

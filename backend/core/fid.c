@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/fid.h"
+#include "journal/journal.h"
 
 static void fid_unref_cb(gpointer p)
 {
@@ -19,9 +20,58 @@ void x9p_fidtab_init(struct x9p_fidtab *t, unsigned limit, unsigned max_open)
 	t->nopen = 0;
 }
 
+/* What the journal keeps of f: false for a fid it cannot keep. */
+static bool fid_record(struct x9p_fid *f, struct x9p_jfid *rec)
+{
+	const struct x9p_fs_ops *o = f->fs->ops;
+
+	if (f->kind == X9P_FID_XATTR_READ || f->kind == X9P_FID_XATTR_WRITE || !o->node_jslot)
+		return false;
+	*rec = (struct x9p_jfid) {
+		.num = f->num, .node = o->node_jslot(f->fs, f->node), .uid = f->uid,
+		.kind = f->kind, .hostflags = f->hostflags, .qtype = f->qid.type,
+		.qversion = f->qid.version, .qpath = f->qid.path, .root_path = f->root_path,
+	};
+	return rec->node != 0;
+}
+
+static void journal_fid(struct x9p_fidtab *t, struct x9p_fid *f, uint16_t tag)
+{
+	struct x9p_jfid rec;
+
+	if (!t->journal)
+		return;
+	if (fid_record(f, &rec))
+		x9p_journal_fid_set(t->journal, tag, &rec);
+	else
+		x9p_journal_fid_del(t->journal, tag, f->num);   /* no older version comes back */
+}
+
+void x9p_fidtab_set_journal(struct x9p_fidtab *t, struct x9p_journal *j)
+{
+	t->journal = j;
+}
+
+void x9p_fidtab_note_open(struct x9p_fidtab *t, struct x9p_fid *f, uint16_t tag)
+{
+	journal_fid(t, f, tag);
+}
+
+void x9p_fidtab_restore(struct x9p_fidtab *t, struct x9p_fid *f)
+{
+	g_mutex_lock(&t->lock);
+	g_hash_table_replace(t->map, GUINT_TO_POINTER(f->num), x9p_fid_ref(f));
+	if (f->counted_open)
+		t->nopen++;
+	g_mutex_unlock(&t->lock);
+}
+
 void x9p_fidtab_clear(struct x9p_fidtab *t)
 {
 	GHashTable *old;
+
+	if (t->journal)
+		x9p_journal_fid_clear(t->journal);
 
 	/* Unref outside the lock: releasing a node may talk to the helper. */
 	g_mutex_lock(&t->lock);
@@ -149,7 +199,7 @@ struct x9p_fid *x9p_fidtab_get(struct x9p_fidtab *t, uint32_t num)
 	return f;
 }
 
-int x9p_fidtab_add(struct x9p_fidtab *t, struct x9p_fid *f)
+int x9p_fidtab_add(struct x9p_fidtab *t, struct x9p_fid *f, uint16_t tag)
 {
 	int ret = 0;
 
@@ -163,17 +213,20 @@ int x9p_fidtab_add(struct x9p_fidtab *t, struct x9p_fid *f)
 	else
 		g_hash_table_insert(t->map, GUINT_TO_POINTER(f->num), x9p_fid_ref(f));
 	g_mutex_unlock(&t->lock);
+	if (ret == 0)
+		journal_fid(t, f, tag);
 	return ret;
 }
 
-void x9p_fidtab_replace(struct x9p_fidtab *t, struct x9p_fid *f)
+void x9p_fidtab_replace(struct x9p_fidtab *t, struct x9p_fid *f, uint16_t tag)
 {
 	g_mutex_lock(&t->lock);
 	g_hash_table_replace(t->map, GUINT_TO_POINTER(f->num), x9p_fid_ref(f));
 	g_mutex_unlock(&t->lock);
+	journal_fid(t, f, tag);
 }
 
-struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num)
+struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num, uint16_t tag)
 {
 	struct x9p_fid *f = NULL;
 	gpointer key, val;
@@ -182,6 +235,8 @@ struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num)
 	if (g_hash_table_steal_extended(t->map, GUINT_TO_POINTER(num), &key, &val))
 		f = val;
 	g_mutex_unlock(&t->lock);
+	if (f && t->journal)
+		x9p_journal_fid_del(t->journal, tag, num);
 	return f;
 }
 

@@ -15,6 +15,10 @@
  *    read the location with x9p_fid_location().
  *  - x9p_fidtab_add refuses a number already in use (-EBADF) and more fids
  *    than the table's limit (-EMFILE).
+ *  - With a journal (x9p_fidtab_set_journal), every change of the table
+ *    and every open is recorded there under the tag of the request that
+ *    made it, so that a new worker rebuilds the table (x9p_fidtab_restore).
+ *    Xattr fids are not kept: a new worker does not have them.
  */
 #ifndef X9P_FID_H
 #define X9P_FID_H
@@ -80,6 +84,7 @@ struct x9p_fidtab {
 	unsigned nopen;
 	gint xbytes;                 /* xattr values held by this table's fids */
 	unsigned xbytes_max;
+	struct x9p_journal *journal; /* or NULL */
 };
 
 void x9p_fidtab_init(struct x9p_fidtab *t, unsigned limit, unsigned max_open);
@@ -108,12 +113,18 @@ void x9p_fid_dir_note_end(struct x9p_fid *f, uint64_t seq, bool at_end, uint64_t
 
 /* Returns a new reference, or NULL. */
 struct x9p_fid *x9p_fidtab_get(struct x9p_fidtab *t, uint32_t num);
+/* tag: of the request making the change, for the journal. */
 /* Adds f (the table takes its own reference); 0, -EBADF or -EMFILE. */
-int x9p_fidtab_add(struct x9p_fidtab *t, struct x9p_fid *f);
+int x9p_fidtab_add(struct x9p_fidtab *t, struct x9p_fid *f, uint16_t tag);
 /* Replaces the fid numbered f->num (which must exist) with f. */
-void x9p_fidtab_replace(struct x9p_fidtab *t, struct x9p_fid *f);
+void x9p_fidtab_replace(struct x9p_fidtab *t, struct x9p_fid *f, uint16_t tag);
 /* Removes num; returns the table's reference (caller unrefs) or NULL. */
-struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num);
+struct x9p_fid *x9p_fidtab_remove(struct x9p_fidtab *t, uint32_t num, uint16_t tag);
+/* f (in the table) was opened by request tag: journals its open state. */
+void x9p_fidtab_note_open(struct x9p_fidtab *t, struct x9p_fid *f, uint16_t tag);
+void x9p_fidtab_set_journal(struct x9p_fidtab *t, struct x9p_journal *j);
+/* Puts back a fid of a previous worker's journal (not journaled again). */
+void x9p_fidtab_restore(struct x9p_fidtab *t, struct x9p_fid *f);
 /* Counts an opened fid against max_open; -EMFILE when over. */
 int x9p_fidtab_count_open(struct x9p_fidtab *t, struct x9p_fid *f);
 void x9p_fidtab_uncount_open(struct x9p_fidtab *t, struct x9p_fid *f);

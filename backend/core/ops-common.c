@@ -132,6 +132,8 @@ int x9p_fid_open(struct x9p_req *r, struct x9p_fid *f, int hostflags)
 	if (err == 0)
 		err = record_open(r, f, fd, fd < 0, hostflags);
 	g_mutex_unlock(&f->lock);
+	if (err == 0)
+		x9p_fidtab_note_open(&r->s->fids, f, r->tag);
 	return err;
 }
 
@@ -153,7 +155,7 @@ int x9p_fid_become(struct x9p_req *r, struct x9p_fid *f, struct x9p_node *n,
 			return err;
 		}
 	}
-	x9p_fidtab_replace(&r->s->fids, nf);
+	x9p_fidtab_replace(&r->s->fids, nf, r->tag);
 	x9p_fid_unref(nf);
 	return 0;
 }

@@ -405,7 +405,7 @@ void x9p_op_xattrwalk(struct x9p_req *r, struct p9_msg *m)
 	nf->xlen = nf->xsize = (size_t)n;
 	err = x9p_fidtab_charge_xattr(&r->s->fids, nf, nf->xsize);
 	if (err == 0)
-		err = x9p_fidtab_add(&r->s->fids, nf);
+		err = x9p_fidtab_add(&r->s->fids, nf, r->tag);
 	x9p_fid_unref(nf);
 	x9p_fid_unref(f);
 	if (err < 0) {
@@ -451,6 +451,8 @@ void x9p_op_xattrcreate(struct x9p_req *r, struct p9_msg *m)
 			f->xflags = (int)flags;
 		}
 		g_mutex_unlock(&f->lock);
+		if (err == 0)
+			x9p_fidtab_note_open(&r->s->fids, f, r->tag);   /* no longer kept */
 	}
 	x9p_fid_unref(f);
 	if (err < 0)

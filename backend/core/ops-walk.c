@@ -33,7 +33,8 @@ void x9p_op_attach(struct x9p_req *r, struct p9_msg *m)
 	struct x9p_fs *fs = r->s->srv->fs;
 	struct x9p_attr attr;
 	struct x9p_node *n = NULL;
-	struct x9p_ctx c = { attach_uid(m), (uint32_t)-1, &r->cancelled, r->s, r->s->channel };
+	struct x9p_ctx c = { attach_uid(m), (uint32_t)-1, &r->cancelled, r->s, r->s->channel,
+			     NULL };
 	char aname[PATH_MAX];
 	struct x9p_fid *f;
 	struct p9_msg out = { .type = P9_RATTACH };
@@ -54,7 +55,7 @@ void x9p_op_attach(struct x9p_req *r, struct p9_msg *m)
 	}
 	f = x9p_fid_new(fs, m->u.tattach.fid, n, NULL, NULL, &attr.qid, c.uid);
 	f->root_path = attr.qid.path;
-	err = x9p_fidtab_add(&r->s->fids, f);
+	err = x9p_fidtab_add(&r->s->fids, f, r->tag);
 	x9p_fid_unref(f);
 	if (err < 0) {
 		x9p_reply_err(r, -err);
@@ -166,10 +167,10 @@ void x9p_op_walk(struct x9p_req *r, struct p9_msg *m)
 	nf = x9p_fid_new(fs, newfid, cur, parent, name, &qid, f->uid);
 	nf->root_path = f->root_path;
 	if (newfid == f->num) {
-		x9p_fidtab_replace(&s->fids, nf);
+		x9p_fidtab_replace(&s->fids, nf, r->tag);
 		err = 0;
 	} else {
-		err = x9p_fidtab_add(&s->fids, nf);
+		err = x9p_fidtab_add(&s->fids, nf, r->tag);
 	}
 	x9p_fid_unref(nf);
 	x9p_fid_unref(f);
@@ -213,7 +214,7 @@ static int remove_fid(struct x9p_req *r, struct x9p_fid *f)
 
 void x9p_op_clunk(struct x9p_req *r, struct p9_msg *m)
 {
-	struct x9p_fid *f = x9p_fidtab_remove(&r->s->fids, m->u.tfid.fid);
+	struct x9p_fid *f = x9p_fidtab_remove(&r->s->fids, m->u.tfid.fid, r->tag);
 	struct p9_msg out = { .type = P9_RCLUNK };
 	int err = 0;
 
@@ -237,7 +238,7 @@ void x9p_op_clunk(struct x9p_req *r, struct p9_msg *m)
 void x9p_op_remove(struct x9p_req *r, struct p9_msg *m)
 {
 	/* The fid is freed whatever the outcome. */
-	struct x9p_fid *f = x9p_fidtab_remove(&r->s->fids, m->u.tfid.fid);
+	struct x9p_fid *f = x9p_fidtab_remove(&r->s->fids, m->u.tfid.fid, r->tag);
 	struct p9_msg out = { .type = P9_RREMOVE };
 	int err;
 

@@ -79,6 +79,12 @@ struct x9p_transport_ops {
 	 * serialization as send().
 	 */
 	int (*send_file)(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max, int fd, off_t off);
+	/*
+	 * Optional: the request with this tag ends without a reply of its own
+	 * (flushed: the Rflush answers it).  Called under the same
+	 * serialization as send(), where its reply would have gone.
+	 */
+	void (*dropped)(void *opaque, uint16_t tag);
 };
 
 /* For send_fill and send_file: stores n as the reply's count (the last 4
@@ -145,6 +151,22 @@ void x9p_session_close(struct x9p_session *s);
  * max_msize.
  */
 void x9p_session_resume(struct x9p_session *s, enum p9_dialect dialect, uint32_t msize);
+/*
+ * The session journal (journal/journal.h): set before the first request.
+ * x9p_session_restore() then rebuilds the fid table a previous worker
+ * left there (after x9p_session_resume(), once the transport settled which
+ * requests run again); the session then answers its fids as before.
+ * Returns the number of fids restored.
+ */
+struct x9p_journal;
+void x9p_session_set_journal(struct x9p_session *s, struct x9p_journal *j);
+unsigned x9p_session_restore(struct x9p_session *s);
+/*
+ * Submits a request a previous worker took and may have run (from `since`
+ * on): the driver does not execute its name change twice.
+ */
+void x9p_session_submit_replay(struct x9p_session *s, uint8_t *frame, size_t len,
+			       const struct timespec *since);
 /*
  * Waits until no request is in flight, up to timeout_us; then interrupts
  * what is left (each gets an EINTR error reply rather than none) and waits

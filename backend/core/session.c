@@ -285,9 +285,10 @@ static void finish(struct x9p_req *r, const struct reply_src *src, int result)
 	g_mutex_unlock(&s->lock);
 
 	send_begin(s, ticket);
-	if (discard)
-		;
-	else if (src->fill)
+	if (discard) {
+		if (s->ops->dropped)
+			s->ops->dropped(s->opaque, r->tag);
+	} else if (src->fill)
 		send_filled(r, src);
 	else
 		send_locked(s, src->iov, src->iovcnt);
@@ -470,6 +471,24 @@ void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len
 	r->frame = frame;
 	r->len = len;
 	submit(s, r, may_inline);
+}
+
+void x9p_session_submit_replay(struct x9p_session *s, uint8_t *frame, size_t len,
+			       const struct timespec *since)
+{
+	struct x9p_req *r;
+
+	if (len < P9_HDR_SIZE || p9_frame_size(frame) != len) {
+		g_free(frame);
+		return;
+	}
+	r = g_new0(struct x9p_req, 1);
+	r->s = s;
+	r->frame = frame;
+	r->len = len;
+	r->replayed = true;
+	r->replay_since = *since;
+	submit(s, r, false);
 }
 
 void x9p_session_submit_data(struct x9p_session *s, uint8_t *frame, size_t len,

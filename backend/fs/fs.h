@@ -38,6 +38,8 @@ struct x9p_fs;
 struct x9p_node;
 
 /* Who performs a request, and whether the request was flushed. */
+struct x9p_journal;
+
 struct x9p_ctx {
 	uint32_t uid;               /* guest identity (the fid's user) */
 	uint32_t gid;               /* from the request; (uint32_t)-1 if it has none */
@@ -46,6 +48,10 @@ struct x9p_ctx {
 	 * of what all clients of the export use; NULL: nobody's. */
 	const void *owner;
 	const char *client;         /* its name for log lines, or NULL */
+	/* A request run again by a new worker after its previous one died
+	 * (journal/journal.h): it may have taken effect already, from this
+	 * time on.  The driver then never executes a name change twice. */
+	const struct timespec *replay_since;
 };
 
 static inline bool x9p_ctx_cancelled(const struct x9p_ctx *c)
@@ -154,6 +160,18 @@ struct x9p_fs_ops {
 			const char *name, const void *value, size_t size, int flags);
 	int (*removexattr)(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *n,
 			   const char *name);
+
+	/*
+	 * Optional: the session journal (journal/journal.h).  journal() gives
+	 * the driver the journal its nodes are kept in; node_jslot() is n's
+	 * slot there (0: not kept); node_restore() makes a node of slot for a
+	 * new worker, with its location (*parent NULL and *name NULL for a
+	 * root or a node no name leads to), or NULL.
+	 */
+	void (*journal)(struct x9p_fs *fs, struct x9p_journal *j);
+	uint32_t (*node_jslot)(struct x9p_fs *fs, struct x9p_node *n);
+	struct x9p_node *(*node_restore)(struct x9p_fs *fs, const struct x9p_ctx *c,
+					 uint32_t slot, struct x9p_node **parent, char **name);
 
 	void (*destroy)(struct x9p_fs *fs);
 };

@@ -112,6 +112,10 @@ struct px_fs {
 	unsigned node_cap;          /* the helper's table */
 	gint64 nodes_warned;        /* monotonic time of the last refusal logged */
 	struct px_qidmap qid;
+	/* The session journal nodes are kept in (journal/journal.h), and the
+	 * nodes rebuilt from it by slot (lock; entries leave with their node). */
+	struct x9p_journal *journal;
+	GHashTable *restored;
 };
 
 static inline struct px_fs *PXFS(struct x9p_fs *fs)
@@ -166,6 +170,7 @@ struct x9p_node {
 	int fd;                     /* a descriptor of the file from its first OPEN or
 				     * CREATE, or -1: ADOPT gets a node no name leads
 				     * to any more back on a new helper */
+	uint32_t jslot;             /* its journal slot, or 0 (fixed once set) */
 	/* fixed */
 	const void *owner;          /* charged to (x9p_ctx.owner), or NULL */
 	bool is_root;
@@ -197,6 +202,9 @@ void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd);
 /* The helper id of n on cn, re-walking n (and its parents) if needed. */
 int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		struct x9p_node *n, uint64_t *hid);
+/* fs.h node_restore: a node of a previous worker's journal. */
+struct x9p_node *px_node_restore(struct px_fs *fs, const struct x9p_ctx *c, uint32_t slot,
+				 struct x9p_node **parent, char **name);
 void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
 		      struct x9p_node *newdir, const char *newname);
 void px_nodes_unlinked(struct px_fs *fs, struct x9p_node *dir, const char *name);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fs/proxy-int.h"
+#include "journal/journal.h"
 
 /* One client's part of the node table. */
 struct px_owner {
@@ -154,9 +155,75 @@ struct x9p_node *px_node_new(struct px_fs *fs, struct px_conn *cn, const struct 
 		n->name = g_strdup(name);
 	}
 	n->owner = c ? c->owner : NULL;   /* charged by px_nodes_admit() */
+	if (fs->journal) {
+		struct x9p_jnode jn = { .is_root = n->is_root, .dev = n->dev, .ino = n->ino,
+					.parent = parent ? parent->jslot : 0 };
+
+		if (parent)
+			g_strlcpy(jn.name, name, sizeof(jn.name));
+		n->jslot = x9p_journal_node_add(fs->journal, &jn);
+	}
 	g_mutex_lock(&fs->lock);
 	index_add(fs, n);
 	g_mutex_unlock(&fs->lock);
+	return n;
+}
+
+/* lock held unless during a restore; depth bounds a journal's cycles. */
+static struct x9p_node *restore(struct px_fs *fs, const struct x9p_ctx *c, uint32_t slot,
+				unsigned depth)
+{
+	struct x9p_jnode jn;
+	struct x9p_node *n, *parent = NULL;
+
+	g_mutex_lock(&fs->lock);
+	if (!fs->restored)
+		fs->restored = g_hash_table_new(g_direct_hash, g_direct_equal);
+	n = g_hash_table_lookup(fs->restored, GUINT_TO_POINTER(slot));
+	if (n)
+		g_atomic_int_inc(&n->refs);
+	g_mutex_unlock(&fs->lock);
+	if (n)
+		return n;
+	if (depth > 4096 || !x9p_journal_node_claim(fs->journal, slot, &jn))
+		return NULL;
+	if (jn.parent)
+		parent = restore(fs, c, jn.parent, depth + 1);
+	n = g_new0(struct x9p_node, 1);
+	n->refs = 1;
+	n->fd = -1;
+	n->gen = 0;                 /* no helper id: walked again on first use */
+	n->dev = jn.dev;
+	n->ino = jn.ino;
+	n->is_root = jn.is_root;
+	n->jslot = slot;
+	n->owner = c->owner;
+	if (parent) {
+		n->parent = parent;
+		n->name = g_strdup(jn.name);
+	}
+	g_mutex_lock(&fs->lock);
+	charge(fs, n->owner, 1);
+	index_add(fs, n);
+	g_hash_table_insert(fs->restored, GUINT_TO_POINTER(slot), n);
+	g_mutex_unlock(&fs->lock);
+	return n;
+}
+
+struct x9p_node *px_node_restore(struct px_fs *fs, const struct x9p_ctx *c, uint32_t slot,
+				 struct x9p_node **parent, char **name)
+{
+	struct x9p_node *n;
+
+	*parent = NULL;
+	*name = NULL;
+	if (!fs->journal)
+		return NULL;
+	n = restore(fs, c, slot, 0);
+	if (n && n->parent && n->name) {
+		*parent = px_node_dup(&fs->base, n->parent);
+		*name = g_strdup(n->name);
+	}
 	return n;
 }
 
@@ -178,6 +245,9 @@ void px_node_put(struct x9p_fs *base, struct x9p_node *n)
 		g_mutex_lock(&fs->lock);
 		index_del(fs, n);
 		charge(fs, n->owner, -1);
+		if (fs->restored && n->jslot &&
+		    g_hash_table_lookup(fs->restored, GUINT_TO_POINTER(n->jslot)) == n)
+			g_hash_table_remove(fs->restored, GUINT_TO_POINTER(n->jslot));
 		parent = n->parent;
 		hid = n->hid;
 		if (fs->conn && !fs->conn->dead && n->gen == fs->conn->gen) {
@@ -195,6 +265,8 @@ void px_node_put(struct x9p_fs *base, struct x9p_node *n)
 			close(n->fd);
 			g_atomic_int_add((gint *)&fs->kept_fds, -1);
 		}
+		if (n->jslot && fs->journal)
+			x9p_journal_node_del(fs->journal, n->jslot);
 		g_free(n->name);
 		g_free(n);
 		/* Iterate instead of recursing: chains are as deep as the tree. */
@@ -373,6 +445,8 @@ static void forget_name(struct px_fs *fs, struct x9p_node *n, GPtrArray *drop)
 	n->parent = NULL;
 	g_free(n->name);
 	n->name = NULL;
+	if (n->jslot && fs->journal)
+		x9p_journal_node_move(fs->journal, n->jslot, 0, NULL);
 }
 
 static void drop_all(struct px_fs *fs, GPtrArray *drop)
@@ -421,6 +495,8 @@ void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *old
 		g_atomic_int_inc(&newdir->refs);
 		n->parent = newdir;
 		n->name = g_strdup(newname);
+		if (n->jslot && fs->journal)
+			x9p_journal_node_move(fs->journal, n->jslot, newdir->jslot, newname);
 		index_add(fs, n);
 	}
 	g_mutex_unlock(&fs->lock);

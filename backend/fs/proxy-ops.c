@@ -76,8 +76,15 @@ static int op_send(struct op *o, int *fd)
 {
 	int e = 0;
 
-	if (!o->tries++)
+	if (!o->tries++) {
 		clock_gettime(CLOCK_REALTIME_COARSE, &o->sent);
+		if (o->c && o->c->replay_since) {
+			/* Its previous worker may have run it: as if a helper had
+			 * been lost under it since then. */
+			o->sent = *o->c->replay_since;
+			o->lost = 1;
+		}
+	}
 	for (unsigned i = 0; e == 0 && i < o->nnodes; i++)
 		e = px_node_hid(o->fs, o->cn, o->c, o->node[i], o->hid[i]);
 	g_free(o->buf);
@@ -915,6 +922,22 @@ static unsigned kept_fds_max(void)
 	return (unsigned)MIN(rl.rlim_cur / 4, (rlim_t)1 << 20);
 }
 
+static void px_journal(struct x9p_fs *base, struct x9p_journal *j)
+{
+	PXFS(base)->journal = j;
+}
+
+static uint32_t px_node_jslot(struct x9p_fs *base, struct x9p_node *n)
+{
+	return n->jslot;
+}
+
+static struct x9p_node *px_node_restore_op(struct x9p_fs *base, const struct x9p_ctx *c,
+					   uint32_t slot, struct x9p_node **parent, char **name)
+{
+	return px_node_restore(PXFS(base), c, slot, parent, name);
+}
+
 static void px_destroy(struct x9p_fs *base)
 {
 	struct px_fs *fs = PXFS(base);
@@ -927,6 +950,8 @@ static void px_destroy(struct x9p_fs *base)
 	if (fs->wake[1] >= 0)
 		close(fs->wake[1]);
 	px_nodes_clear(fs);
+	if (fs->restored)
+		g_hash_table_destroy(fs->restored);
 	px_qid_free(&fs->qid);
 	g_free(fs->first_error);
 	g_mutex_clear(&fs->lock);
@@ -958,6 +983,9 @@ const struct x9p_fs_ops px_ops = {
 	.listxattr = px_listxattr,
 	.setxattr = px_setxattr,
 	.removexattr = px_removexattr,
+	.journal = px_journal,
+	.node_jslot = px_node_jslot,
+	.node_restore = px_node_restore_op,
 	.destroy = px_destroy,
 };
 

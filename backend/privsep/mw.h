@@ -20,8 +20,9 @@
  *
  * Messages (M: monitor, W: worker):
  *   CONFIG       M->W  everything the worker serves; descriptors: the
- *                      endpoints (listening sockets, connections), then
- *                      the trace file if MW_CF_TRACE.  Strings: label,
+ *                      endpoints (listening sockets, connections), the
+ *                      session journal if MW_CF_JOURNAL, then the trace
+ *                      file if MW_CF_TRACE.  Strings: label,
  *                      synthetic spec, mount tag, then per endpoint its
  *                      label.
  *   READY        W->M  the worker is confined and serving.
@@ -110,7 +111,8 @@ enum {
 	MW_CF_AUTO_DELETE = 1u << 3,   /* xen quota */
 	MW_CF_KEEP_FIDS = 1u << 4,     /* Tversion keeps fids (Xen frontends) */
 	MW_CF_VFIO_USER = 1u << 5,     /* vhost role: a vfio-user virtio-pci device */
-	MW_CF_FLAGS_ALL = (1u << 6) - 1,
+	MW_CF_JOURNAL = 1u << 6,       /* xen: a session journal descriptor comes along */
+	MW_CF_FLAGS_ALL = (1u << 7) - 1,
 };
 
 /* SESSION's u32 fields. */

@@ -16,14 +16,31 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
+#include "9p/p9.h"
 #include "worker/attack.h"
+
+unsigned x9p_attack_armed;
 
 #ifdef X9P_SELF_ATTACK
 
 static const char *const names[X9P_ATTACK_MAX + 1] = {
 	NULL, "open a host file", "connect to XenStore", "map a grant", "bind an event channel",
 	"ptrace the monitor", "kill the monitor", "socket(AF_INET)", "execve",
+	"die after an Rmkdir", "die before an Rwalk",
 };
+
+void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype)
+{
+	static const uint8_t types[X9P_ATTACK_MAX + 1] = {
+		[X9P_AP_REPLY_PUBLISHED] = P9_RMKDIR,
+		[X9P_AP_REPLY_PUBLISHING] = P9_RWALK,
+	};
+
+	if (x9p_attack_armed == (unsigned)p && types[p] == rtype) {
+		g_message("self-attack %u (%s): dying here", p, names[p]);
+		raise(SIGKILL);
+	}
+}
 
 static int try_open(const char *path)
 {
@@ -89,6 +106,14 @@ void x9p_attack(unsigned which, const struct x9p_attack_target *t)
 
 	if (which == 0 || which > X9P_ATTACK_MAX)
 		return;
+	if (which == X9P_AP_REPLY_PUBLISHED || which == X9P_AP_REPLY_PUBLISHING) {
+		/* Once: the next worker takes the session over and goes on. */
+		g_message("self-attack %u (%s): %s", which, names[which],
+			  t->restored ? "not armed in a worker that took a session over" : "armed");
+		if (!t->restored)
+			x9p_attack_armed = which;
+		return;
+	}
 	g_message("self-attack %u (%s): trying", which, names[which]);
 	switch (which) {
 	case 1:
@@ -128,6 +153,12 @@ void x9p_attack(unsigned which, const struct x9p_attack_target *t)
 }
 
 #else
+
+unsigned x9p_attack_armed;
+
+void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype)
+{
+}
 
 bool x9p_attack_available(void)
 {

@@ -20,6 +20,11 @@
  *   6 kill the monitor                       killed
  *   7 socket(AF_INET)                        killed
  *   8 execve /bin/sh                         killed
+ * And crashes at a chosen point, for the tests of a worker's death (a Xen
+ * worker that finds no previous session in its journal arms the point;
+ * the one after it does not):
+ *   9 die right after the first Rmkdir is published
+ *  10 die right before the first Rwalk is published (its fid made)
  * A refused attempt logs "self-attack N (WHAT): refused (ERROR)"; one that
  * succeeds logs "self-attack N (WHAT): SUCCEEDED" at error level.
  */
@@ -27,9 +32,12 @@
 #define X9P_WORKER_ATTACK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#define X9P_ATTACK_MAX 8
+#define X9P_ATTACK_MAX 10
+
+enum x9p_attack_point { X9P_AP_REPLY_PUBLISHED = 9, X9P_AP_REPLY_PUBLISHING = 10 };
 
 /* What the worker holds that an attack may abuse. */
 struct x9p_attack_target {
@@ -37,7 +45,20 @@ struct x9p_attack_target {
 	void *gnttab;               /* xengnttab_handle of a Xen worker, or NULL */
 	void *evtchn;               /* one of its xenevtchn_handles, or NULL */
 	unsigned domid;             /* its frontend's domain */
+	bool restored;              /* a previous worker's session was taken over */
 };
+
+/* The crash point armed (test builds), or 0. */
+extern unsigned x9p_attack_armed;
+
+/* Dies (SIGKILL) when point p is armed and the reply is of type rtype. */
+void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype);
+
+static inline void x9p_attack_point(enum x9p_attack_point p, uint8_t rtype)
+{
+	if (__builtin_expect(x9p_attack_armed != 0, 0))
+		x9p_attack_crash(p, rtype);
+}
 
 bool x9p_attack_available(void);
 void x9p_attack(unsigned which, const struct x9p_attack_target *t);

@@ -41,7 +41,9 @@
 /* Everything in CONFIG that the code relies on, checked once. */
 static bool config_valid(const struct mw_msg *c, char **why)
 {
-	unsigned n = c->u[MW_CF_N_ENDPOINTS], nfds = c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0;
+	unsigned n = c->u[MW_CF_N_ENDPOINTS];
+	unsigned nfds = (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0) +
+			(c->u[MW_CF_FLAGS] & MW_CF_JOURNAL ? 1 : 0);
 	bool names_ok = n <= MW_MAX_ENDPOINTS && c->ns == MW_CF_S_ENDPOINT0 + n;
 
 	/* Each endpoint is "FAMILY BOUND": unix, tcp and fd with one
@@ -122,6 +124,7 @@ bool x9p_worker_announce(struct x9p_wctx *w)
 			.gnttab = w->gnttab,
 			.evtchn = w->evtchn,
 			.domid = w->domid,
+			.restored = w->restored,
 		};
 
 		x9p_attack(w->c->u[MW_CF_ATTACK], &t);

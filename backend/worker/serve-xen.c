@@ -33,6 +33,7 @@
 
 #include <glib-unix.h>
 
+#include "journal/journal.h"
 #include "worker/serve.h"
 #include "worker/xen-rings.h"
 
@@ -110,6 +111,24 @@ static bool ring_setup(struct xconn *c, struct xring *r, uint32_t ref, uint32_t 
 	return true;
 }
 
+/*
+ * The device's journal (the first descriptor: Xen endpoints have none).
+ * Without one the worker serves as well; only its death costs the guest
+ * its session.
+ */
+static void open_journal(struct xconn *c, int fd)
+{
+	char *why = NULL;
+
+	c->journal = x9p_journal_open(fd, &c->restoring, &why);
+	if (!c->journal) {
+		g_warning("%s: no session journal: %s", c->label, why);
+		g_free(why);
+		return;
+	}
+	c->tag_held = g_new0(struct xheld *, X9P_JOURNAL_TAGS);
+}
+
 /* "ring REF PORT" (checked by the monitor; checked again: it is cheap). */
 static bool parse_ring(const char *s, uint32_t *ref, uint32_t *port)
 {
@@ -135,6 +154,7 @@ bool x9p_worker_xen_prepare(const struct mw_msg *cfg, char **why)
 	c->nrings = cfg->u[MW_CF_N_ENDPOINTS];
 	c->dialect = P9_DIALECT_2000L;
 	g_mutex_init(&c->fault_lock);
+	g_mutex_init(&c->tag_lock);
 	for (unsigned i = 0; i < X9P_XEN_MAX_RINGS; i++) {
 		c->rings[i].c = c;
 		c->rings[i].idx = i;
@@ -160,6 +180,8 @@ bool x9p_worker_xen_prepare(const struct mw_msg *cfg, char **why)
 	}
 	/* A message must fit whole into one direction of the smallest ring. */
 	c->max_msize = XRING_SIZE(min_order);
+	if (cfg->u[MW_CF_FLAGS] & MW_CF_JOURNAL)
+		open_journal(c, cfg->fds[0]);
 	return true;
 }
 
@@ -272,10 +294,14 @@ int x9p_worker_serve_xen(struct x9p_wctx *w)
 	loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGTERM, on_term, NULL);
 	c->session = x9p_session_new(w->engine, &xring_ops, c, c->max_msize, c->label);
+	if (c->journal)
+		x9p_session_set_journal(c->session, c->journal);
 	if (resume) {
 		x9p_session_resume(c->session, (enum p9_dialect)(resume - 1),
 				   w->c->u[MW_CF_RESUME_MSIZE]);
 		g_atomic_int_set(&c->dialect, (gint)(resume - 1));
+		if (c->restoring)
+			xring_restore(c);
 	}
 	for (unsigned i = 0; i < c->nrings; i++) {
 		char *name = g_strdup_printf("x9p-ring%u", i);
@@ -288,6 +314,7 @@ int x9p_worker_serve_xen(struct x9p_wctx *w)
 	w->gnttab = c->xgt;
 	w->evtchn = c->rings[0].xce;
 	w->domid = c->fe_domid;
+	w->restored = c->restoring;
 	if (x9p_worker_announce(w))
 		g_main_loop_run(loop);
 	/* Handed over (or the monitor is gone): leave the rings as they are;

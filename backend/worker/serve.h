@@ -23,6 +23,7 @@ struct x9p_wctx {
 	/* A Xen worker's handles, for the self-attacks of test builds. */
 	void *gnttab, *evtchn;
 	unsigned domid;
+	bool restored;               /* Xen: took a previous worker's session over */
 };
 
 int x9p_worker_serve_sockets(struct x9p_wctx *w);

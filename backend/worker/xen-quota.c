@@ -209,7 +209,7 @@ static int rescan(struct xq *q, GPtrArray **victims)
 static int make_room(struct xq *q, bool (*fits)(struct xq *, uint64_t), uint64_t arg, int error)
 {
 	GPtrArray *victims = NULL;
-	struct x9p_ctx ctx = { 0, (uint32_t)-1, NULL, NULL, NULL };
+	struct x9p_ctx ctx = { 0, (uint32_t)-1, NULL, NULL, NULL, NULL };
 	int ret = error;
 
 	if (rescan(q, q->lim.auto_delete ? &victims : NULL) < 0)
@@ -320,6 +320,22 @@ static int q_walk(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node *d
 static struct x9p_node *q_node_dup(struct x9p_fs *fs, struct x9p_node *n)
 {
 	return IN(fs)->ops->node_dup(IN(fs), n);
+}
+
+static void q_journal(struct x9p_fs *fs, struct x9p_journal *j)
+{
+	IN(fs)->ops->journal(IN(fs), j);
+}
+
+static uint32_t q_node_jslot(struct x9p_fs *fs, struct x9p_node *n)
+{
+	return IN(fs)->ops->node_jslot(IN(fs), n);
+}
+
+static struct x9p_node *q_node_restore(struct x9p_fs *fs, const struct x9p_ctx *c, uint32_t slot,
+				       struct x9p_node **parent, char **name)
+{
+	return IN(fs)->ops->node_restore(IN(fs), c, slot, parent, name);
 }
 
 static void q_node_put(struct x9p_fs *fs, struct x9p_node *n)
@@ -527,6 +543,10 @@ struct x9p_fs *x9p_quota_wrap(struct x9p_fs *inner, const struct xq_limits *lim,
 	FWD(listxattr, q_listxattr);
 	FWD(setxattr, q_setxattr);
 	FWD(removexattr, q_removexattr);
+	/* Nodes are the inner driver's. */
+	o->journal = i->journal ? q_journal : NULL;
+	o->node_jslot = i->node_jslot ? q_node_jslot : NULL;
+	o->node_restore = i->node_restore ? q_node_restore : NULL;
 	o->destroy = q_destroy;
 
 	q->base.ops = o;

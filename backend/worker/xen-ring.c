@@ -35,6 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "journal/journal.h"
+#include "worker/attack.h"
 #include "worker/xen-rings.h"
 
 #define WAIT_POLL_MS 20
@@ -139,15 +141,130 @@ void xring_publish_cons(struct xring *r)
 		notify(r);
 }
 
-static void release_held(void *arg)
+/* Keeps [at, at + sz) of r's requests until refs releases. */
+static struct xheld *hold(struct xring *r, uint32_t at, uint32_t sz, unsigned refs)
 {
-	struct xheld *h = arg;
+	struct xheld *h = g_new0(struct xheld, 1);
+
+	h->r = r;
+	h->start = at;
+	h->end = at + sz;
+	h->refs = refs;
+	g_mutex_lock(&r->cons_lock);
+	g_queue_push_tail(&r->held, h);
+	g_mutex_unlock(&r->cons_lock);
+	return h;
+}
+
+static void held_put(struct xheld *h)
+{
 	struct xring *r = h->r;
 
 	g_mutex_lock(&r->cons_lock);
-	h->released = true;
+	if (h->refs && --h->refs == 0)
+		h->released = true;
 	g_mutex_unlock(&r->cons_lock);
 	xring_publish_cons(r);
+}
+
+static void held_ref(struct xheld *h)
+{
+	g_mutex_lock(&h->r->cons_lock);
+	h->refs++;
+	g_mutex_unlock(&h->r->cons_lock);
+}
+
+static void release_held(void *arg)
+{
+	held_put(arg);
+}
+
+/* ---- the journal: requests kept until answered --------------------- */
+
+/*
+ * Records a request taken at `at` and keeps its bytes in the ring until it
+ * is answered.  A tag whose previous request is still recorded: if that
+ * one's reply is being published, the client saw it and reused the tag,
+ * so it is answered; if not, this is a second request under a tag in
+ * flight (the engine refuses it) and it is not kept.
+ */
+static struct xheld *journal_take(struct xring *r, uint16_t tag, uint32_t at, uint32_t sz)
+{
+	struct xconn *c = r->c;
+	struct xheld *h = hold(r, at, sz, 1), *old;
+	struct x9p_jreq q;
+	bool keep = true;
+
+	g_mutex_lock(&c->tag_lock);
+	old = c->tag_held[tag];
+	if (old && x9p_journal_req(c->journal, tag, &q) && q.state == X9P_JREQ_TAKEN) {
+		keep = false;
+		old = NULL;
+	} else {
+		if (old)
+			x9p_journal_answered(c->journal, tag);
+		c->tag_held[tag] = h;
+		x9p_journal_take(c->journal, tag, r->idx, at, sz);
+	}
+	g_mutex_unlock(&c->tag_lock);
+	if (old)
+		held_put(old);
+	if (!keep) {
+		held_put(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* The request kept for tag, if any (its reply is about to go out). */
+static struct xheld *journal_kept(struct xconn *c, uint16_t tag)
+{
+	struct xheld *h;
+
+	if (!c->journal)
+		return NULL;
+	g_mutex_lock(&c->tag_lock);
+	h = c->tag_held[tag];
+	g_mutex_unlock(&c->tag_lock);
+	return h;
+}
+
+void xring_read(struct xring *r, uint32_t idx, void *dst, size_t len)
+{
+	copy_from_ring(r->out, r->size, idx, dst, len);
+}
+
+void xring_keep(struct xring *r, uint16_t tag, uint32_t at, uint32_t sz)
+{
+	struct xheld *h = hold(r, at, sz, 1);
+
+	g_mutex_lock(&r->c->tag_lock);
+	r->c->tag_held[tag] = h;
+	g_mutex_unlock(&r->c->tag_lock);
+	r->c->tag_ring[tag] = (uint8_t)r->idx;
+}
+
+/* h's request (tag) is answered: its reply is out, or it was flushed. */
+static void journal_answered(struct xconn *c, uint16_t tag, struct xheld *h)
+{
+	bool mine;
+
+	if (!h)
+		return;
+	g_mutex_lock(&c->tag_lock);
+	mine = c->tag_held[tag] == h;
+	if (mine) {
+		c->tag_held[tag] = NULL;
+		x9p_journal_answered(c->journal, tag);
+	}
+	g_mutex_unlock(&c->tag_lock);
+	if (mine)
+		held_put(h);
+}
+
+static uint16_t reply_tag(const uint8_t *hdr)
+{
+	return (uint16_t)(hdr[5] | hdr[6] << 8);
 }
 
 /* A reply the transport makes itself (a write refused by max-space). */
@@ -184,6 +301,7 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 	struct xconn *c = r->c;
 	uint32_t at = r->out_read;
 	uint16_t tag = (uint16_t)(hdr[5] | hdr[6] << 8);
+	struct xheld *jh = c->journal ? journal_take(r, tag, at, sz) : NULL;
 	uint8_t *frame;
 
 	c->tag_ring[tag] = (uint8_t)r->idx;
@@ -199,16 +317,17 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 			return;
 		}
 		if (sz - TWRITE_HDR >= ZEROCOPY_MIN) {
-			struct xheld *h = g_new0(struct xheld, 1);
+			struct xheld *h;
 			struct iovec iov[2];
 			int n;
 
-			h->r = r;
-			h->start = at;
-			h->end = at + sz;
-			g_mutex_lock(&r->cons_lock);
-			g_queue_push_tail(&r->held, h);
-			g_mutex_unlock(&r->cons_lock);
+			/* The payload stays until the engine has written it. */
+			if (jh) {
+				h = jh;
+				held_ref(h);
+			} else {
+				h = hold(r, at, sz, 1);
+			}
 			n = ring_segments(r->out, r->size, at + TWRITE_HDR, sz - TWRITE_HDR, iov);
 			frame = g_memdup2(whdr, TWRITE_HDR);
 			x9p_session_submit_data(c->session, frame, TWRITE_HDR, iov, n,
@@ -267,6 +386,8 @@ static void consume(struct xring *r)
 		g_mutex_lock(&r->cons_lock);
 		r->out_read += sz;
 		g_mutex_unlock(&r->cons_lock);
+		if (c->journal)
+			x9p_journal_set_read(c->journal, r->idx, r->out_read);
 		took = true;
 	}
 	if (took)
@@ -365,8 +486,14 @@ static int reserve(struct xring *r, size_t need)
 	}
 }
 
-static void publish_prod(struct xring *r, uint32_t len)
+static void publish_prod(struct xring *r, uint32_t len, const uint8_t *hdr)
 {
+	struct xconn *c = r->c;
+
+	/* A new worker finding the producer index past reply_end knows the
+	 * reply went out; short of it, that the request runs again. */
+	if (c->journal)
+		x9p_journal_replying(c->journal, reply_tag(hdr), r->in_prod + len);
 	xen_wmb();
 	r->in_prod += len;
 	shared_store(&r->intf->in_prod, r->in_prod);
@@ -417,6 +544,7 @@ static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
 	struct xconn *c = opaque;
 	uint8_t hdr[P9_HDR_SIZE];
 	size_t total = 0, off = 0;
+	struct xheld *kept;
 	struct xring *r;
 	int err;
 
@@ -430,6 +558,8 @@ static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
 		return -EMSGSIZE;       /* unreachable: msize <= ring size */
 	if (hdr[4] == P9_RVERSION)
 		snoop_version(c, iov, iovcnt, total);
+	kept = journal_kept(c, reply_tag(hdr));
+	x9p_attack_point(X9P_AP_REPLY_PUBLISHING, hdr[4]);
 
 	g_mutex_lock(&r->prod_lock);
 	err = reserve(r, total);
@@ -439,11 +569,14 @@ static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
 				     iov[i].iov_len);
 			off += iov[i].iov_len;
 		}
-		publish_prod(r, (uint32_t)total);
+		publish_prod(r, (uint32_t)total, hdr);
 	}
 	g_mutex_unlock(&r->prod_lock);
-	if (err == 0)
+	if (err == 0) {
 		notify(r);
+		x9p_attack_point(X9P_AP_REPLY_PUBLISHED, hdr[4]);
+		journal_answered(c, reply_tag(hdr), kept);
+	}
 	return err;
 }
 
@@ -451,6 +584,7 @@ static int xen_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 			 x9p_fill_fn fill, void *arg)
 {
 	struct xconn *c = opaque;
+	struct xheld *kept;
 	struct xring *r;
 	struct iovec iov[2];
 	ssize_t n;
@@ -459,6 +593,7 @@ static int xen_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	if (hdrlen < P9_HDR_SIZE + 4)
 		return -EINVAL;
 	r = reply_ring(c, hdr);
+	kept = journal_kept(c, reply_tag(hdr));
 	if (hdrlen + max > r->size)
 		return -EMSGSIZE;
 	g_mutex_lock(&r->prod_lock);
@@ -478,13 +613,23 @@ static int xen_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	}
 	x9p_reply_set_count(hdr, hdrlen, (size_t)n);
 	copy_to_ring(r->in, r->size, r->in_prod, hdr, hdrlen);
-	publish_prod(r, (uint32_t)(hdrlen + (size_t)n));
+	publish_prod(r, (uint32_t)(hdrlen + (size_t)n), hdr);
 	g_mutex_unlock(&r->prod_lock);
 	notify(r);
+	journal_answered(c, reply_tag(hdr), kept);
 	return 0;
+}
+
+/* A flushed request: the Rflush that follows answers it. */
+static void xen_dropped(void *opaque, uint16_t tag)
+{
+	struct xconn *c = opaque;
+
+	journal_answered(c, tag, journal_kept(c, tag));
 }
 
 const struct x9p_transport_ops xring_ops = {
 	.send = xen_send,
 	.send_fill = xen_send_fill,
+	.dropped = xen_dropped,
 };

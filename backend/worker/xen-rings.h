@@ -37,10 +37,16 @@
 
 struct xconn;
 
-/* Twrite payload still in a ring, released by the engine. */
+/*
+ * Request bytes the ring keeps (its consumer index is not published past
+ * them): a Twrite payload the engine writes from, and with a journal every
+ * request until it is answered, so that a new worker can run it again.
+ * Released when refs (payload, answer) reach 0.
+ */
 struct xheld {
 	struct xring *r;
 	uint32_t start, end;
+	unsigned refs;               /* cons_lock */
 	bool released;
 };
 
@@ -83,6 +89,12 @@ struct xconn {
 	GMutex fault_lock;
 	bool faulted;
 	uint8_t tag_ring[65536];     /* ring each tag last arrived on */
+	/* With a journal (journal/journal.h): the request of each tag in flight
+	 * (its held bytes), under the rings' cons_lock of held->r. */
+	struct x9p_journal *journal;
+	bool restoring;              /* the journal holds a previous worker's session */
+	GMutex tag_lock;
+	struct xheld **tag_held;
 };
 
 /* ---- serve-xen.c ---- */
@@ -99,5 +111,16 @@ gpointer xring_thread(gpointer ring);
 void xring_wake(struct xring *r);
 /* Publishes out_cons up to what was taken and is no longer held. */
 void xring_publish_cons(struct xring *r);
+/*
+ * Before the ring threads start, with a journal a previous worker of this
+ * device left: settles each request it recorded (answered when its reply
+ * was published, else kept), rebuilds the session's fids, then submits the
+ * kept ones again.  Returns how many run again.
+ */
+unsigned xring_restore(struct xconn *c);
+/* For xring_restore: copies len bytes of r's requests at idx; keeps
+ * [at, at + sz) for tag until its answer, as journal_take does. */
+void xring_read(struct xring *r, uint32_t idx, void *dst, size_t len);
+void xring_keep(struct xring *r, uint16_t tag, uint32_t at, uint32_t sz);
 
 #endif

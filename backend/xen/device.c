@@ -39,6 +39,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "fs/helper-spawn.h"
 #include "xen/xen-int.h"
@@ -58,7 +59,16 @@ struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned
 	d->fe_token = g_strdup_printf("fe:%s", d->key);
 	d->phase = PH_NEW;
 	d->wrote = -1;
+	d->journal_fd = -1;
 	return d;
+}
+
+/* The connection ended for good: the next one starts a new session. */
+static void forget_journal(struct xdev *d)
+{
+	if (d->journal_fd >= 0)
+		close(d->journal_fd);
+	d->journal_fd = -1;
 }
 
 struct xdev *xdev_ref(struct xdev *d)
@@ -84,6 +94,7 @@ void xdev_unref(struct xdev *d)
 		return;
 	d->m = NULL;
 	unconfigure(d);
+	forget_journal(d);
 	g_free(d->kind);
 	g_free(d->key);
 	g_free(d->label);
@@ -625,6 +636,7 @@ void xdev_step(struct xdev *d)
 				break;
 			}
 			d->revive = false;
+			forget_journal(d);
 			if (d->fault || fstate == XB_CLOSING || fstate == XB_CONNECTED ||
 			    fstate == XB_INITIALISED) {
 				d->fault = false;

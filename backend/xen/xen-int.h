@@ -106,6 +106,10 @@ struct xdev {
 	bool revive;                 /* ...by its worker's death: take the rings over */
 	gint64 revive_window;        /* monotonic start of the minute counted */
 	unsigned revives;            /* new workers in it */
+	/* The session journal every worker of this connection gets (a memfd
+	 * the monitor never reads); -1 until the first, and again once the
+	 * connection ends for good. */
+	int journal_fd;
 
 	/* configuration */
 	char *path, *secmodel, *tag;

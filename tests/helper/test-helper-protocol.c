@@ -1006,7 +1006,7 @@ static void test_driver_lies(gconstpointer data)
 {
 	g_autofree char *base = g_strndup(data, strcspn(data, "/"));
 	const char *sc = base;
-	struct x9p_ctx c = { 0, 0, NULL, NULL, NULL };
+	struct x9p_ctx c = { 0, 0, NULL, NULL, NULL, NULL };
 	struct x9p_node *root, *n;
 	struct x9p_attr a;
 	GError *err = NULL;

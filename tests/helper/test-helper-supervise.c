@@ -418,7 +418,7 @@ struct cancelled_call {
 static gpointer cancelled_thread(gpointer data)
 {
 	struct cancelled_call *cc = data;
-	struct x9p_ctx c = { cc->t->c.uid, cc->t->c.gid, &cc->flag, NULL, NULL };
+	struct x9p_ctx c = { cc->t->c.uid, cc->t->c.gid, &cc->flag, NULL, NULL, NULL };
 	struct x9p_attr a;
 
 	cc->result = PT_OPS(cc->t)->getattr(cc->t->fs, &c, cc->t->root, &a);

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A session rebuilt from the journal a previous worker of the same device
+ * left (journal/journal.h): its fids, each on a driver node walked again
+ * by name on first use, files opened again with their mode.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "journal/journal.h"
+
+void x9p_session_set_journal(struct x9p_session *s, struct x9p_journal *j)
+{
+	struct x9p_fs *fs = s->srv->fs;
+
+	s->journal = j;
+	x9p_fidtab_set_journal(&s->fids, j);
+	/* One journaled session per driver: a Xen device's worker. */
+	if (fs->ops->journal)
+		fs->ops->journal(fs, j);
+}
+
+struct rebuild {
+	struct x9p_session *s;
+	unsigned fids, reopen_failed;
+};
+
+static void restore_fid(void *arg, const struct x9p_jfid *rec)
+{
+	struct rebuild *rb = arg;
+	struct x9p_session *s = rb->s;
+	struct x9p_fs *fs = s->srv->fs;
+	struct x9p_ctx c = { rec->uid, (uint32_t)-1, NULL, s, s->channel, NULL };
+	struct p9_qid qid = { rec->qtype, rec->qversion, rec->qpath };
+	struct x9p_node *n, *parent = NULL;
+	struct x9p_fid *f;
+	char *name = NULL;
+
+	if (rec->kind != X9P_FID_NONE && rec->kind != X9P_FID_FILE && rec->kind != X9P_FID_DIR)
+		return;
+	n = fs->ops->node_restore(fs, &c, rec->node, &parent, &name);
+	if (!n)
+		return;
+	f = x9p_fid_new(fs, rec->num, n, parent, name, &qid, rec->uid);
+	f->root_path = rec->root_path;
+	if (rec->kind == X9P_FID_DIR) {
+		f->kind = X9P_FID_DIR;
+		f->hostflags = rec->hostflags;
+		f->counted_open = true;
+	} else if (rec->kind == X9P_FID_FILE) {
+		/* Its first open created or truncated: this one must not. */
+		int flags = rec->hostflags & ~(O_CREAT | O_EXCL | O_TRUNC);
+		int fd = -1;
+		int err = fs->ops->open(fs, &c, n, flags, &fd);
+
+		if (err == 0 && fd >= 0) {
+			f->kind = X9P_FID_FILE;
+			f->fd = fd;
+			f->hostflags = rec->hostflags;
+			f->counted_open = true;
+		} else {
+			if (fd >= 0)
+				close(fd);
+			rb->reopen_failed++;
+		}
+	}
+	x9p_fidtab_restore(&s->fids, f);
+	x9p_fid_unref(f);
+	rb->fids++;
+}
+
+unsigned x9p_session_restore(struct x9p_session *s)
+{
+	struct x9p_fs *fs = s->srv->fs;
+	struct rebuild rb = { .s = s };
+
+	if (!s->journal || !fs->ops->node_restore)
+		return 0;
+	x9p_journal_fids(s->journal, restore_fid, &rb);
+	x9p_journal_nodes_done(s->journal);
+	s->resumed = false;
+	if (rb.reopen_failed)
+		g_warning("%s: %u open files of the previous worker could not be opened again",
+			  s->channel, rb.reopen_failed);
+	return rb.fids;
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The session journal: what a device's 9P session is, kept where it
+ * outlives the worker serving it.
+ *
+ * The monitor creates one memfd per device (sized by x9p_journal_size(),
+ * sealed against resizing) and hands the same one to every worker it
+ * starts for that device; the worker maps it shared and writes, as it
+ * goes:
+ *   - every request it took from the transport and has not answered yet,
+ *     with where it sits (a Xen ring's offsets: the transport keeps those
+ *     bytes in place until the answer is out) and whether its reply is
+ *     being published (and up to which ring offset);
+ *   - the fid table: per fid its driver node, open mode, identity; each
+ *     change tagged with the request that made it;
+ *   - the driver's nodes (fs/proxy-nodes.c): parent, name, inode, so that a
+ *     node can be walked again by name on a new helper.
+ *
+ * A new worker for the same device finds the previous one's session there
+ * and rebuilds from it (x9p_journal_open says so): the transport first
+ * settles each recorded request (its reply went out, or it runs again),
+ * then the fid table is read back as it was before the requests that run
+ * again (a change made by one is undone: it is made again by its second
+ * run), then the requests run again, marked so that the driver does not
+ * execute a name change twice (fs.h, x9p_ctx.replay_since).
+ *
+ * Crash safety: the worker may die between any two stores.  Records are
+ * published by a release store of their state word after their fields;
+ * a node's location is double-buffered (the inactive copy written, then
+ * the index flipped), so a reader sees a whole old or whole new name.
+ *
+ * The content is written by a worker that its guest may have taken over,
+ * and read by the next worker of the same guest: every field is checked
+ * before use (an index in range, a length within its buffer, a state
+ * known), and anything wrong is dropped, never trusted.  fuzz-journal
+ * restores random journals.
+ *
+ * Thread safety: every function may be called from any thread.
+ */
+#ifndef X9P_JOURNAL_H
+#define X9P_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define X9P_JOURNAL_MAX_RINGS 16u
+#define X9P_JOURNAL_TAGS 65536u
+/* Nodes and fids beyond these are simply not journaled: after a worker's
+ * death they answer ESTALE, as before there was a journal. */
+#define X9P_JOURNAL_MAX_FIDS 65536u
+#define X9P_JOURNAL_MAX_NODES 65536u
+#define X9P_JOURNAL_NAME_MAX 255u
+
+struct x9p_journal;
+
+/* Bytes of a journal (a sparse memfd: only what is used takes memory). */
+size_t x9p_journal_size(void);
+
+/*
+ * Maps the journal in fd (a memfd of x9p_journal_size() bytes).  A blank
+ * one is initialised; one holding a session sets *restored.  NULL with
+ * *why when fd is not a journal this build can use (then the worker
+ * serves without one).
+ */
+struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why);
+void x9p_journal_close(struct x9p_journal *j);
+
+/* ---- requests (the transport) ---- */
+
+enum x9p_jreq_state { X9P_JREQ_FREE, X9P_JREQ_TAKEN, X9P_JREQ_REPLYING };
+
+struct x9p_jreq {
+	enum x9p_jreq_state state;
+	uint32_t ring;              /* where the transport keeps its bytes */
+	uint32_t start, len;
+	uint32_t reply_end;         /* REPLYING: the producer offset after its reply */
+	struct timespec taken;      /* CLOCK_REALTIME_COARSE when it was taken */
+};
+
+/* The request with this tag was taken (its bytes at start, len of ring). */
+void x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32_t start,
+		      uint32_t len);
+/* Its reply is written and about to be published up to reply_end. */
+void x9p_journal_replying(struct x9p_journal *j, uint16_t tag, uint32_t reply_end);
+/* It is answered (or flushed): the changes it made are final. */
+void x9p_journal_answered(struct x9p_journal *j, uint16_t tag);
+/* The transport read ring `ring` up to pos. */
+void x9p_journal_set_read(struct x9p_journal *j, uint32_t ring, uint32_t pos);
+uint32_t x9p_journal_read_pos(struct x9p_journal *j, uint32_t ring);
+/* The recorded request of tag (restore); false for a free or invalid one. */
+bool x9p_journal_req(struct x9p_journal *j, uint16_t tag, struct x9p_jreq *out);
+
+/* ---- fids (the engine) ---- */
+
+struct x9p_jfid {
+	uint32_t num;
+	uint32_t node;              /* journal node slot (x9p_journal_node_add) */
+	uint32_t uid;
+	uint32_t kind;              /* enum x9p_fid_kind */
+	int32_t hostflags;
+	uint8_t qtype;
+	uint32_t qversion;
+	uint64_t qpath;
+	uint64_t root_path;
+};
+
+/* Request tag set fid rec->num to rec (new, walked onto, opened). */
+void x9p_journal_fid_set(struct x9p_journal *j, uint16_t tag, const struct x9p_jfid *rec);
+/* Request tag clunked or removed fid num. */
+void x9p_journal_fid_del(struct x9p_journal *j, uint16_t tag, uint32_t num);
+/* Every fid is gone (Tversion). */
+void x9p_journal_fid_clear(struct x9p_journal *j);
+/*
+ * Restore: calls fn for every fid as it was before the requests still
+ * recorded (x9p_journal_req) ran, and forgets every other version.  Call
+ * once the transport has settled which requests run again.
+ */
+void x9p_journal_fids(struct x9p_journal *j, void (*fn)(void *arg, const struct x9p_jfid *f),
+		      void *arg);
+
+/* ---- nodes (the driver) ---- */
+
+struct x9p_jnode {
+	bool is_root;
+	uint64_t dev, ino;
+	uint32_t parent;            /* slot, 0: none (a root, or no name leads to it) */
+	char name[X9P_JOURNAL_NAME_MAX + 1];   /* "" when parent is 0 */
+};
+
+/* A new node; its slot (1-based), or 0 when the journal is full. */
+uint32_t x9p_journal_node_add(struct x9p_journal *j, const struct x9p_jnode *n);
+/* The node moved (parent 0, name NULL: no name leads to it any more). */
+void x9p_journal_node_move(struct x9p_journal *j, uint32_t slot, uint32_t parent,
+			   const char *name);
+void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot);
+/*
+ * Restore: reads a node of the previous worker and claims its slot for
+ * the caller's new node; false when slot is not a valid node.  Nodes not
+ * claimed by x9p_journal_nodes_done() are freed then.
+ */
+bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jnode *out);
+void x9p_journal_nodes_done(struct x9p_journal *j);
+
+#endif
