@@ -37,7 +37,7 @@ struct head {
 };
 
 struct tagrec {
-	uint32_t state, ring, start, len, reply_end, pad;
+	uint32_t state, ring, start, len, reply_end, reruns;
 	uint64_t rid;
 	int64_t sec, nsec;
 };
@@ -231,6 +231,7 @@ void x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32
 	t->start = start;
 	t->len = len;
 	t->reply_end = 0;
+	t->reruns = 0;
 	t->rid = ++j->h->next_rid;
 	t->sec = ts.tv_sec;
 	t->nsec = ts.tv_nsec;
@@ -287,6 +288,17 @@ void x9p_journal_set_read(struct x9p_journal *j, uint32_t ring, uint32_t pos)
 uint32_t x9p_journal_read_pos(struct x9p_journal *j, uint32_t ring)
 {
 	return ring < X9P_JOURNAL_MAX_RINGS ? load(&j->h->read[ring]) : 0;
+}
+
+unsigned x9p_journal_rerun(struct x9p_journal *j, uint16_t tag)
+{
+	struct tagrec *t = &j->tags[tag];
+	unsigned n;
+
+	g_mutex_lock(&j->lock);
+	n = t->reruns < UINT32_MAX ? ++t->reruns : t->reruns;
+	g_mutex_unlock(&j->lock);
+	return n;
 }
 
 bool x9p_journal_req(struct x9p_journal *j, uint16_t tag, struct x9p_jreq *out)

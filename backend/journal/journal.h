@@ -89,6 +89,9 @@ void x9p_journal_answered(struct x9p_journal *j, uint16_t tag);
 /* The transport read ring `ring` up to pos. */
 void x9p_journal_set_read(struct x9p_journal *j, uint32_t ring, uint32_t pos);
 uint32_t x9p_journal_read_pos(struct x9p_journal *j, uint32_t ring);
+/* Restore: tag's request runs again; how many times it has, this one too
+ * (a request under which every worker dies must not loop). */
+unsigned x9p_journal_rerun(struct x9p_journal *j, uint16_t tag);
 /* The recorded request of tag (restore); false for a free or invalid one. */
 bool x9p_journal_req(struct x9p_journal *j, uint16_t tag, struct x9p_jreq *out);
 

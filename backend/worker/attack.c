@@ -26,18 +26,26 @@ unsigned x9p_attack_armed;
 static const char *const names[X9P_ATTACK_MAX + 1] = {
 	NULL, "open a host file", "connect to XenStore", "map a grant", "bind an event channel",
 	"ptrace the monitor", "kill the monitor", "socket(AF_INET)", "execve",
-	"die after an Rmkdir", "die before an Rwalk",
+	"die after an Rmkdir", "die before an Rwalk", "die before every Rmkdir",
+};
+
+/* The crash points: where, at which reply, and whether in every worker. */
+static const struct {
+	enum x9p_attack_point point;
+	uint8_t rtype;
+	bool always;
+} crash[X9P_ATTACK_MAX + 1] = {
+	[9] = { X9P_AP_REPLY_PUBLISHED, P9_RMKDIR, false },
+	[10] = { X9P_AP_REPLY_PUBLISHING, P9_RWALK, false },
+	[11] = { X9P_AP_REPLY_PUBLISHING, P9_RMKDIR, true },
 };
 
 void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype)
 {
-	static const uint8_t types[X9P_ATTACK_MAX + 1] = {
-		[X9P_AP_REPLY_PUBLISHED] = P9_RMKDIR,
-		[X9P_AP_REPLY_PUBLISHING] = P9_RWALK,
-	};
+	unsigned a = x9p_attack_armed;
 
-	if (x9p_attack_armed == (unsigned)p && types[p] == rtype) {
-		g_message("self-attack %u (%s): dying here", p, names[p]);
+	if (a <= X9P_ATTACK_MAX && crash[a].rtype == rtype && crash[a].point == p) {
+		g_message("self-attack %u (%s): dying here", a, names[a]);
 		raise(SIGKILL);
 	}
 }
@@ -106,11 +114,13 @@ void x9p_attack(unsigned which, const struct x9p_attack_target *t)
 
 	if (which == 0 || which > X9P_ATTACK_MAX)
 		return;
-	if (which == X9P_AP_REPLY_PUBLISHED || which == X9P_AP_REPLY_PUBLISHING) {
-		/* Once: the next worker takes the session over and goes on. */
+	if (crash[which].rtype) {
+		/* Once, unless always: the next worker takes the session over. */
+		bool arm = crash[which].always || !t->restored;
+
 		g_message("self-attack %u (%s): %s", which, names[which],
-			  t->restored ? "not armed in a worker that took a session over" : "armed");
-		if (!t->restored)
+			  arm ? "armed" : "not armed in a worker that took a session over");
+		if (arm)
 			x9p_attack_armed = which;
 		return;
 	}

@@ -25,6 +25,8 @@
  * the one after it does not):
  *   9 die right after the first Rmkdir is published
  *  10 die right before the first Rwalk is published (its fid made)
+ *  11 die right before any Rmkdir is published, in every worker (a
+ *     request that kills every worker)
  * A refused attempt logs "self-attack N (WHAT): refused (ERROR)"; one that
  * succeeds logs "self-attack N (WHAT): SUCCEEDED" at error level.
  */
@@ -35,9 +37,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define X9P_ATTACK_MAX 10
+#define X9P_ATTACK_MAX 11
 
-enum x9p_attack_point { X9P_AP_REPLY_PUBLISHED = 9, X9P_AP_REPLY_PUBLISHING = 10 };
+enum x9p_attack_point { X9P_AP_REPLY_PUBLISHED, X9P_AP_REPLY_PUBLISHING };
 
 /* What the worker holds that an attack may abuse. */
 struct x9p_attack_target {
@@ -51,7 +53,8 @@ struct x9p_attack_target {
 /* The crash point armed (test builds), or 0. */
 extern unsigned x9p_attack_armed;
 
-/* Dies (SIGKILL) when point p is armed and the reply is of type rtype. */
+/* Dies (SIGKILL) at point p for a reply of type rtype when the armed
+ * attack is that one. */
 void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype);
 
 static inline void x9p_attack_point(enum x9p_attack_point p, uint8_t rtype)

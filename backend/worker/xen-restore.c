@@ -17,6 +17,7 @@
  */
 #define G_LOG_DOMAIN "x9p-xen"
 
+#include <errno.h>
 #include <string.h>
 
 #include "journal/journal.h"
@@ -46,6 +47,7 @@ static uint32_t le32(const uint8_t *p)
 unsigned xring_restore(struct xconn *c)
 {
 	struct x9p_journal *j = c->journal;
+	unsigned failed = 0;
 	GArray *runs = g_array_new(FALSE, FALSE, sizeof(struct rerun));
 	uint32_t avail[X9P_XEN_MAX_RINGS], readoff[X9P_XEN_MAX_RINGS];
 	uint32_t max = x9p_session_max_frame(c->session);
@@ -113,10 +115,19 @@ unsigned xring_restore(struct xconn *c)
 		frame[5] = (uint8_t)rr->tag;
 		frame[6] = (uint8_t)(rr->tag >> 8);
 		xring_keep(r, rr->tag, rr->q.start, rr->q.len);
+		if (x9p_journal_rerun(j, rr->tag) >= XRING_MAX_RUNS) {
+			g_free(frame);
+			xring_reply_error(r, rr->tag, EIO);
+			failed++;
+			continue;
+		}
 		x9p_session_submit_replay(c->session, frame, rr->q.len, &rr->q.taken);
 	}
 	g_message("%s: the previous worker's session resumed: %u fids, %u requests run again",
-		  c->label, fids, n);
+		  c->label, fids, n - failed);
+	if (failed)
+		g_warning("%s: answered EIO after %u workers died under them: %u requests",
+			  c->label, XRING_MAX_RUNS, failed);
 	g_array_free(runs, TRUE);
 	return n;
 }

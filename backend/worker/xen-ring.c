@@ -267,8 +267,9 @@ static uint16_t reply_tag(const uint8_t *hdr)
 	return (uint16_t)(hdr[5] | hdr[6] << 8);
 }
 
-/* A reply the transport makes itself (a write refused by max-space). */
-static void reply_error(struct xring *r, uint16_t tag, int err)
+/* A reply the transport makes itself (a write refused by max-space, a
+ * request that workers died under too often). */
+void xring_reply_error(struct xring *r, uint16_t tag, int err)
 {
 	struct xconn *c = r->c;
 	uint8_t buf[P9_HDR_SIZE + 2 + 128 + 4];
@@ -313,7 +314,7 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 		memcpy(whdr, hdr, P9_HDR_SIZE);
 		count = le32(whdr + 19);
 		if (c->quota && count && xq_charge_write(c->quota, count) < 0) {
-			reply_error(r, tag, ENOSPC);
+			xring_reply_error(r, tag, ENOSPC);
 			return;
 		}
 		if (sz - TWRITE_HDR >= ZEROCOPY_MIN) {

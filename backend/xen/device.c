@@ -414,14 +414,17 @@ void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why)
 void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char *why)
 {
 	gint64 now = g_get_monotonic_time();
+	bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 
 	if (!d->m || d->conn != c)
 		return;
 	if (now - d->revive_window > 60 * G_USEC_PER_SEC) {
 		d->revive_window = now;
 		d->revives = 0;
+		d->kills = 0;
 	}
-	if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) || ++d->revives > XDEV_REVIVE_MAX) {
+	if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) ||
+	    (killed ? ++d->kills > XDEV_KILLS_MAX : ++d->revives > XDEV_REVIVE_MAX)) {
 		g_warning("%s: %s", d->label, why);
 		xdev_on_fault(d, c, why);
 		return;

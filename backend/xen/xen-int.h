@@ -105,7 +105,8 @@ struct xdev {
 	bool fault;                  /* the last connection ended by a fault */
 	bool revive;                 /* ...by its worker's death: take the rings over */
 	gint64 revive_window;        /* monotonic start of the minute counted */
-	unsigned revives;            /* new workers in it */
+	unsigned revives;            /* workers that crashed in it */
+	unsigned kills;              /* workers killed (SIGKILL) in it */
 	/* The session journal every worker of this connection gets (a memfd
 	 * the monitor never reads); -1 until the first, and again once the
 	 * connection ends for good. */
@@ -143,11 +144,15 @@ bool xdev_helpers(struct xdev *d, struct x9p_helper_launcher **out, GError **err
 void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
 /*
  * c's worker ended (wait status, described by why) while serving.  A new
- * worker takes the same rings over, as after a daemon restart, unless its
- * seccomp filter ended it (SIGSYS: it was compromised) or this device's
- * workers died XDEV_REVIVE_MAX times this minute: then it is a fault.
+ * worker takes the same rings over and the session from the journal, as
+ * after a daemon restart, unless its seccomp filter ended it (SIGSYS: it
+ * was compromised), or it is the XDEV_REVIVE_MAX + 1st death this minute
+ * by anything but SIGKILL (a crash: its own doing, likely again), or the
+ * XDEV_KILLS_MAX + 1st by SIGKILL (from outside: an operator, the OOM
+ * killer): then it is a fault of the device.
  */
 #define XDEV_REVIVE_MAX 3
+#define XDEV_KILLS_MAX 1200
 void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char *why);
 
 /* ---- conn.c ---- */

@@ -14,7 +14,8 @@
  *  - crash points of the test build of the worker (worker/attack.h): a
  *    worker dying right after publishing a reply does not get the request
  *    answered twice; one dying after making a fid but before publishing
- *    the Rwalk has the fid undone, and the walk runs again cleanly.
+ *    the Rwalk has the fid undone, and the walk runs again cleanly; a
+ *    request that kills every worker is answered EIO after four runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -372,6 +373,26 @@ static void test_fid_undone(void)
 	fx_stop(&x);
 }
 
+/*
+ * A request under which every worker dies (killed before its reply goes
+ * out, each time): it runs four times, then the next worker answers it
+ * EIO, and the device goes on with its session.
+ */
+static void test_poison(void)
+{
+	struct fx x;
+	pid_t w;
+
+	fx_start_attack(&x, 11);
+	w = worker(&x);
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "", NULL), ==, 0);
+	g_assert_cmpint(p9c_mkdir(x.c, 10, "d", 0750, 0, NULL), ==, -EIO);
+	g_assert_cmpint(worker(&x), !=, w);
+	g_assert_cmpint(p9c_walk_path(x.c, 10, 11, "d", NULL), ==, 0);
+	g_assert_cmpint(p9c_clunk(x.c, 11), ==, 0);
+	fx_stop(&x);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -381,5 +402,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/revive/in-flight-predates", test_in_flight_predates);
 	g_test_add_func("/xen/revive/reply-published", test_reply_published);
 	g_test_add_func("/xen/revive/fid-undone", test_fid_undone);
+	g_test_add_func("/xen/revive/poison", test_poison);
 	return g_test_run();
 }
