@@ -198,6 +198,11 @@ static struct x9p_node *restore(struct px_fs *fs, const struct x9p_ctx *c, uint3
 	n->is_root = jn.is_root;
 	n->jslot = slot;
 	n->owner = c->owner;
+	if (jn.fd >= 0) {
+		/* An open file no name led to, kept by the monitor for us. */
+		n->fd = jn.fd;
+		g_atomic_int_inc((gint *)&fs->kept_fds);
+	}
 	if (parent) {
 		n->parent = parent;
 		n->name = g_strdup(jn.name);
@@ -283,6 +288,7 @@ static void mark_stale(struct px_fs *fs, struct x9p_node *n)
 
 void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd)
 {
+	bool nameless = false;
 	int copy;
 
 	if (n->is_root || __atomic_load_n(&n->fd, __ATOMIC_RELAXED) >= 0)
@@ -296,8 +302,11 @@ void px_node_keep_fd(struct px_fs *fs, struct x9p_node *n, int fd)
 	if (copy >= 0 && n->fd < 0) {
 		n->fd = copy;
 		copy = -2;
+		nameless = !n->name && fs->journal;
 	}
 	g_mutex_unlock(&fs->lock);
+	if (nameless)
+		x9p_journal_keep_fd(fs->journal, n->jslot, n->fd);
 	if (copy != -2) {
 		if (copy >= 0)
 			close(copy);
@@ -436,62 +445,91 @@ int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 	return e;
 }
 
-/* lock held; old parents are collected to be released unlocked */
-static void forget_name(struct px_fs *fs, struct x9p_node *n, GPtrArray *drop)
+/*
+ * What a change of names leaves to do once the lock is dropped: old
+ * parents to release, and open nodes no name leads to any more, whose file
+ * the journal's keeper gets (each holds a reference).
+ */
+struct later {
+	GPtrArray *put, *keep;
+};
+
+static void later_init(struct later *l)
 {
-	index_del(fs, n);
-	if (n->parent)
-		g_ptr_array_add(drop, n->parent);
-	n->parent = NULL;
-	g_free(n->name);
-	n->name = NULL;
-	if (n->jslot && fs->journal)
-		x9p_journal_node_move(fs->journal, n->jslot, 0, NULL);
+	l->put = g_ptr_array_new();
+	l->keep = g_ptr_array_new();
 }
 
-static void drop_all(struct px_fs *fs, GPtrArray *drop)
+static void later_run(struct px_fs *fs, struct later *l)
 {
 	guint i;
 
-	for (i = 0; i < drop->len; i++)
-		px_node_put(&fs->base, drop->pdata[i]);
-	g_ptr_array_free(drop, TRUE);
+	for (i = 0; i < l->keep->len; i++) {
+		struct x9p_node *n = l->keep->pdata[i];
+
+		x9p_journal_keep_fd(fs->journal, n->jslot, n->fd);
+		px_node_put(&fs->base, n);
+	}
+	for (i = 0; i < l->put->len; i++)
+		px_node_put(&fs->base, l->put->pdata[i]);
+	g_ptr_array_free(l->keep, TRUE);
+	g_ptr_array_free(l->put, TRUE);
+}
+
+/* lock held: n loses its name; gone: it gets no other. */
+static void forget_name(struct px_fs *fs, struct x9p_node *n, struct later *l, bool gone)
+{
+	if (gone && n->fd >= 0 && n->jslot && fs->journal) {
+		g_atomic_int_inc(&n->refs);
+		g_ptr_array_add(l->keep, n);
+	}
+	index_del(fs, n);
+	if (n->parent)
+		g_ptr_array_add(l->put, n->parent);
+	n->parent = NULL;
+	g_free(n->name);
+	n->name = NULL;
+	if (gone && n->jslot && fs->journal)
+		x9p_journal_node_move(fs->journal, n->jslot, 0, NULL);
 }
 
 void px_nodes_unlinked(struct px_fs *fs, struct x9p_node *dir, const char *name)
 {
-	GPtrArray *drop = g_ptr_array_new();
+	struct later l;
 	char *key = key_of(dir, name);
 	GPtrArray *a;
 
+	later_init(&l);
 	g_mutex_lock(&fs->lock);
 	while ((a = g_hash_table_lookup(fs->by_name, key)) && a->len)
-		forget_name(fs, a->pdata[0], drop);
+		forget_name(fs, a->pdata[0], &l, true);
 	g_mutex_unlock(&fs->lock);
 	g_free(key);
-	drop_all(fs, drop);
+	later_run(fs, &l);
 }
 
 void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
 		      struct x9p_node *newdir, const char *newname)
 {
-	GPtrArray *drop = g_ptr_array_new(), *moving = g_ptr_array_new();
+	GPtrArray *moving = g_ptr_array_new();
 	char *okey = key_of(olddir, oldname), *nkey = key_of(newdir, newname);
+	struct later l;
 	GPtrArray *a;
 	guint i;
 
+	later_init(&l);
 	if (strcmp(okey, nkey) == 0)
 		goto out;
 	g_mutex_lock(&fs->lock);
 	while ((a = g_hash_table_lookup(fs->by_name, nkey)) && a->len)
-		forget_name(fs, a->pdata[0], drop);
+		forget_name(fs, a->pdata[0], &l, true);
 	a = g_hash_table_lookup(fs->by_name, okey);
 	for (i = 0; a && i < a->len; i++)
 		g_ptr_array_add(moving, a->pdata[i]);
 	for (i = 0; i < moving->len; i++) {
 		struct x9p_node *n = moving->pdata[i];
 
-		forget_name(fs, n, drop);
+		forget_name(fs, n, &l, false);
 		g_atomic_int_inc(&newdir->refs);
 		n->parent = newdir;
 		n->name = g_strdup(newname);
@@ -504,5 +542,5 @@ out:
 	g_ptr_array_free(moving, TRUE);
 	g_free(okey);
 	g_free(nkey);
-	drop_all(fs, drop);
+	later_run(fs, &l);
 }

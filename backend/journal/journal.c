@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -87,6 +88,9 @@ struct x9p_journal {
 	GArray *free_fids, *free_nodes;     /* slots below the high mark */
 	GArray **touched;           /* per tag: fid nums its request changed */
 	guint8 *claimed;            /* restore: node slots taken over */
+	struct x9p_journal_keeper keeper;
+	guint8 *kept;               /* node slots whose file the keeper holds */
+	GHashTable *kept_fds;       /* restore: slot -> descriptor + 1 */
 };
 
 size_t x9p_journal_size(void)
@@ -170,6 +174,8 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 	j->free_fids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	j->free_nodes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	j->touched = g_new0(GArray *, X9P_JOURNAL_TAGS);
+	j->kept = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
+	j->kept_fds = g_hash_table_new(g_direct_hash, g_direct_equal);
 
 	if (j->h->magic == MAGIC && j->h->version == VERSION) {
 		/* A previous worker's: clamp what it says before anything uses it. */
@@ -186,6 +192,61 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 	return j;
 }
 
+/* Closes the kept files nobody claimed (a restore's leftovers). */
+static void drop_kept_fds(struct x9p_journal *j)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, j->kept_fds);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		uint32_t slot = GPOINTER_TO_UINT(k);
+
+		close(GPOINTER_TO_INT(v) - 1);
+		if (j->kept[slot] && j->keeper.drop)
+			j->keeper.drop(j->keeper.arg, slot);
+		j->kept[slot] = 0;
+		g_hash_table_iter_remove(&it);
+	}
+}
+
+void x9p_journal_set_keeper(struct x9p_journal *j, const struct x9p_journal_keeper *k)
+{
+	j->keeper = *k;
+}
+
+void x9p_journal_keep_fd(struct x9p_journal *j, uint32_t slot, int fd)
+{
+	bool first;
+
+	if (!slot || slot >= X9P_JOURNAL_MAX_NODES || fd < 0 || !j->keeper.keep)
+		return;
+	g_mutex_lock(&j->lock);
+	first = !j->kept[slot];
+	j->kept[slot] = 1;
+	g_mutex_unlock(&j->lock);
+	if (first)
+		j->keeper.keep(j->keeper.arg, slot, fd);
+}
+
+void x9p_journal_kept_fd(struct x9p_journal *j, uint32_t slot, int fd)
+{
+	gpointer old;
+
+	if (!slot || slot >= X9P_JOURNAL_MAX_NODES || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	g_mutex_lock(&j->lock);
+	j->kept[slot] = 1;
+	old = g_hash_table_lookup(j->kept_fds, GUINT_TO_POINTER(slot));
+	g_hash_table_insert(j->kept_fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd + 1));
+	g_mutex_unlock(&j->lock);
+	if (old)
+		close(GPOINTER_TO_INT(old) - 1);
+}
+
 void x9p_journal_close(struct x9p_journal *j)
 {
 	if (!j)
@@ -195,6 +256,9 @@ void x9p_journal_close(struct x9p_journal *j)
 			g_array_free(j->touched[i], TRUE);
 	g_free(j->touched);
 	g_free(j->claimed);
+	g_free(j->kept);
+	drop_kept_fds(j);
+	g_hash_table_destroy(j->kept_fds);
 	g_array_free(j->free_fids, TRUE);
 	g_array_free(j->free_nodes, TRUE);
 	g_hash_table_destroy(j->cur);
@@ -525,12 +589,18 @@ void x9p_journal_node_move(struct x9p_journal *j, uint32_t slot, uint32_t parent
 
 void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot)
 {
+	bool kept;
+
 	if (!slot || slot >= X9P_JOURNAL_MAX_NODES)
 		return;
 	g_mutex_lock(&j->lock);
 	publish(&j->nodes[slot].state, 0);
 	g_array_append_val(j->free_nodes, slot);
+	kept = j->kept[slot];
+	j->kept[slot] = 0;
 	g_mutex_unlock(&j->lock);
+	if (kept && j->keeper.drop)
+		j->keeper.drop(j->keeper.arg, slot);
 }
 
 bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jnode *out)
@@ -539,12 +609,15 @@ bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jno
 	const struct loc *l;
 	bool ok = false;
 
+	out->fd = -1;
 	g_mutex_lock(&j->lock);
 	if (!j->claimed || !slot || slot > j->h->node_hi || j->claimed[slot])
 		goto out;
 	r = &j->nodes[slot];
 	if (load(&r->state) != 1)
 		goto out;
+	out->fd = GPOINTER_TO_INT(g_hash_table_lookup(j->kept_fds, GUINT_TO_POINTER(slot))) - 1;
+	g_hash_table_remove(j->kept_fds, GUINT_TO_POINTER(slot));
 	l = &r->loc[load(&r->which) & 1];
 	out->is_root = r->is_root != 0;
 	out->dev = r->dev;
@@ -584,4 +657,5 @@ void x9p_journal_nodes_done(struct x9p_journal *j)
 		j->claimed = NULL;
 	}
 	g_mutex_unlock(&j->lock);
+	drop_kept_fds(j);
 }

@@ -126,6 +126,8 @@ void x9p_journal_fids(struct x9p_journal *j, void (*fn)(void *arg, const struct 
 /* ---- nodes (the driver) ---- */
 
 struct x9p_jnode {
+	int fd;                     /* claim: the file kept for it (x9p_journal_keep_fd),
+				     * now the caller's, or -1 */
 	bool is_root;
 	uint64_t dev, ino;
 	uint32_t parent;            /* slot, 0: none (a root, or no name leads to it) */
@@ -145,5 +147,22 @@ void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot);
  */
 bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jnode *out);
 void x9p_journal_nodes_done(struct x9p_journal *j);
+
+/*
+ * Open files no name leads to (unlinked, replaced by a rename) cannot be
+ * walked again: the keeper (the monitor) holds a copy of each for the next
+ * worker.  keep() gets the driver's descriptor (it sends a copy and keeps
+ * nothing); drop() says the node is gone.  Each node's file is kept once.
+ */
+struct x9p_journal_keeper {
+	void (*keep)(void *arg, uint32_t slot, int fd);
+	void (*drop)(void *arg, uint32_t slot);
+	void *arg;
+};
+void x9p_journal_set_keeper(struct x9p_journal *j, const struct x9p_journal_keeper *k);
+/* The node in slot lost its last name while open as fd. */
+void x9p_journal_keep_fd(struct x9p_journal *j, uint32_t slot, int fd);
+/* Restore, before the claims: a file kept for slot (taken over). */
+void x9p_journal_kept_fd(struct x9p_journal *j, uint32_t slot, int fd);
 
 #endif

@@ -228,6 +228,8 @@ static gboolean on_message(gint fd, GIOCondition cond, gpointer data)
 	}
 	case MW_SESSION:
 	case MW_FAULT:
+	case MW_KEEP_FD:
+	case MW_DROP_FD:
 		if (w->cfg.note) {
 			w->cfg.note(w->cfg.opaque, w, &m);
 			break;
@@ -371,6 +373,8 @@ struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError 
 	w->cfg.label = w->label;
 	w->cfg.daemon = NULL;
 	w->cfg.config = NULL;
+	w->cfg.after = NULL;
+	w->cfg.nafter = 0;
 	w->cfg.program = NULL;
 	w->pid = pid;
 	w->pidfd = pidfd;
@@ -378,6 +382,8 @@ struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError 
 	g_mutex_init(&w->send_lock);
 	w->child_watch = g_child_watch_add(pid, on_child_exit, w);
 	e = send_locked(w, cfg->config);
+	for (unsigned i = 0; e >= 0 && i < cfg->nafter; i++)
+		e = send_locked(w, cfg->after[i]);
 	if (e < 0) {
 		/* It exits when it gets no configuration; its end is reported. */
 		g_warning("worker %s (pid %d): cannot send its configuration: %s", w->label,

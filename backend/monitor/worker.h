@@ -42,11 +42,15 @@ struct x9p_mworker_cfg {
 	const char *label;
 	const char *program;                 /* the worker binary */
 	const struct mw_msg *config;
+	/* Sent right after config, in order (descriptors sent, not closed). */
+	struct mw_msg *const *after;
+	unsigned nafter;
 	struct x9p_helper_launcher *helpers; /* not owned; may be NULL */
 	void (*ready)(void *opaque, struct x9p_mworker *w);
 	void (*exited)(void *opaque, struct x9p_mworker *w, int wait_status);
-	/* SESSION and FAULT (xen workers); NULL: those are violations.  The
-	 * message is well-formed (codec) but its values are unchecked. */
+	/* SESSION, FAULT, KEEP_FD and DROP_FD (xen workers); NULL: those are
+	 * violations.  The message is well-formed (codec) but its values are
+	 * unchecked; its descriptors are closed after the call. */
 	void (*note)(void *opaque, struct x9p_mworker *w, const struct mw_msg *m);
 	void *opaque;
 };

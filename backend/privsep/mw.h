@@ -37,6 +37,13 @@
  *                      monitor records it for a successor to resume.
  *   FAULT        W->M  xen: the frontend broke its rings (string: how);
  *                      the monitor closes the device and the worker.
+ *   KEEP_FD      W->M  xen: an open file no name leads to any more, of
+ *                      journal node `slot` (descriptor: the file, which
+ *                      must be regular); the monitor keeps it for the
+ *                      device's next worker (at most MW_KEPT_FDS_MAX).
+ *   DROP_FD      W->M  xen: the node of `slot` is gone: close its file.
+ *   KEPT_FD      M->W  xen: one kept file (slot, descriptor), sent right
+ *                      after CONFIG, MW_CF_KEPT_FDS of them.
  */
 #ifndef X9P_PRIVSEP_MW_H
 #define X9P_PRIVSEP_MW_H
@@ -63,6 +70,9 @@ enum mw_type {
 	MW_HELPER_GONE,
 	MW_SESSION,
 	MW_FAULT,
+	MW_KEEP_FD,
+	MW_DROP_FD,
+	MW_KEPT_FD,
 	MW_TYPE_END
 };
 
@@ -90,6 +100,7 @@ enum {
 	MW_CF_RESUME_MSIZE,
 	MW_CF_MAX_FILES,        /* xen: the device's quota (0: none) */
 	MW_CF_MAX_SPACE_MIB,
+	MW_CF_KEPT_FDS,         /* xen: KEPT_FD messages that follow */
 	MW_CF_NU
 };
 /* CONFIG's strings: label, synthetic spec, mount tag (vhost), endpoints. */
@@ -114,6 +125,11 @@ enum {
 	MW_CF_JOURNAL = 1u << 6,       /* xen: a session journal descriptor comes along */
 	MW_CF_FLAGS_ALL = (1u << 7) - 1,
 };
+
+/* KEEP_FD's, DROP_FD's and KEPT_FD's u32 field. */
+enum { MW_KF_SLOT, MW_KF_NU };
+/* Files a device's workers have the monitor keep, at most. */
+#define MW_KEPT_FDS_MAX 256
 
 /* SESSION's u32 fields. */
 enum { MW_SS_DIALECT, MW_SS_MSIZE, MW_SS_NU };

@@ -38,14 +38,14 @@ void x9p_wlink_free(struct x9p_wlink *l)
 	g_free(l);
 }
 
-int x9p_wlink_config(struct x9p_wlink *l, struct mw_msg *cfg)
+int x9p_wlink_recv(struct x9p_wlink *l, enum mw_type type, struct mw_msg *m)
 {
-	int rc = mw_recv(l->fd, MW_FROM_MONITOR, cfg);
+	int rc = mw_recv(l->fd, MW_FROM_MONITOR, m);
 
 	if (rc == 1)
 		return -EPIPE;
-	if (rc == 0 && cfg->type != MW_CONFIG) {
-		mw_clear(cfg);
+	if (rc == 0 && m->type != type) {
+		mw_clear(m);
 		return -EPROTO;
 	}
 	return rc;

@@ -22,8 +22,9 @@ struct x9p_wlink;
 /* Takes fd over. */
 struct x9p_wlink *x9p_wlink_new(int fd);
 void x9p_wlink_free(struct x9p_wlink *l);
-/* Receives the one CONFIG message, at start; 0 or -errno. */
-int x9p_wlink_config(struct x9p_wlink *l, struct mw_msg *cfg);
+/* Receives the next message, which must be of type `type` (CONFIG at
+ * start, then what CONFIG announces); 0 or -errno. */
+int x9p_wlink_recv(struct x9p_wlink *l, enum mw_type type, struct mw_msg *m);
 /* A message that needs no reply; 0 or -errno. */
 int x9p_wlink_send(struct x9p_wlink *l, struct mw_msg *m);
 /* Sends req (its seq is set here) and receives the reply of type want. */

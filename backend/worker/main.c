@@ -68,6 +68,8 @@ static bool config_valid(const struct mw_msg *c, char **why)
 	else if (c->u[MW_CF_FS] > MW_FS_PROXY || c->u[MW_CF_MODEL] > X9P_SM_NONE ||
 		 c->u[MW_CF_MULTIDEVS] > X9P_MULTIDEVS_WARN || c->u[MW_CF_FLAGS] & ~MW_CF_FLAGS_ALL)
 		*why = g_strdup("unknown filesystem settings");
+	else if (c->u[MW_CF_KEPT_FDS] > MW_KEPT_FDS_MAX)
+		*why = g_strdup_printf("%u kept files", c->u[MW_CF_KEPT_FDS]);
 	else if (n == 0 || !names_ok || c->nfds != nfds)
 		*why = g_strdup_printf("%u endpoints with %u names and %u descriptors", n, c->ns,
 				       c->nfds);
@@ -151,7 +153,7 @@ int main(int argc, char **argv)
 	w.link = x9p_wlink_new(LINK_FD);
 	w.monitor = lc.parent;
 	w.c = &c;
-	rc = x9p_wlink_config(w.link, &c);
+	rc = x9p_wlink_recv(w.link, MW_CONFIG, &c);
 	if (rc < 0) {
 		g_critical("no configuration from the monitor: %s", g_strerror(-rc));
 		return EXIT_CONFIG;
@@ -170,7 +172,7 @@ int main(int argc, char **argv)
 		sigaddset(&sigs, SIGTERM);
 		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	}
-	if (c.u[MW_CF_ROLE] == MW_ROLE_XEN && !x9p_worker_xen_prepare(&c, &why)) {
+	if (c.u[MW_CF_ROLE] == MW_ROLE_XEN && !x9p_worker_xen_prepare(&c, w.link, &why)) {
 		/* The monitor puts this in the device's error node. */
 		struct mw_msg f;
 

@@ -33,7 +33,7 @@ int x9p_worker_serve_xen(struct x9p_wctx *w);
 /* Xen, before the lockdown: maps and binds the rings CONFIG names; false
  * with the reason in *why (g_free).  Then, building the driver: puts the
  * device's quota (if any) in front of fs. */
-bool x9p_worker_xen_prepare(const struct mw_msg *c, char **why);
+bool x9p_worker_xen_prepare(const struct mw_msg *c, struct x9p_wlink *link, char **why);
 struct x9p_fs *x9p_worker_xen_wrap_fs(struct x9p_fs *fs, const struct mw_msg *c);
 
 /* Tells the monitor the worker is serving (READY) and, in test builds,

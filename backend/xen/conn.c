@@ -93,6 +93,10 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 	struct xconn *c = opaque;
 	enum p9_dialect dl = (enum p9_dialect)m->u[MW_SS_DIALECT];
 
+	if (m->type == MW_KEEP_FD || m->type == MW_DROP_FD) {
+		xdev_kept_fd(c->dev, c, m);
+		return;
+	}
 	if (m->type == MW_SESSION) {
 		if (!p9_dialect_name(dl) || m->u[MW_SS_MSIZE] < 512 ||
 		    m->u[MW_SS_MSIZE] > MAX_RING_MSIZE) {
@@ -250,13 +254,20 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 		.note = on_note,
 	};
 	struct x9p_helper_launcher *helpers;
+	GPtrArray *kept;
 
 	if (!worker_config(d, resume, &cfg, err)) {
 		mw_clear_keep_fds(&cfg);
 		return NULL;
 	}
+	/* The open files a previous worker of this connection left to keep. */
+	kept = xdev_kept_fd_msgs(d);
+	cfg.u[MW_CF_KEPT_FDS] = kept->len;
+	wc.after = (struct mw_msg *const *)kept->pdata;
+	wc.nafter = kept->len;
 	if (!xdev_helpers(d, &helpers, err)) {
 		mw_clear_keep_fds(&cfg);
+		g_ptr_array_unref(kept);
 		return NULL;
 	}
 	c = g_new0(struct xconn, 1);
@@ -269,6 +280,7 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 	wc.helpers = helpers;
 	c->w = x9p_mworker_start(&wc, err);
 	mw_clear_keep_fds(&cfg);
+	g_ptr_array_unref(kept);
 	if (!c->w) {
 		conn_destroy(c);
 		return NULL;

@@ -34,6 +34,7 @@
 #define G_LOG_DOMAIN "x9p-xen"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,7 +43,19 @@
 #include <unistd.h>
 
 #include "fs/helper-spawn.h"
+#include "journal/journal.h"
 #include "xen/xen-int.h"
+
+static void free_msg(gpointer p)
+{
+	mw_clear_keep_fds(p);
+	g_free(p);
+}
+
+static void close_fd(gpointer fd)
+{
+	close(GPOINTER_TO_INT(fd));
+}
 
 struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned devid)
 {
@@ -60,6 +73,7 @@ struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned
 	d->phase = PH_NEW;
 	d->wrote = -1;
 	d->journal_fd = -1;
+	d->kept_fds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, close_fd);
 	return d;
 }
 
@@ -69,6 +83,54 @@ static void forget_journal(struct xdev *d)
 	if (d->journal_fd >= 0)
 		close(d->journal_fd);
 	d->journal_fd = -1;
+	g_hash_table_remove_all(d->kept_fds);
+	d->kept_full = false;
+}
+
+void xdev_kept_fd(struct xdev *d, struct xconn *c, const struct mw_msg *m)
+{
+	uint32_t slot = m->u[MW_KF_SLOT];
+	struct stat st;
+	int fd;
+
+	if (!d->m || d->conn != c || slot == 0 || slot >= X9P_JOURNAL_MAX_NODES)
+		return;
+	if (m->type == MW_DROP_FD) {
+		g_hash_table_remove(d->kept_fds, GUINT_TO_POINTER(slot));
+		return;
+	}
+	/* Only what a guest's open file can be; never more than the limit. */
+	if (m->nfds != 1 || fstat(m->fds[0], &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	if (!g_hash_table_contains(d->kept_fds, GUINT_TO_POINTER(slot)) &&
+	    g_hash_table_size(d->kept_fds) >= MW_KEPT_FDS_MAX) {
+		if (!d->kept_full)
+			g_message("%s: already %u open files without a name kept for the next "
+				  "worker; more are not", d->label, MW_KEPT_FDS_MAX);
+		d->kept_full = true;
+		return;
+	}
+	fd = fcntl(m->fds[0], F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		g_hash_table_insert(d->kept_fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd));
+}
+
+GPtrArray *xdev_kept_fd_msgs(struct xdev *d)
+{
+	GPtrArray *a = g_ptr_array_new_with_free_func(free_msg);
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, d->kept_fds);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct mw_msg *m = g_new(struct mw_msg, 1);
+
+		mw_init(m, MW_KEPT_FD, 0);
+		m->u[MW_KF_SLOT] = GPOINTER_TO_UINT(k);
+		mw_add_fd(m, GPOINTER_TO_INT(v));
+		g_ptr_array_add(a, m);
+	}
+	return a;
 }
 
 struct xdev *xdev_ref(struct xdev *d)
@@ -95,6 +157,7 @@ void xdev_unref(struct xdev *d)
 	d->m = NULL;
 	unconfigure(d);
 	forget_journal(d);
+	g_hash_table_destroy(d->kept_fds);
 	g_free(d->kind);
 	g_free(d->key);
 	g_free(d->label);

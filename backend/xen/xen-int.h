@@ -24,6 +24,7 @@
 
 #include "9p/p9.h"
 #include "fs/helper-launch.h"
+#include "privsep/mw.h"
 #include "xen/x9p-xen.h"
 
 /* XenbusState values (xen/io/xenbus.h), kept local for readability. */
@@ -111,6 +112,10 @@ struct xdev {
 	 * the monitor never reads); -1 until the first, and again once the
 	 * connection ends for good. */
 	int journal_fd;
+	/* The open files no name leads to that its workers handed over
+	 * (journal node slot -> descriptor), at most MW_KEPT_FDS_MAX. */
+	GHashTable *kept_fds;
+	bool kept_full;              /* the limit was logged */
 
 	/* configuration */
 	char *path, *secmodel, *tag;
@@ -154,6 +159,11 @@ void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
 #define XDEV_REVIVE_MAX 3
 #define XDEV_KILLS_MAX 1200
 void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char *why);
+/* A KEEP_FD or DROP_FD of c's worker (unchecked values, checked here). */
+void xdev_kept_fd(struct xdev *d, struct xconn *c, const struct mw_msg *m);
+/* The KEPT_FD messages for d's next worker (g_ptr_array_unref frees them;
+ * their descriptors stay d's). */
+GPtrArray *xdev_kept_fd_msgs(struct xdev *d);
 
 /* ---- conn.c ---- */
 

@@ -199,7 +199,7 @@ static int hostile_worker(guint32 seed)
 		int len, kind = g_rand_int_range(r, 0, 10);
 		static const enum mw_type valid[] = {
 			MW_READY, MW_HELPER_START, MW_HELPER_KILL, MW_HELPER_REAP,
-			MW_SESSION, MW_FAULT,
+			MW_SESSION, MW_FAULT, MW_KEEP_FD, MW_DROP_FD,
 		};
 
 		if (kind < 6) {
@@ -213,6 +213,8 @@ static int hostile_worker(guint32 seed)
 			}
 			if (m.type == MW_FAULT)
 				mw_add_str(&m, "ring 0: \x01\x7f fault");
+			if (m.type == MW_KEEP_FD || m.type == MW_DROP_FD)
+				m.u[MW_KF_SLOT] = g_rand_int(r);
 			len = mw_encode(&m, buf, sizeof(buf));
 			mw_clear(&m);
 			if (kind == 5 && len > 0)
@@ -318,8 +320,12 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 {
 	struct round *rd = opaque;
 
-	CHECK(m->type == MW_SESSION || m->type == MW_FAULT, "a note of type %u", m->type);
+	CHECK(m->type == MW_SESSION || m->type == MW_FAULT || m->type == MW_KEEP_FD ||
+	      m->type == MW_DROP_FD, "a note of type %u", m->type);
 	CHECK(m->type != MW_FAULT || m->ns <= 1, "a FAULT with %u strings", m->ns);
+	CHECK(m->type != MW_KEEP_FD || m->nfds <= 1, "a KEEP_FD with %u descriptors", m->nfds);
+	CHECK(m->type == MW_KEEP_FD || m->nfds == 0, "a %s with descriptors",
+	      mw_type_name(m->type));
 	rd->notes++;
 }
 

@@ -6,7 +6,8 @@
  *
  *  - session: fids walked, opened for reading and writing, a directory
  *    opened, all usable on the new worker as they were (reads, writes,
- *    getattr, readdir, clunk), no ESTALE;
+ *    getattr, readdir, clunk), no ESTALE; open files unlinked or replaced
+ *    by a rename too, through two deaths;
  *  - in flight: the helper is frozen so that a request sits in the worker,
  *    the worker is killed, and the request is answered by the next one:
  *    once when it had not taken effect, once when it had (done on the
@@ -256,6 +257,50 @@ static void test_session(void)
 	fx_stop(&x);
 }
 
+/*
+ * Open files no name leads to any more (unlinked, replaced by a rename)
+ * cannot be walked again by a new worker: the monitor keeps them for it.
+ */
+static void test_nameless_open(void)
+{
+	struct fx x;
+	struct p9_qid qid;
+	struct p9_getattr ga;
+	uint32_t iounit, n;
+	char buf[64];
+
+	fx_start(&x);
+	host_write(x.dir, "gone", "unlinked but open");
+	host_write(x.dir, "old", "replaced but open");
+	host_write(x.dir, "new", "the new one");
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "gone", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(x.c, 10, O_RDWR, &qid, &iounit), ==, 0);
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 11, "old", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(x.c, 11, O_RDONLY, &qid, &iounit), ==, 0);
+	g_assert_cmpint(p9c_unlinkat(x.c, 1, "gone", 0), ==, 0);
+	g_assert_cmpint(p9c_renameat(x.c, 1, "new", 1, "old"), ==, 0);
+
+	kill_worker(&x);
+
+	g_assert_cmpint(p9c_read(x.c, 10, 0, sizeof(buf), buf, &n), ==, 0);
+	g_assert_cmpmem(buf, n, "unlinked but open", 17);
+	g_assert_cmpint(p9c_write(x.c, 10, 17, " and written", 12, &n), ==, 0);
+	g_assert_cmpint(p9c_getattr(x.c, 10, P9_GETATTR_BASIC, &ga), ==, 0);
+	g_assert_cmpuint(ga.nlink, ==, 0);
+	g_assert_cmpuint(ga.size, ==, 29);
+	g_assert_cmpint(p9c_read(x.c, 11, 0, sizeof(buf), buf, &n), ==, 0);
+	g_assert_cmpmem(buf, n, "replaced but open", 17);
+	g_assert_cmpint(p9c_getattr(x.c, 11, P9_GETATTR_BASIC, &ga), ==, 0);
+	g_assert_cmpuint(ga.nlink, ==, 0);
+	/* And once more: the new worker handed them on. */
+	kill_worker(&x);
+	g_assert_cmpint(p9c_getattr(x.c, 10, P9_GETATTR_BASIC, &ga), ==, 0);
+	g_assert_cmpuint(ga.size, ==, 29);
+	g_assert_cmpint(p9c_clunk(x.c, 10), ==, 0);
+	g_assert_cmpint(p9c_clunk(x.c, 11), ==, 0);
+	fx_stop(&x);
+}
+
 enum fate { NOT_DONE, DONE, PREDATES };
 
 /*
@@ -397,6 +442,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/xen/revive/session", test_session);
+	g_test_add_func("/xen/revive/nameless-open", test_nameless_open);
 	g_test_add_func("/xen/revive/in-flight-not-done", test_in_flight_not_done);
 	g_test_add_func("/xen/revive/in-flight-done", test_in_flight_done);
 	g_test_add_func("/xen/revive/in-flight-predates", test_in_flight_predates);
