@@ -58,6 +58,7 @@ static struct {
 	gboolean xen;
 	char *xen_kinds;
 	int xen_max_rings;
+	char *xen_state_dir;
 } opt = {
 	.ready_fd = -1,
 };
@@ -153,6 +154,10 @@ static const GOptionEntry entries[] = {
 	  X9P_XEN_DEFAULT_KINDS ")", "LIST" },
 	{ "xen-max-rings", 0, 0, G_OPTION_ARG_INT, &opt.xen_max_rings,
 	  "With --xen: rings a frontend may use per device, 1..8 (default 4)", "N" },
+	{ "xen-state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt.xen_state_dir,
+	  "With --xen: where each connected device's session journal is kept for "
+	  "the next x9p-backend (default " X9P_XEN_DEFAULT_STATE_DIR "; \"\": in memory, "
+	  "lost with this process)", "DIR" },
 	{ NULL },
 };
 
@@ -197,8 +202,10 @@ static const char help_description[] =
 	"  libxl 4.17 starts for PV guests with p9= entries (device_model_override).\n"
 	"  Restarts: SIGINT/SIGTERM let each connected device's in-flight requests\n"
 	"  finish (interrupted after 5 s) and leave it Connected; the next\n"
-	"  x9p-backend takes its rings over and answers the guest's old fids\n"
-	"  ESTALE until the guest mounts again.\n"
+	"  x9p-backend takes its rings over and the guest's session (fids, open\n"
+	"  files) from the journal in --xen-state-dir. SIGHUP does the same and\n"
+	"  executes the program file again (an upgrade; socket connections are\n"
+	"  closed).\n"
 	"\n"
 	"Details: docs/x9p-backend.md and docs/xen.md.";
 
@@ -302,9 +309,10 @@ static bool check_options(unsigned *mode, GError **err)
 			    "nothing to serve: give at least one --listen ADDRESS or --xen");
 		return false;
 	}
-	if (!opt.xen && (opt.xen_kinds || opt.xen_max_rings)) {
+	if (!opt.xen && (opt.xen_kinds || opt.xen_max_rings || opt.xen_state_dir)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--%s needs --xen", opt.xen_kinds ? "xen-backend-kinds" : "xen-max-rings");
+			    "--%s needs --xen", opt.xen_kinds ? "xen-backend-kinds" :
+			    opt.xen_max_rings ? "xen-max-rings" : "xen-state-dir");
 		return false;
 	}
 	if (opt.xen_kinds && !x9p_xen_kinds_valid(opt.xen_kinds, err))
@@ -387,6 +395,53 @@ static struct x9p_helper_launcher *make_helpers(GError **err)
 	};
 
 	return x9p_helper_spawner_new(&cfg, err);
+}
+
+static gboolean on_signal(gpointer data);
+
+/* SIGHUP: stop as for SIGTERM, then execute the program file again. */
+static bool reload;
+
+static gboolean on_reload(gpointer data)
+{
+	reload = true;
+	g_message("SIGHUP: handing over to a new x9p-backend");
+	return on_signal(data);
+}
+
+/*
+ * The program file and arguments to execute on reload, without --ready-fd
+ * (the descriptor is used up): taken before option parsing changes argv.
+ * The path is read now, so that a file replaced by an upgrade is the one
+ * executed.
+ */
+static char *self_path;
+static GPtrArray *self_argv;
+
+static void save_self(int argc, char **argv)
+{
+	self_path = g_file_read_link("/proc/self/exe", NULL);
+	self_argv = g_ptr_array_new();
+	for (int i = 0; i < argc; i++) {
+		if (g_str_has_prefix(argv[i], "--ready-fd=")) {
+			continue;
+		} else if (strcmp(argv[i], "--ready-fd") == 0) {
+			i++;
+			continue;
+		}
+		g_ptr_array_add(self_argv, argv[i]);
+	}
+	g_ptr_array_add(self_argv, NULL);
+}
+
+static void exec_self(void)
+{
+	if (!self_path) {
+		g_critical("reload: the program file is not known; exiting");
+		return;
+	}
+	execv(self_path, (char **)self_argv->pdata);
+	g_critical("reload: executing %s: %s", self_path, g_strerror(errno));
 }
 
 static gboolean on_signal(gpointer data)
@@ -475,6 +530,7 @@ int main(int argc, char **argv)
 	}
 	g_set_prgname("x9p-backend");
 	x9p_log_init("x9p-backend", false, G_LOG_LEVEL_INFO);
+	save_self(argc, argv);
 	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -507,6 +563,7 @@ int main(int argc, char **argv)
 	/* Before any listener exists, so a stop request is never lost. */
 	g_unix_signal_add(SIGINT, on_signal, (gpointer) "SIGINT");
 	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
+	g_unix_signal_add(SIGHUP, on_reload, (gpointer) "SIGHUP");
 
 	if (opt.trace) {
 		trace_fd = x9p_trace_file(opt.trace);
@@ -531,6 +588,7 @@ int main(int argc, char **argv)
 			.no_setid = opt.no_setid,
 			.max_nodes = (unsigned)opt.max_nodes,
 			.trace_fd = trace_fd,
+			.state_dir = opt.xen_state_dir,
 		};
 
 		xen = x9p_xen_start(&xcfg, &err);
@@ -590,5 +648,7 @@ out:
 	for (i = 0; i < n_addrs; i++)
 		x9p_sock_addr_clear(&addrs[i]);
 	g_free(addrs);
+	if (reload && exit_status == 0)
+		exec_self();
 	return exit_status;
 }

@@ -624,6 +624,10 @@ void x9p_session_close(struct x9p_session *s)
 	cancel_all_locked(s, false);
 	wait_drained_locked(s);
 	g_mutex_unlock(&s->lock);
+	/* The journal is the next worker's: releasing our fids and nodes must
+	 * not empty it. */
+	if (s->journal)
+		x9p_session_set_journal(s, NULL);
 	x9p_fidtab_destroy(&s->fids);
 	x9p_locks_drop_session(s->srv->locks, s);
 	g_hash_table_destroy(s->inflight);

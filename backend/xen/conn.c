@@ -17,11 +17,9 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "journal/journal.h"
 #include "monitor/confine.h"
 #include "monitor/worker.h"
 #include "xen/xen-int.h"
@@ -144,26 +142,6 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int status)
 }
 
 /* CONFIG of the device's worker. */
-/*
- * A blank session journal for a new connection of d: sparse, sealed at its
- * size (a worker cannot shrink it under the next one's mapping).  The
- * monitor never maps it.  -1 (logged): the workers serve without one.
- */
-static int new_journal(struct xdev *d)
-{
-	int fd = memfd_create("x9p-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	if (fd < 0 || ftruncate(fd, (off_t)x9p_journal_size()) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
-		g_warning("%s: cannot make a session journal (%s): a worker's death will cost "
-			  "the guest its session", d->label, g_strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static bool worker_config(struct xdev *d, const struct xresume *resume, struct mw_msg *cfg,
 			  GError **err)
 {
@@ -224,9 +202,7 @@ static bool worker_config(struct xdev *d, const struct xresume *resume, struct m
 		mw_add_str(cfg, sref);
 		g_free(sref);
 	}
-	if (d->journal_fd < 0)
-		d->journal_fd = new_journal(d);
-	if (d->journal_fd >= 0) {
+	if (xdev_journal(d, resume != NULL) >= 0) {
 		cfg->u[MW_CF_FLAGS] |= MW_CF_JOURNAL;
 		mw_add_fd(cfg, d->journal_fd);
 	}

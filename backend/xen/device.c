@@ -38,6 +38,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,12 +78,83 @@ struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned
 	return d;
 }
 
+/* A previous daemon's journal for d, if it left one that fits. */
+static int old_journal(struct xdev *d)
+{
+	int fd = open(d->journal_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			(size_t)st.st_size != x9p_journal_size())) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0)
+		g_message("%s: taking over the session journal %s", d->label, d->journal_path);
+	return fd;
+}
+
+static int journal_file(struct xdev *d)
+{
+	int fd = open(d->journal_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd >= 0 && ftruncate(fd, (off_t)x9p_journal_size()) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int journal_memfd(void)
+{
+	int fd = memfd_create("x9p-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	/* Sealed at its size: a worker cannot shrink it under the next one. */
+	if (fd >= 0 && (ftruncate(fd, (off_t)x9p_journal_size()) < 0 ||
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int xdev_journal(struct xdev *d, bool resuming)
+{
+	int fd = -1;
+
+	if (d->journal_fd >= 0)
+		return d->journal_fd;
+	if (d->m->state_dir && !d->journal_path)
+		d->journal_path = g_strdup_printf("%s/%s-%u-%u.journal", d->m->state_dir, d->kind,
+						  d->domid, d->devid);
+	if (d->journal_path && resuming)
+		fd = old_journal(d);
+	if (fd < 0 && d->journal_path) {
+		fd = journal_file(d);
+		if (fd < 0)
+			g_warning("%s: %s: %s; the session will not outlive this process", d->label,
+				  d->journal_path, g_strerror(errno));
+	}
+	if (fd < 0) {
+		g_clear_pointer(&d->journal_path, g_free);
+		fd = journal_memfd();
+	}
+	if (fd < 0)
+		g_warning("%s: cannot make a session journal (%s): a worker's death will cost "
+			  "the guest its session", d->label, g_strerror(errno));
+	d->journal_fd = fd;
+	return fd;
+}
+
 /* The connection ended for good: the next one starts a new session. */
 static void forget_journal(struct xdev *d)
 {
 	if (d->journal_fd >= 0)
 		close(d->journal_fd);
 	d->journal_fd = -1;
+	if (d->journal_path)
+		unlink(d->journal_path);
+	g_clear_pointer(&d->journal_path, g_free);
 	g_hash_table_remove_all(d->kept_fds);
 	d->kept_full = false;
 }
@@ -156,7 +228,10 @@ void xdev_unref(struct xdev *d)
 		return;
 	d->m = NULL;
 	unconfigure(d);
-	forget_journal(d);
+	/* Not forgotten: a device still Connected is the next daemon's. */
+	if (d->journal_fd >= 0)
+		close(d->journal_fd);
+	g_free(d->journal_path);
 	g_hash_table_destroy(d->kept_fds);
 	g_free(d->kind);
 	g_free(d->key);

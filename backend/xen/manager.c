@@ -394,6 +394,14 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err)
 	m->helper_log_level = g_strdup(cfg->helper_log_level);
 	m->trace_fd = cfg->trace_fd;
 	m->worker = x9p_mworker_program();
+	m->state_dir = g_strdup(cfg->state_dir ? cfg->state_dir : X9P_XEN_DEFAULT_STATE_DIR);
+	if (!*m->state_dir) {
+		g_clear_pointer(&m->state_dir, g_free);
+	} else if (g_mkdir_with_parents(m->state_dir, 0700) < 0) {
+		g_warning("--xen-state-dir %s: %s; sessions outlive a device's worker but not "
+			  "this process", m->state_dir, g_strerror(errno));
+		g_clear_pointer(&m->state_dir, g_free);
+	}
 
 	kinds = g_ptr_array_new();
 	{
@@ -484,6 +492,7 @@ void x9p_xen_stop(struct x9p_xen *x)
 	g_free(m->synth_spec);
 	g_free(m->helper_log_level);
 	g_free(m->worker);
+	g_free(m->state_dir);
 	g_free(x);
 	g_message("xen: stopped");
 }

@@ -38,6 +38,8 @@
 #define X9P_XEN_DEFAULT_MAX_RINGS 4u
 #define X9P_XEN_MAX_RINGS 8u
 #define X9P_XEN_MAX_RING_ORDER 9u
+/* Where each connected device's session journal is kept (--xen-state-dir). */
+#define X9P_XEN_DEFAULT_STATE_DIR "/run/x9p-backend"
 
 struct x9p_xen_cfg {
 	const char *kinds;          /* comma list; NULL: X9P_XEN_DEFAULT_KINDS */
@@ -56,6 +58,9 @@ struct x9p_xen_cfg {
 	unsigned max_nodes;         /* helper-backed exports: helper --max-nodes; 0: default */
 	const char *helper_log_level; /* NULL: the helper's default */
 	int trace_fd;               /* the --trace file, for the workers; -1: none */
+	/* Session journals of connected devices, kept across daemon restarts;
+	 * NULL: X9P_XEN_DEFAULT_STATE_DIR; "": none (in memory only). */
+	const char *state_dir;
 };
 
 struct x9p_xen;

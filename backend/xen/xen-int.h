@@ -63,6 +63,7 @@ struct xmgr {
 	char *helper_log_level;
 	int trace_fd;                /* -1: none */
 	char *worker;                /* the worker program */
+	char *state_dir;             /* journals as files there; NULL: memfds */
 };
 
 /* XenStore helpers; paths are printf formats.  xs_get returns g_malloc'd
@@ -112,6 +113,7 @@ struct xdev {
 	 * the monitor never reads); -1 until the first, and again once the
 	 * connection ends for good. */
 	int journal_fd;
+	char *journal_path;          /* its file in the state directory, or NULL */
 	/* The open files no name leads to that its workers handed over
 	 * (journal node slot -> descriptor), at most MW_KEPT_FDS_MAX. */
 	GHashTable *kept_fds;
@@ -159,6 +161,14 @@ void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
 #define XDEV_REVIVE_MAX 3
 #define XDEV_KILLS_MAX 1200
 void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char *why);
+/*
+ * The session journal for d's next worker (d->journal_fd, or -1): the one
+ * its previous worker had; else, resuming a connection a previous daemon
+ * served, the journal file that one left in the state directory; else a
+ * blank one (a file there, or a memfd).  Sized, and sealed when a memfd;
+ * the monitor never reads it.
+ */
+int xdev_journal(struct xdev *d, bool resuming);
 /* A KEEP_FD or DROP_FD of c's worker (unchecked values, checked here). */
 void xdev_kept_fd(struct xdev *d, struct xconn *c, const struct mw_msg *m);
 /* The KEPT_FD messages for d's next worker (g_ptr_array_unref frees them;

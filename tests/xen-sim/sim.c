@@ -28,14 +28,21 @@ struct sim *sim_new(void)
 	struct sim *s = g_new0(struct sim, 1);
 
 	s->hv = hv_new();
+	s->state_dir = g_dir_make_tmp("x9p-sim-state-XXXXXX", NULL);
+	g_assert_nonnull(s->state_dir);
 	return s;
 }
 
 void sim_free(struct sim *s)
 {
+	char *cmd = g_strdup_printf("rm -rf '%s'", s->state_dir);
+
 	if (s->be_pid > 0)
 		g_assert_cmpint(sim_backend_stop(s, SIGTERM), ==, 0);
 	hv_free(s->hv);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(s->state_dir);
 	g_free(s);
 }
 
@@ -65,6 +72,8 @@ bool sim_backend_start(struct sim *s, const char *const *extra)
 	g_ptr_array_add(args, g_strdup_printf("--ready-fd=%d", pfd[1]));
 	g_ptr_array_add(args, g_strdup_printf("--log-level=%s",
 					      g_getenv("X9P_TEST_LOG") ? g_getenv("X9P_TEST_LOG") : "warning"));
+	/* Before the extra arguments, which may name another. */
+	g_ptr_array_add(args, g_strdup_printf("--xen-state-dir=%s", s->state_dir));
 	for (; extra && *extra; extra++)
 		g_ptr_array_add(args, g_strdup(*extra));
 	g_ptr_array_add(args, NULL);

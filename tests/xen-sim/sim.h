@@ -25,6 +25,7 @@ struct sim {
 	struct hv *hv;
 	pid_t be_pid;
 	unsigned be_dom;             /* domain the backend runs in (0: dom0) */
+	char *state_dir;             /* the backend's --xen-state-dir (removed by sim_free) */
 };
 
 struct sim *sim_new(void);

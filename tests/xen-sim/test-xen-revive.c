@@ -438,6 +438,61 @@ static void test_poison(void)
 	fx_stop(&x);
 }
 
+/*
+ * The daemon replaced with guests connected: stopped (SIGTERM: handover),
+ * killed (SIGKILL), or reloaded (SIGHUP: the program executed again in the
+ * same process).  The next one takes the session over from the journal in
+ * --xen-state-dir: the guest's fids and open files go on.
+ */
+static void replaced(int sig)
+{
+	struct fx x;
+	struct p9_qid qid;
+	struct p9_getattr ga;
+	uint32_t iounit, n;
+	char buf[64];
+	pid_t before;
+
+	fx_start(&x);
+	host_write(x.dir, "f", "kept across");
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "f", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(x.c, 10, O_RDWR, &qid, &iounit), ==, 0);
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 11, "", NULL), ==, 0);
+	before = worker(&x);
+	if (sig == SIGHUP) {
+		g_assert_cmpint(kill(x.s->be_pid, SIGHUP), ==, 0);
+		await_new_worker(&x, before);
+	} else {
+		g_assert_cmpint(sim_backend_stop(x.s, sig), ==, sig == SIGTERM ? 0 : 128 + SIGKILL);
+		g_assert_true(sim_backend_start(x.s, no_args));
+	}
+	/* Requests wait in the ring until the new daemon's worker serves it. */
+	g_assert_cmpint(p9c_read(x.c, 10, 0, sizeof(buf), buf, &n), ==, 0);
+	g_assert_cmpmem(buf, n, "kept across", 11);
+	g_assert_cmpint(p9c_write(x.c, 10, 11, "!", 1, &n), ==, 0);
+	g_assert_cmpint(p9c_getattr(x.c, 11, P9_GETATTR_BASIC, &ga), ==, 0);
+	g_assert_true(S_ISDIR(ga.mode));
+	g_assert_cmpint(p9c_walk_path(x.c, 11, 12, "f", NULL), ==, 0);
+	g_assert_cmpint(p9c_clunk(x.c, 12), ==, 0);
+	g_assert_cmpint(p9c_clunk(x.c, 10), ==, 0);
+	fx_stop(&x);
+}
+
+static void test_restart(void)
+{
+	replaced(SIGTERM);
+}
+
+static void test_restart_crash(void)
+{
+	replaced(SIGKILL);
+}
+
+static void test_reload(void)
+{
+	replaced(SIGHUP);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -449,5 +504,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/revive/reply-published", test_reply_published);
 	g_test_add_func("/xen/revive/fid-undone", test_fid_undone);
 	g_test_add_func("/xen/revive/poison", test_poison);
+	g_test_add_func("/xen/revive/restart", test_restart);
+	g_test_add_func("/xen/revive/restart-crash", test_restart_crash);
+	g_test_add_func("/xen/revive/reload", test_reload);
 	return g_test_run();
 }
