@@ -185,6 +185,7 @@ static const char help_description[] =
 	"start with its label (unix:1, tcp:2, fd:3).\n"
 	"\n"
 	"SIGINT and SIGTERM: stop accepting, close every connection, exit 0.\n"
+	"SIGHUP: the same, then execute the program file again (an upgrade).\n"
 	"Exit status: 0 after a signal or when an fd: connection ended normally,\n"
 	"1 on a runtime error or an fd: connection ended by a fault, 2 on bad usage.\n"
 	"\n"

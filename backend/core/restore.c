@@ -64,6 +64,8 @@ static void restore_fid(void *arg, const struct x9p_jfid *rec)
 			if (fd >= 0)
 				close(fd);
 			rb->reopen_failed++;
+			g_info("%s: fid %u: opening its file again failed: %s", s->channel, rec->num,
+			       g_strerror(err ? -err : EIO));
 		}
 	}
 	x9p_fidtab_restore(&s->fids, f);

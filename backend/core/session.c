@@ -452,8 +452,8 @@ void x9p_session_submit(struct x9p_session *s, uint8_t *frame, size_t len)
 	x9p_session_submit_inline(s, frame, len, false);
 }
 
-void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len,
-			       bool may_inline)
+/* A request of a whole frame (taken over), or NULL when it is malformed. */
+static struct x9p_req *whole_req(struct x9p_session *s, uint8_t *frame, size_t len)
 {
 	struct x9p_req *r;
 
@@ -464,28 +464,31 @@ void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len
 	if (len < P9_HDR_SIZE || p9_frame_size(frame) != len) {
 		g_warning("%s: dropping malformed frame of %zu bytes", s->channel, len);
 		g_free(frame);
-		return;
+		return NULL;
 	}
 	r = g_new0(struct x9p_req, 1);
 	r->s = s;
 	r->frame = frame;
 	r->len = len;
-	submit(s, r, may_inline);
+	return r;
+}
+
+void x9p_session_submit_inline(struct x9p_session *s, uint8_t *frame, size_t len,
+			       bool may_inline)
+{
+	struct x9p_req *r = whole_req(s, frame, len);
+
+	if (r)
+		submit(s, r, may_inline);
 }
 
 void x9p_session_submit_replay(struct x9p_session *s, uint8_t *frame, size_t len,
 			       const struct timespec *since)
 {
-	struct x9p_req *r;
+	struct x9p_req *r = whole_req(s, frame, len);
 
-	if (len < P9_HDR_SIZE || p9_frame_size(frame) != len) {
-		g_free(frame);
+	if (!r)
 		return;
-	}
-	r = g_new0(struct x9p_req, 1);
-	r->s = s;
-	r->frame = frame;
-	r->len = len;
 	r->replayed = true;
 	r->replay_since = *since;
 	submit(s, r, false);

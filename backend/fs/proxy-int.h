@@ -171,6 +171,11 @@ struct x9p_node {
 				     * CREATE, or -1: ADOPT gets a node no name leads
 				     * to any more back on a new helper */
 	uint32_t jslot;             /* its journal slot, or 0 (fixed once set) */
+	/* Restored from a journal: another location to walk if its name does
+	 * not lead to it (a rename in flight when its worker died); dropped at
+	 * its first walk. */
+	struct x9p_node *alt_parent;
+	char *alt_name;
 	/* fixed */
 	const void *owner;          /* charged to (x9p_ctx.owner), or NULL */
 	bool is_root;
@@ -205,8 +210,23 @@ int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 /* fs.h node_restore: a node of a previous worker's journal. */
 struct x9p_node *px_node_restore(struct px_fs *fs, const struct x9p_ctx *c, uint32_t slot,
 				 struct x9p_node **parent, char **name);
+/*
+ * A rename (newdir set) or an unlink is about to be sent to the helper:
+ * the journal learns where the nodes at the old name are going, and the
+ * keeper gets the files of open nodes that may lose their last name, so
+ * that a worker dying before the answer leaves what its successor needs.
+ */
+void px_nodes_before(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
+		     struct x9p_node *newdir, const char *newname);
+/*
+ * A rename took effect: nodes at the new name lose it, nodes at the old
+ * one take it.  moved: the file found at the new name when the rename was
+ * found done by an earlier run (a replay); its nodes may be there already
+ * (the earlier run moved them) and keep the name.
+ */
 void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
-		      struct x9p_node *newdir, const char *newname);
+		      struct x9p_node *newdir, const char *newname,
+		      const struct x9p_px_attr *moved);
 void px_nodes_unlinked(struct px_fs *fs, struct x9p_node *dir, const char *name);
 
 /* ---- proxy-qid.c ---- */

@@ -174,7 +174,7 @@ static struct x9p_node *restore(struct px_fs *fs, const struct x9p_ctx *c, uint3
 				unsigned depth)
 {
 	struct x9p_jnode jn;
-	struct x9p_node *n, *parent = NULL;
+	struct x9p_node *n, *parent = NULL, *alt = NULL;
 
 	g_mutex_lock(&fs->lock);
 	if (!fs->restored)
@@ -189,6 +189,8 @@ static struct x9p_node *restore(struct px_fs *fs, const struct x9p_ctx *c, uint3
 		return NULL;
 	if (jn.parent)
 		parent = restore(fs, c, jn.parent, depth + 1);
+	if (jn.alt_parent)
+		alt = restore(fs, c, jn.alt_parent, depth + 1);
 	n = g_new0(struct x9p_node, 1);
 	n->refs = 1;
 	n->fd = -1;
@@ -206,6 +208,10 @@ static struct x9p_node *restore(struct px_fs *fs, const struct x9p_ctx *c, uint3
 	if (parent) {
 		n->parent = parent;
 		n->name = g_strdup(jn.name);
+	}
+	if (alt) {
+		n->alt_parent = alt;
+		n->alt_name = g_strdup(jn.alt_name);
 	}
 	g_mutex_lock(&fs->lock);
 	charge(fs, n->owner, 1);
@@ -272,6 +278,9 @@ void px_node_put(struct x9p_fs *base, struct x9p_node *n)
 		}
 		if (n->jslot && fs->journal)
 			x9p_journal_node_del(fs->journal, n->jslot);
+		if (n->alt_parent)
+			px_node_put(&fs->base, n->alt_parent);
+		g_free(n->alt_name);
 		g_free(n->name);
 		g_free(n);
 		/* Iterate instead of recursing: chains are as deep as the tree. */
@@ -359,16 +368,68 @@ static int adopt(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 	return e;
 }
 
+/* rv_lock held: n's id on cn from a WALK of name in parent (or an ATTACH
+ * for a root): 0, -ESTALE when that is not n's inode, or the error. */
+static int walk_at(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
+		   struct x9p_node *n, struct x9p_node *parent, const char *name, uint64_t *hid)
+{
+	struct x9p_px_req q = { 0 };
+	struct x9p_px_rep rep;
+	uint8_t *buf = NULL;
+	uint64_t phid;
+	int e;
+
+	if (n->is_root) {
+		q.h.op = X9P_PX_ATTACH;
+	} else if (!parent || !name) {
+		return -ESTALE;         /* unlinked, or replaced by a rename */
+	} else {
+		e = px_node_hid(fs, cn, c, parent, &phid);
+		if (e)
+			return e;
+		q.h.op = X9P_PX_WALK;
+		q.node = phid;
+		q.name.s = name;
+		q.name.len = (uint16_t)strlen(name);
+	}
+	e = px_call(fs, cn, c, &q, &rep, &buf, NULL);
+	if (e == 0)
+		e = take_id(fs, cn, n, &rep, hid);
+	g_free(buf);
+	return e;
+}
+
+static bool not_there(int e)
+{
+	return e == -ESTALE || e == -ENOENT || e == -ENOTDIR;
+}
+
+/* A restored node found at its other location: that is its name now. */
+static void take_alt(struct px_fs *fs, struct x9p_node *n, struct x9p_node *alt,
+		     const char *alt_name)
+{
+	struct x9p_node *old;
+
+	g_mutex_lock(&fs->lock);
+	index_del(fs, n);
+	old = n->parent;
+	n->parent = px_node_dup(&fs->base, alt);
+	g_free(n->name);
+	n->name = g_strdup(alt_name);
+	index_add(fs, n);
+	g_mutex_unlock(&fs->lock);
+	if (n->jslot && fs->journal)
+		x9p_journal_node_move(fs->journal, n->jslot, alt->jslot, alt_name);
+	if (old)
+		px_node_put(&fs->base, old);
+}
+
 /* rv_lock held: walks n again on cn (its parents first). */
 static int rewalk(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 		  struct x9p_node *n, uint64_t *hid)
 {
-	struct x9p_px_req q = { 0 };
-	struct x9p_px_rep rep;
-	struct x9p_node *parent = NULL;
-	uint8_t *buf = NULL;
-	char *name = NULL;
-	uint64_t phid;
+	struct x9p_node *parent = NULL, *alt;
+	char *name = NULL, *alt_name;
 	int e;
 
 	g_mutex_lock(&fs->lock);
@@ -384,40 +445,38 @@ static int rewalk(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 	if (n->parent)
 		parent = px_node_dup(&fs->base, n->parent);
 	name = g_strdup(n->name);
+	alt = n->alt_parent;
+	alt_name = n->alt_name;
+	n->alt_parent = NULL;
+	n->alt_name = NULL;
 	g_mutex_unlock(&fs->lock);
 
-	if (n->is_root) {
-		q.h.op = X9P_PX_ATTACH;
-	} else if (!parent || !name) {
-		e = -ESTALE;            /* unlinked, or replaced by a rename */
-		goto out;
-	} else {
-		e = px_node_hid(fs, cn, c, parent, &phid);
-		if (e)
-			goto out;
-		q.h.op = X9P_PX_WALK;
-		q.node = phid;
-		q.name.s = name;
-		q.name.len = (uint16_t)strlen(name);
+	e = walk_at(fs, cn, c, n, parent, name, hid);
+	/* Its previous worker may have died with a rename of it in flight. */
+	if (not_there(e) && alt && !n->is_root) {
+		int a = walk_at(fs, cn, c, n, alt, alt_name, hid);
+
+		if (a == 0)
+			take_alt(fs, n, alt, alt_name);
+		if (a == 0 || a == PX_LOST)
+			e = a;
 	}
-	e = px_call(fs, cn, c, &q, &rep, &buf, NULL);
-	if (e == 0)
-		e = take_id(fs, cn, n, &rep, hid);
-out:
 	/* No name leads to it: an open file is still there. */
-	if ((e == -ESTALE || e == -ENOENT || e == -ENOTDIR) && !n->is_root) {
+	if (not_there(e) && !n->is_root) {
 		int a = adopt(fs, cn, c, n, hid);
 
 		if (a == 0 || a == PX_LOST)
 			e = a;
 	}
 	/* Gone or elsewhere for good; transient failures (EIO, EINTR) are not. */
-	if (e == -ESTALE || e == -ENOENT || e == -ENOTDIR) {
+	if (not_there(e)) {
 		mark_stale(fs, n);
 		e = -ESTALE;
 	}
-	g_free(buf);
 	g_free(name);
+	g_free(alt_name);
+	if (alt)
+		px_node_put(&fs->base, alt);
 	if (parent)
 		px_node_put(&fs->base, parent);
 	return e;
@@ -447,8 +506,9 @@ int px_node_hid(struct px_fs *fs, struct px_conn *cn, const struct x9p_ctx *c,
 
 /*
  * What a change of names leaves to do once the lock is dropped: old
- * parents to release, and open nodes no name leads to any more, whose file
- * the journal's keeper gets (each holds a reference).
+ * parents to release, and journaled nodes no name leads to any more, to be
+ * recorded so, whose file (if they have one) the journal's keeper gets
+ * (each holds a reference).
  */
 struct later {
 	GPtrArray *put, *keep;
@@ -467,7 +527,11 @@ static void later_run(struct px_fs *fs, struct later *l)
 	for (i = 0; i < l->keep->len; i++) {
 		struct x9p_node *n = l->keep->pdata[i];
 
-		x9p_journal_keep_fd(fs->journal, n->jslot, n->fd);
+		/* Kept first, then recorded nameless: a worker dying between the
+		 * two leaves a name that no longer walks, and the kept file. */
+		if (n->fd >= 0)
+			x9p_journal_keep_fd(fs->journal, n->jslot, n->fd);
+		x9p_journal_node_move(fs->journal, n->jslot, 0, NULL);
 		px_node_put(&fs->base, n);
 	}
 	for (i = 0; i < l->put->len; i++)
@@ -476,10 +540,11 @@ static void later_run(struct px_fs *fs, struct later *l)
 	g_ptr_array_free(l->put, TRUE);
 }
 
-/* lock held: n loses its name; gone: it gets no other. */
+/* lock held: n loses its name; gone: it gets no other (the journal
+ * learns it in later_run). */
 static void forget_name(struct px_fs *fs, struct x9p_node *n, struct later *l, bool gone)
 {
-	if (gone && n->fd >= 0 && n->jslot && fs->journal) {
+	if (gone && n->jslot && fs->journal) {
 		g_atomic_int_inc(&n->refs);
 		g_ptr_array_add(l->keep, n);
 	}
@@ -489,8 +554,57 @@ static void forget_name(struct px_fs *fs, struct x9p_node *n, struct later *l, b
 	n->parent = NULL;
 	g_free(n->name);
 	n->name = NULL;
-	if (gone && n->jslot && fs->journal)
-		x9p_journal_node_move(fs->journal, n->jslot, 0, NULL);
+}
+
+void px_nodes_before(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
+		     struct x9p_node *newdir, const char *newname)
+{
+	GPtrArray *keep = g_ptr_array_new(), *moving = g_ptr_array_new();
+	char *okey = key_of(olddir, oldname);
+	char *nkey = newdir ? key_of(newdir, newname) : NULL;
+	GPtrArray *a;
+	guint i;
+
+	if (!fs->journal)
+		goto out;
+	g_mutex_lock(&fs->lock);
+	/* Unlinked, or replaced by the rename: may lose their last name. */
+	a = g_hash_table_lookup(fs->by_name, nkey ? nkey : okey);
+	for (i = 0; a && i < a->len; i++) {
+		struct x9p_node *n = a->pdata[i];
+
+		if (n->fd >= 0 && n->jslot) {
+			g_atomic_int_inc(&n->refs);
+			g_ptr_array_add(keep, n);
+		}
+	}
+	a = nkey ? g_hash_table_lookup(fs->by_name, okey) : NULL;
+	for (i = 0; a && i < a->len; i++) {
+		struct x9p_node *n = a->pdata[i];
+
+		if (n->jslot) {
+			g_atomic_int_inc(&n->refs);
+			g_ptr_array_add(moving, n);
+		}
+	}
+	g_mutex_unlock(&fs->lock);
+	for (i = 0; i < keep->len; i++) {
+		struct x9p_node *n = keep->pdata[i];
+
+		x9p_journal_keep_fd(fs->journal, n->jslot, n->fd);
+		px_node_put(&fs->base, n);
+	}
+	for (i = 0; i < moving->len; i++) {
+		struct x9p_node *n = moving->pdata[i];
+
+		x9p_journal_node_intend(fs->journal, n->jslot, newdir->jslot, newname);
+		px_node_put(&fs->base, n);
+	}
+out:
+	g_ptr_array_free(keep, TRUE);
+	g_ptr_array_free(moving, TRUE);
+	g_free(okey);
+	g_free(nkey);
 }
 
 void px_nodes_unlinked(struct px_fs *fs, struct x9p_node *dir, const char *name)
@@ -509,7 +623,8 @@ void px_nodes_unlinked(struct px_fs *fs, struct x9p_node *dir, const char *name)
 }
 
 void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *oldname,
-		      struct x9p_node *newdir, const char *newname)
+		      struct x9p_node *newdir, const char *newname,
+		      const struct x9p_px_attr *moved)
 {
 	GPtrArray *moving = g_ptr_array_new();
 	char *okey = key_of(olddir, oldname), *nkey = key_of(newdir, newname);
@@ -521,8 +636,16 @@ void px_nodes_renamed(struct px_fs *fs, struct x9p_node *olddir, const char *old
 	if (strcmp(okey, nkey) == 0)
 		goto out;
 	g_mutex_lock(&fs->lock);
-	while ((a = g_hash_table_lookup(fs->by_name, nkey)) && a->len)
-		forget_name(fs, a->pdata[0], &l, true);
+	a = g_hash_table_lookup(fs->by_name, nkey);
+	for (i = 0; a && i < a->len; i++) {
+		struct x9p_node *n = a->pdata[i];
+
+		if (!moved || n->dev != moved->dev || n->ino != moved->ino)
+			g_ptr_array_add(moving, n);
+	}
+	for (i = 0; i < moving->len; i++)
+		forget_name(fs, moving->pdata[i], &l, true);
+	g_ptr_array_set_size(moving, 0);
 	a = g_hash_table_lookup(fs->by_name, okey);
 	for (i = 0; a && i < a->len; i++)
 		g_ptr_array_add(moving, a->pdata[i]);

@@ -49,6 +49,9 @@ struct op {
 	op_verify_fn verify;        /* for a request sent again, or NULL */
 	unsigned lost, lost_gen, tries;
 	struct timespec sent;       /* CLOCK_REALTIME_COARSE before it first went */
+	/* A RENAME found done: the file now at the new name. */
+	bool found_done;
+	struct x9p_px_attr found;
 };
 
 static int op_begin(struct op *o, struct x9p_fs *fs, const struct x9p_ctx *c, uint16_t op)
@@ -327,6 +330,8 @@ static int renamed_verify(struct op *o, int e, int *fd)
 	if (x)
 		return x == PX_LOST ? x : e;
 	op_clunk(o, w.node);
+	o->found_done = true;
+	o->found = w.attr;
 	return 0;
 }
 
@@ -657,10 +662,12 @@ static int px_rename(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	o.q.name = pstr(oldname);
 	o.q.name2 = pstr(newname);
 	o.verify = renamed_verify;
+	px_nodes_before(PXFS(fs), olddir, oldname, newdir, newname);
 	e = op_call(&o, NULL);
 	op_end(&o);
 	if (e == 0)
-		px_nodes_renamed(PXFS(fs), olddir, oldname, newdir, newname);
+		px_nodes_renamed(PXFS(fs), olddir, oldname, newdir, newname,
+				 o.found_done ? &o.found : NULL);
 	return e;
 }
 
@@ -681,6 +688,7 @@ static int px_unlink(struct x9p_fs *fs, const struct x9p_ctx *c, struct x9p_node
 	o.q.name = pstr(name);
 	o.q.uflags = (flags & AT_REMOVEDIR) ? X9P_PXU_REMOVEDIR : 0;
 	o.verify = gone_verify;
+	px_nodes_before(PXFS(fs), dir, name, NULL, NULL);
 	e = op_call(&o, NULL);
 	op_end(&o);
 	if (e == 0)

@@ -90,6 +90,14 @@ struct x9p_journal {
 	guint8 *claimed;            /* restore: node slots taken over */
 	struct x9p_journal_keeper keeper;
 	guint8 *kept;               /* node slots whose file the keeper holds */
+	/*
+	 * A node's slot outlives the driver's node while a fid version or a
+	 * child's slot names it (a fid a restore may bring back): jrefs counts
+	 * those, live says the driver holds the node; freed when neither.
+	 */
+	uint32_t *jrefs;
+	guint8 *live;
+	GArray *dropped;            /* lock: slots whose kept file to drop */
 	GHashTable *kept_fds;       /* restore: slot -> descriptor + 1 */
 };
 
@@ -124,10 +132,77 @@ static uint32_t slot_alloc(struct x9p_journal *j, GArray *freel, uint32_t *hi, u
 	return *hi;
 }
 
+/* The parent slot a node's current location names, or 0. */
+static uint32_t node_parent(struct x9p_journal *j, uint32_t s)
+{
+	const struct noderec *r = &j->nodes[s];
+	uint32_t p = r->loc[load(&r->which) & 1].parent;
+
+	return p < X9P_JOURNAL_MAX_NODES ? p : 0;
+}
+
+/* lock held: frees slot s (and, up the chain, parents only it named) once
+ * neither the driver nor a reference needs it; the keeper hears of the
+ * kept files of the freed slots at unlock(). */
+static void node_release(struct x9p_journal *j, uint32_t s)
+{
+	while (s && !j->live[s] && !j->jrefs[s] && load(&j->nodes[s].state) == 1) {
+		uint32_t p = node_parent(j, s);
+
+		publish(&j->nodes[s].state, 0);
+		g_array_append_val(j->free_nodes, s);
+		if (j->kept[s]) {
+			j->kept[s] = 0;
+			g_array_append_val(j->dropped, s);
+		}
+		s = p;
+		if (s && j->jrefs[s])
+			j->jrefs[s]--;
+	}
+}
+
+/* lock held: one reference more or less to node slot s (none in a restore,
+ * which counts them all at its end). */
+static void node_ref(struct x9p_journal *j, uint32_t s)
+{
+	if (s && s < X9P_JOURNAL_MAX_NODES && !j->claimed)
+		j->jrefs[s]++;
+}
+
+static void node_unref(struct x9p_journal *j, uint32_t s)
+{
+	if (!s || s >= X9P_JOURNAL_MAX_NODES || j->claimed || !j->jrefs[s])
+		return;
+	j->jrefs[s]--;
+	node_release(j, s);
+}
+
+/* Unlocks, then tells the keeper about the files of freed slots. */
+static void unlock(struct x9p_journal *j)
+{
+	GArray *d = NULL;
+
+	if (j->dropped->len) {
+		d = j->dropped;
+		j->dropped = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	}
+	g_mutex_unlock(&j->lock);
+	for (guint i = 0; d && i < d->len; i++)
+		if (j->keeper.drop)
+			j->keeper.drop(j->keeper.arg, g_array_index(d, uint32_t, i));
+	if (d)
+		g_array_free(d, TRUE);
+}
+
 static void fid_free(struct x9p_journal *j, uint32_t s)
 {
-	publish(&j->fids[s].state, FID_FREE);
+	struct fidrec *f = &j->fids[s];
+	bool named = load(&f->state) == FID_LIVE;
+
+	publish(&f->state, FID_FREE);
 	g_array_append_val(j->free_fids, s);
+	if (named)
+		node_unref(j, f->node);
 }
 
 /* Reads the slot stored for num in t (0: none). */
@@ -175,6 +250,9 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 	j->free_nodes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	j->touched = g_new0(GArray *, X9P_JOURNAL_TAGS);
 	j->kept = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
+	j->jrefs = g_new0(uint32_t, X9P_JOURNAL_MAX_NODES);
+	j->live = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
+	j->dropped = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	j->kept_fds = g_hash_table_new(g_direct_hash, g_direct_equal);
 
 	if (j->h->magic == MAGIC && j->h->version == VERSION) {
@@ -224,7 +302,7 @@ void x9p_journal_keep_fd(struct x9p_journal *j, uint32_t slot, int fd)
 	g_mutex_lock(&j->lock);
 	first = !j->kept[slot];
 	j->kept[slot] = 1;
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 	if (first)
 		j->keeper.keep(j->keeper.arg, slot, fd);
 }
@@ -242,7 +320,7 @@ void x9p_journal_kept_fd(struct x9p_journal *j, uint32_t slot, int fd)
 	j->kept[slot] = 1;
 	old = g_hash_table_lookup(j->kept_fds, GUINT_TO_POINTER(slot));
 	g_hash_table_insert(j->kept_fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd + 1));
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 	if (old)
 		close(GPOINTER_TO_INT(old) - 1);
 }
@@ -257,6 +335,9 @@ void x9p_journal_close(struct x9p_journal *j)
 	g_free(j->touched);
 	g_free(j->claimed);
 	g_free(j->kept);
+	g_free(j->jrefs);
+	g_free(j->live);
+	g_array_free(j->dropped, TRUE);
 	drop_kept_fds(j);
 	g_hash_table_destroy(j->kept_fds);
 	g_array_free(j->free_fids, TRUE);
@@ -300,7 +381,7 @@ void x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32
 	t->sec = ts.tv_sec;
 	t->nsec = ts.tv_nsec;
 	publish(&t->state, X9P_JREQ_TAKEN);
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 }
 
 void x9p_journal_replying(struct x9p_journal *j, uint16_t tag, uint32_t reply_end)
@@ -338,7 +419,7 @@ void x9p_journal_answered(struct x9p_journal *j, uint16_t tag)
 			map_set(j->cur, num, 0);
 		}
 	}
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 	if (nums)
 		g_array_free(nums, TRUE);
 }
@@ -361,7 +442,7 @@ unsigned x9p_journal_rerun(struct x9p_journal *j, uint16_t tag)
 
 	g_mutex_lock(&j->lock);
 	n = t->reruns < UINT32_MAX ? ++t->reruns : t->reruns;
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 	return n;
 }
 
@@ -389,7 +470,14 @@ static void fid_link(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_t
 {
 	uint32_t c = map_get(j->cur, num), p = map_get(j->prev, num);
 
-	if (c && unanswered(j, c)) {
+	if (!j->fids[s].rid) {
+		/* Final at once (no request to run again): nothing to undo to. */
+		if (c)
+			fid_free(j, c);
+		if (p)
+			fid_free(j, p);
+		map_set(j->prev, num, 0);
+	} else if (c && unanswered(j, c)) {
 		/* Its maker runs again after a restore: p stays what to undo to. */
 		fid_free(j, c);
 	} else if (c) {
@@ -429,7 +517,7 @@ static void fid_write(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_
 	s = slot_alloc(j, j->free_fids, &j->h->fid_hi, X9P_JOURNAL_MAX_FIDS);
 	if (!s) {
 		fid_forget(j, num);
-		g_mutex_unlock(&j->lock);
+		unlock(j);
 		return;
 	}
 	f = &j->fids[s];
@@ -439,7 +527,8 @@ static void fid_write(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_
 	f->rid = load(&t->state) != X9P_JREQ_FREE ? t->rid : 0;
 	f->tag = tag;
 	if (rec) {
-		f->node = rec->node;
+		f->node = rec->node < X9P_JOURNAL_MAX_NODES ? rec->node : 0;
+		node_ref(j, f->node);
 		f->uid = rec->uid;
 		f->kind = rec->kind;
 		f->hostflags = rec->hostflags;
@@ -450,7 +539,7 @@ static void fid_write(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_
 	}
 	publish(&f->state, state);
 	fid_link(j, tag, num, s);
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 }
 
 void x9p_journal_fid_set(struct x9p_journal *j, uint16_t tag, const struct x9p_jfid *rec)
@@ -476,7 +565,7 @@ void x9p_journal_fid_clear(struct x9p_journal *j)
 			g_array_free(j->touched[i], TRUE);
 			j->touched[i] = NULL;
 		}
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 }
 
 void x9p_journal_fids(struct x9p_journal *j, void (*fn)(void *arg, const struct x9p_jfid *f),
@@ -526,7 +615,7 @@ void x9p_journal_fids(struct x9p_journal *j, void (*fn)(void *arg, const struct 
 		map_set(j->cur, f->num, s);
 		g_array_append_val(keep, r);
 	}
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 	g_hash_table_destroy(best);
 	for (guint i = 0; i < keep->len; i++)
 		fn(arg, &g_array_index(keep, struct x9p_jfid, i));
@@ -556,18 +645,20 @@ uint32_t x9p_journal_node_add(struct x9p_journal *j, const struct x9p_jnode *n)
 
 	g_mutex_lock(&j->lock);
 	s = slot_alloc(j, j->free_nodes, &j->h->node_hi, X9P_JOURNAL_MAX_NODES);
-	if (s && j->claimed)
-		j->claimed[s] = 1;      /* made during a restore: not the old worker's */
-	g_mutex_unlock(&j->lock);
-	if (!s)
-		return 0;
-	r = &j->nodes[s];
-	r->which = 0;
-	r->dev = n->dev;
-	r->ino = n->ino;
-	r->is_root = n->is_root;
-	loc_write(&r->loc[0], n->parent, n->parent ? n->name : NULL);
-	publish(&r->state, 1);
+	if (s) {
+		if (j->claimed)
+			j->claimed[s] = 1;      /* made during a restore: not the old worker's */
+		r = &j->nodes[s];
+		r->which = 0;
+		r->dev = n->dev;
+		r->ino = n->ino;
+		r->is_root = n->is_root;
+		loc_write(&r->loc[0], n->parent, n->parent ? n->name : NULL);
+		j->live[s] = 1;
+		node_ref(j, node_parent(j, s));
+		publish(&r->state, 1);
+	}
+	unlock(j);
 	return s;
 }
 
@@ -575,38 +666,66 @@ void x9p_journal_node_move(struct x9p_journal *j, uint32_t slot, uint32_t parent
 			   const char *name)
 {
 	struct noderec *r;
-	uint32_t w;
+	uint32_t w, old;
 
 	if (!slot || slot >= X9P_JOURNAL_MAX_NODES)
 		return;
 	r = &j->nodes[slot];
 	g_mutex_lock(&j->lock);
+	old = node_parent(j, slot);
 	w = 1 - (load(&r->which) & 1);
 	loc_write(&r->loc[w], name ? parent : 0, name);
 	publish(&r->which, w);
-	g_mutex_unlock(&j->lock);
+	node_ref(j, node_parent(j, slot));
+	node_unref(j, old);
+	unlock(j);
+}
+
+void x9p_journal_node_intend(struct x9p_journal *j, uint32_t slot, uint32_t parent,
+			     const char *name)
+{
+	struct noderec *r;
+
+	if (!slot || slot >= X9P_JOURNAL_MAX_NODES || !name)
+		return;
+	r = &j->nodes[slot];
+	g_mutex_lock(&j->lock);
+	loc_write(&r->loc[1 - (load(&r->which) & 1)], parent, name);
+	unlock(j);
 }
 
 void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot)
 {
-	bool kept;
-
 	if (!slot || slot >= X9P_JOURNAL_MAX_NODES)
 		return;
 	g_mutex_lock(&j->lock);
-	publish(&j->nodes[slot].state, 0);
-	g_array_append_val(j->free_nodes, slot);
-	kept = j->kept[slot];
-	j->kept[slot] = 0;
-	g_mutex_unlock(&j->lock);
-	if (kept && j->keeper.drop)
-		j->keeper.drop(j->keeper.arg, slot);
+	j->live[slot] = 0;
+	node_release(j, slot);
+	unlock(j);
+}
+
+/* lock held: a location as the caller may use it (a parent slot in range
+ * and one component), or 0 with name "". */
+static uint32_t loc_read(struct x9p_journal *j, const struct loc *l, char *name)
+{
+	uint32_t parent = l->parent <= j->h->node_hi ? l->parent : 0;
+
+	name[0] = 0;
+	if (!parent || l->len < 1 || l->len > X9P_JOURNAL_NAME_MAX)
+		return 0;
+	memcpy(name, l->name, l->len);
+	name[l->len] = 0;
+	if (strlen(name) != l->len || strchr(name, '/') || strcmp(name, ".") == 0) {
+		name[0] = 0;
+		return 0;
+	}
+	return parent;
 }
 
 bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jnode *out)
 {
 	const struct noderec *r;
-	const struct loc *l;
+	unsigned which;
 	bool ok = false;
 
 	out->fd = -1;
@@ -618,27 +737,21 @@ bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jno
 		goto out;
 	out->fd = GPOINTER_TO_INT(g_hash_table_lookup(j->kept_fds, GUINT_TO_POINTER(slot))) - 1;
 	g_hash_table_remove(j->kept_fds, GUINT_TO_POINTER(slot));
-	l = &r->loc[load(&r->which) & 1];
+	which = load(&r->which) & 1;
 	out->is_root = r->is_root != 0;
 	out->dev = r->dev;
 	out->ino = r->ino;
-	out->parent = l->parent <= j->h->node_hi ? l->parent : 0;
-	if (out->parent && l->len >= 1 && l->len <= X9P_JOURNAL_NAME_MAX) {
-		memcpy(out->name, l->name, l->len);
-		out->name[l->len] = 0;
-		/* A name the driver could walk: one component. */
-		if (strlen(out->name) != l->len || strchr(out->name, '/') ||
-		    strcmp(out->name, ".") == 0)
-			out->parent = 0;
-	} else {
-		out->parent = 0;
+	out->parent = loc_read(j, &r->loc[which], out->name);
+	out->alt_parent = loc_read(j, &r->loc[1 - which], out->alt_name);
+	if (out->alt_parent == out->parent && strcmp(out->alt_name, out->name) == 0) {
+		out->alt_parent = 0;
+		out->alt_name[0] = 0;
 	}
-	if (!out->parent)
-		out->name[0] = 0;
 	j->claimed[slot] = 1;
+	j->live[slot] = 1;
 	ok = true;
 out:
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 	return ok;
 }
 
@@ -648,14 +761,35 @@ void x9p_journal_nodes_done(struct x9p_journal *j)
 	if (j->claimed) {
 		g_array_set_size(j->free_nodes, 0);
 		for (uint32_t s = j->h->node_hi; s >= 1; s--) {
+			j->jrefs[s] = 0;
 			if (j->claimed[s] && load(&j->nodes[s].state) == 1)
 				continue;
 			publish(&j->nodes[s].state, 0);
+			j->live[s] = 0;
 			g_array_append_val(j->free_nodes, s);
 		}
+		/* A fid whose node did not come back is gone too. */
+		for (uint32_t s = 1; s <= j->h->fid_hi; s++) {
+			struct fidrec *f = &j->fids[s];
+			bool named = load(&f->state) == FID_LIVE;
+
+			if (!named)
+				continue;
+			if (f->node >= X9P_JOURNAL_MAX_NODES || load(&j->nodes[f->node].state) != 1) {
+				if (map_get(j->cur, f->num) == s)
+					map_set(j->cur, f->num, 0);
+				publish(&f->state, FID_FREE);
+				g_array_append_val(j->free_fids, s);
+				continue;
+			}
+			j->jrefs[f->node]++;
+		}
+		for (uint32_t s = 1; s <= j->h->node_hi; s++)
+			if (load(&j->nodes[s].state) == 1 && node_parent(j, s))
+				j->jrefs[node_parent(j, s)]++;
 		g_free(j->claimed);
 		j->claimed = NULL;
 	}
-	g_mutex_unlock(&j->lock);
+	unlock(j);
 	drop_kept_fds(j);
 }

@@ -132,6 +132,11 @@ struct x9p_jnode {
 	uint64_t dev, ino;
 	uint32_t parent;            /* slot, 0: none (a root, or no name leads to it) */
 	char name[X9P_JOURNAL_NAME_MAX + 1];   /* "" when parent is 0 */
+	/* claim: another location it may have (a rename that was in flight,
+	 * or its previous name): to walk when the first does not lead to its
+	 * inode any more; alt_parent 0 when none. */
+	uint32_t alt_parent;
+	char alt_name[X9P_JOURNAL_NAME_MAX + 1];
 };
 
 /* A new node; its slot (1-based), or 0 when the journal is full. */
@@ -139,6 +144,10 @@ uint32_t x9p_journal_node_add(struct x9p_journal *j, const struct x9p_jnode *n);
 /* The node moved (parent 0, name NULL: no name leads to it any more). */
 void x9p_journal_node_move(struct x9p_journal *j, uint32_t slot, uint32_t parent,
 			   const char *name);
+/* The node is about to move there (a rename sent to the helper): a new
+ * worker tries that location too. */
+void x9p_journal_node_intend(struct x9p_journal *j, uint32_t slot, uint32_t parent,
+			     const char *name);
 void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot);
 /*
  * Restore: reads a node of the previous worker and claims its slot for

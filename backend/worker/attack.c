@@ -27,6 +27,7 @@ static const char *const names[X9P_ATTACK_MAX + 1] = {
 	NULL, "open a host file", "connect to XenStore", "map a grant", "bind an event channel",
 	"ptrace the monitor", "kill the monitor", "socket(AF_INET)", "execve",
 	"die after an Rmkdir", "die before an Rwalk", "die before every Rmkdir",
+	"die before an Rclunk",
 };
 
 /* The crash points: where, at which reply, and whether in every worker. */
@@ -38,6 +39,7 @@ static const struct {
 	[9] = { X9P_AP_REPLY_PUBLISHED, P9_RMKDIR, false },
 	[10] = { X9P_AP_REPLY_PUBLISHING, P9_RWALK, false },
 	[11] = { X9P_AP_REPLY_PUBLISHING, P9_RMKDIR, true },
+	[12] = { X9P_AP_REPLY_PUBLISHING, P9_RCLUNK, false },
 };
 
 void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype)

@@ -27,6 +27,7 @@
  *  10 die right before the first Rwalk is published (its fid made)
  *  11 die right before any Rmkdir is published, in every worker (a
  *     request that kills every worker)
+ *  12 die right before the first Rclunk is published (its fid gone)
  * A refused attempt logs "self-attack N (WHAT): refused (ERROR)"; one that
  * succeeds logs "self-attack N (WHAT): SUCCEEDED" at error level.
  */
@@ -37,7 +38,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define X9P_ATTACK_MAX 11
+#define X9P_ATTACK_MAX 12
 
 enum x9p_attack_point { X9P_AP_REPLY_PUBLISHED, X9P_AP_REPLY_PUBLISHING };
 

@@ -115,6 +115,7 @@ unsigned xring_restore(struct xconn *c)
 		frame[5] = (uint8_t)rr->tag;
 		frame[6] = (uint8_t)(rr->tag >> 8);
 		xring_keep(r, rr->tag, rr->q.start, rr->q.len);
+		g_info("%s: %s (tag %u) runs again", c->label, p9_type_name(frame[4]), rr->tag);
 		if (x9p_journal_rerun(j, rr->tag) >= XRING_MAX_RUNS) {
 			g_free(frame);
 			xring_reply_error(r, rr->tag, EIO);

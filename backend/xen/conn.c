@@ -24,7 +24,6 @@
 #include "monitor/worker.h"
 #include "xen/xen-int.h"
 
-#define XCONN_ERROR (g_quark_from_static_string("x9p-xen-conn"))
 /* Mapping, binding, the helper's start and the engine: a worker that is
  * not serving after this long has failed. */
 #define READY_TIMEOUT_MS 30000
@@ -57,7 +56,7 @@ static bool conn_err(GError **err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	*err = g_error_new_valist(XCONN_ERROR, 0, fmt, ap);
+	*err = g_error_new_valist(XCONN_ERROR, XCONN_FAILED, fmt, ap);
 	va_end(ap);
 	return false;
 }
@@ -262,7 +261,11 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 		return NULL;
 	}
 	if (!x9p_mworker_wait_ready(c->w, READY_TIMEOUT_MS)) {
-		conn_err(err, "%s", c->why ? c->why : "its worker ended before serving the rings");
+		if (c->why)
+			conn_err(err, "%s", c->why);
+		else
+			g_set_error(err, XCONN_ERROR, XCONN_ENDED,
+				    "its worker ended before serving the rings");
 		g_mutex_lock(&c->lock);
 		c->abandoned = true;
 		if (!c->exited) {

@@ -522,11 +522,23 @@ static void start_teardown(struct xdev *d)
 	d->td_thread = g_thread_new("x9p-teardown", teardown_thread, t);
 }
 
+/* Tries at taking rings over whose worker ended before serving them (a
+ * kill meant for its predecessor, the OOM killer): each new worker runs
+ * the recorded requests again, so a request that kills them ends in EIO
+ * (XRING_MAX_RUNS) before these run out. */
+#define TAKE_OVER_TRIES 8
+
 static void connect(struct xdev *d, const struct xresume *resume)
 {
 	GError *err = NULL;
 	struct xconn *c = xconn_new(d, resume, &err);
 
+	for (int i = 1; !c && resume && i < TAKE_OVER_TRIES &&
+	     g_error_matches(err, XCONN_ERROR, XCONN_ENDED); i++) {
+		g_warning("%s: %s; trying again", d->label, err->message);
+		g_clear_error(&err);
+		c = xconn_new(d, resume, &err);
+	}
 	if (!c) {
 		g_warning("%s: cannot connect: %s", d->label, err->message);
 		write_error(d, err->message);

@@ -192,7 +192,11 @@ struct xconn;
  * err (the worker's own account of a failure, when it gave one).
  * resume: take over a live frontend without a Tversion (may be NULL).
  */
+/* NULL with err; XCONN_ERROR's XCONN_ENDED when the worker started and
+ * ended before serving the rings. */
 struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **err);
+#define XCONN_ERROR (g_quark_from_static_string("x9p-xen-conn"))
+enum { XCONN_FAILED, XCONN_ENDED };
 /* Daemon shutdown with the frontend left Connected for the next daemon:
  * the worker stops taking requests, lets the ones in flight finish
  * (answering EINTR for what does not within a few seconds), publishes the

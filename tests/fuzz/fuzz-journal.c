@@ -66,6 +66,43 @@ static uint32_t pick_node(GRand *r, struct model *m)
 	return m->nslots ? m->slots[g_rand_int_range(r, 0, (gint32)m->nslots)] : 0;
 }
 
+/* Would making s a child of p make a cycle? */
+static bool below(struct model *m, uint32_t p, uint32_t s)
+{
+	for (unsigned depth = 0; p && depth <= NODES; depth++, p = m->node[p].n.parent)
+		if (p == s)
+			return true;
+	return false;
+}
+
+/* The slots the journal must keep: the driver's, those a fid version it
+ * keeps names, and their parents. */
+static void needed(struct model *m, bool *need)
+{
+	bool grew = true;
+
+	memset(need, 0, sizeof(bool) * (NODES + 1));
+	for (uint32_t s = 1; s <= NODES; s++)
+		need[s] = m->node[s].live;
+	for (unsigned f = 0; f < FIDS; f++) {
+		if (m->cur[f].live && m->cur[f].rec.node)
+			need[m->cur[f].rec.node] = true;
+		if (m->cur_tag[f] >= 0 && m->base[f].live && m->base[f].rec.node)
+			need[m->base[f].rec.node] = true;
+	}
+	while (grew) {
+		grew = false;
+		for (uint32_t s = 1; s <= NODES; s++) {
+			uint32_t p = m->node[s].n.parent;
+
+			if (need[s] && p && p <= NODES && !need[p]) {
+				need[p] = true;
+				grew = true;
+			}
+		}
+	}
+}
+
 static void drop_slot(struct model *m, uint32_t s)
 {
 	for (unsigned i = 0; i < m->nslots; i++)
@@ -108,7 +145,8 @@ static void step(GRand *r, struct x9p_journal *j, struct model *m)
 			break;      /* another request still changes it */
 		if (m->cur_tag[num] < 0)
 			m->base[num] = m->cur[num];
-		if (g_rand_int_range(r, 0, 3) == 0) {
+		/* A fid is always on a node (the engine journals no other). */
+		if (g_rand_int_range(r, 0, 3) == 0 || !m->nslots) {
 			x9p_journal_fid_del(j, (uint16_t)t, num);
 			m->cur[num].live = false;
 		} else {
@@ -151,7 +189,7 @@ static void step(GRand *r, struct x9p_journal *j, struct model *m)
 			uint32_t s = pick_node(r, m), p = pick_node(r, m);
 			char name[16];
 
-			if (g_rand_boolean(r) && p != s) {
+			if (g_rand_boolean(r) && p != s && !below(m, p, s)) {
 				rand_name(r, name);
 				x9p_journal_node_move(j, s, p, name);
 				m->node[s].n.parent = p;
@@ -251,8 +289,11 @@ static struct x9p_journal *restore(GRand *r, int fd, struct model *m, bool hosti
 	char *why = NULL;
 	struct x9p_journal *j = x9p_journal_open(fd, &restored, &why);
 	struct seen s = { m, hostile, g_hash_table_new(g_direct_hash, g_direct_equal), 0 };
+	bool need[NODES + 1];
 	struct x9p_jnode n;
 
+	/* What the dead worker's journal had to keep. */
+	needed(m, need);
 	CHECK(j != NULL, "the journal does not open again: %s", why ? why : "");
 	g_free(why);
 	if (!j) {
@@ -297,7 +338,8 @@ static struct x9p_journal *restore(GRand *r, int fd, struct model *m, bool hosti
 		CHECK(s.count == want, "%u fids restored, %u expected", s.count, want);
 	}
 	g_hash_table_destroy(s.nums);
-	/* Nodes: every one the model has comes back as written. */
+	/* Nodes: every one the model has comes back as written, and those
+	 * nothing needs any more are gone. */
 	for (uint32_t slot = 1; slot <= NODES; slot++) {
 		bool got = x9p_journal_node_claim(j, slot, &n);
 
@@ -312,15 +354,20 @@ static struct x9p_journal *restore(GRand *r, int fd, struct model *m, bool hosti
 		}
 		if (hostile)
 			continue;
-		CHECK(got == m->node[slot].live, "node %u: claimable %d, live %d", slot, got,
-		      m->node[slot].live);
-		if (got && m->node[slot].live) {
+		CHECK(got == need[slot], "node %u: claimable %d, needed %d (live %d)", slot, got,
+		      need[slot], m->node[slot].live);
+		if (got && need[slot]) {
 			const struct x9p_jnode *w = &m->node[slot].n;
 
 			CHECK(n.parent == w->parent && strcmp(n.name, w->name) == 0 &&
 			      n.dev == w->dev && n.ino == w->ino && n.is_root == w->is_root,
 			      "node %u: restored as %u/'%s', written as %u/'%s'", slot, n.parent,
 			      n.name, w->parent, w->name);
+		}
+		/* Claimed: the new driver's node now. */
+		if (got && !m->node[slot].live) {
+			m->node[slot].live = true;
+			m->slots[m->nslots++] = slot;
 		}
 	}
 	x9p_journal_nodes_done(j);

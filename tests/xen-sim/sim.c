@@ -46,6 +46,22 @@ void sim_free(struct sim *s)
 	g_free(s);
 }
 
+pid_t sim_worker_pid(struct sim *s, const char *label)
+{
+	char *cmd = g_strdup_printf("pgrep -P %d -f '^x9p-backend: worker %s'", (int)s->be_pid,
+				    label);
+	char *out = NULL;
+	int status = -1;
+	pid_t p = 0;
+
+	if (g_spawn_sync(NULL, (char *[]){ "sh", "-c", cmd, NULL }, NULL, G_SPAWN_SEARCH_PATH,
+			 NULL, NULL, &out, NULL, &status, NULL) && status == 0)
+		p = (pid_t)atoi(out);
+	g_free(cmd);
+	g_free(out);
+	return p;
+}
+
 bool sim_backend_start(struct sim *s, const char *const *extra)
 {
 	char *prog = g_build_filename(build_dir(), "x9p-backend", NULL);

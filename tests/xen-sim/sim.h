@@ -66,6 +66,8 @@ struct fe *sim_frontend_with(struct sim *s, const struct fe_opts *o);
 struct fe *sim_guest(struct sim *s, enum fe_kind kind, unsigned domid);
 /* Reads /file through a fresh client: true if it says "hello, world". */
 bool sim_9p_works(struct fe *fe);
+/* The pid of the backend's worker for device LABEL ("dom5/9pfs/0"), or 0. */
+pid_t sim_worker_pid(struct sim *s, const char *label);
 /* A 9P client on the frontend's current connection, versioned and
  * attached with fid `root`; NULL on failure. */
 struct p9c *sim_client(struct fe *fe, const char *version, uint32_t root);

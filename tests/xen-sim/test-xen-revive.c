@@ -87,25 +87,9 @@ static void fx_stop(struct fx *x)
 	g_free(x->dir);
 }
 
-/* The pid of a child of ppid whose command line matches pattern, or 0. */
-static pid_t child_named(pid_t ppid, const char *pattern)
-{
-	char *cmd = g_strdup_printf("pgrep -P %d -f '%s'", (int)ppid, pattern);
-	char *out = NULL;
-	int status = -1;
-	pid_t p = 0;
-
-	if (g_spawn_sync(NULL, (char *[]){ "sh", "-c", cmd, NULL }, NULL, G_SPAWN_SEARCH_PATH,
-			 NULL, NULL, &out, NULL, &status, NULL) && status == 0)
-		p = (pid_t)atoi(out);
-	g_free(cmd);
-	g_free(out);
-	return p;
-}
-
 static pid_t worker(struct fx *x)
 {
-	return child_named(x->s->be_pid, "^x9p-backend: worker dom5/9pfs/0");
+	return sim_worker_pid(x->s, "dom5/9pfs/0");
 }
 
 static pid_t parent_of(pid_t p)
@@ -419,6 +403,28 @@ static void test_fid_undone(void)
 }
 
 /*
+ * The worker dies after removing the fid of a Tclunk, before its Rclunk
+ * went out: the fid comes back, the clunk runs again and succeeds.
+ */
+static void test_clunk_undone(void)
+{
+	struct fx x;
+	struct p9_qid qid;
+	uint32_t iounit;
+	pid_t w;
+
+	fx_start_attack(&x, 12);
+	w = worker(&x);
+	host_write(x.dir, "f", "x");
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "f", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(x.c, 10, O_RDONLY, &qid, &iounit), ==, 0);
+	g_assert_cmpint(p9c_clunk(x.c, 10), ==, 0);
+	await_new_worker(&x, w);
+	g_assert_cmpint(p9c_clunk(x.c, 10), ==, -ENOENT);
+	fx_stop(&x);
+}
+
+/*
  * A request under which every worker dies (killed before its reply goes
  * out, each time): it runs four times, then the next worker answers it
  * EIO, and the device goes on with its session.
@@ -435,6 +441,101 @@ static void test_poison(void)
 	g_assert_cmpint(worker(&x), !=, w);
 	g_assert_cmpint(p9c_walk_path(x.c, 10, 11, "d", NULL), ==, 0);
 	g_assert_cmpint(p9c_clunk(x.c, 11), ==, 0);
+	fx_stop(&x);
+}
+
+/* Kills each new worker of the device, some 50 ms after it appears. */
+struct killer {
+	struct fx *x;
+	gint stop;
+	unsigned kills;
+};
+
+static gpointer kill_loop(gpointer data)
+{
+	struct killer *k = data;
+	pid_t last = 0;
+
+	while (!g_atomic_int_get(&k->stop)) {
+		pid_t w = worker(k->x);
+
+		if (w > 0 && w != last) {
+			g_usleep(g_random_int_range(20, 80) * 1000);
+			if (kill(w, SIGKILL) == 0)
+				k->kills++;
+			last = w;
+		}
+		g_usleep(10000);
+	}
+	return NULL;
+}
+
+/*
+ * The worker killed over and over (each new one after 20 to 80 ms) while
+ * the client creates, writes, reads back, renames, links, unlinks and
+ * makes and removes directories, one request at a time: no call fails, and
+ * the export ends as the calls say.
+ */
+static void test_kill_loop(void)
+{
+	struct killer k = { 0 };
+	struct fx x;
+	struct p9_qid qid;
+	uint32_t iounit, n;
+	GThread *t;
+	char name[32], other[32], text[64], buf[64];
+	unsigned rounds = 0;
+	gint64 end;
+
+	fx_start(&x);
+	k.x = &x;
+	t = g_thread_new("killer", kill_loop, &k);
+	end = g_get_monotonic_time() + 8 * G_USEC_PER_SEC;
+	for (unsigned i = 0; g_get_monotonic_time() < end || k.kills < 5; i++) {
+		g_snprintf(name, sizeof(name), "f%u", i);
+		g_snprintf(other, sizeof(other), "g%u", i);
+		g_snprintf(text, sizeof(text), "content of file %u", i);
+		g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "", NULL), ==, 0);
+		g_assert_cmpint(p9c_lcreate(x.c, 10, name, O_RDWR | O_CREAT, 0640, 0, &qid,
+					    &iounit), ==, 0);
+		g_assert_cmpint(p9c_write(x.c, 10, 0, text, (uint32_t)strlen(text), &n), ==, 0);
+		g_assert_cmpuint(n, ==, strlen(text));
+		g_assert_cmpint(p9c_fsync(x.c, 10, 0), ==, 0);
+		g_assert_cmpint(p9c_read(x.c, 10, 0, sizeof(buf), buf, &n), ==, 0);
+		g_assert_cmpmem(buf, n, text, strlen(text));
+		g_assert_cmpint(p9c_renameat(x.c, 1, name, 1, other), ==, 0);
+		g_assert_cmpint(p9c_link(x.c, 1, 10, name), ==, 0);
+		g_assert_cmpint(p9c_unlinkat(x.c, 1, other, 0), ==, 0);
+		g_assert_cmpint(p9c_clunk(x.c, 10), ==, 0);
+		g_assert_cmpint(p9c_mkdir(x.c, 1, "dir", 0750, 0, NULL), ==, 0);
+		g_assert_cmpint(p9c_unlinkat(x.c, 1, "dir", AT_REMOVEDIR), ==, 0);
+		if (i > 0) {
+			g_snprintf(other, sizeof(other), "f%u", i - 1);
+			g_assert_cmpint(p9c_unlinkat(x.c, 1, other, 0), ==, 0);
+		}
+		rounds = i + 1;
+	}
+	g_atomic_int_set(&k.stop, 1);
+	g_thread_join(t);
+	g_test_message("%u rounds, %u workers killed", rounds, k.kills);
+	g_assert_cmpuint(k.kills, >=, 5);
+	/* Only the last file is left, with its content. */
+	{
+		GDir *d = g_dir_open(x.dir, 0, NULL);
+		unsigned entries = 0;
+		char *last, *want;
+
+		while (g_dir_read_name(d))
+			entries++;
+		g_dir_close(d);
+		g_assert_cmpuint(entries, ==, 1);
+		g_snprintf(name, sizeof(name), "f%u", rounds - 1);
+		last = host_read(x.dir, name);
+		want = g_strdup_printf("content of file %u", rounds - 1);
+		g_assert_cmpstr(last, ==, want);
+		g_free(last);
+		g_free(want);
+	}
 	fx_stop(&x);
 }
 
@@ -503,7 +604,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/revive/in-flight-predates", test_in_flight_predates);
 	g_test_add_func("/xen/revive/reply-published", test_reply_published);
 	g_test_add_func("/xen/revive/fid-undone", test_fid_undone);
+	g_test_add_func("/xen/revive/clunk-undone", test_clunk_undone);
 	g_test_add_func("/xen/revive/poison", test_poison);
+	g_test_add_func("/xen/revive/kill-loop", test_kill_loop);
 	g_test_add_func("/xen/revive/restart", test_restart);
 	g_test_add_func("/xen/revive/restart-crash", test_restart_crash);
 	g_test_add_func("/xen/revive/reload", test_reload);

@@ -131,18 +131,7 @@ static void test_producer_index(void)
 /* The pid of dom5's device worker, or 0. */
 static pid_t device_worker(struct bed *b)
 {
-	char *cmd = g_strdup_printf("pgrep -P %d -f '^x9p-backend: worker dom5/9pfs/0'",
-				    (int)b->s->be_pid);
-	char *out = NULL;
-	int status = -1;
-	pid_t p = 0;
-
-	if (g_spawn_sync(NULL, (char *[]){ "sh", "-c", cmd, NULL }, NULL, G_SPAWN_SEARCH_PATH,
-			 NULL, NULL, &out, NULL, &status, NULL) && status == 0)
-		p = (pid_t)atoi(out);
-	g_free(cmd);
-	g_free(out);
-	return p;
+	return sim_worker_pid(b->s, "dom5/9pfs/0");
 }
 
 /*
