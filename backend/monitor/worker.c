@@ -278,6 +278,20 @@ bool x9p_mworker_exited(const struct x9p_mworker *w)
 	return w->exited;
 }
 
+int x9p_mworker_end_signal(struct x9p_mworker *w, int timeout_ms)
+{
+	struct pollfd p = { w->pidfd, POLLIN, 0 };
+	siginfo_t si = { 0 };
+
+	if (w->pidfd < 0 || poll(&p, 1, timeout_ms) <= 0)
+		return -1;
+	/* WNOWAIT: the child watch still reaps it and reports its end. */
+	if (waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOWAIT | WNOHANG) < 0 ||
+	    si.si_pid == 0)
+		return -1;
+	return si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED ? si.si_status : 0;
+}
+
 bool x9p_mworker_wait_exit(struct x9p_mworker *w, int timeout_ms)
 {
 	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;

@@ -67,6 +67,13 @@ bool x9p_mworker_wait_ready(struct x9p_mworker *w, int timeout_ms);
  * timeout_ms; true once it has.  Main thread, outside a dispatch. */
 bool x9p_mworker_wait_exit(struct x9p_mworker *w, int timeout_ms);
 bool x9p_mworker_exited(const struct x9p_mworker *w);
+/*
+ * How a worker that is ending ended, without reaping it (the child watch
+ * still reports it): the signal that killed it, 0 for an exit, -1 when it
+ * has not ended within timeout_ms or that cannot be told.  Dispatches
+ * nothing.
+ */
+int x9p_mworker_end_signal(struct x9p_mworker *w, int timeout_ms);
 /* SIGKILL at once. */
 void x9p_mworker_kill(struct x9p_mworker *w);
 /* SIGTERM now, SIGKILL if it is still there after grace_s seconds. */

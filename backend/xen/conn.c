@@ -261,8 +261,13 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 		return NULL;
 	}
 	if (!x9p_mworker_wait_ready(c->w, READY_TIMEOUT_MS)) {
+		int sig = c->why ? -1 : x9p_mworker_end_signal(c->w, 1000);
+
 		if (c->why)
 			conn_err(err, "%s", c->why);
+		else if (sig == SIGKILL)
+			g_set_error(err, XCONN_ERROR, XCONN_KILLED,
+				    "its worker was killed before serving the rings");
 		else
 			g_set_error(err, XCONN_ERROR, XCONN_ENDED,
 				    "its worker ended before serving the rings");

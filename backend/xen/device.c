@@ -522,19 +522,25 @@ static void start_teardown(struct xdev *d)
 	d->td_thread = g_thread_new("x9p-teardown", teardown_thread, t);
 }
 
-/* Tries at taking rings over whose worker ended before serving them (a
- * kill meant for its predecessor, the OOM killer): each new worker runs
- * the recorded requests again, so a request that kills them ends in EIO
- * (XRING_MAX_RUNS) before these run out. */
-#define TAKE_OVER_TRIES 8
+/* A new worker that ended before serving rings it was to take over: once
+ * more, as for a death while serving (xdev_on_worker_end's limits)?  Each
+ * new worker runs the recorded requests again, so a request that kills
+ * them ends in EIO (XRING_MAX_RUNS) long before. */
+static bool take_over_again(struct xdev *d, const GError *err)
+{
+	if (g_error_matches(err, XCONN_ERROR, XCONN_KILLED))
+		return ++d->kills <= XDEV_KILLS_MAX;
+	if (g_error_matches(err, XCONN_ERROR, XCONN_ENDED))
+		return ++d->revives <= XDEV_REVIVE_MAX;
+	return false;
+}
 
 static void connect(struct xdev *d, const struct xresume *resume)
 {
 	GError *err = NULL;
 	struct xconn *c = xconn_new(d, resume, &err);
 
-	for (int i = 1; !c && resume && i < TAKE_OVER_TRIES &&
-	     g_error_matches(err, XCONN_ERROR, XCONN_ENDED); i++) {
+	while (!c && resume && take_over_again(d, err)) {
 		g_warning("%s: %s; trying again", d->label, err->message);
 		g_clear_error(&err);
 		c = xconn_new(d, resume, &err);

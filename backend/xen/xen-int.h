@@ -192,11 +192,12 @@ struct xconn;
  * err (the worker's own account of a failure, when it gave one).
  * resume: take over a live frontend without a Tversion (may be NULL).
  */
-/* NULL with err; XCONN_ERROR's XCONN_ENDED when the worker started and
- * ended before serving the rings. */
+/* NULL with err; XCONN_ERROR's XCONN_KILLED when the worker started and
+ * was killed (SIGKILL) before serving the rings, XCONN_ENDED when it ended
+ * otherwise. */
 struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **err);
 #define XCONN_ERROR (g_quark_from_static_string("x9p-xen-conn"))
-enum { XCONN_FAILED, XCONN_ENDED };
+enum { XCONN_FAILED, XCONN_ENDED, XCONN_KILLED };
 /* Daemon shutdown with the frontend left Connected for the next daemon:
  * the worker stops taking requests, lets the ones in flight finish
  * (answering EINTR for what does not within a few seconds), publishes the

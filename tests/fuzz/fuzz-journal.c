@@ -191,6 +191,8 @@ static void step(GRand *r, struct x9p_journal *j, struct model *m)
 
 			if (g_rand_boolean(r) && p != s && !below(m, p, s)) {
 				rand_name(r, name);
+				if (g_rand_boolean(r))
+					x9p_journal_node_intend(j, s, p, name);
 				x9p_journal_node_move(j, s, p, name);
 				m->node[s].n.parent = p;
 				g_strlcpy(m->node[s].n.name, name, sizeof(m->node[s].n.name));
@@ -350,6 +352,12 @@ static struct x9p_journal *restore(GRand *r, int fd, struct model *m, bool hosti
 			CHECK(!strchr(n.name, '/'), "node %u: name with a slash", slot);
 			CHECK(n.parent == 0 || len > 0, "node %u: a parent and no name", slot);
 			CHECK(n.parent != 0 || len == 0, "node %u: a name and no parent", slot);
+			len = strnlen(n.alt_name, sizeof(n.alt_name));
+			CHECK(len < sizeof(n.alt_name) && !strchr(n.alt_name, '/') &&
+			      (n.alt_parent == 0) == (len == 0),
+			      "node %u: another location that cannot be walked", slot);
+			CHECK(n.parent <= X9P_JOURNAL_MAX_NODES && n.alt_parent <= X9P_JOURNAL_MAX_NODES,
+			      "node %u: a parent slot out of range", slot);
 			CHECK(!x9p_journal_node_claim(j, slot, &n), "node %u claimed twice", slot);
 		}
 		if (hostile)

@@ -201,6 +201,50 @@ t_worker_revive() {
 	[ "$n" = "$DEV_A" ] || { dump_xs "$DOM_A"; fail "device $DEV_A is not Connected any more"; return 1; }
 }
 
+# domU A's device worker killed each time a new one has served for a
+# moment (checked every 0.1 s) while the guest runs the integrity stress
+# and writes a file with conv=fsync: no error, the file on dom0 as written.
+worker_killer() {
+	local last='' w
+	while :; do
+		w=$(device_worker)
+		if [ -n "$w" ] && [ "$w" != "$last" ]; then
+			sleep 0.5
+			kill -KILL "$w" 2>/dev/null
+			last=$w
+		fi
+		sleep 0.1
+	done
+}
+t_worker_kills() {
+	[ "$MODE" = qemu ] && { skip "by design: x9p's process model"; return; }
+	gcmd "$A" 30 "command -v stress" || { skip "stress is not in the guest (build/tests/progs)"; return; }
+	local before after k rc sum n
+	before=$(grep -c "x9p-worker died (killed by signal 9)" "$X9P_LOG")
+	worker_killer &
+	k=$!
+	gcmd "$A" 600 "xt is9p $MA || exit 3; rc=0;
+		stress $MA --seed 11 --steps 100000000 --seconds 20 --max-size 32768 >/tmp/stress.out 2>&1 || rc=1;
+		dd if=/dev/urandom of=/tmp/big bs=64k count=8 2>/dev/null;
+		dd if=/tmp/big of=$MA/worker-big bs=64k conv=fsync 2>&1 || rc=2;
+		cmp /tmp/big $MA/worker-big || rc=3; sha256sum /tmp/big; tail -n 5 /tmp/stress.out; exit \$rc"
+	rc=$?
+	kill "$k"
+	wait "$k" 2>/dev/null
+	after=$(grep -c "x9p-worker died (killed by signal 9)" "$X9P_LOG")
+	echo "device workers killed during the run: $((after - before))"
+	grep "session resumed" "$X9P_LOG" | tail -n 1
+	[ $rc -eq 0 ] || fail "the guest saw an error (status $rc)"
+	grep -q 'stress: ok' "$W/gout" || fail "stress did not report ok"
+	# A worker start (and its helper's) takes seconds in a dom0 under emulation.
+	[ $((after - before)) -ge 3 ] || fail "only $((after - before)) workers killed"
+	sum=$(sed -n 's/^\([0-9a-f]\{64\}\) .*/\1/p' "$W/gout" | head -n 1)
+	[ -n "$sum" ] && [ "$(sha256sum </srv/export-a/worker-big | cut -d' ' -f1)" = "$sum" ] ||
+		fail "the fsync'd file differs on dom0"
+	n=$(connected_devid "$DOM_A" share-a) || true
+	[ "$n" = "$DEV_A" ] || { dump_xs "$DOM_A"; fail "device $DEV_A is not Connected any more"; }
+}
+
 t_detach() {
 	[ -n "$DEV_A" ] || { fail "no device to detach"; return 1; }
 	gcmd "$A" 30 "xt is9p $MA && umount $MA" || return 1
@@ -467,7 +511,7 @@ t_after_destroy() {
 }
 
 prepare_exports
-plan 23
+plan 24
 phase start
 run_test "dom0: Xen 4.17 toolstack is up (xl list, xl info)" t_toolstack
 run_test "dom0: the 9pfs backend ($MODE) is running" t_backend_up
@@ -482,6 +526,7 @@ run_test "posixdiff: POSIX differential suite, 9p mount vs domU tmpfs" t_posixdi
 run_test "stress: data-integrity stress on the mount" t_stress
 run_test "crash: domU A's helper killed over and over during a stress and an fsync'd write: no error, the data on dom0" t_helper_kills
 run_test "crash: domU A's device worker killed with a file open and a write in flight: the session goes on without an error" t_worker_revive
+run_test "crash: domU A's device worker killed over and over during a stress and an fsync'd write: no error, the data on dom0" t_worker_kills
 phase hotplug
 run_test "detach: umount and detach remove the device from domU A and XenStore" t_detach
 run_test "re-attach: a new device connects and mounts while domU A runs" t_reattach
