@@ -24,7 +24,7 @@ void x9p_session_set_journal(struct x9p_session *s, struct x9p_journal *j)
 
 struct rebuild {
 	struct x9p_session *s;
-	unsigned fids, reopen_failed;
+	unsigned fids, reopen_failed, lost;
 };
 
 static void restore_fid(void *arg, const struct x9p_jfid *rec)
@@ -41,8 +41,10 @@ static void restore_fid(void *arg, const struct x9p_jfid *rec)
 	if (rec->kind != X9P_FID_NONE && rec->kind != X9P_FID_FILE && rec->kind != X9P_FID_DIR)
 		return;
 	n = fs->ops->node_restore(fs, &c, rec->node, &parent, &name);
-	if (!n)
+	if (!n) {
+		rb->lost++;
 		return;
+	}
 	f = x9p_fid_new(fs, rec->num, n, parent, name, &qid, rec->uid);
 	f->root_path = rec->root_path;
 	if (rec->kind == X9P_FID_DIR) {
@@ -64,8 +66,8 @@ static void restore_fid(void *arg, const struct x9p_jfid *rec)
 			if (fd >= 0)
 				close(fd);
 			rb->reopen_failed++;
-			g_info("%s: fid %u: opening its file again failed: %s", s->channel, rec->num,
-			       g_strerror(err ? -err : EIO));
+			g_debug("%s: fid %u: opening its file again failed: %s", s->channel,
+				rec->num, g_strerror(err ? -err : EIO));
 		}
 	}
 	x9p_fidtab_restore(&s->fids, f);
@@ -86,5 +88,8 @@ unsigned x9p_session_restore(struct x9p_session *s)
 	if (rb.reopen_failed)
 		g_warning("%s: %u open files of the previous worker could not be opened again",
 			  s->channel, rb.reopen_failed);
+	if (rb.lost)
+		g_warning("%s: %u fids of the previous worker have no node in the journal; they "
+			  "are unknown now", s->channel, rb.lost);
 	return rb.fids;
 }

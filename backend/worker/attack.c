@@ -27,7 +27,7 @@ static const char *const names[X9P_ATTACK_MAX + 1] = {
 	NULL, "open a host file", "connect to XenStore", "map a grant", "bind an event channel",
 	"ptrace the monitor", "kill the monitor", "socket(AF_INET)", "execve",
 	"die after an Rmkdir", "die before an Rwalk", "die before every Rmkdir",
-	"die before an Rclunk",
+	"die before an Rclunk", "die after an Rflush",
 };
 
 /* The crash points: where, at which reply, and whether in every worker. */
@@ -40,6 +40,7 @@ static const struct {
 	[10] = { X9P_AP_REPLY_PUBLISHING, P9_RWALK, false },
 	[11] = { X9P_AP_REPLY_PUBLISHING, P9_RMKDIR, true },
 	[12] = { X9P_AP_REPLY_PUBLISHING, P9_RCLUNK, false },
+	[13] = { X9P_AP_REPLY_PUBLISHED, P9_RFLUSH, false },
 };
 
 void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype)

@@ -28,6 +28,8 @@
  *  11 die right before any Rmkdir is published, in every worker (a
  *     request that kills every worker)
  *  12 die right before the first Rclunk is published (its fid gone)
+ *  13 die right after the first Rflush is published (a Tflush of nothing
+ *     is answered by the ring's own thread, before it moves on)
  * A refused attempt logs "self-attack N (WHAT): refused (ERROR)"; one that
  * succeeds logs "self-attack N (WHAT): SUCCEEDED" at error level.
  */
@@ -38,7 +40,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define X9P_ATTACK_MAX 12
+#define X9P_ATTACK_MAX 13
 
 enum x9p_attack_point { X9P_AP_REPLY_PUBLISHED, X9P_AP_REPLY_PUBLISHING };
 

@@ -296,6 +296,21 @@ void xring_reply_error(struct xring *r, uint16_t tag, int err)
 	xring_ops.send(c, &iov, 1);
 }
 
+/*
+ * The request at `at` is taken: the read position moves past it, and the
+ * journal learns so, before anything may answer it.  A new worker reads
+ * again from the recorded position: were it recorded after the answer,
+ * the request would run twice.
+ */
+static void taken(struct xring *r, uint32_t sz)
+{
+	g_mutex_lock(&r->cons_lock);
+	r->out_read += sz;
+	g_mutex_unlock(&r->cons_lock);
+	if (r->c->journal)
+		x9p_journal_set_read(r->c->journal, r->idx, r->out_read);
+}
+
 /* Takes one whole request of sz bytes at out_read (validated header hdr). */
 static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 {
@@ -314,6 +329,7 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 		memcpy(whdr, hdr, P9_HDR_SIZE);
 		count = le32(whdr + 19);
 		if (c->quota && count && xq_charge_write(c->quota, count) < 0) {
+			taken(r, sz);
 			xring_reply_error(r, tag, ENOSPC);
 			return;
 		}
@@ -331,6 +347,7 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 			}
 			n = ring_segments(r->out, r->size, at + TWRITE_HDR, sz - TWRITE_HDR, iov);
 			frame = g_memdup2(whdr, TWRITE_HDR);
+			taken(r, sz);
 			x9p_session_submit_data(c->session, frame, TWRITE_HDR, iov, n,
 						release_held, h, false);
 			return;
@@ -339,6 +356,7 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 	frame = g_malloc(sz);
 	copy_from_ring(r->out, r->size, at, frame, sz);
 	memcpy(frame, hdr, P9_HDR_SIZE);
+	taken(r, sz);
 	x9p_session_submit(c->session, frame, sz);
 }
 
@@ -384,11 +402,6 @@ static void consume(struct xring *r)
 		if (queued < sz)
 			break;          /* the rest is not published yet */
 		take_request(r, hdr, sz);
-		g_mutex_lock(&r->cons_lock);
-		r->out_read += sz;
-		g_mutex_unlock(&r->cons_lock);
-		if (c->journal)
-			x9p_journal_set_read(c->journal, r->idx, r->out_read);
 		took = true;
 	}
 	if (took)

@@ -425,6 +425,33 @@ static void test_clunk_undone(void)
 }
 
 /*
+ * The worker dies right after answering a Tflush (of a tag not in flight),
+ * which the ring's own thread answers at once: the next worker must not
+ * read it from the ring again, so there is one Rflush.
+ */
+static void test_answered_at_once(void)
+{
+	struct fx x;
+	struct p9_msg m = { .type = P9_TFLUSH };
+	struct p9c_reply r = { 0 };
+	pid_t w;
+	int tag;
+
+	fx_start_attack(&x, 13);
+	w = worker(&x);
+	m.u.tflush.oldtag = 4321;
+	tag = p9c_send(x.c, &m, P9C_AUTOTAG);
+	g_assert_cmpint(tag, >=, 0);
+	g_assert_cmpint(p9c_recv(x.c, &r, SIM_HANG_MS), ==, 0);
+	g_assert_cmpint(r.m.type, ==, P9_RFLUSH);
+	p9c_reply_clear(&r);
+	await_new_worker(&x, w);
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "", NULL), ==, 0);
+	g_assert_cmpint(p9c_recv(x.c, &r, 500), ==, -ETIMEDOUT);
+	fx_stop(&x);
+}
+
+/*
  * A request under which every worker dies (killed before its reply goes
  * out, each time): it runs four times, then the next worker answers it
  * EIO, and the device goes on with its session.
@@ -473,9 +500,10 @@ static gpointer kill_loop(gpointer data)
 
 /*
  * The worker killed over and over (each new one after 20 to 200 ms) while
- * the client creates, writes, reads back, renames, links, unlinks and
- * makes and removes directories, one request at a time: no call fails, and
- * the export ends as the calls say.
+ * the client, in a directory it holds a fid on, creates, writes, reads
+ * back, renames, links, unlinks, walks from the root and opens again, and
+ * makes and removes directories, one request at a time: no call fails,
+ * and the export ends as the calls say.
  */
 static void test_kill_loop(void)
 {
@@ -484,19 +512,26 @@ static void test_kill_loop(void)
 	struct p9_qid qid;
 	uint32_t iounit, n;
 	GThread *t;
-	char name[32], other[32], text[64], buf[64];
+	char name[32], other[32], text[64], buf[64], *sub;
 	unsigned rounds = 0;
 	gint64 end;
 
 	fx_start(&x);
+	/* As the Linux client does: a fid kept on the working directory, the
+	 * files reached by walks of several names from the root. */
+	sub = g_build_filename(x.dir, "work", NULL);
+	g_assert_cmpint(mkdir(sub, 0755), ==, 0);
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 2, "work", NULL), ==, 0);
 	k.x = &x;
 	t = g_thread_new("killer", kill_loop, &k);
 	end = g_get_monotonic_time() + 8 * G_USEC_PER_SEC;
 	for (unsigned i = 0; g_get_monotonic_time() < end || k.kills < 5; i++) {
+		char path[64];
+
 		g_snprintf(name, sizeof(name), "f%u", i);
 		g_snprintf(other, sizeof(other), "g%u", i);
 		g_snprintf(text, sizeof(text), "content of file %u", i);
-		g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "", NULL), ==, 0);
+		g_assert_cmpint(p9c_walk_path(x.c, 2, 10, "", NULL), ==, 0);
 		g_assert_cmpint(p9c_lcreate(x.c, 10, name, O_RDWR | O_CREAT, 0640, 0, &qid,
 					    &iounit), ==, 0);
 		g_assert_cmpint(p9c_write(x.c, 10, 0, text, (uint32_t)strlen(text), &n), ==, 0);
@@ -504,15 +539,22 @@ static void test_kill_loop(void)
 		g_assert_cmpint(p9c_fsync(x.c, 10, 0), ==, 0);
 		g_assert_cmpint(p9c_read(x.c, 10, 0, sizeof(buf), buf, &n), ==, 0);
 		g_assert_cmpmem(buf, n, text, strlen(text));
-		g_assert_cmpint(p9c_renameat(x.c, 1, name, 1, other), ==, 0);
-		g_assert_cmpint(p9c_link(x.c, 1, 10, name), ==, 0);
-		g_assert_cmpint(p9c_unlinkat(x.c, 1, other, 0), ==, 0);
+		g_assert_cmpint(p9c_renameat(x.c, 2, name, 2, other), ==, 0);
+		g_assert_cmpint(p9c_link(x.c, 2, 10, name), ==, 0);
+		g_assert_cmpint(p9c_unlinkat(x.c, 2, other, 0), ==, 0);
 		g_assert_cmpint(p9c_clunk(x.c, 10), ==, 0);
-		g_assert_cmpint(p9c_mkdir(x.c, 1, "dir", 0750, 0, NULL), ==, 0);
-		g_assert_cmpint(p9c_unlinkat(x.c, 1, "dir", AT_REMOVEDIR), ==, 0);
+		/* The new name, walked from the root and opened again. */
+		g_snprintf(path, sizeof(path), "work/%s", name);
+		g_assert_cmpint(p9c_walk_path(x.c, 1, 11, path, NULL), ==, 0);
+		g_assert_cmpint(p9c_lopen(x.c, 11, O_RDONLY, &qid, &iounit), ==, 0);
+		g_assert_cmpint(p9c_read(x.c, 11, 0, sizeof(buf), buf, &n), ==, 0);
+		g_assert_cmpmem(buf, n, text, strlen(text));
+		g_assert_cmpint(p9c_clunk(x.c, 11), ==, 0);
+		g_assert_cmpint(p9c_mkdir(x.c, 2, "dir", 0750, 0, NULL), ==, 0);
+		g_assert_cmpint(p9c_unlinkat(x.c, 2, "dir", AT_REMOVEDIR), ==, 0);
 		if (i > 0) {
 			g_snprintf(other, sizeof(other), "f%u", i - 1);
-			g_assert_cmpint(p9c_unlinkat(x.c, 1, other, 0), ==, 0);
+			g_assert_cmpint(p9c_unlinkat(x.c, 2, other, 0), ==, 0);
 		}
 		rounds = i + 1;
 	}
@@ -522,7 +564,7 @@ static void test_kill_loop(void)
 	g_assert_cmpuint(k.kills, >=, 5);
 	/* Only the last file is left, with its content. */
 	{
-		GDir *d = g_dir_open(x.dir, 0, NULL);
+		GDir *d = g_dir_open(sub, 0, NULL);
 		unsigned entries = 0;
 		char *last, *want;
 
@@ -530,13 +572,14 @@ static void test_kill_loop(void)
 			entries++;
 		g_dir_close(d);
 		g_assert_cmpuint(entries, ==, 1);
-		g_snprintf(name, sizeof(name), "f%u", rounds - 1);
+		g_snprintf(name, sizeof(name), "work/f%u", rounds - 1);
 		last = host_read(x.dir, name);
 		want = g_strdup_printf("content of file %u", rounds - 1);
 		g_assert_cmpstr(last, ==, want);
 		g_free(last);
 		g_free(want);
 	}
+	g_free(sub);
 	fx_stop(&x);
 }
 
@@ -606,6 +649,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/revive/reply-published", test_reply_published);
 	g_test_add_func("/xen/revive/fid-undone", test_fid_undone);
 	g_test_add_func("/xen/revive/clunk-undone", test_clunk_undone);
+	g_test_add_func("/xen/revive/answered-at-once", test_answered_at_once);
 	g_test_add_func("/xen/revive/poison", test_poison);
 	g_test_add_func("/xen/revive/kill-loop", test_kill_loop);
 	g_test_add_func("/xen/revive/restart", test_restart);
