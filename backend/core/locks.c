@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "core/locks.h"
+#include "journal/journal.h"
 
 /*
  * Each file's locks live in one interval treap: a binary search tree by
@@ -24,6 +25,7 @@ struct lock {
 	uint32_t fid;
 	char *client_id;
 	char *okey;                  /* the owner, as file_locks.owners knows it */
+	uint32_t jslot;              /* its journal record, or 0 */
 	/* the file's treap */
 	struct lock *left, *right;
 	uint32_t prio;
@@ -37,6 +39,8 @@ struct lock {
 struct file_locks {
 	struct lock *root[2];        /* [0] read locks, [1] write locks */
 	GHashTable *owners;          /* owner key -> GTree start -> struct lock */
+	struct x9p_locks *t;
+	uint64_t file;
 };
 
 static bool file_empty(const struct file_locks *f)
@@ -55,6 +59,7 @@ struct x9p_locks {
 	GHashTable *held;            /* session -> lock records it holds */
 	unsigned max_per_session;
 	unsigned long visits;        /* treap nodes looked at by the last call */
+	struct x9p_journal *journal; /* every record is kept there, or NULL */
 };
 
 static unsigned held_by(struct x9p_locks *t, const void *session)
@@ -283,6 +288,8 @@ static struct file_locks *file_locks(struct x9p_locks *t, uint64_t file, bool cr
 	if (!f && create) {
 		f = g_new0(struct file_locks, 1);
 		f->owners = owners_new();
+		f->t = t;
+		f->file = file;
 		g_hash_table_insert(t->files, g_memdup2(&file, sizeof(file)), f);
 	}
 	return f;
@@ -374,6 +381,13 @@ static void add_lock(struct file_locks *f, struct lock *l)
 	struct lock **root = root_of(f, l);
 	GTree *g = g_hash_table_lookup(f->owners, l->okey);
 
+	if (f->t->journal) {
+		struct x9p_jlock j = { .file = f->file, .proc_id = l->proc_id, .fid = l->fid,
+				       .type = l->type, .start = l->start, .end = l->end };
+
+		g_strlcpy(j.client_id, l->client_id, sizeof(j.client_id));
+		x9p_journal_lock_put(f->t->journal, &l->jslot, &j);
+	}
 	*root = tree_insert(*root, l);
 	if (!g) {
 		g = g_tree_new(cmp_start);
@@ -392,6 +406,14 @@ static void unlink_lock(struct file_locks *f, struct lock *l)
 	g_tree_remove(g, &l->start);
 	if (g_tree_nnodes(g) == 0)
 		g_hash_table_remove(f->owners, l->okey);
+}
+
+/* A record gone (its journal record too). */
+static void retire(struct file_locks *f, struct lock *l)
+{
+	if (l->jslot && f->t->journal)
+		x9p_journal_lock_del(f->t->journal, l->jslot);
+	lock_free(l);
 }
 
 /* How many records carve() adds (a split) minus those it removes. */
@@ -428,7 +450,7 @@ static void carve(struct file_locks *f, GPtrArray *own, const struct x9p_lock_ow
 		} else if (l->end > end) {
 			l->start = end + 1;
 		} else {
-			lock_free(l);
+			retire(f, l);
 			continue;
 		}
 		add_lock(f, l);
@@ -505,11 +527,18 @@ static void drop_from(struct lock *l, const void *session, struct file_locks *ke
 
 		drop_from(left, session, keep);
 		if (l->session == session)
-			lock_free(l);
+			retire(keep, l);
 		else
 			add_lock(keep, l);
 		l = right;
 	}
+}
+
+void x9p_locks_set_journal(struct x9p_locks *t, struct x9p_journal *j)
+{
+	g_mutex_lock(&t->m);
+	t->journal = j;
+	g_mutex_unlock(&t->m);
 }
 
 void x9p_locks_drop_session(struct x9p_locks *t, const void *session)
@@ -524,7 +553,7 @@ void x9p_locks_drop_session(struct x9p_locks *t, const void *session)
 	}
 	g_hash_table_iter_init(&it, t->files);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct file_locks *f = v, keep = { .owners = owners_new() };
+		struct file_locks *f = v, keep = { .owners = owners_new(), .t = t, .file = f->file };
 
 		drop_from(f->root[0], session, &keep);
 		drop_from(f->root[1], session, &keep);

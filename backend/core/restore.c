@@ -17,6 +17,7 @@ void x9p_session_set_journal(struct x9p_session *s, struct x9p_journal *j)
 
 	s->journal = j;
 	x9p_fidtab_set_journal(&s->fids, j);
+	x9p_locks_set_journal(s->srv->locks, j);
 	/* One journaled session per driver: a Xen device's worker. */
 	if (fs->ops->journal)
 		fs->ops->journal(fs, j);
@@ -24,7 +25,7 @@ void x9p_session_set_journal(struct x9p_session *s, struct x9p_journal *j)
 
 struct rebuild {
 	struct x9p_session *s;
-	unsigned fids, reopen_failed, lost;
+	unsigned fids, reopen_failed, lost, locks;
 };
 
 static void restore_fid(void *arg, const struct x9p_jfid *rec)
@@ -75,6 +76,18 @@ static void restore_fid(void *arg, const struct x9p_jfid *rec)
 	rb->fids++;
 }
 
+/* A lock of the previous worker, placed again for this session. */
+static void restore_lock(void *arg, const struct x9p_jlock *l)
+{
+	struct rebuild *rb = arg;
+	struct x9p_lock_owner o = { rb->s, l->proc_id, p9_str_c(l->client_id), l->fid };
+	uint64_t length = l->end == UINT64_MAX ? 0 : l->end - l->start + 1;
+
+	if (x9p_locks_set(rb->s->srv->locks, l->file, &o, l->type, l->start, length) ==
+	    P9_LOCK_SUCCESS)
+		rb->locks++;
+}
+
 unsigned x9p_session_restore(struct x9p_session *s)
 {
 	struct x9p_fs *fs = s->srv->fs;
@@ -84,6 +97,10 @@ unsigned x9p_session_restore(struct x9p_session *s)
 		return 0;
 	x9p_journal_fids(s->journal, restore_fid, &rb);
 	x9p_journal_nodes_done(s->journal);
+	x9p_journal_locks(s->journal, restore_lock, &rb);
+	x9p_journal_locks_done(s->journal);
+	if (rb.locks)
+		g_info("%s: %u locks of the previous worker placed again", s->channel, rb.locks);
 	s->resumed = false;
 	if (rb.reopen_failed)
 		g_warning("%s: %u open files of the previous worker could not be opened again",

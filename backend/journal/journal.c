@@ -7,6 +7,7 @@
  *   tags         X9P_JOURNAL_TAGS request records, indexed by 9P tag
  *   fids         X9P_JOURNAL_MAX_FIDS fid versions
  *   nodes        X9P_JOURNAL_MAX_NODES nodes
+ *   locks        X9P_JOURNAL_MAX_LOCKS lock records
  * Slots are handed out lowest first and the header keeps the highest one
  * used, so a restore reads (and the memfd holds) only what was used.
  *
@@ -33,6 +34,7 @@ struct head {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t fid_hi, node_hi;   /* slots used: 1..hi */
+	uint32_t lock_hi;
 	uint32_t read[X9P_JOURNAL_MAX_RINGS];
 	uint64_t next_gen, next_rid;
 };
@@ -68,11 +70,19 @@ struct noderec {
 	struct loc loc[2];
 };
 
+struct lockrec {
+	uint32_t state, proc_id, fid;
+	uint8_t type, pad[3];
+	uint64_t file, start, end;
+	char cid[256];
+};
+
 #define HEAD_BYTES 4096u
 #define TAGS_OFF HEAD_BYTES
 #define FIDS_OFF (TAGS_OFF + (size_t)X9P_JOURNAL_TAGS * sizeof(struct tagrec))
 #define NODES_OFF (FIDS_OFF + (size_t)X9P_JOURNAL_MAX_FIDS * sizeof(struct fidrec))
-#define TOTAL (NODES_OFF + (size_t)X9P_JOURNAL_MAX_NODES * sizeof(struct noderec))
+#define LOCKS_OFF (NODES_OFF + (size_t)X9P_JOURNAL_MAX_NODES * sizeof(struct noderec))
+#define TOTAL (LOCKS_OFF + (size_t)X9P_JOURNAL_MAX_LOCKS * sizeof(struct lockrec))
 
 G_STATIC_ASSERT(sizeof(struct head) <= HEAD_BYTES);
 
@@ -82,6 +92,9 @@ struct x9p_journal {
 	struct tagrec *tags;
 	struct fidrec *fids;        /* [0] unused: slots are 1-based */
 	struct noderec *nodes;
+	struct lockrec *locks;
+	GArray *free_locks;
+	uint32_t restored_lock_hi;  /* restore: the previous worker's records */
 
 	GMutex lock;
 	GHashTable *cur, *prev;     /* fid num -> slot */
@@ -243,6 +256,8 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 	j->tags = (struct tagrec *)(j->base + TAGS_OFF);
 	j->fids = (struct fidrec *)(j->base + FIDS_OFF);
 	j->nodes = (struct noderec *)(j->base + NODES_OFF);
+	j->locks = (struct lockrec *)(j->base + LOCKS_OFF);
+	j->free_locks = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	g_mutex_init(&j->lock);
 	j->cur = g_hash_table_new(g_direct_hash, g_direct_equal);
 	j->prev = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -259,6 +274,8 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 		/* A previous worker's: clamp what it says before anything uses it. */
 		j->h->fid_hi = MIN(j->h->fid_hi, X9P_JOURNAL_MAX_FIDS - 1);
 		j->h->node_hi = MIN(j->h->node_hi, X9P_JOURNAL_MAX_NODES - 1);
+		j->h->lock_hi = MIN(j->h->lock_hi, X9P_JOURNAL_MAX_LOCKS - 1);
+		j->restored_lock_hi = j->h->lock_hi;
 		j->claimed = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
 		*restored = true;
 	} else {
@@ -342,6 +359,7 @@ void x9p_journal_close(struct x9p_journal *j)
 	g_hash_table_destroy(j->kept_fds);
 	g_array_free(j->free_fids, TRUE);
 	g_array_free(j->free_nodes, TRUE);
+	g_array_free(j->free_locks, TRUE);
 	g_hash_table_destroy(j->cur);
 	g_hash_table_destroy(j->prev);
 	g_mutex_clear(&j->lock);
@@ -620,6 +638,75 @@ void x9p_journal_fids(struct x9p_journal *j, void (*fn)(void *arg, const struct 
 	for (guint i = 0; i < keep->len; i++)
 		fn(arg, &g_array_index(keep, struct x9p_jfid, i));
 	g_array_free(keep, TRUE);
+}
+
+/* ---- locks ---- */
+
+void x9p_journal_lock_put(struct x9p_journal *j, uint32_t *slot, const struct x9p_jlock *l)
+{
+	struct lockrec *r;
+
+	g_mutex_lock(&j->lock);
+	if (!*slot)
+		*slot = slot_alloc(j, j->free_locks, &j->h->lock_hi, X9P_JOURNAL_MAX_LOCKS);
+	if (*slot) {
+		r = &j->locks[*slot];
+		publish(&r->state, 0);
+		r->file = l->file;
+		r->proc_id = l->proc_id;
+		r->fid = l->fid;
+		r->type = l->type;
+		r->start = l->start;
+		r->end = l->end;
+		g_strlcpy(r->cid, l->client_id, sizeof(r->cid));
+		publish(&r->state, 1);
+	}
+	unlock(j);
+}
+
+void x9p_journal_lock_del(struct x9p_journal *j, uint32_t slot)
+{
+	if (!slot || slot >= X9P_JOURNAL_MAX_LOCKS)
+		return;
+	g_mutex_lock(&j->lock);
+	publish(&j->locks[slot].state, 0);
+	g_array_append_val(j->free_locks, slot);
+	unlock(j);
+}
+
+void x9p_journal_locks(struct x9p_journal *j, void (*fn)(void *arg, const struct x9p_jlock *l),
+		       void *arg)
+{
+	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct x9p_jlock));
+
+	g_mutex_lock(&j->lock);
+	for (uint32_t s = 1; s <= j->restored_lock_hi; s++) {
+		const struct lockrec *r = &j->locks[s];
+		struct x9p_jlock l = { .file = r->file, .proc_id = r->proc_id, .fid = r->fid,
+				       .type = r->type, .start = r->start, .end = r->end };
+
+		if (load(&r->state) != 1 || (l.type != 0 && l.type != 1) || l.start > l.end ||
+		    !memchr(r->cid, 0, sizeof(r->cid)))
+			continue;
+		memcpy(l.client_id, r->cid, sizeof(l.client_id));
+		g_array_append_val(found, l);
+	}
+	g_mutex_unlock(&j->lock);
+	for (guint i = 0; i < found->len; i++)
+		fn(arg, &g_array_index(found, struct x9p_jlock, i));
+	g_array_free(found, TRUE);
+}
+
+void x9p_journal_locks_done(struct x9p_journal *j)
+{
+	g_mutex_lock(&j->lock);
+	/* The records placed again are new ones: the old ones can go. */
+	for (uint32_t s = j->restored_lock_hi; s >= 1; s--) {
+		publish(&j->locks[s].state, 0);
+		g_array_append_val(j->free_locks, s);
+	}
+	j->restored_lock_hi = 0;
+	unlock(j);
 }
 
 /* ---- nodes ---- */

@@ -14,7 +14,8 @@
  *   - the fid table: per fid its driver node, open mode, identity; each
  *     change tagged with the request that made it;
  *   - the driver's nodes (fs/proxy-nodes.c): parent, name, inode, so that a
- *     node can be walked again by name on a new helper.
+ *     node can be walked again by name on a new helper;
+ *   - the engine's POSIX lock records (core/locks.c).
  *
  * A new worker for the same device finds the previous one's session there
  * and rebuilds from it (x9p_journal_open says so): the transport first
@@ -52,6 +53,7 @@
 #define X9P_JOURNAL_MAX_FIDS 65536u
 #define X9P_JOURNAL_MAX_NODES 65536u
 #define X9P_JOURNAL_NAME_MAX 255u
+#define X9P_JOURNAL_MAX_LOCKS 16384u   /* the engine's default per session */
 
 struct x9p_journal;
 
@@ -156,6 +158,31 @@ void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot);
  */
 bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jnode *out);
 void x9p_journal_nodes_done(struct x9p_journal *j);
+
+/* ---- POSIX locks (the engine's lock table) ---- */
+
+struct x9p_jlock {
+	uint64_t file;              /* qid.path */
+	uint32_t proc_id, fid;
+	uint8_t type;               /* P9_LOCK_TYPE_RDLCK or _WRLCK */
+	uint64_t start, end;        /* inclusive */
+	char client_id[256];        /* NUL-terminated */
+};
+
+/* A lock record made or changed (*slot: 0 for a new one, set here; it
+ * stays 0 when the journal is full); and one gone. */
+void x9p_journal_lock_put(struct x9p_journal *j, uint32_t *slot, const struct x9p_jlock *l);
+void x9p_journal_lock_del(struct x9p_journal *j, uint32_t slot);
+/*
+ * Restore: fn for every lock record of the previous worker (each checked:
+ * a known type, start <= end, a terminated client id); the caller places
+ * them again (new records), then x9p_journal_locks_done() frees the old
+ * ones.  Records of one owner may overlap (a worker died while changing
+ * them; the request doing so runs again): placing merges them.
+ */
+void x9p_journal_locks(struct x9p_journal *j, void (*fn)(void *arg, const struct x9p_jlock *l),
+		       void *arg);
+void x9p_journal_locks_done(struct x9p_journal *j);
 
 /*
  * Open files no name leads to (unlinked, replaced by a rename) cannot be

@@ -30,6 +30,7 @@
 #define TAGS 48
 #define FIDS 40
 #define NODES 200
+#define LOCKS 32
 
 struct mfid {
 	bool live;
@@ -50,6 +51,7 @@ struct model {
 	} node[NODES + 1];
 	uint32_t slots[NODES];      /* live slots, for picking */
 	unsigned nslots;
+	uint32_t locks[LOCKS];      /* lock record slots, 0: none */
 };
 
 static void rand_name(GRand *r, char *buf)
@@ -118,7 +120,7 @@ static void step(GRand *r, struct x9p_journal *j, struct model *m)
 	int t = g_rand_int_range(r, 0, TAGS);
 	uint32_t num = (uint32_t)g_rand_int_range(r, 0, FIDS);
 
-	switch (g_rand_int_range(r, 0, 10)) {
+	switch (g_rand_int_range(r, 0, 11)) {
 	case 0: /* a request taken */
 		if (m->tag_state[t] < 0) {
 			x9p_journal_take(j, (uint16_t)t, 0, (uint32_t)g_rand_int(r), 7);
@@ -212,6 +214,23 @@ static void step(GRand *r, struct x9p_journal *j, struct model *m)
 			drop_slot(m, s);
 		}
 		break;
+	case 9: /* a lock record made, changed or gone */
+		if (g_rand_boolean(r)) {
+			struct x9p_jlock l = { .file = g_rand_int(r), .proc_id = g_rand_int(r),
+					       .type = (uint8_t)g_rand_int_range(r, 0, 2) };
+			unsigned i = (unsigned)g_rand_int_range(r, 0, LOCKS);
+
+			l.start = (uint64_t)g_rand_int(r);
+			l.end = l.start + (uint64_t)g_rand_int_range(r, 0, 1000);
+			rand_name(r, l.client_id);
+			x9p_journal_lock_put(j, &m->locks[i], &l);
+		} else {
+			unsigned i = (unsigned)g_rand_int_range(r, 0, LOCKS);
+
+			x9p_journal_lock_del(j, m->locks[i]);
+			m->locks[i] = 0;
+		}
+		break;
 	default: /* Tversion, rarely */
 		if (g_rand_int_range(r, 0, 20) == 0) {
 			x9p_journal_fid_clear(j);
@@ -290,6 +309,16 @@ static void on_fid(void *arg, const struct x9p_jfid *f)
 	CHECK(!expect || same_fid(&want->rec, f),
 	      "fid %u restored with other contents than the last answered request left "
 	      "(node %u, want %u)", f->num, f->node, want->rec.node);
+}
+
+static void on_lock(void *arg, const struct x9p_jlock *l)
+{
+	struct seen *s = arg;
+
+	s->count++;
+	CHECK(l->type <= 1 && l->start <= l->end && memchr(l->client_id, 0, sizeof(l->client_id)),
+	      "a lock record that is not valid (type %u, %llu..%llu)", l->type,
+	      (unsigned long long)l->start, (unsigned long long)l->end);
 }
 
 /* The new worker: settles requests, restores, checks. */
@@ -387,6 +416,20 @@ static struct x9p_journal *restore(GRand *r, int fd, struct model *m, bool hosti
 		}
 	}
 	x9p_journal_nodes_done(j);
+	/* Locks: each record handed out is valid; honest, as many as made. */
+	{
+		unsigned want = 0;
+
+		s.count = 0;
+		x9p_journal_locks(j, on_lock, &s);
+		for (unsigned i = 0; i < LOCKS; i++)
+			want += m->locks[i] != 0;
+		CHECK(hostile || s.count == want, "%u lock records restored, %u made", s.count,
+		      want);
+		x9p_journal_locks_done(j);
+		/* Placed again as new records by the engine; here, none. */
+		memset(m->locks, 0, sizeof(m->locks));
+	}
 	return j;
 }
 

@@ -285,6 +285,51 @@ static void test_nameless_open(void)
 	fx_stop(&x);
 }
 
+/* A lock of owner proc (client "guest") over [start, start+len-1]. */
+static int lock_as(struct p9c *c, uint32_t fid, uint8_t type, uint32_t proc, uint64_t start,
+		   uint64_t len)
+{
+	struct p9_lock lk = { .type = type, .start = start, .length = len, .proc_id = proc,
+			      .client_id = p9_str_c("guest") };
+	uint8_t status = 0xff;
+	int e = p9c_lock(c, fid, &lk, &status);
+
+	return e ? e : status;
+}
+
+/*
+ * POSIX locks the guest holds survive the worker: another owner is still
+ * refused them, and their owner can release them.
+ */
+static void test_locks(void)
+{
+	struct fx x;
+	struct p9_qid qid;
+	uint32_t iounit;
+
+	fx_start(&x);
+	host_write(x.dir, "f", "locked");
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 10, "f", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(x.c, 10, O_RDWR, &qid, &iounit), ==, 0);
+	g_assert_cmpint(p9c_walk_path(x.c, 1, 11, "f", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(x.c, 11, O_RDWR, &qid, &iounit), ==, 0);
+	g_assert_cmpint(lock_as(x.c, 10, P9_LOCK_TYPE_WRLCK, 1, 0, 100), ==, P9_LOCK_SUCCESS);
+	/* Split in two by an unlock of its middle. */
+	g_assert_cmpint(lock_as(x.c, 10, P9_LOCK_TYPE_UNLCK, 1, 40, 20), ==, P9_LOCK_SUCCESS);
+
+	kill_worker(&x);
+
+	g_assert_cmpint(lock_as(x.c, 11, P9_LOCK_TYPE_WRLCK, 2, 10, 5), ==, P9_LOCK_BLOCKED);
+	g_assert_cmpint(lock_as(x.c, 11, P9_LOCK_TYPE_WRLCK, 2, 70, 5), ==, P9_LOCK_BLOCKED);
+	g_assert_cmpint(lock_as(x.c, 11, P9_LOCK_TYPE_WRLCK, 2, 45, 5), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpint(lock_as(x.c, 10, P9_LOCK_TYPE_UNLCK, 1, 0, 0), ==, P9_LOCK_SUCCESS);
+	g_assert_cmpint(lock_as(x.c, 11, P9_LOCK_TYPE_WRLCK, 2, 0, 100), ==, P9_LOCK_SUCCESS);
+	/* And once more, with the second owner's lock. */
+	kill_worker(&x);
+	g_assert_cmpint(lock_as(x.c, 10, P9_LOCK_TYPE_RDLCK, 1, 0, 1), ==, P9_LOCK_BLOCKED);
+	fx_stop(&x);
+}
+
 enum fate { NOT_DONE, DONE, PREDATES };
 
 /*
@@ -643,6 +688,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/xen/revive/session", test_session);
 	g_test_add_func("/xen/revive/nameless-open", test_nameless_open);
+	g_test_add_func("/xen/revive/locks", test_locks);
 	g_test_add_func("/xen/revive/in-flight-not-done", test_in_flight_not_done);
 	g_test_add_func("/xen/revive/in-flight-done", test_in_flight_done);
 	g_test_add_func("/xen/revive/in-flight-predates", test_in_flight_predates);
