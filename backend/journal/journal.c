@@ -279,6 +279,9 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 		j->claimed = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
 		*restored = true;
 	} else {
+		/* Blank, or another version's: nothing in it is ours. */
+		if (j->h->magic || j->h->version)
+			memset(j->base + TAGS_OFF, 0, FIDS_OFF - TAGS_OFF);
 		memset(j->h, 0, sizeof(*j->h));
 		j->h->version = VERSION;
 		publish((uint32_t *)&j->h->magic, (uint32_t)MAGIC);
@@ -476,12 +479,23 @@ bool x9p_journal_req(struct x9p_journal *j, uint16_t tag, struct x9p_jreq *out)
 	out->start = t->start;
 	out->len = t->len;
 	out->reply_end = t->reply_end;
+	out->rid = t->rid;
 	out->taken.tv_sec = (time_t)t->sec;
 	out->taken.tv_nsec = t->nsec >= 0 && t->nsec < 1000000000 ? (long)t->nsec : 0;
 	return true;
 }
 
 /* ---- fids ---- */
+
+/* lock held: is the version in slot s made by a request whose reply is not
+ * being published yet?  (A client changing the fid again has the reply of
+ * one that is: it is as good as answered.) */
+static bool in_progress(struct x9p_journal *j, uint32_t s)
+{
+	const struct fidrec *f = &j->fids[s];
+
+	return unanswered(j, s) && load(&j->tags[f->tag].state) == X9P_JREQ_TAKEN;
+}
 
 /* lock held: makes version s (written, not yet published) num's current one. */
 static void fid_link(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_t s)
@@ -495,7 +509,7 @@ static void fid_link(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_t
 		if (p)
 			fid_free(j, p);
 		map_set(j->prev, num, 0);
-	} else if (c && unanswered(j, c)) {
+	} else if (c && in_progress(j, c)) {
 		/* Its maker runs again after a restore: p stays what to undo to. */
 		fid_free(j, c);
 	} else if (c) {
@@ -741,6 +755,7 @@ uint32_t x9p_journal_node_add(struct x9p_journal *j, const struct x9p_jnode *n)
 		r->ino = n->ino;
 		r->is_root = n->is_root;
 		loc_write(&r->loc[0], n->parent, n->parent ? n->name : NULL);
+		loc_write(&r->loc[1], 0, NULL);   /* no previous occupant's name */
 		j->live[s] = 1;
 		node_ref(j, node_parent(j, s));
 		publish(&r->state, 1);
@@ -763,6 +778,9 @@ void x9p_journal_node_move(struct x9p_journal *j, uint32_t slot, uint32_t parent
 	w = 1 - (load(&r->which) & 1);
 	loc_write(&r->loc[w], name ? parent : 0, name);
 	publish(&r->which, w);
+	/* The old name is not a place to look for it any more (another file
+	 * may take it); x9p_journal_node_intend writes one before a rename. */
+	loc_write(&r->loc[1 - w], 0, NULL);
 	node_ref(j, node_parent(j, slot));
 	node_unref(j, old);
 	unlock(j);
@@ -787,7 +805,10 @@ void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot)
 		return;
 	g_mutex_lock(&j->lock);
 	j->live[slot] = 0;
-	node_release(j, slot);
+	if (j->claimed)
+		j->claimed[slot] = 0;   /* a restore: claimable again; nodes_done frees it */
+	else
+		node_release(j, slot);
 	unlock(j);
 }
 

@@ -78,6 +78,7 @@ struct x9p_jreq {
 	uint32_t ring;              /* where the transport keeps its bytes */
 	uint32_t start, len;
 	uint32_t reply_end;         /* REPLYING: the producer offset after its reply */
+	uint64_t rid;               /* the order requests were taken in */
 	struct timespec taken;      /* CLOCK_REALTIME_COARSE when it was taken */
 };
 

@@ -30,13 +30,13 @@ struct rerun {
 	struct x9p_jreq q;
 };
 
-static gint by_position(gconstpointer a, gconstpointer b)
+/* In the order they were taken, across rings: a Tflush runs after the
+ * request it flushes. */
+static gint by_take(gconstpointer a, gconstpointer b)
 {
 	const struct rerun *x = a, *y = b;
 
-	if (x->ring != y->ring)
-		return x->ring < y->ring ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
+	return x->q.rid < y->q.rid ? -1 : x->q.rid > y->q.rid;
 }
 
 static uint32_t le32(const uint8_t *p)
@@ -100,7 +100,7 @@ unsigned xring_restore(struct xconn *c)
 	}
 	/* The fids as they were before the requests that run again. */
 	fids = x9p_session_restore(c->session);
-	g_array_sort(runs, by_position);
+	g_array_sort(runs, by_take);
 	for (n = 0; n < runs->len; n++) {
 		struct rerun *rr = &g_array_index(runs, struct rerun, n);
 		struct xring *r = &c->rings[rr->ring];
@@ -124,6 +124,9 @@ unsigned xring_restore(struct xconn *c)
 		}
 		x9p_session_submit_replay(c->session, frame, rr->q.len, &rr->q.taken);
 	}
+	/* Requests answered by the previous worker may still hold the ring. */
+	for (unsigned i = 0; i < c->nrings; i++)
+		xring_publish_cons(&c->rings[i]);
 	g_message("%s: the previous worker's session resumed: %u fids, %u requests run again",
 		  c->label, fids, n - failed);
 	if (failed)

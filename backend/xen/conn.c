@@ -230,6 +230,7 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 	};
 	struct x9p_helper_launcher *helpers;
 	GPtrArray *kept;
+	bool ready;
 
 	if (!worker_config(d, resume, &cfg, err)) {
 		mw_clear_keep_fds(&cfg);
@@ -260,7 +261,10 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 		conn_destroy(c);
 		return NULL;
 	}
-	if (!x9p_mworker_wait_ready(c->w, READY_TIMEOUT_MS)) {
+	d->starting = c;
+	ready = x9p_mworker_wait_ready(c->w, READY_TIMEOUT_MS);
+	d->starting = NULL;
+	if (!ready) {
 		int sig = c->why ? -1 : x9p_mworker_end_signal(c->w, 1000);
 
 		if (c->why)

@@ -165,7 +165,8 @@ void xdev_kept_fd(struct xdev *d, struct xconn *c, const struct mw_msg *m)
 	struct stat st;
 	int fd;
 
-	if (!d->m || d->conn != c || slot == 0 || slot >= X9P_JOURNAL_MAX_NODES)
+	if (!d->m || (d->conn != c && d->starting != c) || slot == 0 ||
+	    slot >= X9P_JOURNAL_MAX_NODES)
 		return;
 	if (m->type == MW_DROP_FD) {
 		g_hash_table_remove(d->kept_fds, GUINT_TO_POINTER(slot));
@@ -636,7 +637,7 @@ void xdev_record_session(struct xdev *d, struct xconn *c, enum p9_dialect dl, ui
 {
 	char *p;
 
-	if (!d->m || d->conn != c)
+	if (!d->m || (d->conn != c && d->starting != c))
 		return;
 	p = g_strdup_printf("%s/x9p-session", d->be);
 	if (!xm_putf(d->m, XBT_NULL, p, "%s %u", p9_dialect_name(dl), msize))

@@ -126,6 +126,9 @@ struct xdev {
 	bool auto_delete;
 
 	struct xconn *conn;
+	/* A connection whose worker is starting (xconn_new waits for it): its
+	 * messages about the session count as the connection's. */
+	struct xconn *starting;
 	GThread *td_thread;          /* teardown in progress */
 	gint td_done;                /* atomic: its connection is freed */
 	bool busy, dirty;

@@ -145,6 +145,8 @@ static void step(GRand *r, struct x9p_journal *j, struct model *m)
 	case 3: case 4: case 5: /* a fid set or clunked, under tag t */
 		if (m->cur_tag[num] >= 0 && m->cur_tag[num] != t)
 			break;      /* another request still changes it */
+		if (m->tag_state[t] == 1)
+			break;      /* the engine changes fids before it replies */
 		if (m->cur_tag[num] < 0)
 			m->base[num] = m->cur[num];
 		/* A fid is always on a node (the engine journals no other). */
