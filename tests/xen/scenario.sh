@@ -134,31 +134,39 @@ helper_killer() {
 		sleep 0.1
 	done
 }
-t_helper_kills() {
-	[ "$MODE" = qemu ] && { skip "by design: x9p's helper process"; return; }
-	gcmd "$A" 30 "command -v stress" || { skip "stress is not in the guest (build/tests/progs)"; return; }
-	local before after k rc sum
-	before=$(grep -c "x9p-helper restarted" "$X9P_LOG")
-	helper_killer "$(be_pid)" &
+# under_kills KILLER SEED FILE WHAT COUNTED: runs KILLER in the background
+# while domU A runs the integrity stress for 20 s and then writes FILE with
+# conv=fsync; fails unless the guest saw no error, the file is on dom0 as
+# written, and at least 3 lines matching COUNTED (one per kill survived)
+# reached the daemon's log.  WHAT names the kills in the output.
+under_kills() {
+	local killer=$1 seed=$2 file=$3 what=$4 counted=$5 before after k rc sum
+	before=$(grep -c "$counted" "$X9P_LOG")
+	$killer &
 	k=$!
-	gcmd "$A" 400 "xt is9p $MA || exit 3; rc=0;
-		stress $MA --seed 7 --steps 100000000 --seconds 20 --max-size 32768 >/tmp/stress.out 2>&1 || rc=1;
+	gcmd "$A" 600 "xt is9p $MA || exit 3; rc=0;
+		stress $MA --seed $seed --steps 100000000 --seconds 20 --max-size 32768 >/tmp/stress.out 2>&1 || rc=1;
 		dd if=/dev/urandom of=/tmp/big bs=64k count=8 2>/dev/null;
-		dd if=/tmp/big of=$MA/crash-big bs=64k conv=fsync 2>&1 || rc=2;
-		cmp /tmp/big $MA/crash-big || rc=3; sha256sum /tmp/big; tail -n 5 /tmp/stress.out; exit \$rc"
+		dd if=/tmp/big of=$MA/$file bs=64k conv=fsync 2>&1 || rc=2;
+		cmp /tmp/big $MA/$file || rc=3; sha256sum /tmp/big; tail -n 5 /tmp/stress.out; exit \$rc"
 	rc=$?
 	kill "$k"
 	wait "$k" 2>/dev/null
-	after=$(grep -c "x9p-helper restarted" "$X9P_LOG")
-	echo "helper restarts during the run: $((after - before))"
-	grep "x9p-helper restarted" "$X9P_LOG" | tail -n 1
+	after=$(grep -c "$counted" "$X9P_LOG")
+	echo "$what during the run: $((after - before))"
+	grep "$counted" "$X9P_LOG" | tail -n 1
 	[ $rc -eq 0 ] || fail "the guest saw an error (status $rc)"
 	grep -q 'stress: ok' "$W/gout" || fail "stress did not report ok"
-	# A helper start takes seconds in a dom0 under emulation.
-	[ $((after - before)) -ge 3 ] || fail "only $((after - before)) helper restarts"
+	# A helper or worker start takes seconds in a dom0 under emulation.
+	[ $((after - before)) -ge 3 ] || fail "only $((after - before)) $what"
 	sum=$(sed -n 's/^\([0-9a-f]\{64\}\) .*/\1/p' "$W/gout" | head -n 1)
-	[ -n "$sum" ] && [ "$(sha256sum </srv/export-a/crash-big | cut -d' ' -f1)" = "$sum" ] ||
+	[ -n "$sum" ] && [ "$(sha256sum </srv/export-a/$file | cut -d' ' -f1)" = "$sum" ] ||
 		fail "the fsync'd file differs on dom0"
+}
+t_helper_kills() {
+	[ "$MODE" = qemu ] && { skip "by design: x9p's helper process"; return; }
+	gcmd "$A" 30 "command -v stress" || { skip "stress is not in the guest (build/tests/progs)"; return; }
+	under_kills "helper_killer $(be_pid)" 7 crash-big "helper restarts" "x9p-helper restarted"
 }
 
 # domU A's device worker killed while the guest holds files open and runs
@@ -219,28 +227,10 @@ worker_killer() {
 t_worker_kills() {
 	[ "$MODE" = qemu ] && { skip "by design: x9p's process model"; return; }
 	gcmd "$A" 30 "command -v stress" || { skip "stress is not in the guest (build/tests/progs)"; return; }
-	local before after k rc sum n
-	before=$(grep -c "x9p-worker died (killed by signal 9)" "$X9P_LOG")
-	worker_killer &
-	k=$!
-	gcmd "$A" 600 "xt is9p $MA || exit 3; rc=0;
-		stress $MA --seed 11 --steps 100000000 --seconds 20 --max-size 32768 >/tmp/stress.out 2>&1 || rc=1;
-		dd if=/dev/urandom of=/tmp/big bs=64k count=8 2>/dev/null;
-		dd if=/tmp/big of=$MA/worker-big bs=64k conv=fsync 2>&1 || rc=2;
-		cmp /tmp/big $MA/worker-big || rc=3; sha256sum /tmp/big; tail -n 5 /tmp/stress.out; exit \$rc"
-	rc=$?
-	kill "$k"
-	wait "$k" 2>/dev/null
-	after=$(grep -c "x9p-worker died (killed by signal 9)" "$X9P_LOG")
-	echo "device workers killed during the run: $((after - before))"
+	local n
+	under_kills worker_killer 11 worker-big "device workers killed" \
+		"x9p-worker died (killed by signal 9)"
 	grep "session resumed" "$X9P_LOG" | tail -n 1
-	[ $rc -eq 0 ] || fail "the guest saw an error (status $rc)"
-	grep -q 'stress: ok' "$W/gout" || fail "stress did not report ok"
-	# A worker start (and its helper's) takes seconds in a dom0 under emulation.
-	[ $((after - before)) -ge 3 ] || fail "only $((after - before)) workers killed"
-	sum=$(sed -n 's/^\([0-9a-f]\{64\}\) .*/\1/p' "$W/gout" | head -n 1)
-	[ -n "$sum" ] && [ "$(sha256sum </srv/export-a/worker-big | cut -d' ' -f1)" = "$sum" ] ||
-		fail "the fsync'd file differs on dom0"
 	n=$(connected_devid "$DOM_A" share-a) || true
 	[ "$n" = "$DEV_A" ] || { dump_xs "$DOM_A"; fail "device $DEV_A is not Connected any more"; }
 }
