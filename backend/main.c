@@ -405,6 +405,13 @@ static bool reload;
 
 static gboolean on_reload(gpointer data)
 {
+	/* An inherited connection cannot pass to the new program: it ends
+	 * with this one, as on SIGTERM. */
+	for (unsigned i = 0; i < n_addrs; i++)
+		if (addrs[i].kind == X9P_SOCK_FD) {
+			g_message("SIGHUP: an fd: connection cannot be handed over; stopping");
+			return on_signal(data);
+		}
 	reload = true;
 	g_message("SIGHUP: handing over to a new x9p-backend");
 	return on_signal(data);
