@@ -39,11 +39,6 @@ static gint by_take(gconstpointer a, gconstpointer b)
 	return x->q.rid < y->q.rid ? -1 : x->q.rid > y->q.rid;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 unsigned xring_restore(struct xconn *c)
 {
 	struct x9p_journal *j = c->journal;
@@ -82,7 +77,7 @@ unsigned xring_restore(struct xconn *c)
 		}
 		if (valid) {
 			xring_read(r, rr.q.start, hdr, sizeof(hdr));
-			valid = le32(hdr) == rr.q.len && (unsigned)(hdr[5] | hdr[6] << 8) == t;
+			valid = p9_frame_size(hdr) == rr.q.len && (unsigned)(hdr[5] | hdr[6] << 8) == t;
 		}
 		if (valid && rr.q.state == X9P_JREQ_REPLYING &&
 		    (int32_t)(r->in_prod - rr.q.reply_end) >= 0)
