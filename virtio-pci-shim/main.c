@@ -332,6 +332,9 @@ int main(int argc, char **argv)
 				  g_strdup_printf("%s:fd%d", opt.vfio_user ? "vfu" : "vhost", opt.fd);
 	worker_config(&base, label);
 	mc.label = label;
+	/* QEMU's vfio-user client never reconnects; the synthetic tree has
+	 * nothing to keep. */
+	mc.journal = !opt.vfio_user && opt.export_dir;
 	service = x9p_mservice_start(&mc, &err);
 	g_free(label);
 	mw_clear_keep_fds(&base);

@@ -8,22 +8,12 @@
 #include <glib.h>
 
 #include "9p/p9.h"
-#include "p9-vq.h"
+#include "journal/journal.h"
+#include "p9-vq-int.h"
 
 #define TWRITE_HDR (P9_HDR_SIZE + 4 + 8 + 4)   /* size type tag fid offset count */
 /* Below this a Twrite payload is cheaper to copy than to keep in place. */
 #define ZC_WRITE_MIN 4096u
-
-struct p9vq {
-	struct x9p_server *srv;
-	struct x9p_session *sess;
-	uint32_t max_msize;
-	bool may_inline;             /* see p9vq_set_inline() */
-	char *label;
-	GMutex lock;
-	GHashTable *tags;            /* tag -> struct p9req, from pop to reply */
-	gint said_dup, said_fit;     /* guest mistakes logged once at info level */
-};
 
 /* The first time at info level, then at debug level: a guest repeating a
  * mistake must not flood the log. */
@@ -34,15 +24,6 @@ struct p9vq {
 		else \
 			g_debug(__VA_ARGS__); \
 	} while (0)
-
-/* One request: its chain, held by the reply path and, for a Twrite left in
- * guest memory, by the engine until it releases the payload. */
-struct p9req {
-	struct p9vq *p;
-	struct vu_elem *e;
-	gint refs;
-	int flush_oldtag;            /* Tflush: the tag it flushes, else -1 */
-};
 
 static const struct x9p_transport_ops transport_ops;
 
@@ -61,7 +42,7 @@ size_t p9vq_config(const char *tag, uint8_t *buf, size_t len)
 	return 2 + n;
 }
 
-static void req_unref(struct p9req *r)
+void p9vq_req_unref(struct p9req *r)
 {
 	if (g_atomic_int_dec_and_test(&r->refs)) {
 		vu_elem_free(r->e);
@@ -71,7 +52,37 @@ static void req_unref(struct p9req *r)
 
 static void release_data(void *arg)
 {
-	req_unref(arg);
+	p9vq_req_unref(arg);
+}
+
+struct publishing {
+	struct x9p_journal *j;
+	uint16_t tag;
+};
+
+static void note_replying(void *arg, uint16_t used_idx)
+{
+	struct publishing *pb = arg;
+
+	x9p_journal_replying(pb->j, pb->tag, used_idx);
+}
+
+/*
+ * Completes r's chain with len bytes of reply.  With a journal, the used
+ * index that publishes it is recorded first, and the request is answered
+ * once it is published; a chain not published (its queue stopped) stays
+ * recorded, and the device's next worker runs it again.
+ */
+void p9vq_finish(struct p9vq *p, struct p9req *r, uint32_t len)
+{
+	struct publishing pb = { p->journal, r->tag };
+
+	if (!r->journaled) {
+		vu_elem_complete(r->e, len);
+		return;
+	}
+	if (vu_elem_complete_noted(r->e, len, note_replying, &pb))
+		x9p_journal_answered(p->journal, r->tag);
 }
 
 /* Removes and returns the request waiting under tag (or NULL). */
@@ -115,8 +126,8 @@ static void sweep(struct p9vq *p)
 	for (guint i = 0; i < left->len; i++) {
 		struct p9req *r = left->pdata[i];
 
-		vu_elem_complete(r->e, 0);
-		req_unref(r);
+		p9vq_finish(p, r, 0);
+		p9vq_req_unref(r);
 	}
 	g_ptr_array_free(left, TRUE);
 }
@@ -129,6 +140,7 @@ static void handle(void *opaque, struct vu_elem *e)
 	uint16_t tag;
 	uint8_t type;
 	struct p9req *r;
+	bool dup;
 
 	if (vu_iov_to_buf(e->out, e->nout, 0, hdr, sizeof(hdr)) < sizeof(hdr)) {
 		vu_elem_fault(e, "request shorter than a 9P header");
@@ -152,19 +164,32 @@ static void handle(void *opaque, struct vu_elem *e)
 	r->e = e;
 	r->refs = 1;
 	r->flush_oldtag = -1;
+	r->tag = tag;
 	g_mutex_lock(&p->lock);
-	if (g_hash_table_contains(p->tags, GUINT_TO_POINTER(tag))) {
-		g_mutex_unlock(&p->lock);
+	dup = g_hash_table_contains(p->tags, GUINT_TO_POINTER(tag));
+	if (!dup)
+		g_hash_table_insert(p->tags, GUINT_TO_POINTER(tag), r);
+	g_mutex_unlock(&p->lock);
+	if (p->journal) {
+		/* Recorded before the read position passes it, and that before
+		 * anything completes it: a chain completed and then popped
+		 * again by the next worker would run twice. */
+		if (!dup) {
+			x9p_journal_take(p->journal, tag, e->qindex,
+					 (uint32_t)e->slot | (uint32_t)e->head << 16, size);
+			r->journaled = true;
+		}
+		x9p_journal_set_read(p->journal, e->qindex, (uint16_t)(e->slot + 1));
+	}
+	if (dup) {
 		/* The engine would answer on the same tag, and the two chains could
 		 * not be told apart. */
 		say_once(&p->said_dup, "%s: refusing a request on tag %u, which is still in flight",
 			 p->label, tag);
 		vu_elem_complete(e, 0);
-		req_unref(r);
+		p9vq_req_unref(r);
 		return;
 	}
-	g_hash_table_insert(p->tags, GUINT_TO_POINTER(tag), r);
-	g_mutex_unlock(&p->lock);
 
 	if (type == P9_TWRITE && size >= TWRITE_HDR + ZC_WRITE_MIN) {
 		struct iovec *data = g_new(struct iovec, e->nout);
@@ -218,23 +243,23 @@ static int vq_send(void *opaque, const struct iovec *iov, int iovcnt)
 	 * Rflush; if its chain is still here it never will. */
 	if (hdr[4] == P9_RFLUSH && r->flush_oldtag >= 0 && r->flush_oldtag != get16(hdr + 5) &&
 	    (t = take(p, (uint16_t)r->flush_oldtag))) {
-		vu_elem_complete(t->e, 0);
-		req_unref(t);
+		p9vq_finish(p, t, 0);
+		p9vq_req_unref(t);
 	}
 	e = r->e;
 	if (total > e->in_len) {
 		say_once(&p->said_fit, "%s: a %zu-byte reply on tag %u does not fit the guest's %llu bytes",
 			 p->label, total, get16(hdr + 5), (unsigned long long)e->in_len);
-		vu_elem_complete(e, 0);
-		req_unref(r);
+		p9vq_finish(p, r, 0);
+		p9vq_req_unref(r);
 		return -EMSGSIZE;
 	}
 	for (int i = 0; i < iovcnt; i++) {
 		vu_buf_to_iov(e->in, e->nin, off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
-	vu_elem_complete(e, (uint32_t)total);
-	req_unref(r);
+	p9vq_finish(p, r, (uint32_t)total);
+	p9vq_req_unref(r);
 	return 0;
 }
 
@@ -267,8 +292,8 @@ static int vq_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	x9p_reply_set_count(hdr, hdrlen, (size_t)got);
 	vu_buf_to_iov(e->in, e->nin, 0, hdr, hdrlen);
 	take(p, tag);
-	vu_elem_complete(e, (uint32_t)(hdrlen + (size_t)got));
-	req_unref(r);
+	p9vq_finish(p, r, (uint32_t)(hdrlen + (size_t)got));
+	p9vq_req_unref(r);
 	return 0;
 }
 
@@ -277,21 +302,40 @@ static const struct x9p_transport_ops transport_ops = {
 	.send_fill = vq_send_fill,
 };
 
-static void reset(void *opaque)
+static void reset(void *opaque, bool handover)
 {
 	struct p9vq *p = opaque;
 
-	/* Cancels and waits for everything in flight, then a fresh session for
-	 * the next driver (a new frontend, or the guest after a device reset). */
-	x9p_session_close(p->sess);
+	/*
+	 * Cancels and waits for everything in flight, then a fresh session for
+	 * the next driver (a new frontend, or the guest after a device reset).
+	 * A handover leaves the session in the journal for the next worker;
+	 * anything else ends it there too.
+	 */
+	if (handover) {
+		x9p_session_close(p->sess);
+	} else {
+		x9p_session_end(p->sess);
+		p->restoring = false;
+	}
 	sweep(p);
 	p->sess = x9p_session_new(p->srv, &transport_ops, p, p->max_msize, p->label);
+	if (p->journal)
+		x9p_session_set_journal(p->sess, p->journal);
 }
 
 const struct vu_dev_ops p9vq_ops = {
 	.handle = handle,
 	.reset = reset,
+	.starting = p9vq_restore,
 };
+
+void p9vq_set_journal(struct p9vq *p, struct x9p_journal *j, bool restoring)
+{
+	p->journal = j;
+	p->restoring = restoring;
+	x9p_session_set_journal(p->sess, j);
+}
 
 struct p9vq *p9vq_new(struct x9p_server *srv, uint32_t max_msize, const char *label)
 {

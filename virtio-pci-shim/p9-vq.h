@@ -44,6 +44,23 @@ void p9vq_free(struct p9vq *p);
  * in flight anyway.
  */
 void p9vq_set_inline(struct p9vq *p, bool on);
+/*
+ * The device's session journal (journal/journal.h), for a vhost-user
+ * device whose worker may die: QEMU reconnects (reconnect-ms on its
+ * chardev) to the next worker, which takes the session over.  With it:
+ *   - each request is recorded under its tag with where its chain is
+ *     (queue, available index, head) when popped, then the queue's read
+ *     position; a reply records the used index that will publish it;
+ *   - restoring: when the queue first starts, each recorded request is
+ *     settled against the rings (its reply published: done; else it runs
+ *     again from its chain, which the guest has not got back, marked as a
+ *     replay), the session's version and fids come back, and popping goes
+ *     on from the recorded read position rather than QEMU's base (the used
+ *     index, which it falls back to when the backend is gone).
+ * A device reset or a frontend that goes away ends the session there too.
+ */
+struct x9p_journal;
+void p9vq_set_journal(struct p9vq *p, struct x9p_journal *j, bool restoring);
 /* The device class operations; opaque is the p9vq. */
 extern const struct vu_dev_ops p9vq_ops;
 

@@ -81,10 +81,7 @@ static int add_buf(const struct vu_mem *mem, struct vring_chain *c, const struct
 int vring_pop(struct vring *vr, const struct vu_mem *mem, struct vring_chain *c,
 	      const char **why)
 {
-	const uint8_t *table = vr->desc;
-	unsigned max = vr->num, count = 0, i;
-	bool indirect = false, seen_write = false;
-	struct desc d;
+	unsigned i;
 	int pending = vring_pending(vr, why);
 
 	if (pending < 0)
@@ -94,7 +91,18 @@ int vring_pop(struct vring *vr, const struct vu_mem *mem, struct vring_chain *c,
 	/* The entry is read after the index that published it (acquire). */
 	i = avail_ring(vr, vr->last_avail_idx % vr->num);
 	vr->last_avail_idx++;
-	c->head = (uint16_t)i;
+	return vring_chain(vr, mem, (uint16_t)i, c, why);
+}
+
+int vring_chain(struct vring *vr, const struct vu_mem *mem, uint16_t head,
+		struct vring_chain *c, const char **why)
+{
+	const uint8_t *table = vr->desc;
+	unsigned max = vr->num, count = 0, i = head;
+	bool indirect = false, seen_write = false;
+	struct desc d;
+
+	c->head = head;
 	c->nout = c->nin = 0;
 	c->out_len = c->in_len = 0;
 	if (i >= vr->num) {
@@ -142,6 +150,11 @@ int vring_pop(struct vring *vr, const struct vu_mem *mem, struct vring_chain *c,
 			return -EPROTO;
 		}
 	}
+}
+
+uint16_t vring_used_published(const struct vring *vr)
+{
+	return load16(vr->used + 2);
 }
 
 void vring_push(struct vring *vr, uint16_t head, uint32_t len)

@@ -74,6 +74,13 @@ int vring_pending(struct vring *vr, const char **why);
  */
 int vring_pop(struct vring *vr, const struct vu_mem *mem, struct vring_chain *c,
 	      const char **why);
+/* Walks the chain at head as vring_pop() does, without touching the
+ * available ring (a chain popped by an earlier process, still the
+ * device's). */
+int vring_chain(struct vring *vr, const struct vu_mem *mem, uint16_t head,
+		struct vring_chain *c, const char **why);
+/* The used index as the guest sees it in its memory. */
+uint16_t vring_used_published(const struct vring *vr);
 /* Publishes one used entry (head, bytes written). */
 void vring_push(struct vring *vr, uint16_t head, uint32_t len);
 /* Whether the guest wants an interrupt for what was pushed since the last

@@ -79,19 +79,24 @@ void vu_dev_set_mem(struct vu_dev *d, struct vu_mem *mem)
 	}
 }
 
-void vu_dev_stop_queues(struct vu_dev *d)
+static void stop_queues(struct vu_dev *d, bool handover)
 {
 	for (unsigned i = 0; i < d->nqueues; i++)
 		vu_queue_reset(&d->q[i]);
 	/* Queues no longer touch the rings; now end the device class's work. */
-	d->ops->reset(d->opaque);
+	d->ops->reset(d->opaque, handover);
 	d->features = 0;
 }
 
-/* Stops everything and forgets the frontend's settings. */
-static void reset_device(struct vu_dev *d)
+void vu_dev_stop_queues(struct vu_dev *d)
 {
-	vu_dev_stop_queues(d);
+	stop_queues(d, false);
+}
+
+/* Stops everything and forgets the frontend's settings. */
+static void reset_device(struct vu_dev *d, bool handover)
+{
+	stop_queues(d, handover);
 	vu_mem_unref(d->mem);
 	d->mem = NULL;
 	d->protocol_features = 0;
@@ -386,7 +391,7 @@ static int dispatch(struct vu_dev *d, struct vu_msg *m, bool *replied)
 	case VU_RESET_OWNER:
 	case VU_RESET_DEVICE:
 		g_info("%s: %s: the device starts over", d->label, vu_request_name(m->request));
-		reset_device(d);
+		reset_device(d, false);
 		return H_OK;
 	case VU_SET_MEM_TABLE:
 		return set_mem_table(d, m);
@@ -423,6 +428,7 @@ static int dispatch(struct vu_dev *d, struct vu_msg *m, bool *replied)
 int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 {
 	struct vu_msg *m = g_new0(struct vu_msg, 1);
+	bool handover = false;
 	int ret = 0;
 
 	d->sock = sock;
@@ -432,6 +438,7 @@ int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 
 		if (err != FRONTEND_MESSAGE) {
 			ret = err < 0 ? err : 0;
+			handover = err == FRONTEND_STOP;
 			break;
 		}
 		err = vu_msg_recv(sock, m);
@@ -461,7 +468,13 @@ int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 			break;
 		}
 	}
-	reset_device(d);
+	if (handover) {
+		/* The replies of what is in flight still reach the guest; the
+		 * rings are left as they are for whoever serves them next. */
+		for (unsigned i = 0; i < d->nqueues; i++)
+			vu_queue_stop(&d->q[i], d->stop_grace_ms);
+	}
+	reset_device(d, handover);
 	close(sock);
 	d->sock = -1;
 	g_free(m);

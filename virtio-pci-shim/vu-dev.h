@@ -43,6 +43,8 @@ struct vu_elem {
 	struct vu_mem *mem;          /* keeps the buffers mapped */
 	uint64_t gen;
 	uint16_t head;
+	uint16_t slot;               /* the available-ring index it was popped at */
+	unsigned qindex;             /* its queue */
 	bool done;                   /* completed or orphaned */
 	bool last;                   /* no other chain was available when popped */
 	unsigned nout, nin;
@@ -54,8 +56,19 @@ struct vu_elem {
 struct vu_dev_ops {
 	/* A popped chain; runs on the queue's I/O thread. */
 	void (*handle)(void *opaque, struct vu_elem *e);
-	/* The frontend went away or reset the device (control thread). */
-	void (*reset)(void *opaque);
+	/*
+	 * The frontend went away or reset the device (control thread); with
+	 * handover, the device stops instead (vu_dev_serve's stop_fd) and
+	 * what it serves may be taken over by a later process.
+	 */
+	void (*reset)(void *opaque, bool handover);
+	/*
+	 * Optional: queue q is about to be processed from available index
+	 * base (control thread; its I/O thread not running).  The device class
+	 * may take back chains an earlier process popped (vu_queue_chain) and
+	 * returns the index popping goes on from.
+	 */
+	uint16_t (*starting)(void *opaque, struct vu_queue *q, uint16_t base);
 };
 
 struct vu_dev_cfg {
@@ -81,10 +94,25 @@ uint64_t vu_dev_features(const struct vu_dev *d);
 /* Publishes the chain as used with `len` bytes written, and interrupts the
  * guest if it wants one.  A chain of a stopped or reset queue is dropped. */
 void vu_elem_complete(struct vu_elem *e, uint32_t len);
+/* The same; note(arg, idx) runs first, under the queue's lock, with the
+ * used index that will publish the chain, and only when it will be.
+ * Returns whether the chain was published. */
+bool vu_elem_complete_noted(struct vu_elem *e, uint32_t len,
+			    void (*note)(void *arg, uint16_t used_idx), void *arg);
 /* Breaks the queue (see above); the chain is not completed. */
 void vu_elem_fault(struct vu_elem *e, const char *why);
 /* Releases the chain (an uncompleted one is orphaned). */
 void vu_elem_free(struct vu_elem *e);
+
+/* For ops->starting: the queue's index and size, the used index in guest
+ * memory, and the chain at head (popped at available index slot by an
+ * earlier process) as a vu_elem to complete like any other, or NULL with
+ * the guest's fault in *why. */
+unsigned vu_queue_index(const struct vu_queue *q);
+unsigned vu_queue_size(const struct vu_queue *q);
+uint16_t vu_queue_used_idx(const struct vu_queue *q);
+struct vu_elem *vu_queue_chain(struct vu_queue *q, uint16_t head, uint16_t slot,
+			       const char **why);
 
 /* Copies between the chain's buffers at byte offset `off` and plain memory;
  * return the bytes copied (short at the end of the buffers). */

@@ -77,6 +77,7 @@ static struct vu_elem *make_elem(struct vu_queue *q, const struct vring_chain *c
 	e->mem = vu_mem_ref(q->ring_mem);
 	e->gen = q->gen;
 	e->head = c->head;
+	e->qindex = q->index;
 	e->nout = c->nout;
 	e->nin = c->nin;
 	e->out_len = c->out_len;
@@ -106,6 +107,8 @@ static void process(struct vu_queue *q)
 	if (is_broken(q))
 		return;
 	do {
+		uint16_t slot = q->vr.last_avail_idx;
+
 		while ((r = vring_pop(&q->vr, q->ring_mem, q->scratch, &why)) == 0) {
 			struct vu_elem *e = make_elem(q, q->scratch);
 			const char *ignored;
@@ -114,6 +117,8 @@ static void process(struct vu_queue *q)
 				queue_fault(q, "more chains in flight than the queue has entries");
 				return;
 			}
+			e->slot = slot;
+			slot = q->vr.last_avail_idx;
 			e->last = vring_pending(&q->vr, &ignored) == 0;
 			d->ops->handle(d->opaque, e);
 			if (is_broken(q))
@@ -244,6 +249,13 @@ int vu_queue_start(struct vu_queue *q)
 	q->broken = false;
 	q->started = true;
 	g_mutex_unlock(&q->lock);
+	if (d->ops->starting) {
+		uint16_t next = d->ops->starting(d->opaque, q, q->base);
+
+		g_mutex_lock(&q->lock);
+		q->vr.last_avail_idx = next;
+		g_mutex_unlock(&q->lock);
+	}
 	if (!(d->features & (1ull << VU_F_PROTOCOL_FEATURES)))
 		q->enabled = true;
 	g_debug("%s: queue %u started: %u entries from %u, event_idx %d, indirect %d",
@@ -335,9 +347,49 @@ void vu_queue_set_err(struct vu_queue *q, int fd)
 
 /* ---- chains ---- */
 
+unsigned vu_queue_index(const struct vu_queue *q)
+{
+	return q->index;
+}
+
+unsigned vu_queue_size(const struct vu_queue *q)
+{
+	return q->vr.num;
+}
+
+uint16_t vu_queue_used_idx(const struct vu_queue *q)
+{
+	return vring_used_published(&q->vr);
+}
+
+struct vu_elem *vu_queue_chain(struct vu_queue *q, uint16_t head, uint16_t slot,
+			       const char **why)
+{
+	struct vu_elem *e;
+
+	if (!q->scratch)
+		q->scratch = g_new(struct vring_chain, 1);
+	if (vring_chain(&q->vr, q->ring_mem, head, q->scratch, why) < 0)
+		return NULL;
+	e = make_elem(q, q->scratch);
+	if (!e) {
+		*why = "more chains in flight than the queue has entries";
+		return NULL;
+	}
+	e->slot = slot;
+	return e;
+}
+
 void vu_elem_complete(struct vu_elem *e, uint32_t len)
 {
+	vu_elem_complete_noted(e, len, NULL, NULL);
+}
+
+bool vu_elem_complete_noted(struct vu_elem *e, uint32_t len,
+			    void (*note)(void *arg, uint16_t used_idx), void *arg)
+{
 	struct vu_queue *q = e->q;
+	bool published = false;
 
 	g_mutex_lock(&q->lock);
 	if (!e->done) {
@@ -345,7 +397,10 @@ void vu_elem_complete(struct vu_elem *e, uint32_t len)
 		if (e->gen == q->gen) {
 			q->inflight--;
 			if (q->started && !q->broken) {
+				if (note)
+					note(arg, (uint16_t)(q->vr.used_idx + 1));
 				vring_push(&q->vr, e->head, len);
+				published = true;
 				if (vring_should_notify(&q->vr))
 					signal_fd(q->call_fd);
 			}
@@ -354,6 +409,7 @@ void vu_elem_complete(struct vu_elem *e, uint32_t len)
 		}
 	}
 	g_mutex_unlock(&q->lock);
+	return published;
 }
 
 void vu_elem_fault(struct vu_elem *e, const char *why)

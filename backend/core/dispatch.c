@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "journal/journal.h"
 
 typedef void (*op_fn)(struct x9p_req *, struct p9_msg *);
 
@@ -150,6 +151,8 @@ void x9p_do_version(struct x9p_session *s, struct x9p_req *r)
 		s->versioned = true;
 		g_atomic_int_set(&s->version_done, 1);
 		s->resumed = false;
+		if (s->journal)
+			x9p_journal_set_version(s->journal, (uint32_t)d, msize);
 		out.u.version.msize = msize;
 		out.u.version.version = p9_str_c(p9_dialect_name(d));
 		g_debug("%s: %s msize %u", s->channel, p9_dialect_name(d), msize);

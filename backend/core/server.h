@@ -141,7 +141,12 @@ uint32_t x9p_session_max_frame(const struct x9p_session *s);
 uint64_t x9p_session_reply_bytes(struct x9p_session *s);
 /* No request in flight: no reply can come until the client sends one. */
 bool x9p_session_idle(struct x9p_session *s);
+/* Cancels what is in flight and frees the session; its journal, if any,
+ * keeps it for the device's next worker. */
 void x9p_session_close(struct x9p_session *s);
+/* The same for a session over for good (the device was reset): its fids,
+ * locks and requests leave its journal. */
+void x9p_session_end(struct x9p_session *s);
 /*
  * Takes over a client that negotiated `dialect` and `msize` with a previous
  * server process (a restarted daemon re-attaching to a live transport):
@@ -167,6 +172,9 @@ unsigned x9p_session_restore(struct x9p_session *s);
  */
 void x9p_session_submit_replay(struct x9p_session *s, uint8_t *frame, size_t len,
 			       const struct timespec *since);
+/* Answers tag with error err, outside any request the session tracks (a
+ * request the transport refuses, or one that must not run again). */
+void x9p_session_reply_error(struct x9p_session *s, uint16_t tag, int err);
 /*
  * Waits until no request is in flight, up to timeout_us; then interrupts
  * what is left (each gets an EINTR error reply rather than none) and waits

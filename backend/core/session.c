@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "journal/journal.h"
 
 struct x9p_session *x9p_session_new(struct x9p_server *srv,
 				    const struct x9p_transport_ops *ops, void *opaque,
@@ -352,7 +353,7 @@ void x9p_req_finish_file(struct x9p_req *r, uint8_t *hdr, size_t hdrlen, size_t 
 }
 
 /* Sends a reply for a request that never entered the table. */
-static void reply_untracked(struct x9p_session *s, uint16_t tag, int err)
+void x9p_session_reply_error(struct x9p_session *s, uint16_t tag, int err)
 {
 	uint8_t buf[P9_HDR_SIZE + 2 + X9P_ERRMAX + 4];
 	struct iovec iov;
@@ -409,7 +410,7 @@ static void submit_flush(struct x9p_session *s, struct x9p_req *r)
 	g_mutex_lock(&s->lock);
 	if (g_hash_table_contains(s->inflight, GUINT_TO_POINTER(r->tag))) {
 		g_mutex_unlock(&s->lock);
-		reply_untracked(s, r->tag, EBUSY);
+		x9p_session_reply_error(s, r->tag, EBUSY);
 		req_free(r);
 		return;
 	}
@@ -567,7 +568,7 @@ static void submit(struct x9p_session *s, struct x9p_req *r, bool may_inline)
 	if (g_hash_table_contains(s->inflight, GUINT_TO_POINTER(r->tag))) {
 		g_mutex_unlock(&s->lock);
 		g_info("%s: refusing duplicate in-flight tag %u", s->channel, r->tag);
-		reply_untracked(s, r->tag, EBUSY);
+		x9p_session_reply_error(s, r->tag, EBUSY);
 		req_free(r);
 		return;
 	}
@@ -618,21 +619,25 @@ bool x9p_session_drain(struct x9p_session *s, int64_t timeout_us, int64_t interr
 	return drained;
 }
 
-void x9p_session_close(struct x9p_session *s)
+static void close_session(struct x9p_session *s, bool forget)
 {
-	if (!s)
-		return;
+	struct x9p_journal *j = s->journal;
+
 	g_mutex_lock(&s->lock);
 	s->closing = true;
 	cancel_all_locked(s, false);
 	wait_drained_locked(s);
 	g_mutex_unlock(&s->lock);
-	/* The journal is the next worker's: releasing our fids and nodes must
-	 * not empty it. */
-	if (s->journal)
+	/* Kept: the journal is the next worker's, and releasing our fids and
+	 * nodes must not empty it.  Forgotten: they leave it as they go. */
+	if (j && !forget)
 		x9p_session_set_journal(s, NULL);
 	x9p_fidtab_destroy(&s->fids);
 	x9p_locks_drop_session(s->srv->locks, s);
+	if (j && forget) {
+		x9p_journal_forget_session(j);
+		x9p_session_set_journal(s, NULL);
+	}
 	g_hash_table_destroy(s->inflight);
 	g_mutex_clear(&s->lock);
 	g_mutex_clear(&s->send_lock);
@@ -640,4 +645,16 @@ void x9p_session_close(struct x9p_session *s)
 	g_cond_clear(&s->drained);
 	g_free(s->channel);
 	g_free(s);
+}
+
+void x9p_session_close(struct x9p_session *s)
+{
+	if (s)
+		close_session(s, false);
+}
+
+void x9p_session_end(struct x9p_session *s)
+{
+	if (s)
+		close_session(s, true);
 }

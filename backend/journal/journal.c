@@ -37,6 +37,10 @@ struct head {
 	uint32_t lock_hi;
 	uint32_t read[X9P_JOURNAL_MAX_RINGS];
 	uint64_t next_gen, next_rid;
+	/* The negotiated version (0: none yet): journals of earlier builds
+	 * have zeros here, so the field was added without a new VERSION. */
+	uint32_t dialect1, msize;
+	uint32_t read_set;          /* rings whose read position was set */
 };
 
 struct tagrec {
@@ -445,10 +449,50 @@ void x9p_journal_answered(struct x9p_journal *j, uint16_t tag)
 		g_array_free(nums, TRUE);
 }
 
+void x9p_journal_set_version(struct x9p_journal *j, uint32_t dialect, uint32_t msize)
+{
+	/* A reader checks both and takes nothing it cannot use. */
+	publish(&j->h->dialect1, 0);
+	publish(&j->h->msize, msize);
+	publish(&j->h->dialect1, dialect + 1);
+}
+
+bool x9p_journal_version(struct x9p_journal *j, uint32_t *dialect, uint32_t *msize)
+{
+	uint32_t d1 = load(&j->h->dialect1);
+
+	*msize = load(&j->h->msize);
+	if (d1 == 0 || *msize == 0)
+		return false;
+	*dialect = d1 - 1;
+	return true;
+}
+
+void x9p_journal_forget_session(struct x9p_journal *j)
+{
+	publish(&j->h->dialect1, 0);
+	publish(&j->h->read_set, 0);
+	for (unsigned t = 0; t < X9P_JOURNAL_TAGS; t++)
+		if (load(&j->tags[t].state) != X9P_JREQ_FREE)
+			x9p_journal_answered(j, (uint16_t)t);
+	x9p_journal_fid_clear(j);
+	for (uint32_t s = 1; s <= j->h->lock_hi; s++)
+		if (load(&j->locks[s].state))
+			x9p_journal_lock_del(j, s);
+}
+
 void x9p_journal_set_read(struct x9p_journal *j, uint32_t ring, uint32_t pos)
 {
-	if (ring < X9P_JOURNAL_MAX_RINGS)
-		publish(&j->h->read[ring], pos);
+	if (ring >= X9P_JOURNAL_MAX_RINGS)
+		return;
+	publish(&j->h->read[ring], pos);
+	if (!(load(&j->h->read_set) & 1u << ring))
+		__atomic_fetch_or(&j->h->read_set, 1u << ring, __ATOMIC_RELEASE);
+}
+
+bool x9p_journal_read_known(struct x9p_journal *j, uint32_t ring)
+{
+	return ring < X9P_JOURNAL_MAX_RINGS && (load(&j->h->read_set) & 1u << ring);
 }
 
 uint32_t x9p_journal_read_pos(struct x9p_journal *j, uint32_t ring)

@@ -92,6 +92,18 @@ void x9p_journal_answered(struct x9p_journal *j, uint16_t tag);
 /* The transport read ring `ring` up to pos. */
 void x9p_journal_set_read(struct x9p_journal *j, uint32_t ring, uint32_t pos);
 uint32_t x9p_journal_read_pos(struct x9p_journal *j, uint32_t ring);
+/* Whether it was set since the journal was made or its session forgotten. */
+bool x9p_journal_read_known(struct x9p_journal *j, uint32_t ring);
+/* The negotiated version (an Rversion goes out; dialect: enum
+ * p9_dialect), and what a restore reads back (false: none recorded). */
+void x9p_journal_set_version(struct x9p_journal *j, uint32_t dialect, uint32_t msize);
+bool x9p_journal_version(struct x9p_journal *j, uint32_t *dialect, uint32_t *msize);
+/* A new session starts (the device was reset): no version, no request,
+ * no fid, no lock is left; the driver's nodes stay (they are its own). */
+void x9p_journal_forget_session(struct x9p_journal *j);
+/* Runs of one request, its first included, before a transport answers it
+ * EIO instead: one that kills every worker must not kill them forever. */
+#define X9P_JOURNAL_MAX_RUNS 4u
 /* Restore: tag's request runs again; how many times it has, this one too
  * (a request under which every worker dies must not loop). */
 unsigned x9p_journal_rerun(struct x9p_journal *j, uint16_t tag);

@@ -6,14 +6,19 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "fs/helper-spawn.h"
 #include "monitor/service.h"
+#include "monitor/session-keep.h"
 #include "monitor/worker.h"
 
 #define BACKOFF_MAX_MS 5000
 #define YOUNG_US (5 * G_USEC_PER_SEC)
 #define STOP_GRACE_S 10
+/* Workers started at once after a SIGKILL (an operator, the OOM killer),
+ * per minute; beyond that, deaths back off like any other. */
+#define KILL_RESTARTS_MAX 1200
 
 struct x9p_mservice {
 	struct x9p_mservice_cfg cfg;
@@ -29,6 +34,10 @@ struct x9p_mservice {
 	gint64 started;
 	unsigned delay_ms;
 	guint restart_timer;
+	gint64 kill_minute;         /* start of the minute kill_restarts counts */
+	unsigned kill_restarts;
+	int journal_fd;             /* the session's, for every worker; or -1 */
+	struct x9p_kept *kept;
 };
 
 static bool start_worker(struct x9p_mservice *s);
@@ -73,6 +82,28 @@ static bool crashed(int st)
 	return WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && WTERMSIG(st) != SIGKILL;
 }
 
+/* Killed with SIGKILL, within the minute's allowance. */
+static bool killed_restart(struct x9p_mservice *s, int st)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		return false;
+	if (now - s->kill_minute > 60 * G_USEC_PER_SEC) {
+		s->kill_minute = now;
+		s->kill_restarts = 0;
+	}
+	return ++s->kill_restarts <= KILL_RESTARTS_MAX;
+}
+
+static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
+{
+	struct x9p_mservice *s = opaque;
+
+	if (s->w == w && s->kept && (m->type == MW_KEEP_FD || m->type == MW_DROP_FD))
+		x9p_kept_note(s->kept, m);
+}
+
 static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 {
 	struct x9p_mservice *s = opaque;
@@ -95,13 +126,17 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 		s->cfg.ended(s->cfg.opaque, failed ? 1 : 0);
 		return;
 	}
-	/* Immediately after a long life; backing off while it dies young. */
-	if (g_get_monotonic_time() - s->started > YOUNG_US)
+	/* Immediately after a long life or a kill; backing off while it dies
+	 * young by itself. */
+	if (g_get_monotonic_time() - s->started > YOUNG_US || killed_restart(s, st))
 		s->delay_ms = 0;
 	else
 		s->delay_ms = s->delay_ms ? MIN(s->delay_ms * 2, BACKOFF_MAX_MS) : 100;
-	g_warning("worker %s (pid %d) died (%s); its connections are lost; restarting it%s",
-		  s->label, (int)x9p_mworker_pid(w), text, s->delay_ms ? " soon" : "");
+	g_warning("worker %s (pid %d) died (%s); %s; restarting it%s", s->label,
+		  (int)x9p_mworker_pid(w), text,
+		  s->journal_fd >= 0 ? "the next one takes its session over" :
+				       "its connections are lost",
+		  s->delay_ms ? " soon" : "");
 	x9p_mworker_free(w);
 	g_free(text);
 	s->restart_timer = g_timeout_add(s->delay_ms, restart_cb, s);
@@ -117,12 +152,23 @@ static bool start_worker(struct x9p_mservice *s)
 		.helpers = s->cfg.helpers,
 		.ready = on_ready,
 		.exited = on_exited,
+		.note = s->kept ? on_note : NULL,
 		.opaque = s,
 	};
 	GError *err = NULL;
+	GPtrArray *kept = NULL;
 
+	/* The open files without a name the previous worker handed over. */
+	if (s->kept) {
+		kept = x9p_kept_msgs(s->kept);
+		s->config.u[MW_CF_KEPT_FDS] = kept->len;
+		wc.after = (struct mw_msg *const *)kept->pdata;
+		wc.nafter = kept->len;
+	}
 	s->started = g_get_monotonic_time();
 	s->w = x9p_mworker_start(&wc, &err);
+	if (kept)
+		g_ptr_array_unref(kept);
 	if (!s->w) {
 		g_warning("cannot start worker %s: %s", s->label, err->message);
 		g_error_free(err);
@@ -143,6 +189,7 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 	unsigned nfds = 0;
 
 	s->cfg = *cfg;
+	s->journal_fd = -1;
 	if (cfg->n_addrs == 0 || cfg->n_addrs > MW_MAX_ENDPOINTS) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "between 1 and %d --listen addresses", MW_MAX_ENDPOINTS);
@@ -179,19 +226,31 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 			nfds++;
 		}
 	}
-	if (nfds + (cfg->trace_fd >= 0) > MW_MAX_FDS) {
+	if (nfds + (cfg->trace_fd >= 0) + cfg->journal > MW_MAX_FDS) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "too many descriptors for one worker");
 		goto fail;
 	}
 	s->config.u[MW_CF_N_ENDPOINTS] = s->n;
+	s->label = cfg->label ? g_strdup(cfg->label) :
+		   s->n == 1 ? g_strdup(s->eps[0].bound) :
+			       g_strdup_printf("%s+%u", s->eps[0].bound, s->n - 1);
+	if (cfg->journal && !s->has_conn) {
+		/* After the endpoints' descriptors (worker/journal-link.h). */
+		s->journal_fd = x9p_journal_memfd();
+		if (s->journal_fd < 0) {
+			g_warning("%s: cannot make a session journal (%s): a worker's death will "
+				  "cost the guest its session", s->label, g_strerror(errno));
+		} else {
+			s->config.u[MW_CF_FLAGS] |= MW_CF_JOURNAL;
+			mw_add_fd(&s->config, s->journal_fd);
+			s->kept = x9p_kept_new(s->label);
+		}
+	}
 	if (cfg->trace_fd >= 0) {
 		s->config.u[MW_CF_FLAGS] |= MW_CF_TRACE;
 		mw_add_fd(&s->config, cfg->trace_fd);
 	}
-	s->label = cfg->label ? g_strdup(cfg->label) :
-		   s->n == 1 ? g_strdup(s->eps[0].bound) :
-			       g_strdup_printf("%s+%u", s->eps[0].bound, s->n - 1);
 	s->program = x9p_mworker_program();
 	if (!start_worker(s)) {
 		g_set_error(err, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "cannot start %s",
@@ -231,6 +290,9 @@ void x9p_mservice_free(struct x9p_mservice *s)
 	mw_clear_keep_fds(&s->config);
 	for (unsigned i = 0; i < s->n; i++)
 		x9p_sock_endpoint_clear(&s->eps[i]);
+	if (s->journal_fd >= 0)
+		close(s->journal_fd);
+	x9p_kept_free(s->kept);
 	g_free(s->eps);
 	g_free(s->program);
 	g_free(s->label);

@@ -10,8 +10,10 @@
  * x9p_mservice_start() opens the endpoints and starts the worker; ready()
  * is called once, when the first worker is confined and serving, with the
  * effective addresses ("unix:PATH", "tcp:127.0.0.1:PORT", "fd:N").  A
- * worker that dies is replaced (at once after a long life, backing off up
- * to 5 s while it dies young) and its clients reconnect; but when an
+ * worker that dies is replaced (at once after a long life or a SIGKILL, at
+ * most 1200 a minute, else backing off up to 5 s while it dies young) and
+ * its clients reconnect; with `journal`, the next worker takes the session
+ * over; but when an
  * endpoint is an "fd:" connection, which cannot outlive the worker,
  * ended() is called with the daemon's exit status (0 after an orderly
  * end, else 1) and nothing restarts.  ended() is also called after
@@ -39,6 +41,10 @@ struct x9p_mservice_cfg {
 	 * here); its trace descriptor, if any, stays the caller's. */
 	const struct mw_msg *base;
 	int trace_fd;                          /* -1: none */
+	/* Keep the session for the next worker in a journal the monitor
+	 * holds (a vhost-user device; not with an fd: connection, which dies
+	 * with its worker anyway). */
+	bool journal;
 	struct x9p_helper_launcher *helpers;   /* taken over; NULL: synthetic */
 	void (*ready)(void *opaque, const char *const *bound, unsigned n);
 	void (*ended)(void *opaque, int exit_status);

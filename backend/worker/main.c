@@ -32,6 +32,7 @@
 #include "fs/synth.h"
 #include "log/log.h"
 #include "worker/attack.h"
+#include "worker/journal-link.h"
 #include "worker/lockdown.h"
 #include "worker/serve.h"
 
@@ -172,7 +173,12 @@ int main(int argc, char **argv)
 		sigaddset(&sigs, SIGTERM);
 		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	}
-	if (c.u[MW_CF_ROLE] == MW_ROLE_XEN && !x9p_worker_xen_prepare(&c, w.link, &why)) {
+	if (!x9p_worker_journal(&c, w.link, &w.journal, &w.restored, &why)) {
+		g_critical("%s: %s", c.s[MW_CF_S_LABEL], why);
+		return 1;
+	}
+	if (c.u[MW_CF_ROLE] == MW_ROLE_XEN &&
+	    !x9p_worker_xen_prepare(&c, w.link, w.journal, w.restored, &why)) {
 		/* The monitor puts this in the device's error node. */
 		struct mw_msg f;
 

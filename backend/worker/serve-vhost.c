@@ -60,6 +60,8 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 		return 1;
 	}
 	p9 = p9vq_new(w->engine, VHOST_MAX_MSIZE, label);
+	if (w->journal)
+		p9vq_set_journal(p9, w->journal, w->restored);
 	dcfg.features = 1ull << VIRTIO_9P_MOUNT_TAG;
 	dcfg.config = config;
 	dcfg.config_len = p9vq_config(c->s[MW_CF_S_TAG], config, sizeof(config));

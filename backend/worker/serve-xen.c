@@ -111,50 +111,6 @@ static bool ring_setup(struct xconn *c, struct xring *r, uint32_t ref, uint32_t 
 	return true;
 }
 
-/* The journal's keeper of open files no name leads to: the monitor. */
-static void keep_fd(void *arg, uint32_t slot, int fd)
-{
-	struct mw_msg m;
-
-	mw_init(&m, MW_KEEP_FD, 0);
-	m.u[MW_KF_SLOT] = slot;
-	mw_add_fd(&m, fd);
-	if (x9p_wlink_send(mlink, &m) < 0)
-		g_warning("%s: cannot hand a file to the monitor", conn->label);
-	mw_clear_keep_fds(&m);
-}
-
-static void drop_fd(void *arg, uint32_t slot)
-{
-	struct mw_msg m;
-
-	mw_init(&m, MW_DROP_FD, 0);
-	m.u[MW_KF_SLOT] = slot;
-	x9p_wlink_send(mlink, &m);
-	mw_clear(&m);
-}
-
-static const struct x9p_journal_keeper keeper = { keep_fd, drop_fd, NULL };
-
-/*
- * The device's journal (the first descriptor: Xen endpoints have none).
- * Without one the worker serves as well; only its death costs the guest
- * its session.
- */
-static void open_journal(struct xconn *c, int fd)
-{
-	char *why = NULL;
-
-	c->journal = x9p_journal_open(fd, &c->restoring, &why);
-	if (!c->journal) {
-		g_warning("%s: no session journal: %s", c->label, why);
-		g_free(why);
-		return;
-	}
-	c->tag_held = g_new0(struct xheld *, X9P_JOURNAL_TAGS);
-	x9p_journal_set_keeper(c->journal, &keeper);
-}
-
 /* "ring REF PORT" (checked by the monitor; checked again: it is cheap). */
 static bool parse_ring(const char *s, uint32_t *ref, uint32_t *port)
 {
@@ -169,7 +125,8 @@ static bool parse_ring(const char *s, uint32_t *ref, uint32_t *port)
 	return true;
 }
 
-bool x9p_worker_xen_prepare(const struct mw_msg *cfg, struct x9p_wlink *link, char **why)
+bool x9p_worker_xen_prepare(const struct mw_msg *cfg, struct x9p_wlink *link,
+			    struct x9p_journal *journal, bool restored, char **why)
 {
 	struct xconn *c = g_new0(struct xconn, 1);
 	unsigned min_order = X9P_XEN_MAX_RING_ORDER;
@@ -207,21 +164,10 @@ bool x9p_worker_xen_prepare(const struct mw_msg *cfg, struct x9p_wlink *link, ch
 	/* A message must fit whole into one direction of the smallest ring. */
 	c->max_msize = XRING_SIZE(min_order);
 	mlink = link;
-	if (cfg->u[MW_CF_FLAGS] & MW_CF_JOURNAL)
-		open_journal(c, cfg->fds[0]);
-	/* The files the monitor kept for our predecessor come next. */
-	for (unsigned i = 0; i < cfg->u[MW_CF_KEPT_FDS]; i++) {
-		struct mw_msg k;
-		int rc = x9p_wlink_recv(link, MW_KEPT_FD, &k);
-
-		if (rc < 0)
-			return fail(why, "receiving kept files from the monitor: %s", g_strerror(-rc));
-		if (c->journal && k.nfds == 1) {
-			x9p_journal_kept_fd(c->journal, k.u[MW_KF_SLOT], k.fds[0]);
-			mw_clear_keep_fds(&k);
-		}
-		mw_clear(&k);
-	}
+	c->journal = journal;
+	c->restoring = restored;
+	if (journal)
+		c->tag_held = g_new0(struct xheld *, X9P_JOURNAL_TAGS);
 	return true;
 }
 

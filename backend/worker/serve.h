@@ -23,17 +23,22 @@ struct x9p_wctx {
 	/* A Xen worker's handles, for the self-attacks of test builds. */
 	void *gnttab, *evtchn;
 	unsigned domid;
-	bool restored;               /* Xen: took a previous worker's session over */
+	/* The session journal (worker/journal-link.h), or NULL, and whether it
+	 * holds a previous worker's session to take over. */
+	struct x9p_journal *journal;
+	bool restored;
 };
 
 int x9p_worker_serve_sockets(struct x9p_wctx *w);
 int x9p_worker_serve_vhost(struct x9p_wctx *w);
 int x9p_worker_serve_xen(struct x9p_wctx *w);
 
-/* Xen, before the lockdown: maps and binds the rings CONFIG names; false
- * with the reason in *why (g_free).  Then, building the driver: puts the
+/* Xen, before the lockdown: maps and binds the rings CONFIG names, with
+ * the device's journal (or NULL); false with the reason in *why (g_free).  Then, building the driver: puts the
  * device's quota (if any) in front of fs. */
-bool x9p_worker_xen_prepare(const struct mw_msg *c, struct x9p_wlink *link, char **why);
+struct x9p_journal;
+bool x9p_worker_xen_prepare(const struct mw_msg *c, struct x9p_wlink *link,
+			    struct x9p_journal *journal, bool restored, char **why);
 struct x9p_fs *x9p_worker_xen_wrap_fs(struct x9p_fs *fs, const struct mw_msg *c);
 
 /* Tells the monitor the worker is serving (READY) and, in test builds,

@@ -111,7 +111,7 @@ unsigned xring_restore(struct xconn *c)
 		frame[6] = (uint8_t)(rr->tag >> 8);
 		xring_keep(r, rr->tag, rr->q.start, rr->q.len);
 		g_info("%s: %s (tag %u) runs again", c->label, p9_type_name(frame[4]), rr->tag);
-		if (x9p_journal_rerun(j, rr->tag) >= XRING_MAX_RUNS) {
+		if (x9p_journal_rerun(j, rr->tag) >= X9P_JOURNAL_MAX_RUNS) {
 			g_free(frame);
 			xring_reply_error(r, rr->tag, EIO);
 			failed++;
@@ -126,7 +126,7 @@ unsigned xring_restore(struct xconn *c)
 		  c->label, fids, n - failed);
 	if (failed)
 		g_warning("%s: answered EIO after %u workers died under them: %u requests",
-			  c->label, XRING_MAX_RUNS, failed);
+			  c->label, X9P_JOURNAL_MAX_RUNS, failed);
 	g_array_free(runs, TRUE);
 	return n;
 }

@@ -124,8 +124,5 @@ void xring_read(struct xring *r, uint32_t idx, void *dst, size_t len);
 void xring_keep(struct xring *r, uint16_t tag, uint32_t at, uint32_t sz);
 /* Answers tag with an error in the session's dialect, from the transport. */
 void xring_reply_error(struct xring *r, uint16_t tag, int err);
-/* Runs of one request, its first included, before it is answered EIO
- * instead: one that kills every worker must not kill them forever. */
-#define XRING_MAX_RUNS 4
 
 #endif

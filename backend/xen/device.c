@@ -47,17 +47,6 @@
 #include "journal/journal.h"
 #include "xen/xen-int.h"
 
-static void free_msg(gpointer p)
-{
-	mw_clear_keep_fds(p);
-	g_free(p);
-}
-
-static void close_fd(gpointer fd)
-{
-	close(GPOINTER_TO_INT(fd));
-}
-
 struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned devid)
 {
 	struct xdev *d = g_new0(struct xdev, 1);
@@ -74,7 +63,7 @@ struct xdev *xdev_new(struct xmgr *m, const char *kind, unsigned domid, unsigned
 	d->phase = PH_NEW;
 	d->wrote = -1;
 	d->journal_fd = -1;
-	d->kept_fds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, close_fd);
+	d->kept = x9p_kept_new(d->label);
 	return d;
 }
 
@@ -105,19 +94,6 @@ static int journal_file(struct xdev *d)
 	return fd;
 }
 
-static int journal_memfd(void)
-{
-	int fd = memfd_create("x9p-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	/* Sealed at its size: a worker cannot shrink it under the next one. */
-	if (fd >= 0 && (ftruncate(fd, (off_t)x9p_journal_size()) < 0 ||
-			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 int xdev_journal(struct xdev *d, bool resuming)
 {
 	int fd = -1;
@@ -137,7 +113,7 @@ int xdev_journal(struct xdev *d, bool resuming)
 	}
 	if (fd < 0) {
 		g_clear_pointer(&d->journal_path, g_free);
-		fd = journal_memfd();
+		fd = x9p_journal_memfd();
 	}
 	if (fd < 0)
 		g_warning("%s: cannot make a session journal (%s): a worker's death will cost "
@@ -155,55 +131,18 @@ static void forget_journal(struct xdev *d)
 	if (d->journal_path)
 		unlink(d->journal_path);
 	g_clear_pointer(&d->journal_path, g_free);
-	g_hash_table_remove_all(d->kept_fds);
-	d->kept_full = false;
+	x9p_kept_clear(d->kept);
 }
 
 void xdev_kept_fd(struct xdev *d, struct xconn *c, const struct mw_msg *m)
 {
-	uint32_t slot = m->u[MW_KF_SLOT];
-	struct stat st;
-	int fd;
-
-	if (!d->m || (d->conn != c && d->starting != c) || slot == 0 ||
-	    slot >= X9P_JOURNAL_MAX_NODES)
-		return;
-	if (m->type == MW_DROP_FD) {
-		g_hash_table_remove(d->kept_fds, GUINT_TO_POINTER(slot));
-		return;
-	}
-	/* Only what a guest's open file can be; never more than the limit. */
-	if (m->nfds != 1 || fstat(m->fds[0], &st) < 0 || !S_ISREG(st.st_mode))
-		return;
-	if (!g_hash_table_contains(d->kept_fds, GUINT_TO_POINTER(slot)) &&
-	    g_hash_table_size(d->kept_fds) >= MW_KEPT_FDS_MAX) {
-		if (!d->kept_full)
-			g_message("%s: already %u open files without a name kept for the next "
-				  "worker; more are not", d->label, MW_KEPT_FDS_MAX);
-		d->kept_full = true;
-		return;
-	}
-	fd = fcntl(m->fds[0], F_DUPFD_CLOEXEC, 3);
-	if (fd >= 0)
-		g_hash_table_insert(d->kept_fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd));
+	if (d->m && (d->conn == c || d->starting == c))
+		x9p_kept_note(d->kept, m);
 }
 
 GPtrArray *xdev_kept_fd_msgs(struct xdev *d)
 {
-	GPtrArray *a = g_ptr_array_new_with_free_func(free_msg);
-	GHashTableIter it;
-	gpointer k, v;
-
-	g_hash_table_iter_init(&it, d->kept_fds);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct mw_msg *m = g_new(struct mw_msg, 1);
-
-		mw_init(m, MW_KEPT_FD, 0);
-		m->u[MW_KF_SLOT] = GPOINTER_TO_UINT(k);
-		mw_add_fd(m, GPOINTER_TO_INT(v));
-		g_ptr_array_add(a, m);
-	}
-	return a;
+	return x9p_kept_msgs(d->kept);
 }
 
 struct xdev *xdev_ref(struct xdev *d)
@@ -233,7 +172,7 @@ void xdev_unref(struct xdev *d)
 	if (d->journal_fd >= 0)
 		close(d->journal_fd);
 	g_free(d->journal_path);
-	g_hash_table_destroy(d->kept_fds);
+	x9p_kept_free(d->kept);
 	g_free(d->kind);
 	g_free(d->key);
 	g_free(d->label);
@@ -526,7 +465,7 @@ static void start_teardown(struct xdev *d)
 /* A new worker that ended before serving rings it was to take over: once
  * more, as for a death while serving (xdev_on_worker_end's limits)?  Each
  * new worker runs the recorded requests again, so a request that kills
- * them ends in EIO (XRING_MAX_RUNS) long before. */
+ * them ends in EIO (X9P_JOURNAL_MAX_RUNS) long before. */
 static bool take_over_again(struct xdev *d, const GError *err)
 {
 	if (g_error_matches(err, XCONN_ERROR, XCONN_KILLED))

@@ -24,6 +24,7 @@
 
 #include "9p/p9.h"
 #include "fs/helper-launch.h"
+#include "monitor/session-keep.h"
 #include "privsep/mw.h"
 #include "xen/x9p-xen.h"
 
@@ -114,10 +115,8 @@ struct xdev {
 	 * connection ends for good. */
 	int journal_fd;
 	char *journal_path;          /* its file in the state directory, or NULL */
-	/* The open files no name leads to that its workers handed over
-	 * (journal node slot -> descriptor), at most MW_KEPT_FDS_MAX. */
-	GHashTable *kept_fds;
-	bool kept_full;              /* the limit was logged */
+	/* The open files no name leads to that its workers handed over. */
+	struct x9p_kept *kept;
 
 	/* configuration */
 	char *path, *secmodel, *tag;

@@ -410,7 +410,7 @@ static void dev_handle(void *opaque, struct vu_elem *e)
 	complete_elem(e);
 }
 
-static void dev_reset(void *opaque)
+static void dev_reset(void *opaque, bool handover)
 {
 	GPtrArray *all;
 

@@ -4,6 +4,7 @@
 # server's processes.  Any error of any call is a failure.
 #
 # Lines the host parses, all starting with "@@C ":
+#   @@C start                      the load starts (the mount is up)
 #   @@C stress STATUS              the integrity stress (create, write,
 #                                  append, truncate, rename, link, unlink,
 #                                  fsync, readdir; content checked after
@@ -17,6 +18,7 @@ secs=${CRASH_SECONDS:-30}
 fail() { echo "@@C fail $* ($(head -c 200 /tmp/err 2>/dev/null | tr '\n' ' '))"; }
 : >/tmp/err
 end=$(($(date +%s) + secs))
+echo "@@C start"
 
 stress /mnt --seed "${CRASH_SEED:-1}" --steps 100000000 --seconds "$secs" \
 	--max-size 65536 >/tmp/stress.out 2>&1 &

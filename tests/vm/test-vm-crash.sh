@@ -3,9 +3,10 @@
 # Crash tier (TAP): guests booted at once run a mixed load through the real
 # 9p client (tests/vm/crash-guest.sh: the integrity stress, fsync'd files
 # read back, trees made and removed), each on a server and export of its
-# own.  The x9p-helper of some is killed with SIGKILL each time a new one
-# appears (checked every 100 ms), from the moment its server is up until
-# the guest is done; the others are left alone.  Every guest must see no
+# own.  The x9p-helper of some, or the worker of an x9p-vhost device, is
+# killed with SIGKILL each time a new one appears (checked every 100 ms),
+# from the moment its server is up until the guest is done; the others are
+# left alone.  Every guest must see no
 # error at all, every file it fsync'd and kept must be on the host with the
 # content it read back, no step of the stress (one call and the
 # verification of the whole directory) may take 10 s (the time a request
@@ -15,11 +16,14 @@
 # and the slowest step of each guest.
 #
 #   X9P_CRASH_GUESTS     KERNEL:TRANSPORT:WHAT ... (default "6.12:fd:kill
-#                        6.1:vhost:kill 6.12:vfu:kill 6.12:fd:calm"):
+#                        6.1:vhost:kill 6.12:vfu:kill 6.12:vhost:wkill
+#                        6.12:fd:calm"):
 #                        TRANSPORT fd (x9p-backend over trans=fd, mapped-xattr),
 #                        vhost (x9p-vhost behind vhost-user-device-pci) or vfu
 #                        (x9p-vhost --vfio-user behind QEMU 11.1's
-#                        vfio-user-pci), both passthrough; WHAT kill or calm
+#                        vfio-user-pci), both passthrough; WHAT kill (the
+#                        helper), wkill (vhost: the worker; QEMU reconnects)
+#                        or calm
 #   X9P_CRASH_SECONDS    guest load duration (default 30)
 #   X9P_CRASH_PERIOD     seconds between checks for a helper to kill (0.1)
 set -u
@@ -64,7 +68,8 @@ esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/x9p-crash.XXXXXX")
 killer=''
 cleanup() {
-	[ -z "$killer" ] || kill "$killer" 2>/dev/null
+	# shellcheck disable=SC2086
+	[ -z "$killer" ] || kill $killer 2>/dev/null
 	for f in "$work"/pid-*; do
 		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
@@ -116,18 +121,21 @@ boot() { # I KERNEL TRANSPORT
 	echo $(($(date +%s) - t0)) >"$work/secs-$1"
 }
 
-# Kills every x9p-helper under the servers of the guests to hit, each time
-# the set of them changes, checking every $period s until all are done.
-kill_loop() {
+# Kills every x9p-helper (or x9p-worker) under the servers of the guests
+# to hit, each time the set of them changes, checking every $period s
+# until all are done; with GATE, only once the guest's load started (QEMU
+# gives up a vhost-user device whose backend dies before it is set up).
+kill_loop() { # GUESTS NAME COUNTFILE [GATE]
 	last=''
 	kills=0
 	while :; do
 		live=0 hp=''
-		for i in $hit; do
+		for i in $1; do
 			[ -e "$work/rc-$i" ] && continue
 			live=1
 			[ -s "$work/pid-$i" ] || continue
-			hp="$hp$(proctree_named "$(cat "$work/pid-$i")" x9p-helper)"
+			[ -z "${4:-}" ] || grep -q "^@@C start" "$work/out-$i" 2>/dev/null || continue
+			hp="$hp$(proctree_named "$(cat "$work/pid-$i")" "$2")"
 		done
 		[ "$live" -eq 1 ] || break
 		if [ -n "$hp" ] && [ "$hp" != "$last" ]; then
@@ -136,14 +144,14 @@ kill_loop() {
 			for p in $hp; do
 				case " $last " in *" $p "*) ;; *) kills=$((kills + 1)) ;; esac
 			done
-			echo "$kills" >"$work/kills"
+			echo "$kills" >"$3"
 			last=$hp
 		fi
 		sleep "$period"
 	done
 }
 
-i=0 hit='' pids=''
+i=0 hit='' whit='' pids=''
 for g in $guests; do
 	i=$((i + 1))
 	k=${g%%:*} rest=${g#*:}
@@ -153,16 +161,21 @@ for g in $guests; do
 		>"$work/guest-$i.sh"
 	echo "$k $t $what" >"$work/desc-$i"
 	[ "$what" = kill ] && hit="$hit $i"
+	[ "$what" = wkill ] && whit="$whit $i"
 	boot "$i" "$k" "$t" &
 	pids="$pids $!"
 done
-kill_loop &
+kill_loop "$hit" x9p-helper "$work/kills" &
 killer=$!
+kill_loop "$whit" x9p-worker "$work/wkills" gate &
+killer="$killer $!"
 for p in $pids; do wait "$p"; done
-wait "$killer" 2>/dev/null
+# shellcheck disable=SC2086
+wait $killer 2>/dev/null
 killer=''
 kills=$(cat "$work/kills" 2>/dev/null || echo 0)
 echo "# helper processes killed: $kills (a helper is two: its pid namespace's init and the server)"
+echo "# workers killed: $(cat "$work/wkills" 2>/dev/null || echo 0)"
 
 mkdir -p "$B/artefacts"
 for i in $(seq 1 "$i"); do
@@ -176,7 +189,11 @@ for i in $(seq 1 "$i"); do
 	vfu) tn="x9p-vhost, vfio-user" ;;
 	*) tn="x9p-vhost, vhost-user" ;;
 	esac
-	[ "$what" = kill ] && w="helper killed" || w="helper left alone"
+	case $what in
+	kill) w="helper killed" ;;
+	wkill) w="worker killed" ;;
+	*) w="helper left alone" ;;
+	esac
 	what_="guest $i, Linux $k ($tn, $w)"
 	echo "# $what_: status $rc in $(cat "$work/secs-$i") s"
 	if ! grep -q "^@@C done" "$out"; then
@@ -218,6 +235,15 @@ for i in $(seq 1 "$i"); do
 			"$what_: the helper was killed and restarted throughout ($restarts restarts)"
 		check $([ "${rerun:-0}" -gt 0 ] && echo 0 || echo 1) \
 			"$what_: requests in flight were sent again (${rerun:-0})"
+	elif [ "$what" = wkill ]; then
+		wdied=$(grep -c "worker .* died (killed by signal 9" "$log")
+		resumed=$(grep -c "the previous worker's session resumed" "$log")
+		rerun=$(grep -c ") runs again" "$log")
+		echo "# $what_: $wdied workers killed, $resumed sessions resumed, $rerun requests run again"
+		check $([ "$wdied" -ge $((secs / 3)) ] && echo 0 || echo 1) \
+			"$what_: the worker was killed throughout ($wdied kills)"
+		check $([ "$resumed" -ge 1 ] && echo 0 || echo 1) \
+			"$what_: the next workers took the session over ($resumed times)"
 	else
 		check $([ "$restarts" -eq 0 ] && echo 0 || echo 1) "$what_: its helper never restarted"
 	fi

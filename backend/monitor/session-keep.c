@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The journal and the kept files of a device's session; see
+ * session-keep.h. */
+#define G_LOG_DOMAIN "x9p-backend"
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal/journal.h"
+#include "monitor/session-keep.h"
+
+struct x9p_kept {
+	char *label;
+	GHashTable *fds;            /* journal node slot -> descriptor */
+	bool full;                  /* the limit was logged */
+};
+
+int x9p_journal_memfd(void)
+{
+	int fd = memfd_create("x9p-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd >= 0 && (ftruncate(fd, (off_t)x9p_journal_size()) < 0 ||
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void close_fd(gpointer fd)
+{
+	close(GPOINTER_TO_INT(fd));
+}
+
+static void free_msg(gpointer p)
+{
+	mw_clear_keep_fds(p);
+	g_free(p);
+}
+
+struct x9p_kept *x9p_kept_new(const char *label)
+{
+	struct x9p_kept *k = g_new0(struct x9p_kept, 1);
+
+	k->label = g_strdup(label);
+	k->fds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, close_fd);
+	return k;
+}
+
+void x9p_kept_free(struct x9p_kept *k)
+{
+	if (!k)
+		return;
+	g_hash_table_destroy(k->fds);
+	g_free(k->label);
+	g_free(k);
+}
+
+void x9p_kept_clear(struct x9p_kept *k)
+{
+	g_hash_table_remove_all(k->fds);
+	k->full = false;
+}
+
+void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m)
+{
+	uint32_t slot = m->u[MW_KF_SLOT];
+	struct stat st;
+	int fd;
+
+	if (slot == 0 || slot >= X9P_JOURNAL_MAX_NODES)
+		return;
+	if (m->type == MW_DROP_FD) {
+		g_hash_table_remove(k->fds, GUINT_TO_POINTER(slot));
+		return;
+	}
+	/* Only what a guest's open file can be; never more than the limit. */
+	if (m->type != MW_KEEP_FD || m->nfds != 1 || fstat(m->fds[0], &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return;
+	if (!g_hash_table_contains(k->fds, GUINT_TO_POINTER(slot)) &&
+	    g_hash_table_size(k->fds) >= MW_KEPT_FDS_MAX) {
+		if (!k->full)
+			g_message("%s: already %u open files without a name kept for the next "
+				  "worker; more are not", k->label, MW_KEPT_FDS_MAX);
+		k->full = true;
+		return;
+	}
+	fd = fcntl(m->fds[0], F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		g_hash_table_insert(k->fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd));
+}
+
+GPtrArray *x9p_kept_msgs(struct x9p_kept *k)
+{
+	GPtrArray *a = g_ptr_array_new_with_free_func(free_msg);
+	GHashTableIter it;
+	gpointer key, v;
+
+	g_hash_table_iter_init(&it, k->fds);
+	while (g_hash_table_iter_next(&it, &key, &v)) {
+		struct mw_msg *m = g_new(struct mw_msg, 1);
+
+		mw_init(m, MW_KEPT_FD, 0);
+		m->u[MW_KF_SLOT] = GPOINTER_TO_UINT(key);
+		mw_add_fd(m, GPOINTER_TO_INT(v));
+		g_ptr_array_add(a, m);
+	}
+	return a;
+}

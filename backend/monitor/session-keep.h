@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the monitor keeps of a device's 9P session for the device's next
+ * worker (journal/journal.h): the journal itself, and the open files no
+ * name leads to any more that the worker handed over (KEEP_FD, DROP_FD).
+ * The monitor never reads either: it only holds them.
+ *
+ * x9p_kept_note() takes a worker's KEEP_FD or DROP_FD with unchecked
+ * values: a slot outside the journal's node range, anything but one
+ * regular file, or a file beyond MW_KEPT_FDS_MAX is ignored (the limit is
+ * logged once).  x9p_kept_msgs() gives the KEPT_FD messages for the next
+ * worker (g_ptr_array_unref frees them; the descriptors stay here).
+ */
+#ifndef X9P_MONITOR_SESSION_KEEP_H
+#define X9P_MONITOR_SESSION_KEEP_H
+
+#include <glib.h>
+
+#include "privsep/mw.h"
+
+/* A blank journal in a memfd, sealed at its size (a worker cannot shrink
+ * it under the next one); -1 with errno. */
+int x9p_journal_memfd(void);
+
+struct x9p_kept;
+
+struct x9p_kept *x9p_kept_new(const char *label);
+void x9p_kept_free(struct x9p_kept *k);
+void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m);
+GPtrArray *x9p_kept_msgs(struct x9p_kept *k);
+/* The session ended: the files go. */
+void x9p_kept_clear(struct x9p_kept *k);
+
+#endif

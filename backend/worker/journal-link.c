@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The worker's session journal and the monitor as its keeper; see
+ * journal-link.h. */
+#define G_LOG_DOMAIN "x9p-worker"
+
+#include <glib.h>
+
+#include "journal/journal.h"
+#include "worker/journal-link.h"
+
+static struct x9p_wlink *mlink;
+static const char *label;
+
+static void keep_fd(void *arg, uint32_t slot, int fd)
+{
+	struct mw_msg m;
+
+	mw_init(&m, MW_KEEP_FD, 0);
+	m.u[MW_KF_SLOT] = slot;
+	mw_add_fd(&m, fd);
+	if (x9p_wlink_send(mlink, &m) < 0)
+		g_warning("%s: cannot hand a file to the monitor", label);
+	mw_clear_keep_fds(&m);
+}
+
+static void drop_fd(void *arg, uint32_t slot)
+{
+	struct mw_msg m;
+
+	mw_init(&m, MW_DROP_FD, 0);
+	m.u[MW_KF_SLOT] = slot;
+	x9p_wlink_send(mlink, &m);
+	mw_clear(&m);
+}
+
+static const struct x9p_journal_keeper keeper = { keep_fd, drop_fd, NULL };
+
+bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_journal **out,
+			bool *restored, char **why)
+{
+	/* After the endpoints' descriptors; only the trace's comes later. */
+	unsigned at = c->nfds - 1 - (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0);
+	struct x9p_journal *j = NULL;
+	char *bad = NULL;
+
+	*out = NULL;
+	*restored = false;
+	label = c->s[MW_CF_S_LABEL];
+	if (c->u[MW_CF_FLAGS] & MW_CF_JOURNAL) {
+		j = x9p_journal_open(c->fds[at], restored, &bad);
+		if (!j) {
+			g_warning("%s: no session journal: %s", label, bad);
+			g_free(bad);
+		}
+	}
+	if (j) {
+		mlink = link;
+		x9p_journal_set_keeper(j, &keeper);
+	}
+	for (unsigned i = 0; i < c->u[MW_CF_KEPT_FDS]; i++) {
+		struct mw_msg k;
+		int rc = x9p_wlink_recv(link, MW_KEPT_FD, &k);
+
+		if (rc < 0) {
+			*why = g_strdup_printf("receiving kept files from the monitor: %s",
+					       g_strerror(-rc));
+			x9p_journal_close(j);
+			return false;
+		}
+		if (j && k.nfds == 1) {
+			x9p_journal_kept_fd(j, k.u[MW_KF_SLOT], k.fds[0]);
+			mw_clear_keep_fds(&k);
+		}
+		mw_clear(&k);
+	}
+	*out = j;
+	return true;
+}

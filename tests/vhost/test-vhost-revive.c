@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * x9p-vhost's worker killed under a frontend that reconnects as a
+ * vhost-user frontend should (the handshake again, the queue restarted
+ * from the used index, the driver's rings untouched): the next worker
+ * takes the session over from the journal the monitor keeps.  On the real
+ * x9p-vhost, its worker and helper, and a real export.
+ *   session    fids and an open file go on after the kill, without a new
+ *              Tversion;
+ *   in-flight  a Tmkdir the dead worker had taken (its helper stopped, so
+ *              it never ran) runs in the next worker and is answered;
+ *   reset      a frontend that goes away for good ends the session: the
+ *              next one gets none of its fids.
+ */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "vuf.h"
+
+static char *export_dir;
+
+/* The processes named `name` in the tree under pid, parents first. */
+static void all_named(pid_t pid, const char *name, GArray *out)
+{
+	char *path = g_strdup_printf("/proc/%d/comm", (int)pid), *comm = NULL, *kids = NULL;
+	DIR *d;
+	struct dirent *de;
+
+	if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, name) &&
+	    comm[strlen(name)] == '\n')
+		g_array_append_val(out, pid);
+	g_free(comm);
+	g_free(path);
+	path = g_strdup_printf("/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		char *kp = g_strdup_printf("%s/%s/children", path, de->d_name);
+		gchar **v;
+
+		if (de->d_name[0] != '.' && g_file_get_contents(kp, &kids, NULL, NULL)) {
+			v = g_strsplit(g_strstrip(kids), " ", -1);
+			for (gchar **k = v; *k; k++)
+				if (**k)
+					all_named((pid_t)atoi(*k), name, out);
+			g_strfreev(v);
+			g_free(kids);
+		}
+		g_free(kp);
+	}
+	if (d)
+		closedir(d);
+	g_free(path);
+}
+
+/* The first process named `name` in the tree under pid, or 0. */
+static pid_t find_named(pid_t pid, const char *name)
+{
+	GArray *a = g_array_new(FALSE, FALSE, sizeof(pid_t));
+	pid_t found;
+
+	all_named(pid, name, a);
+	found = a->len ? g_array_index(a, pid_t, 0) : 0;
+	g_array_free(a, TRUE);
+	return found;
+}
+
+static unsigned signal_named(pid_t pid, const char *name, int sig)
+{
+	GArray *a = g_array_new(FALSE, FALSE, sizeof(pid_t));
+	unsigned n;
+
+	all_named(pid, name, a);
+	for (guint i = 0; i < a->len; i++)
+		kill(g_array_index(a, pid_t, i), sig);
+	n = a->len;
+	g_array_free(a, TRUE);
+	return n;
+}
+
+
+/* Waits for a process named name under the monitor other than `not`. */
+static pid_t wait_named(struct vuf *f, const char *name, pid_t not)
+{
+	for (int i = 0; i < 400; i++) {
+		pid_t p = find_named(f->pid, name);
+
+		if (p && p != not)
+			return p;
+		g_usleep(25000);
+	}
+	return 0;
+}
+
+static void start(struct vuf *f)
+{
+	const char *args[] = { "--export", export_dir, "--security-model=passthrough",
+			       "--tag=mytag", NULL };
+
+	vuf_start(f, args, 64, ~0ull);
+}
+
+/*
+ * The frontend connects again after the backend died, as QEMU's vhost-user
+ * devices that reconnect do: everything set up again, the queue restarted
+ * from its used index (QEMU's guess when GET_VRING_BASE has nobody to ask),
+ * the rings left as the driver has them.
+ */
+static void reconnect(struct vuf *f)
+{
+	uint64_t offered, pf;
+	uint16_t avail = f->avail_idx, seen = f->used_seen;
+
+	vuf_disconnect(f);
+	vuf_connect(f);
+	offered = vuf_get_u64(f, VUF_GET_FEATURES);
+	pf = vuf_get_u64(f, VUF_GET_PROTOCOL_FEATURES) & (VUF_PF_REPLY_ACK | VUF_PF_CONFIG | 1);
+	vuf_send(f, VUF_SET_PROTOCOL_FEATURES, 0, &pf, 8, NULL, 0);
+	g_assert_cmpuint(vuf_acked(f, VUF_SET_OWNER, NULL, 0, NULL, 0), ==, 0);
+	g_assert_cmpuint(f->features & ~offered, ==, 0);
+	g_assert_cmpuint(vuf_acked(f, VUF_SET_FEATURES, &f->features, 8, NULL, 0), ==, 0);
+	vuf_mem_table(f);
+	vuf_start_queue(f, vuf_used_idx(f));
+	f->avail_idx = avail;
+	f->used_seen = seen;
+}
+
+/* Kills the worker (and with helpers its helper, frozen or not). */
+static pid_t kill_worker(struct vuf *f, bool helpers)
+{
+	pid_t w = find_named(f->pid, "x9p-worker");
+
+	g_assert_cmpint(w, >, 0);
+	g_assert_cmpint(kill(w, SIGKILL), ==, 0);
+	if (helpers)
+		signal_named(f->pid, "x9p-helper", SIGKILL);
+	/* The monitor starts the next one at once. */
+	g_assert_cmpint(wait_named(f, "x9p-worker", w), >, 0);
+	return w;
+}
+
+static int read_fid(struct vuf *f, uint32_t fid, char *out, size_t max)
+{
+	struct p9_msg m = { .type = P9_TREAD }, r;
+	uint8_t *buf;
+	int t;
+
+	m.u.tread.fid = fid;
+	m.u.tread.count = (uint32_t)max;
+	t = vuf_rpc(f, VUF_SINGLE, &m, &r, &buf);
+	if (t == P9_RREAD) {
+		g_assert_cmpuint(r.u.rread.count, <, max);
+		memcpy(out, r.u.rread.data, r.u.rread.count);
+		out[r.u.rread.count] = 0;
+	}
+	g_free(buf);
+	return t;
+}
+
+static void t_session(void)
+{
+	struct vuf f;
+	char got[64];
+
+	start(&f);
+	vuf_mount(&f, 65536);
+	g_assert_cmpint(vuf_walk(&f, 1, "file"), ==, P9_RWALK);
+	g_assert_cmpint(vuf_lopen(&f, 1, P9L_RDONLY), ==, P9_RLOPEN);
+	for (int i = 0; i < 2; i++) {
+		kill_worker(&f, false);
+		reconnect(&f);
+		/* No Tversion: the fids are the old session's. */
+		g_assert_cmpint(read_fid(&f, 1, got, sizeof(got)), ==, P9_RREAD);
+		g_assert_cmpstr(got, ==, "hello\n");
+		g_assert_cmpint(vuf_walk(&f, 2 + i, "file"), ==, P9_RWALK);
+	}
+	g_assert_true(vuf_alive(&f));
+	vuf_stop(&f);
+}
+
+static void t_in_flight(void)
+{
+	struct p9_msg m = { .type = P9_TMKDIR }, r;
+	char *dir = g_build_filename(export_dir, "made-in-flight", NULL);
+	struct stat st;
+	struct vuf f;
+	uint64_t in;
+	uint16_t head;
+	uint32_t id, len;
+	uint8_t *buf;
+
+	rmdir(dir);
+	start(&f);
+	vuf_mount(&f, 65536);
+	g_assert_cmpint(vuf_walk(&f, 1, NULL), ==, P9_RWALK);
+	/* The helper frozen: the worker takes the request and waits. */
+	g_assert_cmpuint(signal_named(f.pid, "x9p-helper", SIGSTOP), >, 0);
+	m.tag = 77;
+	m.u.tmkdir.dfid = 1;
+	m.u.tmkdir.name = p9_str_c("made-in-flight");
+	m.u.tmkdir.mode = 0755;
+	head = vuf_post(&f, &m, &in);
+	vuf_kick(&f);
+	g_usleep(300000);
+	g_assert_cmpint(stat(dir, &st), !=, 0);
+	kill_worker(&f, true);
+	reconnect(&f);
+	g_assert_true(vuf_wait_used(&f, &id, &len));
+	g_assert_cmpuint(id, ==, head);
+	g_assert_cmpint(vuf_decode(&f, in, len, &r, &buf), ==, P9_RMKDIR);
+	g_assert_cmpuint(r.tag, ==, 77);
+	g_free(buf);
+	g_assert_cmpint(stat(dir, &st), ==, 0);
+	g_assert_true(S_ISDIR(st.st_mode));
+	/* The session goes on. */
+	g_assert_cmpint(vuf_walk(&f, 2, "made-in-flight"), ==, P9_RWALK);
+	vuf_stop(&f);
+	rmdir(dir);
+	g_free(dir);
+}
+
+static void t_reset(void)
+{
+	struct vuf f;
+
+	start(&f);
+	vuf_mount(&f, 65536);
+	g_assert_cmpint(vuf_walk(&f, 1, "file"), ==, P9_RWALK);
+	/* The VMM goes away for good; a new one starts its own driver. */
+	vuf_disconnect(&f);
+	vuf_connect(&f);
+	vuf_handshake(&f, ~0ull);
+	f.next_desc = 0;
+	kill_worker(&f, false);
+	reconnect(&f);
+	vuf_mount(&f, 65536);
+	g_assert_cmpint(vuf_lopen(&f, 1, P9L_RDONLY), ==, P9_RLERROR);
+	vuf_stop(&f);
+}
+
+int main(int argc, char **argv)
+{
+	char *file;
+	int rc;
+
+	g_test_init(&argc, &argv, NULL);
+	if (geteuid() != 0) {
+		g_test_skip("passthrough needs root");
+		return 0;
+	}
+	export_dir = g_dir_make_tmp("x9p-vhost-revive-XXXXXX", NULL);
+	file = g_build_filename(export_dir, "file", NULL);
+	g_assert_true(g_file_set_contents(file, "hello\n", -1, NULL));
+	g_test_add_func("/vhost-revive/session", t_session);
+	g_test_add_func("/vhost-revive/in-flight", t_in_flight);
+	g_test_add_func("/vhost-revive/reset", t_reset);
+	rc = g_test_run();
+	unlink(file);
+	rmdir(export_dir);
+	g_free(file);
+	g_free(export_dir);
+	return rc;
+}
