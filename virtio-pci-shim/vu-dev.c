@@ -6,6 +6,7 @@
 #define G_LOG_DOMAIN "x9p-vhost"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,6 +56,7 @@ void vu_dev_free(struct vu_dev *d)
 		return;
 	for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 		vu_queue_destroy(&d->q[i]);
+	vu_state_clear_mem(d);
 	vu_mem_unref(d->mem);
 	g_free(d->label);
 	g_free(d);
@@ -97,9 +99,15 @@ void vu_dev_stop_queues(struct vu_dev *d)
 static void reset_device(struct vu_dev *d, bool handover)
 {
 	stop_queues(d, handover);
+	vu_state_clear_mem(d);
 	vu_mem_unref(d->mem);
 	d->mem = NULL;
 	d->protocol_features = 0;
+}
+
+void vu_dev_reset_all(struct vu_dev *d)
+{
+	reset_device(d, false);
 }
 
 static struct vu_queue *queue_of(struct vu_dev *d, uint32_t index)
@@ -167,6 +175,8 @@ static int set_mem_table(struct vu_dev *d, struct vu_msg *m)
 	GError *err = NULL;
 	int fds[VU_MAX_FDS];
 	int nfds = m->nfds;
+	struct vu_mem_src src[VU_MAX_MEM_REGIONS];
+	unsigned nsrc = 0;
 
 	if (!payload_ok(d, m, 8))
 		return H_FATAL;
@@ -180,13 +190,29 @@ static int set_mem_table(struct vu_dev *d, struct vu_msg *m)
 		g_warning("%s: SET_MEM_TABLE payload shorter than its regions", d->label);
 		return H_FATAL;
 	}
+	/* Copies of the descriptors, for a keeper (vu-state.c). */
+	for (int i = 0; d->keep && i < nfds && (unsigned)i < m->payload.memory.nregions &&
+			 i < VU_MAX_MEM_REGIONS; i++) {
+		const struct vu_mem_region_msg *a = &m->payload.memory.regions[i];
+
+		src[i] = (struct vu_mem_src){ .gpa = a->guest_phys_addr, .size = a->memory_size,
+					      .uva = a->userspace_addr, .offset = a->mmap_offset,
+					      .fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3) };
+		nsrc++;
+	}
 	mem = vu_mem_new(&m->payload.memory, fds, nfds, &err);
 	if (!mem) {
 		g_warning("%s: SET_MEM_TABLE: %s", d->label, err->message);
 		g_error_free(err);
+		for (unsigned i = 0; i < nsrc; i++)
+			if (src[i].fd >= 0)
+				close(src[i].fd);
 		return H_FAIL;
 	}
 	vu_dev_set_mem(d, mem);
+	vu_state_clear_mem(d);
+	memcpy(d->mem_src, src, sizeof(src[0]) * nsrc);
+	d->mem_nsrc = nsrc;
 	g_debug("%s: memory table with %u regions", d->label, mem->nregions);
 	return H_OK;
 }
@@ -361,6 +387,22 @@ static int set_config(struct vu_dev *d, struct vu_msg *m)
 }
 
 /* Returns H_OK, H_FAIL or H_FATAL; *replied when the handler answered. */
+/* Whether a request may change what vu-state.c saves. */
+static bool changes_setup(uint32_t request)
+{
+	switch (request) {
+	case VU_GET_FEATURES:
+	case VU_GET_PROTOCOL_FEATURES:
+	case VU_GET_QUEUE_NUM:
+	case VU_GET_CONFIG:
+	case VU_SET_CONFIG:
+	case VU_SET_OWNER:
+		return false;
+	default:
+		return true;
+	}
+}
+
 static int dispatch(struct vu_dev *d, struct vu_msg *m, bool *replied)
 {
 	*replied = false;
@@ -432,6 +474,7 @@ int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 	int ret = 0;
 
 	d->sock = sock;
+	vu_state_save(d);
 	for (;;) {
 		bool replied;
 		int h, err = frontend_wait(sock, stop_fd, reject_fd, -1, d->label);
@@ -461,6 +504,8 @@ int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 		}
 		if (h == H_FAIL)
 			g_info("%s: %s failed", d->label, vu_request_name(m->request));
+		if (changes_setup(m->request))
+			vu_state_save(d);
 		if (!replied && (m->flags & VU_FLAG_NEED_REPLY) &&
 		    (d->protocol_features & (1ull << VU_PROTOCOL_F_REPLY_ACK)) &&
 		    reply_u64(d, m, h == H_OK ? 0 : 1) != H_OK) {
@@ -474,6 +519,8 @@ int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 		for (unsigned i = 0; i < d->nqueues; i++)
 			vu_queue_stop(&d->q[i], d->stop_grace_ms);
 	}
+	if (!handover)
+		vu_state_drop(d);
 	reset_device(d, handover);
 	close(sock);
 	d->sock = -1;

@@ -88,6 +88,28 @@ void vu_dev_free(struct vu_dev *d);
  * stop_fd fired; -EPROTO: it broke the protocol; other -errno.  Connections
  * arriving on reject_fd (a listening socket, or -1) meanwhile are closed. */
 int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd);
+/*
+ * Keeping a connection for a later process (x9p-vhost's next worker):
+ * keep(arg, sock, state, fds, nfds) is called from vu_dev_serve() when a
+ * connection starts and after each request that changed its set-up, with
+ * the set-up as text and the descriptors it needs (the device's: the
+ * callee sends copies), and with sock -1 just before the device closes the
+ * connection itself (the frontend went away or broke the protocol; not
+ * when stop_fd stops it).
+ */
+void vu_dev_set_keeper(struct vu_dev *d,
+		       void (*keep)(void *arg, int sock, const char *state, const int *fds,
+				    unsigned nfds),
+		       void *arg);
+/*
+ * Serves a connection an earlier process served, whose set-up it kept:
+ * state and fds[0..nfds) (taken over) as keep() gave them.  The queues
+ * start again from the used index in guest memory (ops->starting may move
+ * that).  As vu_dev_serve(); -EINVAL (logged) when the set-up cannot be
+ * used, sock closed then too.
+ */
+int vu_dev_serve_adopted(struct vu_dev *d, int sock, const char *state, int *fds,
+			 unsigned nfds, int stop_fd, int reject_fd);
 /* Every feature bit this device offers (device + transport bits). */
 uint64_t vu_dev_features(const struct vu_dev *d);
 

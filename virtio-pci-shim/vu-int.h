@@ -30,6 +30,7 @@ struct vu_queue {
 	struct vu_vring_addr addr;
 	bool have_addr;
 	bool enabled;
+	bool adopted;                /* from an earlier process: base is the used index */
 	int kick_fd;
 
 	GMutex lock;
@@ -62,7 +63,13 @@ struct vu_dev {
 	uint64_t features;           /* acked by SET_FEATURES */
 	uint64_t protocol_features;  /* acked by SET_PROTOCOL_FEATURES */
 	struct vu_mem *mem;
+	/* The memory table's regions as sent, with copies of their
+	 * descriptors (vu-state.c hands them to the next process). */
+	struct vu_mem_src mem_src[VU_MAX_MEM_REGIONS];
+	unsigned mem_nsrc;
 	struct vu_queue q[VU_MAX_QUEUES];
+	void (*keep)(void *arg, int sock, const char *state, const int *fds, unsigned nfds);
+	void *keep_arg;
 };
 
 /* ---- vu-dev.c, for other transports of the same device (virtio-pci.c) ---- */
@@ -71,6 +78,16 @@ void vu_dev_set_mem(struct vu_dev *d, struct vu_mem *mem);
 /* Resets every queue and the device class, and forgets the features;
  * memory stays. */
 void vu_dev_stop_queues(struct vu_dev *d);
+
+/* Stops everything and forgets the frontend's settings (not a handover). */
+void vu_dev_reset_all(struct vu_dev *d);
+
+/* ---- vu-state.c ---- */
+/* Forgets the copies of the memory table's descriptors. */
+void vu_state_clear_mem(struct vu_dev *d);
+/* Hands the set-up to the keeper; tells it the connection is going. */
+void vu_state_save(struct vu_dev *d);
+void vu_state_drop(struct vu_dev *d);
 
 /* ---- vu-queue.c ---- */
 void vu_queue_init(struct vu_dev *d, struct vu_queue *q, unsigned index);

@@ -240,8 +240,14 @@ int vu_queue_start(struct vu_queue *q)
 		g_mutex_unlock(&q->lock);
 		return -EFAULT;
 	}
-	q->vr.last_avail_idx = q->base;
 	memcpy(&used_idx, q->vr.used + 2, sizeof(used_idx));
+	/* Taken over from an earlier process: where the guest sees the device,
+	 * as a frontend that lost its backend assumes (ops->starting may know
+	 * better). */
+	if (q->adopted)
+		q->base = used_idx;
+	q->adopted = false;
+	q->vr.last_avail_idx = q->base;
 	q->vr.used_idx = used_idx;
 	q->vr.event_idx = d->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	q->vr.indirect = d->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
@@ -325,6 +331,7 @@ void vu_queue_reset(struct vu_queue *q)
 	q->base = 0;
 	q->have_addr = false;
 	q->enabled = false;
+	q->adopted = false;
 }
 
 void vu_queue_set_call(struct vu_queue *q, int fd)

@@ -100,7 +100,8 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 {
 	struct x9p_mservice *s = opaque;
 
-	if (s->w == w && s->kept && (m->type == MW_KEEP_FD || m->type == MW_DROP_FD))
+	if (s->w == w && s->kept &&
+	    (m->type == MW_KEEP_FD || m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE))
 		x9p_kept_note(s->kept, m);
 }
 
@@ -161,7 +162,8 @@ static bool start_worker(struct x9p_mservice *s)
 	/* The open files without a name the previous worker handed over. */
 	if (s->kept) {
 		kept = x9p_kept_msgs(s->kept);
-		s->config.u[MW_CF_KEPT_FDS] = kept->len;
+		s->config.u[MW_CF_KEPT_FDS] = x9p_kept_nfiles(s->kept);
+		s->config.u[MW_CF_KEPT_DEVICE] = x9p_kept_has_device(s->kept);
 		wc.after = (struct mw_msg *const *)kept->pdata;
 		wc.nafter = kept->len;
 	}

@@ -14,6 +14,7 @@ struct x9p_kept {
 	char *label;
 	GHashTable *fds;            /* journal node slot -> descriptor */
 	bool full;                  /* the limit was logged */
+	struct mw_msg *device;      /* the latest KEEP_DEVICE, its descriptors copied */
 };
 
 int x9p_journal_memfd(void)
@@ -48,10 +49,46 @@ struct x9p_kept *x9p_kept_new(const char *label)
 	return k;
 }
 
+static void drop_device(struct x9p_kept *k)
+{
+	if (k->device) {
+		mw_clear(k->device);
+		g_free(k->device);
+		k->device = NULL;
+	}
+}
+
+/* A connection and its set-up (vhost-user); none: the connection ended. */
+static void keep_device(struct x9p_kept *k, const struct mw_msg *m)
+{
+	struct mw_msg *d;
+	struct stat st;
+
+	drop_device(k);
+	/* The first descriptor must be the connection. */
+	if (m->nfds == 0 || m->ns != 1 || fstat(m->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	d = g_new(struct mw_msg, 1);
+	mw_init(d, MW_KEPT_DEVICE, 0);
+	mw_add_str(d, m->s[0]);
+	for (unsigned i = 0; i < m->nfds; i++) {
+		int fd = fcntl(m->fds[i], F_DUPFD_CLOEXEC, 3);
+
+		if (fd < 0) {
+			mw_clear(d);
+			g_free(d);
+			return;
+		}
+		mw_add_fd(d, fd);
+	}
+	k->device = d;
+}
+
 void x9p_kept_free(struct x9p_kept *k)
 {
 	if (!k)
 		return;
+	drop_device(k);
 	g_hash_table_destroy(k->fds);
 	g_free(k->label);
 	g_free(k);
@@ -61,6 +98,7 @@ void x9p_kept_clear(struct x9p_kept *k)
 {
 	g_hash_table_remove_all(k->fds);
 	k->full = false;
+	drop_device(k);
 }
 
 void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m)
@@ -69,6 +107,10 @@ void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m)
 	struct stat st;
 	int fd;
 
+	if (m->type == MW_KEEP_DEVICE) {
+		keep_device(k, m);
+		return;
+	}
 	if (slot == 0 || slot >= X9P_JOURNAL_MAX_NODES)
 		return;
 	if (m->type == MW_DROP_FD) {
@@ -107,5 +149,24 @@ GPtrArray *x9p_kept_msgs(struct x9p_kept *k)
 		mw_add_fd(m, GPOINTER_TO_INT(v));
 		g_ptr_array_add(a, m);
 	}
+	if (k->device) {
+		struct mw_msg *m = g_new(struct mw_msg, 1);
+
+		mw_init(m, MW_KEPT_DEVICE, 0);
+		mw_add_str(m, k->device->s[0]);
+		for (unsigned i = 0; i < k->device->nfds; i++)
+			mw_add_fd(m, k->device->fds[i]);
+		g_ptr_array_add(a, m);
+	}
 	return a;
+}
+
+unsigned x9p_kept_nfiles(struct x9p_kept *k)
+{
+	return g_hash_table_size(k->fds);
+}
+
+bool x9p_kept_has_device(struct x9p_kept *k)
+{
+	return k->device != NULL;
 }

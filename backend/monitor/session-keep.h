@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What the monitor keeps of a device's 9P session for the device's next
- * worker (journal/journal.h): the journal itself, and the open files no
- * name leads to any more that the worker handed over (KEEP_FD, DROP_FD).
- * The monitor never reads either: it only holds them.
+ * worker (journal/journal.h): the journal itself, the open files no name
+ * leads to any more that the worker handed over (KEEP_FD, DROP_FD), and
+ * for a vhost-user device the frontend connection with its set-up
+ * (KEEP_DEVICE).  The monitor never reads any of them: it only holds them.
  *
  * x9p_kept_note() takes a worker's KEEP_FD or DROP_FD with unchecked
  * values: a slot outside the journal's node range, anything but one
  * regular file, or a file beyond MW_KEPT_FDS_MAX is ignored (the limit is
- * logged once).  x9p_kept_msgs() gives the KEPT_FD messages for the next
- * worker (g_ptr_array_unref frees them; the descriptors stay here).
+ * logged once); a KEEP_DEVICE whose first descriptor is not a socket, or
+ * that has none, leaves no device kept.  x9p_kept_msgs() gives the
+ * messages for the next worker, x9p_kept_nfiles() KEPT_FDs then a
+ * KEPT_DEVICE if x9p_kept_has_device() (g_ptr_array_unref frees them; the
+ * descriptors stay here).
  */
 #ifndef X9P_MONITOR_SESSION_KEEP_H
 #define X9P_MONITOR_SESSION_KEEP_H
@@ -28,7 +32,9 @@ struct x9p_kept *x9p_kept_new(const char *label);
 void x9p_kept_free(struct x9p_kept *k);
 void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m);
 GPtrArray *x9p_kept_msgs(struct x9p_kept *k);
-/* The session ended: the files go. */
+unsigned x9p_kept_nfiles(struct x9p_kept *k);
+bool x9p_kept_has_device(struct x9p_kept *k);
+/* The session ended: the files and the device go. */
 void x9p_kept_clear(struct x9p_kept *k);
 
 #endif

@@ -230,6 +230,7 @@ static gboolean on_message(gint fd, GIOCondition cond, gpointer data)
 	case MW_FAULT:
 	case MW_KEEP_FD:
 	case MW_DROP_FD:
+	case MW_KEEP_DEVICE:
 		if (w->cfg.note) {
 			w->cfg.note(w->cfg.opaque, w, &m);
 			break;

@@ -37,13 +37,21 @@
  *                      monitor records it for a successor to resume.
  *   FAULT        W->M  xen: the frontend broke its rings (string: how);
  *                      the monitor closes the device and the worker.
- *   KEEP_FD      W->M  xen: an open file no name leads to any more, of
+ *   KEEP_FD      W->M  an open file no name leads to any more, of
  *                      journal node `slot` (descriptor: the file, which
  *                      must be regular); the monitor keeps it for the
  *                      device's next worker (at most MW_KEPT_FDS_MAX).
- *   DROP_FD      W->M  xen: the node of `slot` is gone: close its file.
- *   KEPT_FD      M->W  xen: one kept file (slot, descriptor), sent right
+ *   DROP_FD      W->M  the node of `slot` is gone: close its file.
+ *   KEPT_FD      M->W  one kept file (slot, descriptor), sent right
  *                      after CONFIG, MW_CF_KEPT_FDS of them.
+ *   KEEP_DEVICE  W->M  vhost-user: the frontend connection and its set-up
+ *                      (string: the set-up as text, virtio-pci-shim/
+ *                      vu-state.c; descriptors: the connection first,
+ *                      then those of the set-up), each time it changes;
+ *                      none: the connection is over.  The monitor holds
+ *                      the latest, unread, for the device's next worker.
+ *   KEPT_DEVICE  M->W  vhost-user: that message back, after the KEPT_FDs
+ *                      when MW_CF_KEPT_DEVICE.
  */
 #ifndef X9P_PRIVSEP_MW_H
 #define X9P_PRIVSEP_MW_H
@@ -73,6 +81,8 @@ enum mw_type {
 	MW_KEEP_FD,
 	MW_DROP_FD,
 	MW_KEPT_FD,
+	MW_KEEP_DEVICE,
+	MW_KEPT_DEVICE,
 	MW_TYPE_END
 };
 
@@ -100,7 +110,8 @@ enum {
 	MW_CF_RESUME_MSIZE,
 	MW_CF_MAX_FILES,        /* xen: the device's quota (0: none) */
 	MW_CF_MAX_SPACE_MIB,
-	MW_CF_KEPT_FDS,         /* xen: KEPT_FD messages that follow */
+	MW_CF_KEPT_FDS,         /* KEPT_FD messages that follow */
+	MW_CF_KEPT_DEVICE,      /* vhost: 1 when a KEPT_DEVICE follows them */
 	MW_CF_NU
 };
 /* CONFIG's strings: label, synthetic spec, mount tag (vhost), endpoints. */
@@ -122,7 +133,7 @@ enum {
 	MW_CF_AUTO_DELETE = 1u << 3,   /* xen quota */
 	MW_CF_KEEP_FIDS = 1u << 4,     /* Tversion keeps fids (Xen frontends) */
 	MW_CF_VFIO_USER = 1u << 5,     /* vhost role: a vfio-user virtio-pci device */
-	MW_CF_JOURNAL = 1u << 6,       /* xen: a session journal descriptor comes along */
+	MW_CF_JOURNAL = 1u << 6,       /* a session journal descriptor comes along */
 	MW_CF_FLAGS_ALL = (1u << 7) - 1,
 };
 

@@ -36,7 +36,7 @@ static void drop_fd(void *arg, uint32_t slot)
 static const struct x9p_journal_keeper keeper = { keep_fd, drop_fd, NULL };
 
 bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_journal **out,
-			bool *restored, char **why)
+			bool *restored, struct mw_msg *device, char **why)
 {
 	/* After the endpoints' descriptors; only the trace's comes later. */
 	unsigned at = c->nfds - 1 - (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0);
@@ -45,6 +45,7 @@ bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_jou
 
 	*out = NULL;
 	*restored = false;
+	mw_init(device, MW_KEPT_DEVICE, 0);
 	label = c->s[MW_CF_S_LABEL];
 	if (c->u[MW_CF_FLAGS] & MW_CF_JOURNAL) {
 		j = x9p_journal_open(c->fds[at], restored, &bad);
@@ -72,6 +73,16 @@ bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_jou
 			mw_clear_keep_fds(&k);
 		}
 		mw_clear(&k);
+	}
+	if (c->u[MW_CF_KEPT_DEVICE]) {
+		int rc = x9p_wlink_recv(link, MW_KEPT_DEVICE, device);
+
+		if (rc < 0) {
+			*why = g_strdup_printf("receiving the kept device from the monitor: %s",
+					       g_strerror(-rc));
+			x9p_journal_close(j);
+			return false;
+		}
 	}
 	*out = j;
 	return true;

@@ -4,10 +4,12 @@
  * it over: CONFIG with MW_CF_JOURNAL carries its descriptor right after the
  * endpoints' ones, and MW_CF_KEPT_FDS KEPT_FD messages follow CONFIG with
  * the open files no name leads to that the monitor kept for the previous
- * worker.  The monitor is the journal's keeper of such files from then on
- * (KEEP_FD, DROP_FD).
+ * worker, then with MW_CF_KEPT_DEVICE the KEPT_DEVICE of a vhost-user
+ * device (its frontend connection and set-up).  The monitor is the
+ * journal's keeper of such files from then on (KEEP_FD, DROP_FD).
  *
- * x9p_worker_journal() maps it and takes the kept files in; called once,
+ * x9p_worker_journal() maps it, takes the kept files in and puts the kept
+ * device in *device (mw_init'ed empty when there is none); called once,
  * before the lockdown and before anything else is read from the link.
  * False only when the monitor is gone (*why, g_free); *out is NULL when
  * CONFIG has no journal or it cannot be used (logged): the worker serves
@@ -24,6 +26,6 @@
 struct x9p_journal;
 
 bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_journal **out,
-			bool *restored, char **why);
+			bool *restored, struct mw_msg *device, char **why);
 
 #endif

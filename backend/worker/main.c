@@ -69,8 +69,10 @@ static bool config_valid(const struct mw_msg *c, char **why)
 	else if (c->u[MW_CF_FS] > MW_FS_PROXY || c->u[MW_CF_MODEL] > X9P_SM_NONE ||
 		 c->u[MW_CF_MULTIDEVS] > X9P_MULTIDEVS_WARN || c->u[MW_CF_FLAGS] & ~MW_CF_FLAGS_ALL)
 		*why = g_strdup("unknown filesystem settings");
-	else if (c->u[MW_CF_KEPT_FDS] > MW_KEPT_FDS_MAX)
-		*why = g_strdup_printf("%u kept files", c->u[MW_CF_KEPT_FDS]);
+	else if (c->u[MW_CF_KEPT_FDS] > MW_KEPT_FDS_MAX || c->u[MW_CF_KEPT_DEVICE] > 1 ||
+		 (c->u[MW_CF_KEPT_DEVICE] && c->u[MW_CF_ROLE] != MW_ROLE_VHOST))
+		*why = g_strdup_printf("%u kept files, %u kept devices", c->u[MW_CF_KEPT_FDS],
+				       c->u[MW_CF_KEPT_DEVICE]);
 	else if (n == 0 || !names_ok || c->nfds != nfds)
 		*why = g_strdup_printf("%u endpoints with %u names and %u descriptors", n, c->ns,
 				       c->nfds);
@@ -173,7 +175,7 @@ int main(int argc, char **argv)
 		sigaddset(&sigs, SIGTERM);
 		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	}
-	if (!x9p_worker_journal(&c, w.link, &w.journal, &w.restored, &why)) {
+	if (!x9p_worker_journal(&c, w.link, &w.journal, &w.restored, &w.kept_device, &why)) {
 		g_critical("%s: %s", c.s[MW_CF_S_LABEL], why);
 		return 1;
 	}
@@ -244,6 +246,7 @@ out:
 		x9p_trace_close(trace);
 	g_clear_error(&err);
 	mw_clear(&c);
+	mw_clear(&w.kept_device);
 	x9p_wlink_free(w.link);
 	return status;
 }

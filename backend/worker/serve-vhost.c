@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -32,6 +33,49 @@ static int serve_vu(void *dev, int sock, int stop_fd, int reject_fd)
 static int serve_vfu(void *dev, int sock, int stop_fd, int reject_fd)
 {
 	return vfu_dev_serve(dev, sock, stop_fd, reject_fd);
+}
+
+static struct x9p_wlink *mlink;
+static gint said_unkept;
+
+/*
+ * The monitor keeps the frontend connection and its set-up, so that the
+ * next worker goes on serving it if this one dies (vu-dev.h).
+ */
+static void keep_device(void *arg, int sock, const char *state, const int *fds, unsigned nfds)
+{
+	const char *label = arg;
+	struct mw_msg m;
+
+	mw_init(&m, MW_KEEP_DEVICE, 0);
+	if (sock >= 0 && nfds + 1 <= MW_MAX_FDS && strlen(state) <= MW_MAX_STR) {
+		mw_add_str(&m, state);
+		mw_add_fd(&m, sock);
+		for (unsigned i = 0; i < nfds; i++)
+			mw_add_fd(&m, fds[i]);
+	} else if (sock >= 0 && g_atomic_int_compare_and_exchange(&said_unkept, 0, 1)) {
+		g_warning("%s: a set-up of %u descriptors cannot be kept: the frontend loses the "
+			  "device if this worker dies", label, nfds);
+	}
+	if (x9p_wlink_send(mlink, &m) < 0)
+		g_warning("%s: cannot hand the frontend connection to the monitor", label);
+	mw_clear_keep_fds(&m);
+}
+
+/* Serves the connection the previous worker left, if any, until it ends. */
+static void serve_kept(struct vu_dev *dev, struct mw_msg *k, int stop_fd, int reject_fd)
+{
+	int sock, err;
+
+	if (k->nfds == 0 || k->ns != 1)
+		return;
+	sock = k->fds[0];
+	k->fds[0] = -1;
+	err = vu_dev_serve_adopted(dev, sock, k->s[0], k->fds + 1, k->nfds - 1, stop_fd,
+				   reject_fd);
+	if (err < 0)
+		g_warning("frontend connection ended: %s; waiting for the next one",
+			  g_strerror(-err));
 }
 
 int x9p_worker_serve_vhost(struct x9p_wctx *w)
@@ -60,8 +104,6 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 		return 1;
 	}
 	p9 = p9vq_new(w->engine, VHOST_MAX_MSIZE, label);
-	if (w->journal)
-		p9vq_set_journal(p9, w->journal, w->restored);
 	dcfg.features = 1ull << VIRTIO_9P_MOUNT_TAG;
 	dcfg.config = config;
 	dcfg.config_len = p9vq_config(c->s[MW_CF_S_TAG], config, sizeof(config));
@@ -72,6 +114,14 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 	dcfg.label = label;
 	dev = vu_dev_new(&dcfg);
 	serving = dev;
+	/* A journal: this worker may take over from, and be taken over by,
+	 * another (vhost-user only: QEMU's vfio-user client cannot go on
+	 * with another process). */
+	if (w->journal && !(c->u[MW_CF_FLAGS] & MW_CF_VFIO_USER)) {
+		p9vq_set_journal(p9, w->journal, w->restored);
+		mlink = w->link;
+		vu_dev_set_keeper(dev, keep_device, (void *)label);
+	}
 	if (c->u[MW_CF_FLAGS] & MW_CF_VFIO_USER) {
 		vfu = vfu_dev_new(dev, VIRTIO_ID_9P, label);
 		p9vq_set_inline(p9, true);
@@ -83,6 +133,7 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 		close(fd);
 		status = 1;
 	} else if (kind == 1) {
+		serve_kept(dev, &w->kept_device, sigfd, fd);
 		if (vhost_serve_listener(serve, serving, fd, sigfd) < 0)
 			status = 1;
 		close(fd);

@@ -27,6 +27,9 @@ struct x9p_wctx {
 	 * holds a previous worker's session to take over. */
 	struct x9p_journal *journal;
 	bool restored;
+	/* vhost-user: the frontend connection a previous worker served, with
+	 * its set-up (KEPT_DEVICE; no descriptor when there is none). */
+	struct mw_msg kept_device;
 };
 
 int x9p_worker_serve_sockets(struct x9p_wctx *w);
