@@ -116,7 +116,7 @@ $(B)/fuzz/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz-%.o $(FUZZ_LIB)
 
 # The monitor's side of a worker, fuzzed by a hostile one.
 $(B)/fuzz/fuzz-monitor: $(B)/fuzz/obj/tests/fuzz/fuzz-monitor.o \
-		$(call fuzzobj,backend/monitor/worker.c) $(FUZZ_LIB)
+		$(call fuzzobj,backend/monitor/worker.c backend/monitor/session-keep.c) $(FUZZ_LIB)
 	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The vfio-user codec, fuzzed over a socketpair.
@@ -148,6 +148,12 @@ WORKER_SRCS := $(wildcard backend/worker/*.c) $(VHOST_DEV_SRCS)
 $(B)/fuzz/fuzz-vfu-dev: $(B)/fuzz/obj/tests/fuzz/fuzz-vfu-dev.o $(call fuzzobj,$(VHOST_DEV_SRCS)) \
 		$(FUZZ_LIB)
 	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
+
+# A vhost-user connection's kept set-up, adopted by the real device.
+$(B)/fuzz/fuzz-vu-state: $(B)/fuzz/obj/tests/fuzz/fuzz-vu-state.o $(call fuzzobj,$(VHOST_DEV_SRCS)) \
+		$(FUZZ_LIB)
+	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
+
 $(B)/x9p-backend: $(call obj,backend/main.c $(MONITOR_SRCS) $(XEN_SRCS)) $(LIBX9P)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(if $(XEN_SRCS),$(XEN_LIBS))
 

@@ -154,6 +154,8 @@ static bool adopt(struct vu_dev *d, const char *state, int *fds, unsigned nfds, 
 			q->addr = a;
 			q->have_addr = have;
 			q->enabled = en;
+			if (q->kick_fd >= 0)
+				close(q->kick_fd);      /* the queue named twice */
 			q->kick_fd = kick ? take(fds, nfds, &at) : -1;
 			if (call)
 				vu_queue_set_call(q, take(fds, nfds, &at));

@@ -39,6 +39,7 @@
 
 #include <glib.h>
 
+#include "monitor/session-keep.h"
 #include "monitor/worker.h"
 #include "privsep/mw.h"
 #include "fuzz-common.h"
@@ -199,7 +200,7 @@ static int hostile_worker(guint32 seed)
 		int len, kind = g_rand_int_range(r, 0, 10);
 		static const enum mw_type valid[] = {
 			MW_READY, MW_HELPER_START, MW_HELPER_KILL, MW_HELPER_REAP,
-			MW_SESSION, MW_FAULT, MW_KEEP_FD, MW_DROP_FD,
+			MW_SESSION, MW_FAULT, MW_KEEP_FD, MW_DROP_FD, MW_KEEP_DEVICE,
 		};
 
 		if (kind < 6) {
@@ -215,6 +216,8 @@ static int hostile_worker(guint32 seed)
 				mw_add_str(&m, "ring 0: \x01\x7f fault");
 			if (m.type == MW_KEEP_FD || m.type == MW_DROP_FD)
 				m.u[MW_KF_SLOT] = g_rand_int(r);
+			if (m.type == MW_KEEP_DEVICE && g_rand_boolean(r))
+				mw_add_str(&m, "f=1 pf=0 r=0:\x01:2:3 q=0:40");
 			len = mw_encode(&m, buf, sizeof(buf));
 			mw_clear(&m);
 			if (kind == 5 && len > 0)
@@ -313,6 +316,7 @@ struct round {
 	int exits;
 	bool ready;
 	unsigned notes;
+	struct x9p_kept *kept;      /* what a vhost-user monitor keeps of them */
 };
 
 /* The Xen monitor's notes: their values are the receiver's to check. */
@@ -321,11 +325,14 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 	struct round *rd = opaque;
 
 	CHECK(m->type == MW_SESSION || m->type == MW_FAULT || m->type == MW_KEEP_FD ||
-	      m->type == MW_DROP_FD, "a note of type %u", m->type);
+	      m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE, "a note of type %u", m->type);
 	CHECK(m->type != MW_FAULT || m->ns <= 1, "a FAULT with %u strings", m->ns);
 	CHECK(m->type != MW_KEEP_FD || m->nfds <= 1, "a KEEP_FD with %u descriptors", m->nfds);
-	CHECK(m->type == MW_KEEP_FD || m->nfds == 0, "a %s with descriptors",
-	      mw_type_name(m->type));
+	CHECK(m->type == MW_KEEP_FD || m->type == MW_KEEP_DEVICE || m->nfds == 0,
+	      "a %s with descriptors", mw_type_name(m->type));
+	CHECK(m->type != MW_KEEP_DEVICE || m->ns <= 1, "a KEEP_DEVICE with %u strings", m->ns);
+	if (m->type == MW_KEEP_FD || m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE)
+		x9p_kept_note(rd->kept, m);
 	rd->notes++;
 }
 
@@ -353,7 +360,7 @@ static gboolean round_timeout(gpointer data)
 
 static void fuzz_monitor(guint32 seed, struct fake *f)
 {
-	struct round rd = { .loop = g_main_loop_new(NULL, FALSE) };
+	struct round rd = { .loop = g_main_loop_new(NULL, FALSE), .kept = x9p_kept_new("fuzz") };
 	struct mw_msg cfg;
 	struct x9p_mworker_cfg wc = {
 		.daemon = "fuzz-monitor",
@@ -393,6 +400,8 @@ static void fuzz_monitor(guint32 seed, struct fake *f)
 	}
 	g_clear_error(&err);
 	mw_clear(&cfg);
+	g_ptr_array_unref(x9p_kept_msgs(rd.kept));
+	x9p_kept_free(rd.kept);
 	g_main_loop_unref(rd.loop);
 }
 

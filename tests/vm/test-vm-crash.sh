@@ -35,7 +35,7 @@ B=${X9P_BUILD:-build}
 case $B in /*) ;; *) B=$top/$B ;; esac
 secs=${X9P_CRASH_SECONDS:-30}
 period=${X9P_CRASH_PERIOD:-0.1}
-guests=${X9P_CRASH_GUESTS:-6.12:fd:kill 6.1:vhost:kill 6.12:vfu:kill 6.12:fd:calm}
+guests=${X9P_CRASH_GUESTS:-6.12:fd:kill 6.1:vhost:kill 6.12:vfu:kill 6.12:vhost:wkill 6.12:fd:calm}
 . "$top/tests/lib/proctree.sh"
 
 n=0
