@@ -22,6 +22,7 @@
 #include "fs/helper-spawn.h"
 #include "log/log.h"
 #include "monitor/confine.h"
+#include "monitor/reexec.h"
 #include "monitor/service.h"
 #include "privsep/mw.h"
 #include "socket/socket.h"
@@ -417,41 +418,6 @@ static gboolean on_reload(gpointer data)
 	return on_signal(data);
 }
 
-/*
- * The program file and arguments to execute on reload, without --ready-fd
- * (the descriptor is used up): taken before option parsing changes argv.
- * The path is read now, so that a file replaced by an upgrade is the one
- * executed.
- */
-static char *self_path;
-static GPtrArray *self_argv;
-
-static void save_self(int argc, char **argv)
-{
-	self_path = g_file_read_link("/proc/self/exe", NULL);
-	self_argv = g_ptr_array_new();
-	for (int i = 0; i < argc; i++) {
-		if (g_str_has_prefix(argv[i], "--ready-fd=")) {
-			continue;
-		} else if (strcmp(argv[i], "--ready-fd") == 0) {
-			i++;
-			continue;
-		}
-		g_ptr_array_add(self_argv, argv[i]);
-	}
-	g_ptr_array_add(self_argv, NULL);
-}
-
-static void exec_self(void)
-{
-	if (!self_path) {
-		g_critical("reload: the program file is not known; exiting");
-		return;
-	}
-	execv(self_path, (char **)self_argv->pdata);
-	g_critical("reload: executing %s: %s", self_path, g_strerror(errno));
-}
-
 static gboolean on_signal(gpointer data)
 {
 	g_info("%s: shutting down", (const char *)data);
@@ -538,7 +504,7 @@ int main(int argc, char **argv)
 	}
 	g_set_prgname("x9p-backend");
 	x9p_log_init("x9p-backend", false, G_LOG_LEVEL_INFO);
-	save_self(argc, argv);
+	x9p_reexec_save(argc, argv);
 	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
@@ -657,6 +623,6 @@ out:
 		x9p_sock_addr_clear(&addrs[i]);
 	g_free(addrs);
 	if (reload && exit_status == 0)
-		exec_self();
+		x9p_reexec();
 	return exit_status;
 }

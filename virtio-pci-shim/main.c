@@ -25,6 +25,7 @@
 #include "core/trace.h"
 #include "fs/helper-spawn.h"
 #include "monitor/confine.h"
+#include "monitor/reexec.h"
 #include "monitor/service.h"
 #include "socket/socket.h"
 
@@ -117,8 +118,12 @@ static const char description[] =
 	"where N = 2 + the length of the tag.  In the guest:\n"
 	"  mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 TAG /mnt\n"
 	"\n"
-	"SIGINT and SIGTERM end the program.  Exit status: 0 after a signal or when an\n"
-	"inherited connection ended, 1 on a runtime error, 2 on bad usage.";
+	"SIGINT and SIGTERM end the program.  SIGHUP executes the program file again\n"
+	"in the same process (an upgrade): the worker hands the device over, and the\n"
+	"new program's worker serves the same connection and session (vhost-user;\n"
+	"with --vfio-user or an inherited connection, SIGHUP ends the program).\n"
+	"Exit status: 0 after a signal or when an inherited connection ended, 1 on a\n"
+	"runtime error, 2 on bad usage.";
 
 static bool G_GNUC_PRINTF(2, 3) usage_error(GError **err, const char *fmt, ...)
 {
@@ -183,8 +188,21 @@ static bool check_options(GError **err)
 
 static GMainLoop *loop;
 static struct x9p_mservice *service;
-static bool stopping;
+static bool stopping, reload;
 static int status;
+
+/* SIGHUP: the worker hands the device over, then main() executes the
+ * program file again (monitor/reexec.h). */
+static gboolean on_reload(gpointer data)
+{
+	if (!stopping) {
+		reload = true;
+		g_message("SIGHUP: handing the device over to a new x9p-vhost");
+		stopping = true;
+		x9p_mservice_stop(service);
+	}
+	return G_SOURCE_CONTINUE;
+}
 
 static gboolean on_signal(gpointer data)
 {
@@ -259,6 +277,7 @@ int main(int argc, char **argv)
 
 	g_set_prgname("x9p-vhost");
 	x9p_log_init("x9p-vhost", false, G_LOG_LEVEL_INFO);
+	x9p_reexec_save(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 
 	octx = g_option_context_new("- vhost-user virtio-9p device");
@@ -296,6 +315,7 @@ int main(int argc, char **argv)
 	loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGINT, on_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_signal, NULL);
+	g_unix_signal_add(SIGHUP, on_reload, NULL);
 	where = opt.socket_path ? g_strdup_printf("unix:%s", opt.socket_path) :
 				  g_strdup_printf("fd:%d", opt.fd);
 	if (!x9p_sock_addr_parse(where, &addr, &err)) {
@@ -351,6 +371,14 @@ int main(int argc, char **argv)
 			  (size_t)2 + strlen(opt.tag),
 			  opt.socket_path ? opt.socket_path : "an inherited descriptor");
 	g_main_loop_run(loop);
+	if (reload && status == 0) {
+		if (x9p_mservice_handover(service)) {
+			x9p_reexec();
+			status = 1;
+		} else
+			g_message("SIGHUP: nothing to hand over (vfio-user, or an inherited "
+				  "connection); stopping");
+	}
 	g_info("shutting down");
 out:
 	x9p_mservice_free(service);

@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "x9p-backend"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -238,15 +239,20 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 		   s->n == 1 ? g_strdup(s->eps[0].bound) :
 			       g_strdup_printf("%s+%u", s->eps[0].bound, s->n - 1);
 	if (cfg->journal && !s->has_conn) {
-		/* After the endpoints' descriptors (worker/journal-link.h). */
-		s->journal_fd = x9p_journal_memfd();
+		/* The previous program's, after a reload; else a new one. */
+		s->kept = x9p_kept_from_env(s->label, &s->journal_fd);
+		if (s->journal_fd >= 0)
+			g_message("%s: taking the session over from the previous program", s->label);
+		else
+			s->journal_fd = x9p_journal_memfd();
 		if (s->journal_fd < 0) {
 			g_warning("%s: cannot make a session journal (%s): a worker's death will "
 				  "cost the guest its session", s->label, g_strerror(errno));
+			g_clear_pointer(&s->kept, x9p_kept_free);
 		} else {
+			/* After the endpoints' descriptors (worker/journal-link.h). */
 			s->config.u[MW_CF_FLAGS] |= MW_CF_JOURNAL;
 			mw_add_fd(&s->config, s->journal_fd);
-			s->kept = x9p_kept_new(s->label);
 		}
 	}
 	if (cfg->trace_fd >= 0) {
@@ -277,6 +283,28 @@ void x9p_mservice_stop(struct x9p_mservice *s)
 		x9p_mworker_terminate(s->w, STOP_GRACE_S);
 	else
 		s->cfg.ended(s->cfg.opaque, 0);
+}
+
+bool x9p_mservice_handover(struct x9p_mservice *s)
+{
+	if (s->w || !s->kept)
+		return false;
+	x9p_kept_to_env(s->kept, s->journal_fd);
+	for (unsigned i = 0; i < s->n; i++) {
+		struct x9p_sock_endpoint *ep = &s->eps[i];
+		int fl;
+
+		/* An inherited listening socket goes on in the new program under
+		 * the same number; the others are made again there. */
+		if (ep->listening && ep->path == NULL && !strcmp(ep->family, "fd") &&
+		    (fl = fcntl(ep->rfd, F_GETFD)) >= 0 &&
+		    fcntl(ep->rfd, F_SETFD, fl & ~FD_CLOEXEC) == 0) {
+			ep->rfd = ep->wfd = -1;
+			continue;
+		}
+		x9p_sock_endpoint_clear(ep);
+	}
+	return true;
 }
 
 void x9p_mservice_free(struct x9p_mservice *s)

@@ -56,6 +56,15 @@ struct x9p_mservice;
 struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GError **err);
 /* Terminates the worker; ended() follows when it is gone. */
 void x9p_mservice_stop(struct x9p_mservice *s);
+/*
+ * After the worker stopped (x9p_mservice_stop, ended() called): leaves
+ * the session for the daemon's program executed again in this process (a
+ * reload): the journal and what is kept go to the environment
+ * (monitor/session-keep.h), an inherited listening socket stays open for
+ * it, the other endpoints are closed and removed.  False when the service
+ * keeps no session (it has no journal) or a worker still runs.
+ */
+bool x9p_mservice_handover(struct x9p_mservice *s);
 /* Kills what still runs, closes and removes the endpoints. */
 void x9p_mservice_free(struct x9p_mservice *s);
 

@@ -3,8 +3,12 @@
  * session-keep.h. */
 #define G_LOG_DOMAIN "x9p-backend"
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <limits.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "journal/journal.h"
@@ -169,4 +173,89 @@ unsigned x9p_kept_nfiles(struct x9p_kept *k)
 bool x9p_kept_has_device(struct x9p_kept *k)
 {
 	return k->device != NULL;
+}
+
+/* The descriptor survives an exec. */
+static int inheritable(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+	return fd;
+}
+
+void x9p_kept_to_env(struct x9p_kept *k, int journal_fd)
+{
+	GString *v = g_string_new(NULL);
+	GHashTableIter it;
+	gpointer key, val;
+
+	if (journal_fd >= 0)
+		g_string_append_printf(v, "journal=%d", inheritable(journal_fd));
+	g_hash_table_iter_init(&it, k->fds);
+	while (g_hash_table_iter_next(&it, &key, &val))
+		g_string_append_printf(v, " file=%u:%d", GPOINTER_TO_UINT(key),
+				       inheritable(GPOINTER_TO_INT(val)));
+	if (k->device) {
+		g_string_append(v, " device=");
+		for (unsigned i = 0; i < k->device->nfds; i++)
+			g_string_append_printf(v, "%s%d", i ? "," : "", inheritable(k->device->fds[i]));
+		g_setenv(X9P_KEPT_DEVICE_ENV, k->device->s[0], TRUE);
+	}
+	g_setenv(X9P_KEPT_ENV, v->str, TRUE);
+	g_string_free(v, TRUE);
+}
+
+/* A descriptor named in the environment: one we own, made close-on-exec. */
+static int env_fd(const char *s)
+{
+	char *end;
+	long fd = strtol(s, &end, 10);
+
+	if (end == s || fd < 3 || fd > INT_MAX || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -1;
+	return (int)fd;
+}
+
+struct x9p_kept *x9p_kept_from_env(const char *label, int *journal_fd)
+{
+	const char *v = g_getenv(X9P_KEPT_ENV), *state = g_getenv(X9P_KEPT_DEVICE_ENV);
+	struct x9p_kept *k = x9p_kept_new(label);
+	gchar **tok;
+
+	*journal_fd = -1;
+	if (!v)
+		return k;
+	tok = g_strsplit(v, " ", -1);
+	for (gchar **t = tok; *t; t++) {
+		unsigned slot;
+		int fd;
+
+		if (g_str_has_prefix(*t, "journal=")) {
+			*journal_fd = env_fd(*t + 8);
+		} else if (sscanf(*t, "file=%u:", &slot) == 1 && strchr(*t, ':')) {
+			fd = env_fd(strchr(*t, ':') + 1);
+			if (fd >= 0 && slot > 0 && slot < X9P_JOURNAL_MAX_NODES)
+				g_hash_table_insert(k->fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd));
+			else if (fd >= 0)
+				close(fd);
+		} else if (g_str_has_prefix(*t, "device=") && state && !k->device) {
+			gchar **f = g_strsplit(*t + 7, ",", -1);
+
+			k->device = g_new(struct mw_msg, 1);
+			mw_init(k->device, MW_KEPT_DEVICE, 0);
+			mw_add_str(k->device, state);
+			for (gchar **x = f; *x && k->device->nfds < MW_MAX_FDS; x++) {
+				fd = env_fd(*x);
+				if (fd >= 0)
+					mw_add_fd(k->device, fd);
+			}
+			g_strfreev(f);
+		}
+	}
+	g_strfreev(tok);
+	g_unsetenv(X9P_KEPT_ENV);
+	g_unsetenv(X9P_KEPT_DEVICE_ENV);
+	return k;
 }

@@ -37,4 +37,17 @@ bool x9p_kept_has_device(struct x9p_kept *k);
 /* The session ended: the files and the device go. */
 void x9p_kept_clear(struct x9p_kept *k);
 
+/*
+ * Across an exec of the daemon (a reload): the journal and everything kept
+ * go into two environment variables, their descriptors made inheritable;
+ * the new program takes them back (and unsets them) with
+ * x9p_kept_from_env(), which returns an empty keeper and *journal_fd -1
+ * when there is nothing.  Only the daemon's own previous program sets
+ * them; each descriptor is still checked to be open.
+ */
+#define X9P_KEPT_ENV "X9P_KEPT"
+#define X9P_KEPT_DEVICE_ENV "X9P_KEPT_DEVICE"
+void x9p_kept_to_env(struct x9p_kept *k, int journal_fd);
+struct x9p_kept *x9p_kept_from_env(const char *label, int *journal_fd);
+
 #endif

@@ -10,7 +10,10 @@
  *   in-flight  a Tmkdir the dead worker had taken (its helper stopped, so
  *              it never ran) runs in the next worker and is answered;
  *   reset      a frontend that went away for good ended the session: a
- *              new one, after a kill too, gets none of its fids.
+ *              new one, after a kill too, gets none of its fids;
+ *   reload     SIGHUP: x9p-vhost executes itself again in the same process
+ *              and its new worker goes on with the connection and session,
+ *              three times, a request in flight during the last.
  */
 #include <dirent.h>
 #include <sys/stat.h>
@@ -209,6 +212,49 @@ static void t_reset(void)
 	vuf_stop(&f);
 }
 
+static void t_reload(void)
+{
+	struct p9_msg m = { .type = P9_TREAD }, r;
+	struct vuf f;
+	char got[64];
+	uint64_t in;
+	uint16_t head;
+	uint32_t id, len;
+	uint8_t *buf;
+
+	start(&f);
+	vuf_mount(&f, 65536);
+	g_assert_cmpint(vuf_walk(&f, 1, "file"), ==, P9_RWALK);
+	g_assert_cmpint(vuf_lopen(&f, 1, P9L_RDONLY), ==, P9_RLOPEN);
+	for (int i = 0; i < 3; i++) {
+		pid_t w = find_named(f.pid, "x9p-worker");
+
+		g_assert_cmpint(w, >, 0);
+		if (i == 2) {
+			/* Posted just before: answered by one worker or the other. */
+			m.tag = 91;
+			m.u.tread.fid = 1;
+			m.u.tread.count = 64;
+			head = vuf_post(&f, &m, &in);
+			vuf_kick(&f);
+		}
+		g_assert_cmpint(kill(f.pid, SIGHUP), ==, 0);
+		g_assert_cmpint(wait_named(&f, "x9p-worker", w), >, 0);
+		if (i == 2) {
+			g_assert_true(vuf_wait_used(&f, &id, &len));
+			g_assert_cmpuint(id, ==, head);
+			g_assert_cmpint(vuf_decode(&f, in, len, &r, &buf), ==, P9_RREAD);
+			g_assert_cmpuint(r.tag, ==, 91);
+			g_free(buf);
+		}
+		g_assert_cmpint(read_fid(&f, 1, got, sizeof(got)), ==, P9_RREAD);
+		g_assert_cmpstr(got, ==, "hello\n");
+	}
+	/* The same process all along. */
+	g_assert_true(vuf_alive(&f));
+	vuf_stop(&f);
+}
+
 int main(int argc, char **argv)
 {
 	char *file;
@@ -225,6 +271,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/vhost-revive/session", t_session);
 	g_test_add_func("/vhost-revive/in-flight", t_in_flight);
 	g_test_add_func("/vhost-revive/reset", t_reset);
+	g_test_add_func("/vhost-revive/reload", t_reload);
 	rc = g_test_run();
 	unlink(file);
 	rmdir(export_dir);

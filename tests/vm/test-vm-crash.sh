@@ -22,10 +22,12 @@
 #                        vhost (x9p-vhost behind vhost-user-device-pci) or vfu
 #                        (x9p-vhost --vfio-user behind QEMU 11.1's
 #                        vfio-user-pci), both passthrough; WHAT kill (the
-#                        helper), wkill (vhost: the worker; QEMU reconnects)
-#                        or calm
+#                        helper), wkill (vhost: the worker), reload (vhost:
+#                        SIGHUP to x9p-vhost, an upgrade in place, every
+#                        $X9P_CRASH_RELOAD_PERIOD s) or calm
 #   X9P_CRASH_SECONDS    guest load duration (default 30)
 #   X9P_CRASH_PERIOD     seconds between checks for a helper to kill (0.1)
+#   X9P_CRASH_RELOAD_PERIOD  seconds between reloads (1)
 set -u
 
 main() {
@@ -35,7 +37,8 @@ B=${X9P_BUILD:-build}
 case $B in /*) ;; *) B=$top/$B ;; esac
 secs=${X9P_CRASH_SECONDS:-30}
 period=${X9P_CRASH_PERIOD:-0.1}
-guests=${X9P_CRASH_GUESTS:-6.12:fd:kill 6.1:vhost:kill 6.12:vfu:kill 6.12:vhost:wkill 6.12:fd:calm}
+guests=${X9P_CRASH_GUESTS:-6.12:fd:kill 6.1:vhost:kill 6.12:vfu:kill 6.12:vhost:wkill 6.1:vhost:reload 6.12:fd:calm}
+rperiod=${X9P_CRASH_RELOAD_PERIOD:-1}
 . "$top/tests/lib/proctree.sh"
 
 n=0
@@ -151,7 +154,26 @@ kill_loop() { # GUESTS NAME COUNTFILE [GATE]
 	done
 }
 
-i=0 hit='' whit='' pids=''
+# SIGHUP to the x9p-vhost of the guests to reload, every $rperiod s once
+# their load started, until all are done.
+reload_loop() { # GUESTS
+	reloads=0
+	while :; do
+		live=0
+		for i in $1; do
+			[ -e "$work/rc-$i" ] && continue
+			live=1
+			[ -s "$work/pid-$i" ] || continue
+			grep -q "^@@C start" "$work/out-$i" 2>/dev/null || continue
+			kill -HUP "$(cat "$work/pid-$i")" 2>/dev/null && reloads=$((reloads + 1))
+			echo "$reloads" >"$work/reloads"
+		done
+		[ "$live" -eq 1 ] || break
+		sleep "$rperiod"
+	done
+}
+
+i=0 hit='' whit='' rhit='' pids=''
 for g in $guests; do
 	i=$((i + 1))
 	k=${g%%:*} rest=${g#*:}
@@ -162,12 +184,15 @@ for g in $guests; do
 	echo "$k $t $what" >"$work/desc-$i"
 	[ "$what" = kill ] && hit="$hit $i"
 	[ "$what" = wkill ] && whit="$whit $i"
+	[ "$what" = reload ] && rhit="$rhit $i"
 	boot "$i" "$k" "$t" &
 	pids="$pids $!"
 done
 kill_loop "$hit" x9p-helper "$work/kills" &
 killer=$!
 kill_loop "$whit" x9p-worker "$work/wkills" gate &
+killer="$killer $!"
+reload_loop "$rhit" &
 killer="$killer $!"
 for p in $pids; do wait "$p"; done
 # shellcheck disable=SC2086
@@ -176,6 +201,7 @@ killer=''
 kills=$(cat "$work/kills" 2>/dev/null || echo 0)
 echo "# helper processes killed: $kills (a helper is two: its pid namespace's init and the server)"
 echo "# workers killed: $(cat "$work/wkills" 2>/dev/null || echo 0)"
+echo "# reloads: $(cat "$work/reloads" 2>/dev/null || echo 0)"
 
 mkdir -p "$B/artefacts"
 for i in $(seq 1 "$i"); do
@@ -192,6 +218,7 @@ for i in $(seq 1 "$i"); do
 	case $what in
 	kill) w="helper killed" ;;
 	wkill) w="worker killed" ;;
+	reload) w="x9p-vhost reloaded" ;;
 	*) w="helper left alone" ;;
 	esac
 	what_="guest $i, Linux $k ($tn, $w)"
@@ -244,6 +271,12 @@ for i in $(seq 1 "$i"); do
 			"$what_: the worker was killed throughout ($wdied kills)"
 		check $([ "$resumed" -ge 1 ] && echo 0 || echo 1) \
 			"$what_: the next workers took the session over ($resumed times)"
+	elif [ "$what" = reload ]; then
+		reloads=$(grep -c "SIGHUP: handing the device over" "$log")
+		resumed=$(grep -c "the previous worker's session resumed" "$log")
+		echo "# $what_: $reloads reloads, $resumed sessions resumed"
+		check $([ "$reloads" -ge $((secs / 3)) ] && [ "$resumed" -ge "$reloads" ] && echo 0 || echo 1) \
+			"$what_: x9p-vhost was executed again throughout and each new one took the session over ($reloads reloads, $resumed resumed)"
 	else
 		check $([ "$restarts" -eq 0 ] && echo 0 || echo 1) "$what_: its helper never restarted"
 	fi
