@@ -538,6 +538,7 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_signal, (gpointer) "SIGINT");
 	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
 	g_unix_signal_add(SIGHUP, on_reload, (gpointer) "SIGHUP");
+	x9p_reexec_handlers_ready();
 
 	if (opt.trace) {
 		trace_fd = x9p_trace_file(opt.trace);

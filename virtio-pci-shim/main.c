@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGINT, on_signal, NULL);
 	g_unix_signal_add(SIGTERM, on_signal, NULL);
 	g_unix_signal_add(SIGHUP, on_reload, NULL);
+	x9p_reexec_handlers_ready();
 	where = opt.socket_path ? g_strdup_printf("unix:%s", opt.socket_path) :
 				  g_strdup_printf("fd:%d", opt.fd);
 	if (!x9p_sock_addr_parse(where, &addr, &err)) {

@@ -33,6 +33,7 @@ struct p9req {
 
 /* Completes r's chain with len bytes of reply (see p9-vq.c). */
 void p9vq_finish(struct p9vq *p, struct p9req *r, uint32_t len);
+struct p9req *p9vq_req_new(struct p9vq *p, struct vu_elem *e, uint16_t tag);
 void p9vq_req_unref(struct p9req *r);
 /* ops->starting (p9-vq-restore.c). */
 uint16_t p9vq_restore(void *opaque, struct vu_queue *q, uint16_t base);

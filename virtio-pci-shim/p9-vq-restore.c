@@ -70,12 +70,7 @@ static struct p9req *reclaim(struct p9vq *p, struct vu_queue *q, uint16_t tag,
 		vu_elem_free(e);
 		return NULL;
 	}
-	r = g_new0(struct p9req, 1);
-	r->p = p;
-	r->e = e;
-	r->refs = 1;
-	r->flush_oldtag = -1;
-	r->tag = tag;
+	r = p9vq_req_new(p, e, tag);
 	r->journaled = true;
 	return r;
 }
@@ -129,30 +124,15 @@ uint16_t p9vq_restore(void *opaque, struct vu_queue *q, uint16_t base)
 		uint8_t *frame = g_malloc(rr->q.len);
 
 		vu_iov_to_buf(r->e->out, r->e->nout, 0, frame, rr->q.len);
-		/* What was checked above, whatever the guest wrote since. */
-		memcpy(frame, &(uint32_t){ GUINT32_TO_LE(rr->q.len) }, 4);
-		frame[5] = (uint8_t)rr->tag;
-		frame[6] = (uint8_t)(rr->tag >> 8);
 		if (frame[4] == P9_TFLUSH && rr->q.len >= P9_HDR_SIZE + 2)
 			r->flush_oldtag = frame[P9_HDR_SIZE] | frame[P9_HDR_SIZE + 1] << 8;
 		g_mutex_lock(&p->lock);
 		g_hash_table_insert(p->tags, GUINT_TO_POINTER(rr->tag), r);
 		g_mutex_unlock(&p->lock);
-		g_info("%s: %s (tag %u) runs again", p->label,
-		       p9_type_name(frame[4]) ? p9_type_name(frame[4]) : "message", rr->tag);
-		if (x9p_journal_rerun(j, rr->tag) >= X9P_JOURNAL_MAX_RUNS) {
-			g_free(frame);
-			x9p_session_reply_error(p->sess, rr->tag, EIO);
+		if (!x9p_session_rerun(p->sess, rr->tag, frame, rr->q.len, &rr->q.taken))
 			failed++;
-			continue;
-		}
-		x9p_session_submit_replay(p->sess, frame, rr->q.len, &rr->q.taken);
 	}
-	g_message("%s: the previous worker's session resumed: %u fids, %u requests run again",
-		  p->label, fids, n - failed);
-	if (failed)
-		g_warning("%s: answered EIO after %u workers died under them: %u requests",
-			  p->label, X9P_JOURNAL_MAX_RUNS, failed);
+	x9p_session_log_restored(p->sess, fids, n, failed);
 	g_array_free(runs, TRUE);
 	return read;
 }

@@ -42,6 +42,18 @@ size_t p9vq_config(const char *tag, uint8_t *buf, size_t len)
 	return 2 + n;
 }
 
+struct p9req *p9vq_req_new(struct p9vq *p, struct vu_elem *e, uint16_t tag)
+{
+	struct p9req *r = g_new0(struct p9req, 1);
+
+	r->p = p;
+	r->e = e;
+	r->refs = 1;
+	r->flush_oldtag = -1;
+	r->tag = tag;
+	return r;
+}
+
 void p9vq_req_unref(struct p9req *r)
 {
 	if (g_atomic_int_dec_and_test(&r->refs)) {
@@ -159,12 +171,7 @@ static void handle(void *opaque, struct vu_elem *e)
 		return;
 	}
 
-	r = g_new0(struct p9req, 1);
-	r->p = p;
-	r->e = e;
-	r->refs = 1;
-	r->flush_oldtag = -1;
-	r->tag = tag;
+	r = p9vq_req_new(p, e, tag);
 	g_mutex_lock(&p->lock);
 	dup = g_hash_table_contains(p->tags, GUINT_TO_POINTER(tag));
 	if (!dup)

@@ -88,6 +88,39 @@ static void restore_lock(void *arg, const struct x9p_jlock *l)
 		rb->locks++;
 }
 
+bool x9p_session_rerun(struct x9p_session *s, uint16_t tag, uint8_t *frame, uint32_t len,
+		       const struct timespec *since)
+{
+	const char *name = p9_type_name(frame[4]);
+
+	/* What the transport checked against the journal, whatever the
+	 * frontend wrote there since. */
+	frame[0] = (uint8_t)len;
+	frame[1] = (uint8_t)(len >> 8);
+	frame[2] = (uint8_t)(len >> 16);
+	frame[3] = (uint8_t)(len >> 24);
+	frame[5] = (uint8_t)tag;
+	frame[6] = (uint8_t)(tag >> 8);
+	g_info("%s: %s (tag %u) runs again", s->channel, name ? name : "message", tag);
+	if (x9p_journal_rerun(s->journal, tag) >= X9P_JOURNAL_MAX_RUNS) {
+		g_free(frame);
+		x9p_session_reply_error(s, tag, EIO);
+		return false;
+	}
+	x9p_session_submit_replay(s, frame, len, since);
+	return true;
+}
+
+void x9p_session_log_restored(struct x9p_session *s, unsigned fids, unsigned runs,
+			      unsigned failed)
+{
+	g_message("%s: the previous worker's session resumed: %u fids, %u requests run again",
+		  s->channel, fids, runs - failed);
+	if (failed)
+		g_warning("%s: answered EIO after %u workers died under them: %u requests",
+			  s->channel, X9P_JOURNAL_MAX_RUNS, failed);
+}
+
 unsigned x9p_session_restore(struct x9p_session *s)
 {
 	struct x9p_fs *fs = s->srv->fs;

@@ -172,6 +172,18 @@ unsigned x9p_session_restore(struct x9p_session *s);
  */
 void x9p_session_submit_replay(struct x9p_session *s, uint8_t *frame, size_t len,
 			       const struct timespec *since);
+/*
+ * A restoring transport's request to run again (its len bytes in frame,
+ * taken over): the size and tag fields are set to what the journal
+ * recorded (whatever the frontend wrote there since) and it is submitted
+ * as a replay, unless X9P_JOURNAL_MAX_RUNS workers died under it: then it
+ * is answered EIO and false is returned.  Then the restore's outcome is
+ * logged with x9p_session_log_restored().
+ */
+bool x9p_session_rerun(struct x9p_session *s, uint16_t tag, uint8_t *frame, uint32_t len,
+		       const struct timespec *since);
+void x9p_session_log_restored(struct x9p_session *s, unsigned fids, unsigned runs,
+			      unsigned failed);
 /* Answers tag with error err, outside any request the session tracks (a
  * request the transport refuses, or one that must not run again). */
 void x9p_session_reply_error(struct x9p_session *s, uint16_t tag, int err);

@@ -10,7 +10,11 @@
 #define X9P_MONITOR_REEXEC_H
 
 void x9p_reexec_save(int argc, char **argv);
-/* Returns only when it failed (logged). */
+/* Returns only when it failed (logged).  SIGTERM, SIGINT and SIGHUP are
+ * blocked across the exec: one that arrives meanwhile stays pending. */
 void x9p_reexec(void);
+/* The daemon's handlers of those signals are in place: unblocks them (a
+ * pending one is handled now). */
+void x9p_reexec_handlers_ready(void);
 
 #endif

@@ -113,7 +113,10 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 	char *text = status_text(st);
 
 	s->w = NULL;
-	if (s->stopping || s->has_conn || !s->was_ready) {
+	/* Before any worker served, a worker that fails to start ends the
+	 * service (a misconfiguration); one killed from outside does not. */
+	if (s->stopping || s->has_conn ||
+	    (!s->was_ready && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))) {
 		/* A worker that crashes while stopping fails the stop too. */
 		bool failed = s->stopping ? crashed(st) : !clean;
 

@@ -102,31 +102,14 @@ unsigned xring_restore(struct xconn *c)
 		uint8_t *frame = g_malloc(rr->q.len);
 
 		xring_read(r, rr->q.start, frame, rr->q.len);
-		/* What was checked above, whatever the frontend wrote since. */
-		frame[0] = (uint8_t)rr->q.len;
-		frame[1] = (uint8_t)(rr->q.len >> 8);
-		frame[2] = (uint8_t)(rr->q.len >> 16);
-		frame[3] = (uint8_t)(rr->q.len >> 24);
-		frame[5] = (uint8_t)rr->tag;
-		frame[6] = (uint8_t)(rr->tag >> 8);
 		xring_keep(r, rr->tag, rr->q.start, rr->q.len);
-		g_info("%s: %s (tag %u) runs again", c->label, p9_type_name(frame[4]), rr->tag);
-		if (x9p_journal_rerun(j, rr->tag) >= X9P_JOURNAL_MAX_RUNS) {
-			g_free(frame);
-			xring_reply_error(r, rr->tag, EIO);
+		if (!x9p_session_rerun(c->session, rr->tag, frame, rr->q.len, &rr->q.taken))
 			failed++;
-			continue;
-		}
-		x9p_session_submit_replay(c->session, frame, rr->q.len, &rr->q.taken);
 	}
 	/* Requests answered by the previous worker may still hold the ring. */
 	for (unsigned i = 0; i < c->nrings; i++)
 		xring_publish_cons(&c->rings[i]);
-	g_message("%s: the previous worker's session resumed: %u fids, %u requests run again",
-		  c->label, fids, n - failed);
-	if (failed)
-		g_warning("%s: answered EIO after %u workers died under them: %u requests",
-			  c->label, X9P_JOURNAL_MAX_RUNS, failed);
+	x9p_session_log_restored(c->session, fids, n, failed);
 	g_array_free(runs, TRUE);
 	return n;
 }

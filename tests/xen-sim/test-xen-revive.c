@@ -520,6 +520,7 @@ static void test_poison(void)
  * while it serves, and (in slower builds) while it starts. */
 struct killer {
 	struct fx *x;
+	bool reload;                /* SIGHUP to the daemon, not SIGKILL to the worker */
 	gint stop;
 	unsigned kills;
 };
@@ -534,7 +535,7 @@ static gpointer kill_loop(gpointer data)
 
 		if (w > 0 && w != last) {
 			g_usleep(g_random_int_range(20, 200) * 1000);
-			if (kill(w, SIGKILL) == 0)
+			if (kill(k->reload ? k->x->s->be_pid : w, k->reload ? SIGHUP : SIGKILL) == 0)
 				k->kills++;
 			last = w;
 		}
@@ -544,15 +545,16 @@ static gpointer kill_loop(gpointer data)
 }
 
 /*
- * The worker killed over and over (each new one after 20 to 200 ms) while
- * the client, in a directory it holds a fid on, creates, writes, reads
- * back, renames, links, unlinks, walks from the root and opens again, and
- * makes and removes directories, one request at a time: no call fails,
- * and the export ends as the calls say.
+ * The worker killed over and over (each new one after 20 to 200 ms), or
+ * the daemon upgraded in place over and over (SIGHUP 20 to 200 ms after
+ * each new worker appears), while the client, in a directory it holds a
+ * fid on, creates, writes, reads back, renames, links, unlinks, walks from
+ * the root and opens again, and makes and removes directories, one request
+ * at a time: no call fails, and the export ends as the calls say.
  */
-static void test_kill_loop(void)
+static void loop_under(bool reload)
 {
-	struct killer k = { 0 };
+	struct killer k = { .reload = reload };
 	struct fx x;
 	struct p9_qid qid;
 	uint32_t iounit, n;
@@ -605,7 +607,11 @@ static void test_kill_loop(void)
 	}
 	g_atomic_int_set(&k.stop, 1);
 	g_thread_join(t);
-	g_test_message("%u rounds, %u workers killed", rounds, k.kills);
+	/* Served again: a reload sent last is over. */
+	g_assert_cmpint(p9c_walk_path(x.c, 2, 12, "", NULL), ==, 0);
+	g_assert_cmpint(p9c_clunk(x.c, 12), ==, 0);
+	g_test_message("%u rounds, %u %s", rounds, k.kills,
+		       reload ? "reloads" : "workers killed");
 	g_assert_cmpuint(k.kills, >=, 5);
 	/* Only the last file is left, with its content. */
 	{
@@ -668,6 +674,16 @@ static void replaced(int sig)
 	fx_stop(&x);
 }
 
+static void test_kill_loop(void)
+{
+	loop_under(false);
+}
+
+static void test_reload_loop(void)
+{
+	loop_under(true);
+}
+
 static void test_restart(void)
 {
 	replaced(SIGTERM);
@@ -701,5 +717,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/revive/restart", test_restart);
 	g_test_add_func("/xen/revive/restart-crash", test_restart_crash);
 	g_test_add_func("/xen/revive/reload", test_reload);
+	g_test_add_func("/xen/revive/reload-loop", test_reload_loop);
 	return g_test_run();
 }
