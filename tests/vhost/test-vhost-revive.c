@@ -217,8 +217,8 @@ static void t_reload(void)
 	struct p9_msg m = { .type = P9_TREAD }, r;
 	struct vuf f;
 	char got[64];
-	uint64_t in;
-	uint16_t head;
+	uint64_t in = 0;
+	uint16_t head = 0;
 	uint32_t id, len;
 	uint8_t *buf;
 
