@@ -120,8 +120,8 @@ static const char description[] =
 	"\n"
 	"SIGINT and SIGTERM end the program.  SIGHUP executes the program file again\n"
 	"in the same process (an upgrade): the worker hands the device over, and the\n"
-	"new program's worker serves the same connection and session (vhost-user;\n"
-	"with --vfio-user or an inherited connection, SIGHUP ends the program).\n"
+	"new program's worker serves the same connection and session (with an\n"
+	"inherited connection, or the synthetic tree, SIGHUP ends the program).\n"
 	"Exit status: 0 after a signal or when an inherited connection ended, 1 on a\n"
 	"runtime error, 2 on bad usage.";
 
@@ -353,9 +353,8 @@ int main(int argc, char **argv)
 				  g_strdup_printf("%s:fd%d", opt.vfio_user ? "vfu" : "vhost", opt.fd);
 	worker_config(&base, label);
 	mc.label = label;
-	/* QEMU's vfio-user client never reconnects; the synthetic tree has
-	 * nothing to keep. */
-	mc.journal = !opt.vfio_user && opt.export_dir;
+	/* The synthetic tree has nothing to keep. */
+	mc.journal = opt.export_dir != NULL;
 	service = x9p_mservice_start(&mc, &err);
 	g_free(label);
 	mw_clear_keep_fds(&base);
@@ -377,8 +376,8 @@ int main(int argc, char **argv)
 			x9p_reexec();
 			status = 1;
 		} else
-			g_message("SIGHUP: nothing to hand over (vfio-user, or an inherited "
-				  "connection); stopping");
+			g_message("SIGHUP: nothing to hand over (an inherited connection, or "
+				  "the synthetic tree); stopping");
 	}
 	g_info("shutting down");
 out:

@@ -12,22 +12,9 @@
 #include <glib.h>
 
 #include "frontend.h"
-#include "vfu-dev.h"
-#include "vfu-dma.h"
+#include "vfu-int.h"
 #include "vfu-msg.h"
-#include "vfu-version.h"
-#include "virtio-pci.h"
 
-struct vfu_dev {
-	char *label;
-	struct vpci *pci;
-	struct vfu_dma dma;
-	int sock;
-	int err_fd;             /* the client's error eventfd, never signalled */
-	GPtrArray *tables;      /* guest memory tables that may still be in use */
-	bool versioned;
-	struct vfu_caps ours, client;
-};
 
 /* Handler results: replied (or nothing to reply), or end the connection. */
 enum { H_OK = 0, H_FATAL = -1 };
@@ -38,6 +25,7 @@ struct vfu_dev *vfu_dev_new(struct vu_dev *dev, unsigned virtio_id, const char *
 
 	d->label = g_strdup(label ? label : "vfio-user");
 	d->pci = vpci_new(dev, virtio_id);
+	d->vdev = dev;
 	d->sock = d->err_fd = -1;
 	d->tables = g_ptr_array_new_with_free_func((GDestroyNotify)vu_mem_unref);
 	vfu_dma_init(&d->dma);
@@ -125,7 +113,7 @@ static void prune_tables(struct vfu_dev *d)
 }
 
 /* Maps the table anew and gives it to the device. */
-static int remap(struct vfu_dev *d)
+int vfu_remap(struct vfu_dev *d)
 {
 	GError *err = NULL;
 	struct vu_mem *mem = vfu_dma_mem(&d->dma, &err);
@@ -165,9 +153,9 @@ static int dma_map(struct vfu_dev *d, const struct vfu_req *r, struct vfu_msg *m
 	err = vfu_dma_add(&d->dma, dm, r->nfds ? vfu_msg_take_fd(m, 0) : -1, &why);
 	if (err < 0)
 		return refuse(d, r, -err, why);
-	if (remap(d) < 0) {
+	if (vfu_remap(d) < 0) {
 		vfu_dma_remove(&d->dma, dm->addr, dm->size, &removed, &why);
-		remap(d);
+		vfu_remap(d);
 		return refuse(d, r, EINVAL, "the memory cannot be mapped");
 	}
 	g_debug("%s: DMA map %#llx+%#llx%s", d->label, (unsigned long long)dm->addr,
@@ -191,7 +179,7 @@ static int dma_unmap(struct vfu_dev *d, const struct vfu_req *r)
 		if (!removed)
 			return refuse(d, r, ENOENT, "no map in the range");
 	}
-	remap(d);
+	vfu_remap(d);
 	revoke_range(d, u.flags & VFIO_DMA_UNMAP_FLAG_ALL ? 0 : u.addr,
 	       u.flags & VFIO_DMA_UNMAP_FLAG_ALL ? UINT64_MAX : u.size);
 	u.argsz = sizeof(u);
@@ -240,7 +228,7 @@ static int irq_info(struct vfu_dev *d, const struct vfu_req *r)
 	return reply(d, r, &i, sizeof(i));
 }
 
-static void set_err_fd(struct vfu_dev *d, int fd)
+void vfu_set_err_fd(struct vfu_dev *d, int fd)
 {
 	if (d->err_fd >= 0)
 		close(d->err_fd);
@@ -263,12 +251,12 @@ static int set_irqs(struct vfu_dev *d, const struct vfu_req *r, struct vfu_msg *
 		if (s->index == VPCI_MSIX_IRQ)
 			vpci_set_msix(d->pci, 0, 0, NULL);
 		if (s->index == VFIO_PCI_ERR_IRQ_INDEX)
-			set_err_fd(d, -1);
+			vfu_set_err_fd(d, -1);
 		return reply(d, r, NULL, 0);
 	}
 	if (s->index == VFIO_PCI_ERR_IRQ_INDEX && data == VFIO_IRQ_SET_DATA_EVENTFD &&
 	    action == VFIO_IRQ_SET_ACTION_TRIGGER && s->start == 0 && s->count == 1) {
-		set_err_fd(d, r->nfds ? vfu_msg_take_fd(m, 0) : -1);
+		vfu_set_err_fd(d, r->nfds ? vfu_msg_take_fd(m, 0) : -1);
 		return reply(d, r, NULL, 0);
 	}
 	if (s->index != VPCI_MSIX_IRQ)
@@ -375,6 +363,22 @@ static int dispatch(struct vfu_dev *d, const struct vfu_req *r, struct vfu_msg *
 	}
 }
 
+/* Whether a command may change what vfu-state.c saves (region writes are
+ * counted by the function itself). */
+static bool changes_setup(const struct vfu_req *r)
+{
+	switch (r->hdr.command) {
+	case VFU_CMD_VERSION:
+	case VFU_CMD_DMA_MAP:
+	case VFU_CMD_DMA_UNMAP:
+	case VFU_CMD_DEVICE_SET_IRQS:
+	case VFU_CMD_DEVICE_RESET:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Receives, decodes and handles one message: 0, or the end's status. */
 static int step(struct vfu_dev *d, struct vfu_msg *m, bool *end)
 {
@@ -404,7 +408,11 @@ static int step(struct vfu_dev *d, struct vfu_msg *m, bool *end)
 		g_warning("%s: a reply from the client, which was asked nothing", d->label);
 		err = H_FATAL;
 	} else {
+		uint64_t changes = vpci_changes(d->pci);
+
 		err = dispatch(d, &r, m);
+		if (err != H_FATAL && (vpci_changes(d->pci) != changes || changes_setup(&r)))
+			vfu_state_save(d);
 	}
 	vfu_msg_clear(m);
 	if (err == H_FATAL) {
@@ -416,12 +424,18 @@ static int step(struct vfu_dev *d, struct vfu_msg *m, bool *end)
 
 int vfu_dev_serve(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
 {
+	d->versioned = false;
+	return vfu_serve_loop(d, sock, stop_fd, reject_fd);
+}
+
+int vfu_serve_loop(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
+{
 	struct vfu_msg m = { .nfds = 0 };
-	bool end = false;
+	bool end = false, handover = false;
 	int ret = 0;
 
 	d->sock = sock;
-	d->versioned = false;
+	vfu_state_save(d);
 	while (!end) {
 		int w = frontend_wait(sock, stop_fd, reject_fd, vpci_fault_fd(d->pci), d->label);
 
@@ -431,14 +445,20 @@ int vfu_dev_serve(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
 			ret = step(d, &m, &end);
 		else {
 			ret = w < 0 ? w : 0;
+			handover = w == FRONTEND_STOP;
 			break;
 		}
 	}
-	/* The reset waits for every request in flight: no table is in use. */
-	vpci_disconnect(d->pci);
+	/* Handed over: the client and the function stay as they are, for the
+	 * next process (vfu-state.c).  Otherwise the reset waits for every
+	 * request in flight: no table is in use. */
+	if (!(handover && vu_dev_handover(d->vdev))) {
+		vu_dev_drop_kept(d->vdev);
+		vpci_disconnect(d->pci);
+	}
 	vfu_dma_clear(&d->dma);
 	g_ptr_array_set_size(d->tables, 0);
-	set_err_fd(d, -1);
+	vfu_set_err_fd(d, -1);
 	close(sock);
 	d->sock = -1;
 	return ret;

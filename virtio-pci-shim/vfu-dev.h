@@ -35,4 +35,13 @@ void vfu_dev_free(struct vfu_dev *d);
  * stop_fd fired; -EPROTO: it broke the protocol; other -errno. */
 int vfu_dev_serve(struct vfu_dev *d, int sock, int stop_fd, int reject_fd);
 
+/*
+ * Serves a connection an earlier process served, whose set-up it kept
+ * (vfu-state.c; the keeper is the vhost-user device's, vu_dev_set_keeper):
+ * state and fds[0..nfds) (taken over).  As vfu_dev_serve(); -EINVAL
+ * (logged) when the set-up cannot be used, sock closed then too.
+ */
+int vfu_dev_serve_adopted(struct vfu_dev *d, int sock, const char *state, int *fds,
+			  unsigned nfds, int stop_fd, int reject_fd);
+
 #endif

@@ -3,6 +3,8 @@
 #define G_LOG_DOMAIN "x9p-vhost"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -89,6 +91,7 @@ struct vpci {
 	uint16_t msix_config, qsel;
 	uint8_t status, isr;
 	struct vpci_queue q[VU_MAX_QUEUES];
+	uint64_t changes;               /* writes that may change the saved state */
 };
 
 static void needs_reset(struct vpci *p, const char *why);
@@ -167,7 +170,9 @@ void vpci_free(struct vpci *p)
 {
 	if (!p)
 		return;
-	vpci_disconnect(p);
+	/* No reset of the device class: after a handover its session is the
+	 * next worker's (vu-dev.h).  The queues go with the device. */
+	vpci_set_msix(p, 0, 0, NULL);
 	close(p->fault_efd);
 	g_free(p);
 }
@@ -573,9 +578,125 @@ void vpci_write(struct vpci *p, unsigned region, uint64_t off, const void *buf, 
 {
 	if (!in_region(p, region, off, count))
 		return;
+	/* Anything but a queue notification may change what vpci_save()
+	 * writes. */
+	if (region != 0 || off < NOTIFY_OFF)
+		p->changes++;
 	switch (region) {
 	case 0: bar0_write(p, off, buf, count); break;
 	case 1: bar1_write(p, off, buf, count); break;
 	case VPCI_CONFIG_REGION: cfg_write(p, off, buf, count); break;
+	}
+}
+
+/* ---- the state kept for a later process (vfu-state.c) ---- */
+
+uint64_t vpci_changes(const struct vpci *p)
+{
+	return p->changes;
+}
+
+static void hex(GString *t, const char *key, const uint8_t *b, size_t n)
+{
+	g_string_append_printf(t, " %s=", key);
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(t, "%02x", b[i]);
+}
+
+static bool unhex(const char *s, uint8_t *b, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int hi = g_ascii_xdigit_value(s[2 * i]), lo = g_ascii_xdigit_value(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		b[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+void vpci_save(const struct vpci *p, GString *t, int *fds, unsigned *nfds, unsigned max)
+{
+	hex(t, "cfg", p->cfg, sizeof(p->cfg));
+	hex(t, "msixt", p->msix_table, sizeof(p->msix_table));
+	g_string_append_printf(t, " regs=%x:%x:%" G_GINT64_MODIFIER "x:%x:%x:%x:%x", p->dfselect,
+			       p->gfselect, p->guest_features, p->msix_config, p->qsel, p->status,
+			       p->isr);
+	for (unsigned i = 0; i < p->dev->nqueues; i++) {
+		const struct vpci_queue *q = &p->q[i];
+
+		g_string_append_printf(t, " pq=%x:%x:%x:%d:%" G_GINT64_MODIFIER "x:%"
+				       G_GINT64_MODIFIER "x:%" G_GINT64_MODIFIER "x", i, q->size,
+				       q->vector, q->enabled, q->desc, q->driver, q->device);
+	}
+	for (unsigned v = 0; v < p->nvec; v++) {
+		if (p->msix_fd[v] < 0 || *nfds >= max)
+			continue;
+		g_string_append_printf(t, " vec=%x:%x", v, *nfds);
+		fds[(*nfds)++] = p->msix_fd[v];
+	}
+}
+
+bool vpci_restore_token(struct vpci *p, const char *tok, int *fds, unsigned nfds)
+{
+	unsigned a, b, c, d, e, f, g;
+	uint64_t x, y, z;
+	int en;
+
+	if (g_str_has_prefix(tok, "cfg="))
+		return unhex(tok + 4, p->cfg, sizeof(p->cfg));
+	if (g_str_has_prefix(tok, "msixt="))
+		return unhex(tok + 6, p->msix_table, sizeof(p->msix_table));
+	if (sscanf(tok, "regs=%x:%x:%" SCNx64 ":%x:%x:%x:%x", &a, &b, &x, &c, &d, &e, &f) == 7) {
+		if (c > 0xffff || d > 0xffff || e > 0xff || f > 0xff)
+			return false;
+		p->dfselect = a;
+		p->gfselect = b;
+		p->guest_features = x;
+		p->msix_config = valid_vector(p, (uint16_t)c);
+		p->qsel = (uint16_t)d;
+		p->status = (uint8_t)e;
+		p->isr = (uint8_t)f;
+		return true;
+	}
+	if (sscanf(tok, "pq=%x:%x:%x:%d:%" SCNx64 ":%" SCNx64 ":%" SCNx64, &a, &b, &c, &en, &x, &y,
+		   &z) == 7) {
+		struct vpci_queue *q;
+
+		if (a >= p->dev->nqueues || !b || (b & (b - 1)) || b > QUEUE_MAX_SIZE || c > 0xffff)
+			return false;
+		q = &p->q[a];
+		q->size = (uint16_t)b;
+		q->vector = valid_vector(p, (uint16_t)c);
+		q->enabled = en != 0;
+		q->desc = x;
+		q->driver = y;
+		q->device = z;
+		return true;
+	}
+	if (sscanf(tok, "vec=%x:%x", &a, &g) == 2) {
+		int fd;
+
+		if (a >= p->nvec || g >= nfds || fds[g] < 0 || (fd = dup(fds[g])) < 0)
+			return false;
+		vpci_set_msix(p, a, 1, &fd);
+		return true;
+	}
+	return false;
+}
+
+void vpci_restart(struct vpci *p)
+{
+	/* The features the driver had accepted are the device's again. */
+	if (p->status & S_FEATURES_OK)
+		p->dev->features = p->guest_features;
+	for (unsigned i = 0; i < p->dev->nqueues; i++) {
+		if (!p->q[i].enabled)
+			continue;
+		p->q[i].enabled = false;
+		p->dev->q[i].adopted = true;
+		enable_queue(p, i);
 	}
 }

@@ -38,6 +38,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "vu-dev.h"
 
 #define VPCI_NUM_REGIONS 9              /* VFIO_PCI_NUM_REGIONS */
@@ -77,5 +79,20 @@ int vpci_fault_fd(const struct vpci *p);
 void vpci_check_faults(struct vpci *p);
 void vpci_reset(struct vpci *p);
 void vpci_disconnect(struct vpci *p);
+
+/*
+ * What a later process needs to go on presenting the same function
+ * (vfu-state.c): vpci_save() appends the driver-visible state as text
+ * tokens to t and the MSI-X eventfds to fds[*nfds..max) (the function's:
+ * the caller sends copies); vpci_changes() counts the writes that may have
+ * changed it.  vpci_restore_token() applies one token on a function that
+ * was just connected (false: not one of its tokens, or a bad value;
+ * descriptors are duplicated), and vpci_restart() then starts the queues
+ * the driver had enabled, from the used index in guest memory.
+ */
+void vpci_save(const struct vpci *p, GString *t, int *fds, unsigned *nfds, unsigned max);
+uint64_t vpci_changes(const struct vpci *p);
+bool vpci_restore_token(struct vpci *p, const char *tok, int *fds, unsigned nfds);
+void vpci_restart(struct vpci *p);
 
 #endif

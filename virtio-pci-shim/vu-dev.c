@@ -95,19 +95,40 @@ void vu_dev_stop_queues(struct vu_dev *d)
 	stop_queues(d, false);
 }
 
-/* Stops everything and forgets the frontend's settings. */
-static void reset_device(struct vu_dev *d, bool handover)
+static void forget_frontend(struct vu_dev *d)
 {
-	stop_queues(d, handover);
 	vu_state_clear_mem(d);
 	vu_mem_unref(d->mem);
 	d->mem = NULL;
 	d->protocol_features = 0;
 }
 
+/* Stops everything and forgets the frontend's settings. */
+static void reset_device(struct vu_dev *d)
+{
+	stop_queues(d, false);
+	forget_frontend(d);
+}
+
 void vu_dev_reset_all(struct vu_dev *d)
 {
-	reset_device(d, false);
+	reset_device(d);
+}
+
+bool vu_dev_handover(struct vu_dev *d)
+{
+	if (!d->keep)
+		return false;
+	/* The replies of what is in flight still reach the guest. */
+	for (unsigned i = 0; i < d->nqueues; i++)
+		vu_queue_stop(&d->q[i], d->stop_grace_ms);
+	stop_queues(d, true);
+	return true;
+}
+
+void vu_dev_drop_kept(struct vu_dev *d)
+{
+	vu_state_drop(d);
 }
 
 static struct vu_queue *queue_of(struct vu_dev *d, uint32_t index)
@@ -433,7 +454,7 @@ static int dispatch(struct vu_dev *d, struct vu_msg *m, bool *replied)
 	case VU_RESET_OWNER:
 	case VU_RESET_DEVICE:
 		g_info("%s: %s: the device starts over", d->label, vu_request_name(m->request));
-		reset_device(d, false);
+		reset_device(d);
 		return H_OK;
 	case VU_SET_MEM_TABLE:
 		return set_mem_table(d, m);
@@ -513,15 +534,14 @@ int vu_dev_serve(struct vu_dev *d, int sock, int stop_fd, int reject_fd)
 			break;
 		}
 	}
-	if (handover) {
-		/* The replies of what is in flight still reach the guest; the
-		 * rings are left as they are for whoever serves them next. */
-		for (unsigned i = 0; i < d->nqueues; i++)
-			vu_queue_stop(&d->q[i], d->stop_grace_ms);
-	}
-	if (!handover)
+	/* Handed over: the rings and the connection are left as they are for
+	 * whoever serves them next. */
+	if (handover && vu_dev_handover(d)) {
+		forget_frontend(d);
+	} else {
 		vu_state_drop(d);
-	reset_device(d, handover);
+		reset_device(d);
+	}
 	close(sock);
 	d->sock = -1;
 	g_free(m);

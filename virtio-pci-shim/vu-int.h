@@ -81,6 +81,16 @@ void vu_dev_stop_queues(struct vu_dev *d);
 
 /* Stops everything and forgets the frontend's settings (not a handover). */
 void vu_dev_reset_all(struct vu_dev *d);
+/* With a keeper: the queues stop once the replies in flight are out (up to
+ * stop_grace_ms) and the device class hands its session over; the rings
+ * are left as they are for the next process.  False (nothing done)
+ * without a keeper. */
+bool vu_dev_handover(struct vu_dev *d);
+/* The keeper forgets the connection (the device is about to close it). */
+void vu_dev_drop_kept(struct vu_dev *d);
+/* Calls the keeper, if any (vu-state.c; vfu-state.c for vfio-user). */
+void vu_dev_call_keeper(struct vu_dev *d, int sock, const char *state, const int *fds,
+			unsigned nfds);
 
 /* ---- vu-state.c ---- */
 /* Forgets the copies of the memory table's descriptors. */

@@ -43,6 +43,13 @@ void vu_dev_set_keeper(struct vu_dev *d,
 	d->keep_arg = arg;
 }
 
+void vu_dev_call_keeper(struct vu_dev *d, int sock, const char *state, const int *fds,
+			unsigned nfds)
+{
+	if (d->keep)
+		d->keep(d->keep_arg, sock, state, fds, nfds);
+}
+
 /* Calls the keeper with the set-up as it is. */
 void vu_state_save(struct vu_dev *d)
 {

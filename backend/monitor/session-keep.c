@@ -70,11 +70,12 @@ static void keep_device(struct x9p_kept *k, const struct mw_msg *m)
 
 	drop_device(k);
 	/* The first descriptor must be the connection. */
-	if (m->nfds == 0 || m->ns != 1 || fstat(m->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (m->nfds == 0 || m->ns == 0 || fstat(m->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
 	d = g_new(struct mw_msg, 1);
 	mw_init(d, MW_KEPT_DEVICE, 0);
-	mw_add_str(d, m->s[0]);
+	for (unsigned i = 0; i < m->ns; i++)
+		mw_add_str(d, m->s[i]);
 	for (unsigned i = 0; i < m->nfds; i++) {
 		int fd = fcntl(m->fds[i], F_DUPFD_CLOEXEC, 3);
 
@@ -157,7 +158,8 @@ GPtrArray *x9p_kept_msgs(struct x9p_kept *k)
 		struct mw_msg *m = g_new(struct mw_msg, 1);
 
 		mw_init(m, MW_KEPT_DEVICE, 0);
-		mw_add_str(m, k->device->s[0]);
+		for (unsigned i = 0; i < k->device->ns; i++)
+			mw_add_str(m, k->device->s[i]);
 		for (unsigned i = 0; i < k->device->nfds; i++)
 			mw_add_fd(m, k->device->fds[i]);
 		g_ptr_array_add(a, m);
@@ -198,10 +200,13 @@ void x9p_kept_to_env(struct x9p_kept *k, int journal_fd)
 		g_string_append_printf(v, " file=%u:%d", GPOINTER_TO_UINT(key),
 				       inheritable(GPOINTER_TO_INT(val)));
 	if (k->device) {
+		char *state = mw_text(k->device);
+
 		g_string_append(v, " device=");
 		for (unsigned i = 0; i < k->device->nfds; i++)
 			g_string_append_printf(v, "%s%d", i ? "," : "", inheritable(k->device->fds[i]));
-		g_setenv(X9P_KEPT_DEVICE_ENV, k->device->s[0], TRUE);
+		g_setenv(X9P_KEPT_DEVICE_ENV, state, TRUE);
+		g_free(state);
 	}
 	g_setenv(X9P_KEPT_ENV, v->str, TRUE);
 	g_string_free(v, TRUE);
@@ -245,7 +250,7 @@ struct x9p_kept *x9p_kept_from_env(const char *label, int *journal_fd)
 
 			k->device = g_new(struct mw_msg, 1);
 			mw_init(k->device, MW_KEPT_DEVICE, 0);
-			mw_add_str(k->device, state);
+			mw_add_text(k->device, state);
 			for (gchar **x = f; *x && k->device->nfds < MW_MAX_FDS; x++) {
 				fd = env_fd(*x);
 				if (fd >= 0)

@@ -28,8 +28,8 @@ static const struct {
 	[MW_KEEP_FD] = { "KEEP_FD", MW_FROM_WORKER, MW_KF_NU, 0, 1 },
 	[MW_DROP_FD] = { "DROP_FD", MW_FROM_WORKER, MW_KF_NU, 0, 0 },
 	[MW_KEPT_FD] = { "KEPT_FD", MW_FROM_MONITOR, MW_KF_NU, 0, 1 },
-	[MW_KEEP_DEVICE] = { "KEEP_DEVICE", MW_FROM_WORKER, 0, 1, MW_MAX_FDS },
-	[MW_KEPT_DEVICE] = { "KEPT_DEVICE", MW_FROM_MONITOR, 0, 1, MW_MAX_FDS },
+	[MW_KEEP_DEVICE] = { "KEEP_DEVICE", MW_FROM_WORKER, 0, MW_MAX_S, MW_MAX_FDS },
+	[MW_KEPT_DEVICE] = { "KEPT_DEVICE", MW_FROM_MONITOR, 0, MW_MAX_S, MW_MAX_FDS },
 };
 
 G_STATIC_ASSERT(MW_CF_NU <= MW_MAX_U);
@@ -52,6 +52,36 @@ void mw_add_str(struct mw_msg *m, const char *s)
 {
 	if (m->ns < MW_MAX_S)
 		m->s[m->ns++] = g_strdup(s ? s : "");
+}
+
+bool mw_add_text(struct mw_msg *m, const char *text)
+{
+	size_t len = strlen(text);
+
+	while (len > MW_MAX_STR) {
+		size_t cut = MW_MAX_STR;
+
+		while (cut > 0 && text[cut] != ' ')
+			cut--;
+		if (cut == 0 || m->ns >= MW_MAX_S)
+			return false;
+		m->s[m->ns++] = g_strndup(text, cut);
+		text += cut + 1;
+		len -= cut + 1;
+	}
+	if (m->ns >= MW_MAX_S)
+		return false;
+	mw_add_str(m, text);
+	return true;
+}
+
+char *mw_text(const struct mw_msg *m)
+{
+	GString *t = g_string_new(NULL);
+
+	for (unsigned i = 0; i < m->ns; i++)
+		g_string_append_printf(t, "%s%s", i ? " " : "", m->s[i]);
+	return g_string_free(t, FALSE);
 }
 
 void mw_add_fd(struct mw_msg *m, int fd)

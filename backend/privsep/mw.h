@@ -44,14 +44,15 @@
  *   DROP_FD      W->M  the node of `slot` is gone: close its file.
  *   KEPT_FD      M->W  one kept file (slot, descriptor), sent right
  *                      after CONFIG, MW_CF_KEPT_FDS of them.
- *   KEEP_DEVICE  W->M  vhost-user: the frontend connection and its set-up
- *                      (string: the set-up as text, virtio-pci-shim/
- *                      vu-state.c; descriptors: the connection first,
- *                      then those of the set-up), each time it changes;
- *                      none: the connection is over.  The monitor holds
- *                      the latest, unread, for the device's next worker.
- *   KEPT_DEVICE  M->W  vhost-user: that message back, after the KEPT_FDs
- *                      when MW_CF_KEPT_DEVICE.
+ *   KEEP_DEVICE  W->M  vhost: the frontend connection and its set-up
+ *                      (strings: the set-up as text cut at spaces,
+ *                      virtio-pci-shim/vu-state.c and vfu-state.c;
+ *                      descriptors: the connection first, then those of
+ *                      the set-up), each time it changes; none: the
+ *                      connection is over.  The monitor holds the latest,
+ *                      unread, for the device's next worker.
+ *   KEPT_DEVICE  M->W  vhost: that message back, after the KEPT_FDs when
+ *                      MW_CF_KEPT_DEVICE.
  */
 #ifndef X9P_PRIVSEP_MW_H
 #define X9P_PRIVSEP_MW_H
@@ -163,6 +164,11 @@ struct mw_msg {
 void mw_init(struct mw_msg *m, enum mw_type type, uint32_t seq);
 /* Appends a string (copied) or a descriptor (not duplicated; sent, not closed). */
 void mw_add_str(struct mw_msg *m, const char *s);
+/* Text of tokens separated by spaces, as strings cut at spaces (each at
+ * most MW_MAX_STR bytes); false when that takes more strings than are
+ * left, or a token is longer.  mw_text() joins every string back (g_free). */
+bool mw_add_text(struct mw_msg *m, const char *text);
+char *mw_text(const struct mw_msg *m);
 void mw_add_fd(struct mw_msg *m, int fd);
 /* Frees the strings and closes the descriptors the message owns. */
 void mw_clear(struct mw_msg *m);

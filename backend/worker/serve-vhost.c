@@ -48,31 +48,47 @@ static void keep_device(void *arg, int sock, const char *state, const int *fds, 
 	struct mw_msg m;
 
 	mw_init(&m, MW_KEEP_DEVICE, 0);
-	if (sock >= 0 && nfds + 1 <= MW_MAX_FDS && strlen(state) <= MW_MAX_STR) {
-		mw_add_str(&m, state);
+	if (sock >= 0 && nfds + 1 <= MW_MAX_FDS && mw_add_text(&m, state)) {
 		mw_add_fd(&m, sock);
 		for (unsigned i = 0; i < nfds; i++)
 			mw_add_fd(&m, fds[i]);
-	} else if (sock >= 0 && g_atomic_int_compare_and_exchange(&said_unkept, 0, 1)) {
-		g_warning("%s: a set-up of %u descriptors cannot be kept: the frontend loses the "
-			  "device if this worker dies", label, nfds);
+	} else if (sock >= 0) {
+		mw_clear(&m);
+		mw_init(&m, MW_KEEP_DEVICE, 0);
+		if (g_atomic_int_compare_and_exchange(&said_unkept, 0, 1))
+			g_warning("%s: a set-up of %zu bytes and %u descriptors cannot be kept: the "
+				  "frontend loses the device if this worker dies", label,
+				  strlen(state), nfds);
 	}
-	if (x9p_wlink_send(mlink, &m) < 0)
+	if (x9p_wlink_send(mlink, &m) < 0 && m.nfds) {
+		/* Never leave the monitor an older set-up than this one. */
+		mw_clear_keep_fds(&m);
+		mw_init(&m, MW_KEEP_DEVICE, 0);
 		g_warning("%s: cannot hand the frontend connection to the monitor", label);
+		x9p_wlink_send(mlink, &m);
+	}
 	mw_clear_keep_fds(&m);
 }
 
 /* Serves the connection the previous worker left, if any, until it ends. */
-static void serve_kept(struct vu_dev *dev, struct mw_msg *k, int stop_fd, int reject_fd)
+static void serve_kept(struct vu_dev *dev, struct vfu_dev *vfu, struct mw_msg *k, int stop_fd,
+		       int reject_fd)
 {
+	char *state;
 	int sock, err;
 
-	if (k->nfds == 0 || k->ns != 1)
+	if (k->nfds == 0 || k->ns == 0)
 		return;
 	sock = k->fds[0];
 	k->fds[0] = -1;
-	err = vu_dev_serve_adopted(dev, sock, k->s[0], k->fds + 1, k->nfds - 1, stop_fd,
-				   reject_fd);
+	state = mw_text(k);
+	if (vfu)
+		err = vfu_dev_serve_adopted(vfu, sock, state, k->fds + 1, k->nfds - 1, stop_fd,
+					    reject_fd);
+	else
+		err = vu_dev_serve_adopted(dev, sock, state, k->fds + 1, k->nfds - 1, stop_fd,
+					   reject_fd);
+	g_free(state);
 	if (err < 0)
 		g_warning("frontend connection ended: %s; waiting for the next one",
 			  g_strerror(-err));
@@ -114,26 +130,26 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 	dcfg.label = label;
 	dev = vu_dev_new(&dcfg);
 	serving = dev;
-	/* A journal: this worker may take over from, and be taken over by,
-	 * another (vhost-user only: QEMU's vfio-user client cannot go on
-	 * with another process). */
-	if (w->journal && !(c->u[MW_CF_FLAGS] & MW_CF_VFIO_USER)) {
-		p9vq_set_journal(p9, w->journal, w->restored);
-		mlink = w->link;
-		vu_dev_set_keeper(dev, keep_device, (void *)label);
-	}
 	if (c->u[MW_CF_FLAGS] & MW_CF_VFIO_USER) {
 		vfu = vfu_dev_new(dev, VIRTIO_ID_9P, label);
 		p9vq_set_inline(p9, true);
 		serve = serve_vfu;
 		serving = vfu;
 	}
+	/* A journal: this worker may take over from, and be taken over by,
+	 * another, which the monitor hands the frontend connection to (after
+	 * vfu_dev_new(), whose new function resets the device class). */
+	if (w->journal) {
+		p9vq_set_journal(p9, w->journal, w->restored);
+		mlink = w->link;
+		vu_dev_set_keeper(dev, keep_device, (void *)label);
+	}
 	kind = vhost_fd_is_listener(fd);
 	if (kind < 0 || !x9p_worker_announce(w)) {
 		close(fd);
 		status = 1;
 	} else if (kind == 1) {
-		serve_kept(dev, &w->kept_device, sigfd, fd);
+		serve_kept(dev, vfu, &w->kept_device, sigfd, fd);
 		if (vhost_serve_listener(serve, serving, fd, sigfd) < 0)
 			status = 1;
 		close(fd);

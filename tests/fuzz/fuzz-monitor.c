@@ -330,7 +330,6 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 	CHECK(m->type != MW_KEEP_FD || m->nfds <= 1, "a KEEP_FD with %u descriptors", m->nfds);
 	CHECK(m->type == MW_KEEP_FD || m->type == MW_KEEP_DEVICE || m->nfds == 0,
 	      "a %s with descriptors", mw_type_name(m->type));
-	CHECK(m->type != MW_KEEP_DEVICE || m->ns <= 1, "a KEEP_DEVICE with %u strings", m->ns);
 	if (m->type == MW_KEEP_FD || m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE)
 		x9p_kept_note(rd->kept, m);
 	rd->notes++;

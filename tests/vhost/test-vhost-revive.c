@@ -15,84 +15,12 @@
  *              and its new worker goes on with the connection and session,
  *              three times, a request in flight during the last.
  */
-#include <dirent.h>
 #include <sys/stat.h>
 
+#include "procinfo.h"
 #include "vuf.h"
 
 static char *export_dir;
-
-/* The processes named `name` in the tree under pid, parents first. */
-static void all_named(pid_t pid, const char *name, GArray *out)
-{
-	char *path = g_strdup_printf("/proc/%d/comm", (int)pid), *comm = NULL, *kids = NULL;
-	DIR *d;
-	struct dirent *de;
-
-	if (g_file_get_contents(path, &comm, NULL, NULL) && g_str_has_prefix(comm, name) &&
-	    comm[strlen(name)] == '\n')
-		g_array_append_val(out, pid);
-	g_free(comm);
-	g_free(path);
-	path = g_strdup_printf("/proc/%d/task", (int)pid);
-	d = opendir(path);
-	while (d && (de = readdir(d))) {
-		char *kp = g_strdup_printf("%s/%s/children", path, de->d_name);
-		gchar **v;
-
-		if (de->d_name[0] != '.' && g_file_get_contents(kp, &kids, NULL, NULL)) {
-			v = g_strsplit(g_strstrip(kids), " ", -1);
-			for (gchar **k = v; *k; k++)
-				if (**k)
-					all_named((pid_t)atoi(*k), name, out);
-			g_strfreev(v);
-			g_free(kids);
-		}
-		g_free(kp);
-	}
-	if (d)
-		closedir(d);
-	g_free(path);
-}
-
-/* The first process named `name` in the tree under pid, or 0. */
-static pid_t find_named(pid_t pid, const char *name)
-{
-	GArray *a = g_array_new(FALSE, FALSE, sizeof(pid_t));
-	pid_t found;
-
-	all_named(pid, name, a);
-	found = a->len ? g_array_index(a, pid_t, 0) : 0;
-	g_array_free(a, TRUE);
-	return found;
-}
-
-static unsigned signal_named(pid_t pid, const char *name, int sig)
-{
-	GArray *a = g_array_new(FALSE, FALSE, sizeof(pid_t));
-	unsigned n;
-
-	all_named(pid, name, a);
-	for (guint i = 0; i < a->len; i++)
-		kill(g_array_index(a, pid_t, i), sig);
-	n = a->len;
-	g_array_free(a, TRUE);
-	return n;
-}
-
-
-/* Waits for a process named name under the monitor other than `not`. */
-static pid_t wait_named(struct vuf *f, const char *name, pid_t not)
-{
-	for (int i = 0; i < 400; i++) {
-		pid_t p = find_named(f->pid, name);
-
-		if (p && p != not)
-			return p;
-		g_usleep(25000);
-	}
-	return 0;
-}
 
 static void start(struct vuf *f)
 {
@@ -105,33 +33,15 @@ static void start(struct vuf *f)
 /* Kills the worker (and with helpers its helper, frozen or not). */
 static pid_t kill_worker(struct vuf *f, bool helpers)
 {
-	pid_t w = find_named(f->pid, "x9p-worker");
+	pid_t w = x9p_proc_find(f->pid, "x9p-worker");
 
 	g_assert_cmpint(w, >, 0);
 	g_assert_cmpint(kill(w, SIGKILL), ==, 0);
 	if (helpers)
-		signal_named(f->pid, "x9p-helper", SIGKILL);
+		x9p_proc_signal(f->pid, "x9p-helper", SIGKILL);
 	/* The monitor starts the next one at once. */
-	g_assert_cmpint(wait_named(f, "x9p-worker", w), >, 0);
+	g_assert_cmpint(x9p_proc_await(f->pid, "x9p-worker", w), >, 0);
 	return w;
-}
-
-static int read_fid(struct vuf *f, uint32_t fid, char *out, size_t max)
-{
-	struct p9_msg m = { .type = P9_TREAD }, r;
-	uint8_t *buf;
-	int t;
-
-	m.u.tread.fid = fid;
-	m.u.tread.count = (uint32_t)max;
-	t = vuf_rpc(f, VUF_SINGLE, &m, &r, &buf);
-	if (t == P9_RREAD) {
-		g_assert_cmpuint(r.u.rread.count, <, max);
-		memcpy(out, r.u.rread.data, r.u.rread.count);
-		out[r.u.rread.count] = 0;
-	}
-	g_free(buf);
-	return t;
 }
 
 static void t_session(void)
@@ -146,7 +56,7 @@ static void t_session(void)
 	for (int i = 0; i < 2; i++) {
 		kill_worker(&f, false);
 		/* No Tversion: the fids are the old session's. */
-		g_assert_cmpint(read_fid(&f, 1, got, sizeof(got)), ==, P9_RREAD);
+		g_assert_cmpint(vuf_read_text(&f, 1, got, sizeof(got)), ==, P9_RREAD);
 		g_assert_cmpstr(got, ==, "hello\n");
 		g_assert_cmpint(vuf_walk(&f, 2 + i, "file"), ==, P9_RWALK);
 	}
@@ -170,7 +80,7 @@ static void t_in_flight(void)
 	vuf_mount(&f, 65536);
 	g_assert_cmpint(vuf_walk(&f, 1, NULL), ==, P9_RWALK);
 	/* The helper frozen: the worker takes the request and waits. */
-	g_assert_cmpuint(signal_named(f.pid, "x9p-helper", SIGSTOP), >, 0);
+	g_assert_cmpuint(x9p_proc_signal(f.pid, "x9p-helper", SIGSTOP), >, 0);
 	m.tag = 77;
 	m.u.tmkdir.dfid = 1;
 	m.u.tmkdir.name = p9_str_c("made-in-flight");
@@ -227,7 +137,7 @@ static void t_reload(void)
 	g_assert_cmpint(vuf_walk(&f, 1, "file"), ==, P9_RWALK);
 	g_assert_cmpint(vuf_lopen(&f, 1, P9L_RDONLY), ==, P9_RLOPEN);
 	for (int i = 0; i < 3; i++) {
-		pid_t w = find_named(f.pid, "x9p-worker");
+		pid_t w = x9p_proc_find(f.pid, "x9p-worker");
 
 		g_assert_cmpint(w, >, 0);
 		if (i == 2) {
@@ -239,7 +149,7 @@ static void t_reload(void)
 			vuf_kick(&f);
 		}
 		g_assert_cmpint(kill(f.pid, SIGHUP), ==, 0);
-		g_assert_cmpint(wait_named(&f, "x9p-worker", w), >, 0);
+		g_assert_cmpint(x9p_proc_await(f.pid, "x9p-worker", w), >, 0);
 		if (i == 2) {
 			g_assert_true(vuf_wait_used(&f, &id, &len));
 			g_assert_cmpuint(id, ==, head);
@@ -247,7 +157,7 @@ static void t_reload(void)
 			g_assert_cmpuint(r.tag, ==, 91);
 			g_free(buf);
 		}
-		g_assert_cmpint(read_fid(&f, 1, got, sizeof(got)), ==, P9_RREAD);
+		g_assert_cmpint(vuf_read_text(&f, 1, got, sizeof(got)), ==, P9_RREAD);
 		g_assert_cmpstr(got, ==, "hello\n");
 	}
 	/* The same process all along. */
@@ -257,25 +167,17 @@ static void t_reload(void)
 
 int main(int argc, char **argv)
 {
-	char *file;
 	int rc;
 
 	g_test_init(&argc, &argv, NULL);
-	if (geteuid() != 0) {
-		g_test_skip("passthrough needs root");
+	export_dir = vuf_export_new();
+	if (!export_dir)
 		return 0;
-	}
-	export_dir = g_dir_make_tmp("x9p-vhost-revive-XXXXXX", NULL);
-	file = g_build_filename(export_dir, "file", NULL);
-	g_assert_true(g_file_set_contents(file, "hello\n", -1, NULL));
 	g_test_add_func("/vhost-revive/session", t_session);
 	g_test_add_func("/vhost-revive/in-flight", t_in_flight);
 	g_test_add_func("/vhost-revive/reset", t_reset);
 	g_test_add_func("/vhost-revive/reload", t_reload);
 	rc = g_test_run();
-	unlink(file);
-	rmdir(export_dir);
-	g_free(file);
-	g_free(export_dir);
+	vuf_export_free(export_dir);
 	return rc;
 }

@@ -741,4 +741,52 @@ static inline int vuf_lopen(struct vuf *f, uint32_t fid, uint32_t flags)
 	return t;
 }
 
+/* Tread of up to max - 1 bytes at offset 0 of fid, as a string in out;
+ * returns the reply type. */
+static inline int vuf_read_text(struct vuf *f, uint32_t fid, char *out, size_t max)
+{
+	struct p9_msg m = { .type = P9_TREAD }, r;
+	uint8_t *buf;
+	int t;
+
+	m.u.tread.fid = fid;
+	m.u.tread.count = (uint32_t)max - 1;
+	t = vuf_rpc(f, VUF_SINGLE, &m, &r, &buf);
+	if (t == P9_RREAD) {
+		g_assert_cmpuint(r.u.rread.count, <, max);
+		memcpy(out, r.u.rread.data, r.u.rread.count);
+		out[r.u.rread.count] = 0;
+	}
+	g_free(buf);
+	return t;
+}
+
+/* A throwaway export holding "file" with "hello\n" (root only: the tests
+ * using it serve it with passthrough); NULL, the test skipped, when not
+ * root.  vuf_export_free() removes it. */
+static inline char *vuf_export_new(void)
+{
+	char *dir, *file;
+
+	if (geteuid() != 0) {
+		g_test_skip("passthrough needs root");
+		return NULL;
+	}
+	dir = g_dir_make_tmp("x9p-revive-XXXXXX", NULL);
+	file = g_build_filename(dir, "file", NULL);
+	g_assert_true(g_file_set_contents(file, "hello\n", -1, NULL));
+	g_free(file);
+	return dir;
+}
+
+static inline void vuf_export_free(char *dir)
+{
+	char *file = g_build_filename(dir, "file", NULL);
+
+	unlink(file);
+	rmdir(dir);
+	g_free(file);
+	g_free(dir);
+}
+
 #endif

@@ -16,13 +16,15 @@
 # and the slowest step of each guest.
 #
 #   X9P_CRASH_GUESTS     KERNEL:TRANSPORT:WHAT ... (default "6.12:fd:kill
-#                        6.1:vhost:kill 6.12:vfu:kill 6.12:vhost:wkill+reload
-#                        6.12:fd:calm"):
+#                        6.12:vfu:kill 6.1:vhost:wkill+reload
+#                        6.12:vfu:wkill+reload 6.12:fd:calm"; five TCG
+#                        guests on two cores: a sixth makes a step of the
+#                        loaded guests take 6 s):
 #                        TRANSPORT fd (x9p-backend over trans=fd, mapped-xattr),
 #                        vhost (x9p-vhost behind vhost-user-device-pci) or vfu
 #                        (x9p-vhost --vfio-user behind QEMU 11.1's
 #                        vfio-user-pci), both passthrough; WHAT kill (the
-#                        helper), wkill (vhost: the worker), reload (vhost:
+#                        helper), wkill (vhost, vfu: the worker), reload (vhost, vfu:
 #                        SIGHUP to x9p-vhost, an upgrade in place, every
 #                        $X9P_CRASH_RELOAD_PERIOD s), several joined by +,
 #                        or calm
@@ -38,7 +40,7 @@ B=${X9P_BUILD:-build}
 case $B in /*) ;; *) B=$top/$B ;; esac
 secs=${X9P_CRASH_SECONDS:-30}
 period=${X9P_CRASH_PERIOD:-0.1}
-guests=${X9P_CRASH_GUESTS:-6.12:fd:kill 6.1:vhost:kill 6.12:vfu:kill 6.12:vhost:wkill+reload 6.12:fd:calm}
+guests=${X9P_CRASH_GUESTS:-6.12:fd:kill 6.12:vfu:kill 6.1:vhost:wkill+reload 6.12:vfu:wkill+reload 6.12:fd:calm}
 rperiod=${X9P_CRASH_RELOAD_PERIOD:-2}
 . "$top/tests/lib/proctree.sh"
 
@@ -54,6 +56,7 @@ sh "$top/tools/deps.sh" vm >/dev/null 2>&1
 for g in $guests; do
 	sh "$here/fetch-kernels.sh" "${g%%:*}" >/dev/null 2>&1 || true
 done
+qemu_vhost=''
 case " $guests" in *:vhost:*)
 	if ! qemu_vhost=$(sh "$top/tests/vhost/build-qemu.sh" 2>/dev/null); then
 		echo "not ok 1 - build a QEMU that accepts vhost-user-device-pci (tests/vhost/build-qemu.sh)"
