@@ -403,6 +403,7 @@ static gboolean on_signal(gpointer data);
 
 /* SIGHUP: stop as for SIGTERM, then execute the program file again. */
 static bool reload;
+static struct x9p_xen *xen;
 
 static gboolean on_reload(gpointer data)
 {
@@ -414,6 +415,7 @@ static gboolean on_reload(gpointer data)
 			return on_signal(data);
 		}
 	reload = true;
+	x9p_xen_stop_for_exec(xen);
 	g_message("SIGHUP: handing over to a new x9p-backend");
 	return on_signal(data);
 }
@@ -492,7 +494,6 @@ int main(int argc, char **argv)
 {
 	GOptionContext *octx;
 	GError *err = NULL;
-	struct x9p_xen *xen = NULL;
 	int trace_fd = -1;
 	unsigned mode, i;
 

@@ -189,6 +189,12 @@ static int inheritable(int fd)
 
 void x9p_kept_to_env(struct x9p_kept *k, int journal_fd)
 {
+	x9p_kept_to_env_as(k, journal_fd, X9P_KEPT_ENV, X9P_KEPT_DEVICE_ENV);
+}
+
+void x9p_kept_to_env_as(struct x9p_kept *k, int journal_fd, const char *var,
+			const char *device_var)
+{
 	GString *v = g_string_new(NULL);
 	GHashTableIter it;
 	gpointer key, val;
@@ -205,11 +211,20 @@ void x9p_kept_to_env(struct x9p_kept *k, int journal_fd)
 		g_string_append(v, " device=");
 		for (unsigned i = 0; i < k->device->nfds; i++)
 			g_string_append_printf(v, "%s%d", i ? "," : "", inheritable(k->device->fds[i]));
-		g_setenv(X9P_KEPT_DEVICE_ENV, state, TRUE);
+		g_setenv(device_var, state, TRUE);
 		g_free(state);
 	}
-	g_setenv(X9P_KEPT_ENV, v->str, TRUE);
+	g_setenv(var, v->str, TRUE);
 	g_string_free(v, TRUE);
+}
+
+void x9p_kept_release(struct x9p_kept *k)
+{
+	g_hash_table_steal_all(k->fds);
+	if (k->device) {
+		k->device->nfds = 0;
+		drop_device(k);
+	}
 }
 
 /* A descriptor named in the environment: one we own, made close-on-exec. */
@@ -225,13 +240,21 @@ static int env_fd(const char *s)
 
 struct x9p_kept *x9p_kept_from_env(const char *label, int *journal_fd)
 {
-	const char *v = g_getenv(X9P_KEPT_ENV), *state = g_getenv(X9P_KEPT_DEVICE_ENV);
 	struct x9p_kept *k = x9p_kept_new(label);
+
+	x9p_kept_import_env(k, journal_fd, X9P_KEPT_ENV, X9P_KEPT_DEVICE_ENV);
+	return k;
+}
+
+void x9p_kept_import_env(struct x9p_kept *k, int *journal_fd, const char *var,
+			 const char *device_var)
+{
+	const char *v = g_getenv(var), *state = g_getenv(device_var);
 	gchar **tok;
 
 	*journal_fd = -1;
 	if (!v)
-		return k;
+		return;
 	tok = g_strsplit(v, " ", -1);
 	for (gchar **t = tok; *t; t++) {
 		unsigned slot;
@@ -260,7 +283,6 @@ struct x9p_kept *x9p_kept_from_env(const char *label, int *journal_fd)
 		}
 	}
 	g_strfreev(tok);
-	g_unsetenv(X9P_KEPT_ENV);
-	g_unsetenv(X9P_KEPT_DEVICE_ENV);
-	return k;
+	g_unsetenv(var);
+	g_unsetenv(device_var);
 }

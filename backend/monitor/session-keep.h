@@ -49,5 +49,14 @@ void x9p_kept_clear(struct x9p_kept *k);
 #define X9P_KEPT_DEVICE_ENV "X9P_KEPT_DEVICE"
 void x9p_kept_to_env(struct x9p_kept *k, int journal_fd);
 struct x9p_kept *x9p_kept_from_env(const char *label, int *journal_fd);
+/* The same under other variable names (one pair per device of a daemon
+ * with several), and into an existing keeper. */
+void x9p_kept_to_env_as(struct x9p_kept *k, int journal_fd, const char *var,
+			const char *device_var);
+void x9p_kept_import_env(struct x9p_kept *k, int *journal_fd, const char *var,
+			 const char *device_var);
+/* Forgets the descriptors without closing them: they were handed to the
+ * program about to be executed (x9p_kept_to_env*). */
+void x9p_kept_release(struct x9p_kept *k);
 
 #endif

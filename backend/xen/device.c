@@ -94,6 +94,27 @@ static int journal_file(struct xdev *d)
 	return fd;
 }
 
+/* The environment variables that carry d's kept files across a reload. */
+static void kept_vars(struct xdev *d, char **var, char **dvar)
+{
+	*var = g_strdup_printf("X9P_KEPT_%s_%u_%u", d->kind, d->domid, d->devid);
+	*dvar = g_strdup_printf("%s_DEVICE", *var);
+}
+
+/* The files the previous program kept for d (a reload). */
+static void kept_from_exec(struct xdev *d)
+{
+	char *var, *dvar;
+	int unused;
+
+	kept_vars(d, &var, &dvar);
+	x9p_kept_import_env(d->kept, &unused, var, dvar);
+	if (unused >= 0)
+		close(unused);
+	g_free(var);
+	g_free(dvar);
+}
+
 int xdev_journal(struct xdev *d, bool resuming)
 {
 	int fd = -1;
@@ -103,8 +124,11 @@ int xdev_journal(struct xdev *d, bool resuming)
 	if (d->m->state_dir && !d->journal_path)
 		d->journal_path = g_strdup_printf("%s/%s-%u-%u.journal", d->m->state_dir, d->kind,
 						  d->domid, d->devid);
-	if (d->journal_path && resuming)
+	if (d->journal_path && resuming) {
 		fd = old_journal(d);
+		if (fd >= 0)
+			kept_from_exec(d);
+	}
 	if (fd < 0 && d->journal_path) {
 		fd = journal_file(d);
 		if (fd < 0)
@@ -794,6 +818,16 @@ void xdev_shutdown(struct xdev *d)
 		 * device, and requests sent meanwhile wait in the rings either way. */
 		xconn_handover(d->conn);
 		d->conn = NULL;
+		if (d->m && d->m->for_exec) {
+			char *var, *dvar;
+
+			/* The next program's worker adopts them as this one's did. */
+			kept_vars(d, &var, &dvar);
+			x9p_kept_to_env_as(d->kept, -1, var, dvar);
+			x9p_kept_release(d->kept);
+			g_free(var);
+			g_free(dvar);
+		}
 	}
 	unconfigure(d);
 }

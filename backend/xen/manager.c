@@ -453,6 +453,12 @@ fail:
 	return NULL;
 }
 
+void x9p_xen_stop_for_exec(struct x9p_xen *x)
+{
+	if (x)
+		x->m.for_exec = true;
+}
+
 void x9p_xen_stop(struct x9p_xen *x)
 {
 	struct xmgr *m;

@@ -72,6 +72,10 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err);
  * answered first; the next x9p-backend takes the rings over), releases the
  * spawn-protocol node and disconnects from XenStore. */
 void x9p_xen_stop(struct x9p_xen *x);
+/* Before x9p_xen_stop(): the daemon executes itself next (a reload); the
+ * open files without a name that devices' workers handed over go to the
+ * new program (monitor/session-keep.h) instead of being closed. */
+void x9p_xen_stop_for_exec(struct x9p_xen *x);
 
 /* Checks a --xen-backend-kinds value; false + err if malformed. */
 bool x9p_xen_kinds_valid(const char *kinds, GError **err);

@@ -65,6 +65,7 @@ struct xmgr {
 	int trace_fd;                /* -1: none */
 	char *worker;                /* the worker program */
 	char *state_dir;             /* journals as files there; NULL: memfds */
+	bool for_exec;               /* stopping for a reload (x9p_xen_stop_for_exec) */
 };
 
 /* XenStore helpers; paths are printf formats.  xs_get returns g_malloc'd

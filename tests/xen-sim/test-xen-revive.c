@@ -245,7 +245,20 @@ static void test_session(void)
  * Open files no name leads to any more (unlinked, replaced by a rename)
  * cannot be walked again by a new worker: the monitor keeps them for it.
  */
-static void test_nameless_open(void)
+/* The worker replaced: killed, or with the whole daemon reloaded (SIGHUP). */
+static void replace_worker(struct fx *x, bool reload)
+{
+	pid_t before = worker(x);
+
+	if (!reload) {
+		kill_worker(x);
+		return;
+	}
+	g_assert_cmpint(kill(x->s->be_pid, SIGHUP), ==, 0);
+	g_assert_cmpint(await_new_worker(x, before), >, 0);
+}
+
+static void nameless_open(bool reload)
 {
 	struct fx x;
 	struct p9_qid qid;
@@ -264,7 +277,7 @@ static void test_nameless_open(void)
 	g_assert_cmpint(p9c_unlinkat(x.c, 1, "gone", 0), ==, 0);
 	g_assert_cmpint(p9c_renameat(x.c, 1, "new", 1, "old"), ==, 0);
 
-	kill_worker(&x);
+	replace_worker(&x, reload);
 
 	g_assert_cmpint(p9c_read(x.c, 10, 0, sizeof(buf), buf, &n), ==, 0);
 	g_assert_cmpmem(buf, n, "unlinked but open", 17);
@@ -277,12 +290,24 @@ static void test_nameless_open(void)
 	g_assert_cmpint(p9c_getattr(x.c, 11, P9_GETATTR_BASIC, &ga), ==, 0);
 	g_assert_cmpuint(ga.nlink, ==, 0);
 	/* And once more: the new worker handed them on. */
-	kill_worker(&x);
+	replace_worker(&x, reload);
 	g_assert_cmpint(p9c_getattr(x.c, 10, P9_GETATTR_BASIC, &ga), ==, 0);
 	g_assert_cmpuint(ga.size, ==, 29);
 	g_assert_cmpint(p9c_clunk(x.c, 10), ==, 0);
 	g_assert_cmpint(p9c_clunk(x.c, 11), ==, 0);
 	fx_stop(&x);
+}
+
+static void test_nameless_open(void)
+{
+	nameless_open(false);
+}
+
+/* The same across daemon reloads: the old program hands the files the
+ * monitor kept to the new one. */
+static void test_nameless_open_reload(void)
+{
+	nameless_open(true);
 }
 
 /* A lock of owner proc (client "guest") over [start, start+len-1]. */
@@ -704,6 +729,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/xen/revive/session", test_session);
 	g_test_add_func("/xen/revive/nameless-open", test_nameless_open);
+	g_test_add_func("/xen/revive/nameless-open-reload", test_nameless_open_reload);
 	g_test_add_func("/xen/revive/locks", test_locks);
 	g_test_add_func("/xen/revive/in-flight-not-done", test_in_flight_not_done);
 	g_test_add_func("/xen/revive/in-flight-done", test_in_flight_done);
