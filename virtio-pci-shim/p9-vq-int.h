@@ -28,7 +28,8 @@ struct p9req {
 	gint refs;
 	int flush_oldtag;            /* Tflush: the tag it flushes, else -1 */
 	uint16_t tag;
-	bool journaled;              /* recorded in the journal under tag */
+	bool journaled;              /* recorded in the journal under tag, as rid */
+	uint64_t rid;
 };
 
 /* Completes r's chain with len bytes of reply (see p9-vq.c). */

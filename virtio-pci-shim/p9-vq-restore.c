@@ -41,7 +41,7 @@ static gint by_take(gconstpointer a, gconstpointer b)
 
 /* The recorded request's chain, if it still holds that request. */
 static struct p9req *reclaim(struct p9vq *p, struct vu_queue *q, uint16_t tag,
-			     const struct x9p_jreq *rq, uint16_t read, uint16_t window)
+			     const struct x9p_jreq *rq, uint16_t window)
 {
 	uint16_t slot = (uint16_t)rq->start, head = (uint16_t)(rq->start >> 16);
 	uint8_t hdr[P9_HDR_SIZE];
@@ -49,11 +49,10 @@ static struct p9req *reclaim(struct p9vq *p, struct vu_queue *q, uint16_t tag,
 	struct vu_elem *e;
 	struct p9req *r;
 
-	/* Chains outstanding lie within one queue size before the read
-	 * position; QEMU's base (the used index) says nothing of those
-	 * completed out of order. */
-	if (rq->ring != vu_queue_index(q) || window == 0 ||
-	    (uint16_t)(read - slot - 1) >= vu_queue_size(q) ||
+	/* An outstanding chain may have been popped any time before the
+	 * read position (the driver reuses an available slot once it is
+	 * popped, not once it is answered): its head, tag and size say it. */
+	if (rq->ring != vu_queue_index(q) || window == 0 || head >= vu_queue_size(q) ||
 	    rq->len < P9_HDR_SIZE || rq->len > x9p_session_max_frame(p->sess))
 		return NULL;
 	if (rq->state == X9P_JREQ_REPLYING &&
@@ -72,6 +71,7 @@ static struct p9req *reclaim(struct p9vq *p, struct vu_queue *q, uint16_t tag,
 	}
 	r = p9vq_req_new(p, e, tag);
 	r->journaled = true;
+	r->rid = rq->rid;
 	return r;
 }
 
@@ -107,7 +107,7 @@ uint16_t p9vq_restore(void *opaque, struct vu_queue *q, uint16_t base)
 
 		if (!x9p_journal_req(j, (uint16_t)t, &rr.q))
 			continue;
-		rr.r = reclaim(p, q, rr.tag, &rr.q, read, window);
+		rr.r = reclaim(p, q, rr.tag, &rr.q, window);
 		if (!rr.r) {
 			x9p_journal_answered(j, rr.tag);
 			continue;

@@ -94,7 +94,7 @@ void p9vq_finish(struct p9vq *p, struct p9req *r, uint32_t len)
 		return;
 	}
 	if (vu_elem_complete_noted(r->e, len, note_replying, &pb))
-		x9p_journal_answered(p->journal, r->tag);
+		x9p_journal_answered_rid(p->journal, r->tag, r->rid);
 }
 
 /* Removes and returns the request waiting under tag (or NULL). */
@@ -182,8 +182,8 @@ static void handle(void *opaque, struct vu_elem *e)
 		 * anything completes it: a chain completed and then popped
 		 * again by the next worker would run twice. */
 		if (!dup) {
-			x9p_journal_take(p->journal, tag, e->qindex,
-					 (uint32_t)e->slot | (uint32_t)e->head << 16, size);
+			r->rid = x9p_journal_take(p->journal, tag, e->qindex,
+						  (uint32_t)e->slot | (uint32_t)e->head << 16, size);
 			r->journaled = true;
 		}
 		x9p_journal_set_read(p->journal, e->qindex, (uint16_t)(e->slot + 1));

@@ -119,6 +119,8 @@ int vfu_dev_serve_adopted(struct vfu_dev *d, int sock, const char *state, int *f
 		bad = "(no version)";
 	if (!bad && vfu_remap(d) < 0)
 		bad = "(guest memory)";
+	if (!bad && !vpci_restart(d->pci))
+		bad = "(features this build does not offer)";
 	for (unsigned i = 0; i < nfds; i++) {
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -137,7 +139,6 @@ int vfu_dev_serve_adopted(struct vfu_dev *d, int sock, const char *state, int *f
 	}
 	g_strfreev(tok);
 	d->sock = sock;
-	vpci_restart(d->pci);
 	g_info("%s: serving the vfio-user connection the previous worker left", d->label);
 	return vfu_serve_loop(d, sock, stop_fd, reject_fd);
 }

@@ -687,11 +687,15 @@ bool vpci_restore_token(struct vpci *p, const char *tok, int *fds, unsigned nfds
 	return false;
 }
 
-void vpci_restart(struct vpci *p)
+bool vpci_restart(struct vpci *p)
 {
-	/* The features the driver had accepted are the device's again. */
-	if (p->status & S_FEATURES_OK)
+	/* The features the driver had accepted are the device's again, if
+	 * this build offers them. */
+	if (p->status & S_FEATURES_OK) {
+		if (p->guest_features & ~offered(p))
+			return false;
 		p->dev->features = p->guest_features;
+	}
 	for (unsigned i = 0; i < p->dev->nqueues; i++) {
 		if (!p->q[i].enabled)
 			continue;
@@ -699,4 +703,5 @@ void vpci_restart(struct vpci *p)
 		p->dev->q[i].adopted = true;
 		enable_queue(p, i);
 	}
+	return true;
 }

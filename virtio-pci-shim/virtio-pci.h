@@ -93,6 +93,6 @@ void vpci_disconnect(struct vpci *p);
 void vpci_save(const struct vpci *p, GString *t, int *fds, unsigned *nfds, unsigned max);
 uint64_t vpci_changes(const struct vpci *p);
 bool vpci_restore_token(struct vpci *p, const char *tok, int *fds, unsigned nfds);
-void vpci_restart(struct vpci *p);
+bool vpci_restart(struct vpci *p);
 
 #endif

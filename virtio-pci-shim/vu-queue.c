@@ -219,7 +219,10 @@ int vu_queue_start(struct vu_queue *q)
 	struct vu_dev *d = q->dev;
 	const char *why = NULL;
 	uint16_t used_idx;
+	bool adopted = q->adopted;
 
+	/* Once: a later start is the frontend's, from its SET_VRING_BASE. */
+	q->adopted = false;
 	if (q->started || q->kick_fd < 0)
 		return 0;
 	if (!d->mem || !q->have_addr || !q->num) {
@@ -244,9 +247,8 @@ int vu_queue_start(struct vu_queue *q)
 	/* Taken over from an earlier process: where the guest sees the device,
 	 * as a frontend that lost its backend assumes (ops->starting may know
 	 * better). */
-	if (q->adopted)
+	if (adopted)
 		q->base = used_idx;
-	q->adopted = false;
 	q->vr.last_avail_idx = q->base;
 	q->vr.used_idx = used_idx;
 	q->vr.event_idx = d->features & (1ull << VIRTIO_RING_F_EVENT_IDX);

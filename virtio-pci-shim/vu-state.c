@@ -213,6 +213,9 @@ int vu_dev_serve_adopted(struct vu_dev *d, int sock, const char *state, int *fds
 			  d->label, why);
 		g_free(why);
 		close_rest(fds, nfds);
+		/* The monitor's copy goes too, or the frontend would never see
+		 * the connection end. */
+		vu_state_drop(d);
 		vu_dev_reset_all(d);
 		close(sock);
 		return -EINVAL;

@@ -388,9 +388,10 @@ static bool unanswered(struct x9p_journal *j, uint32_t s)
 	return t->state != X9P_JREQ_FREE && t->rid == f->rid;
 }
 
-void x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32_t start,
-		      uint32_t len)
+uint64_t x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32_t start,
+			  uint32_t len)
 {
+	uint64_t rid;
 	struct tagrec *t = &j->tags[tag];
 	struct timespec ts;
 
@@ -402,11 +403,12 @@ void x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32
 	t->len = len;
 	t->reply_end = 0;
 	t->reruns = 0;
-	t->rid = ++j->h->next_rid;
+	t->rid = rid = ++j->h->next_rid;
 	t->sec = ts.tv_sec;
 	t->nsec = ts.tv_nsec;
 	publish(&t->state, X9P_JREQ_TAKEN);
 	unlock(j);
+	return rid;
 }
 
 void x9p_journal_replying(struct x9p_journal *j, uint16_t tag, uint32_t reply_end)
@@ -419,12 +421,17 @@ void x9p_journal_replying(struct x9p_journal *j, uint16_t tag, uint32_t reply_en
 	publish(&t->state, X9P_JREQ_REPLYING);
 }
 
-void x9p_journal_answered(struct x9p_journal *j, uint16_t tag)
+static void answer(struct x9p_journal *j, uint16_t tag, bool check, uint64_t rid)
 {
 	struct tagrec *t = &j->tags[tag];
 	GArray *nums;
 
 	g_mutex_lock(&j->lock);
+	if (check && t->rid != rid) {
+		/* The tag already carries the client's next request. */
+		g_mutex_unlock(&j->lock);
+		return;
+	}
 	publish(&t->state, X9P_JREQ_FREE);
 	nums = j->touched[tag];
 	j->touched[tag] = NULL;
@@ -447,6 +454,16 @@ void x9p_journal_answered(struct x9p_journal *j, uint16_t tag)
 	unlock(j);
 	if (nums)
 		g_array_free(nums, TRUE);
+}
+
+void x9p_journal_answered(struct x9p_journal *j, uint16_t tag)
+{
+	answer(j, tag, false, 0);
+}
+
+void x9p_journal_answered_rid(struct x9p_journal *j, uint16_t tag, uint64_t rid)
+{
+	answer(j, tag, true, rid);
 }
 
 void x9p_journal_set_version(struct x9p_journal *j, uint32_t dialect, uint32_t msize)

@@ -82,13 +82,17 @@ struct x9p_jreq {
 	struct timespec taken;      /* CLOCK_REALTIME_COARSE when it was taken */
 };
 
-/* The request with this tag was taken (its bytes at start, len of ring). */
-void x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32_t start,
-		      uint32_t len);
+/* The request with this tag was taken (its bytes at start, len of ring);
+ * returns its request id. */
+uint64_t x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, uint32_t start,
+			  uint32_t len);
 /* Its reply is written and about to be published up to reply_end. */
 void x9p_journal_replying(struct x9p_journal *j, uint16_t tag, uint32_t reply_end);
-/* It is answered (or flushed): the changes it made are final. */
+/* It is answered (or flushed): the changes it made are final.  The _rid
+ * form does nothing when the tag's record is another request's by now (the
+ * client may reuse a tag as soon as the answer is published). */
 void x9p_journal_answered(struct x9p_journal *j, uint16_t tag);
+void x9p_journal_answered_rid(struct x9p_journal *j, uint16_t tag, uint64_t rid);
 /* The transport read ring `ring` up to pos. */
 void x9p_journal_set_read(struct x9p_journal *j, uint32_t ring, uint32_t pos);
 uint32_t x9p_journal_read_pos(struct x9p_journal *j, uint32_t ring);

@@ -818,7 +818,8 @@ void xdev_shutdown(struct xdev *d)
 		 * device, and requests sent meanwhile wait in the rings either way. */
 		xconn_handover(d->conn);
 		d->conn = NULL;
-		if (d->m && d->m->for_exec) {
+		/* Only where the new program finds the journal again. */
+		if (d->m && d->m->for_exec && d->journal_path) {
 			char *var, *dvar;
 
 			/* The next program's worker adopts them as this one's did. */
