@@ -453,7 +453,7 @@ int vfu_serve_loop(struct vfu_dev *d, int sock, int stop_fd, int reject_fd)
 	 * next process (vfu-state.c).  Otherwise the reset waits for every
 	 * request in flight: no table is in use. */
 	if (!(handover && vu_dev_handover(d->vdev))) {
-		vu_dev_drop_kept(d->vdev);
+		vu_state_drop(d->vdev);
 		vpci_disconnect(d->pci);
 	}
 	vfu_dma_clear(&d->dma);

@@ -121,16 +121,12 @@ int vfu_dev_serve_adopted(struct vfu_dev *d, int sock, const char *state, int *f
 		bad = "(guest memory)";
 	if (!bad && !vpci_restart(d->pci))
 		bad = "(features this build does not offer)";
-	for (unsigned i = 0; i < nfds; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-		fds[i] = -1;
-	}
+	vu_state_close_fds(fds, nfds);
 	if (bad) {
 		g_warning("%s: the connection kept for this worker cannot be served: bad '%.40s'",
 			  d->label, bad);
 		g_strfreev(tok);
-		vu_dev_drop_kept(d->vdev);
+		vu_state_drop(d->vdev);
 		vpci_disconnect(d->pci);
 		vfu_dma_clear(&d->dma);
 		vfu_set_err_fd(d, -1);

@@ -126,10 +126,6 @@ bool vu_dev_handover(struct vu_dev *d)
 	return true;
 }
 
-void vu_dev_drop_kept(struct vu_dev *d)
-{
-	vu_state_drop(d);
-}
 
 static struct vu_queue *queue_of(struct vu_dev *d, uint32_t index)
 {

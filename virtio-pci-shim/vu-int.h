@@ -86,8 +86,6 @@ void vu_dev_reset_all(struct vu_dev *d);
  * are left as they are for the next process.  False (nothing done)
  * without a keeper. */
 bool vu_dev_handover(struct vu_dev *d);
-/* The keeper forgets the connection (the device is about to close it). */
-void vu_dev_drop_kept(struct vu_dev *d);
 /* Calls the keeper, if any (vu-state.c; vfu-state.c for vfio-user). */
 void vu_dev_call_keeper(struct vu_dev *d, int sock, const char *state, const int *fds,
 			unsigned nfds);
@@ -95,9 +93,12 @@ void vu_dev_call_keeper(struct vu_dev *d, int sock, const char *state, const int
 /* ---- vu-state.c ---- */
 /* Forgets the copies of the memory table's descriptors. */
 void vu_state_clear_mem(struct vu_dev *d);
-/* Hands the set-up to the keeper; tells it the connection is going. */
+/* Hands the set-up to the keeper; tells it the connection is going (the
+ * device is about to close it). */
 void vu_state_save(struct vu_dev *d);
 void vu_state_drop(struct vu_dev *d);
+/* Closes what is left of descriptors handed over for an adoption. */
+void vu_state_close_fds(int *fds, unsigned nfds);
 
 /* ---- vu-queue.c ---- */
 void vu_queue_init(struct vu_dev *d, struct vu_queue *q, unsigned index);

@@ -86,14 +86,13 @@ void vu_state_save(struct vu_dev *d)
 		if (q->err_fd >= 0)
 			fds[n++] = q->err_fd;
 	}
-	d->keep(d->keep_arg, d->sock, t->str, fds, n);
+	vu_dev_call_keeper(d, d->sock, t->str, fds, n);
 	g_string_free(t, TRUE);
 }
 
 void vu_state_drop(struct vu_dev *d)
 {
-	if (d->keep)
-		d->keep(d->keep_arg, -1, NULL, NULL, 0);
+	vu_dev_call_keeper(d, -1, NULL, NULL, 0);
 }
 
 static int take(int *fds, unsigned nfds, unsigned *at)
@@ -194,7 +193,7 @@ static bool adopt(struct vu_dev *d, const char *state, int *fds, unsigned nfds, 
 	return ok;
 }
 
-static void close_rest(int *fds, unsigned nfds)
+void vu_state_close_fds(int *fds, unsigned nfds)
 {
 	for (unsigned i = 0; i < nfds; i++) {
 		if (fds[i] >= 0)
@@ -212,7 +211,7 @@ int vu_dev_serve_adopted(struct vu_dev *d, int sock, const char *state, int *fds
 		g_warning("%s: the connection kept for this worker cannot be served: %s",
 			  d->label, why);
 		g_free(why);
-		close_rest(fds, nfds);
+		vu_state_close_fds(fds, nfds);
 		/* The monitor's copy goes too, or the frontend would never see
 		 * the connection end. */
 		vu_state_drop(d);
@@ -220,7 +219,7 @@ int vu_dev_serve_adopted(struct vu_dev *d, int sock, const char *state, int *fds
 		close(sock);
 		return -EINVAL;
 	}
-	close_rest(fds, nfds);
+	vu_state_close_fds(fds, nfds);
 	for (unsigned i = 0; i < d->nqueues; i++) {
 		struct vu_queue *q = &d->q[i];
 

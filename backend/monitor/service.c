@@ -17,9 +17,6 @@
 #define BACKOFF_MAX_MS 5000
 #define YOUNG_US (5 * G_USEC_PER_SEC)
 #define STOP_GRACE_S 10
-/* Workers started at once after a SIGKILL (an operator, the OOM killer),
- * per minute; beyond that, deaths back off like any other. */
-#define KILL_RESTARTS_MAX 1200
 
 struct x9p_mservice {
 	struct x9p_mservice_cfg cfg;
@@ -94,7 +91,8 @@ static bool killed_restart(struct x9p_mservice *s, int st)
 		s->kill_minute = now;
 		s->kill_restarts = 0;
 	}
-	return ++s->kill_restarts <= KILL_RESTARTS_MAX;
+	/* Beyond the allowance, deaths back off like any other. */
+	return ++s->kill_restarts <= MWORKER_KILL_RESTARTS;
 }
 
 static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)

@@ -34,6 +34,9 @@
 
 #define MWORKER_HELPER_STARTS 30
 #define MWORKER_HELPER_RESTARTS 1200
+/* Workers started again per minute after deaths by SIGKILL (an operator,
+ * the OOM killer), for a service or a Xen device. */
+#define MWORKER_KILL_RESTARTS 1200
 
 struct x9p_mworker;
 

@@ -493,7 +493,7 @@ static void start_teardown(struct xdev *d)
 static bool take_over_again(struct xdev *d, const GError *err)
 {
 	if (g_error_matches(err, XCONN_ERROR, XCONN_KILLED))
-		return ++d->kills <= XDEV_KILLS_MAX;
+		return ++d->kills <= MWORKER_KILL_RESTARTS;
 	if (g_error_matches(err, XCONN_ERROR, XCONN_ENDED))
 		return ++d->revives <= XDEV_REVIVE_MAX;
 	return false;
@@ -544,7 +544,7 @@ void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char 
 		d->kills = 0;
 	}
 	if ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) ||
-	    (killed ? ++d->kills > XDEV_KILLS_MAX : ++d->revives > XDEV_REVIVE_MAX)) {
+	    (killed ? ++d->kills > MWORKER_KILL_RESTARTS : ++d->revives > XDEV_REVIVE_MAX)) {
 		g_warning("%s: %s", d->label, why);
 		xdev_on_fault(d, c, why);
 		return;

@@ -25,6 +25,7 @@
 #include "9p/p9.h"
 #include "fs/helper-launch.h"
 #include "monitor/session-keep.h"
+#include "monitor/worker.h"
 #include "privsep/mw.h"
 #include "xen/x9p-xen.h"
 
@@ -158,11 +159,10 @@ void xdev_on_fault(struct xdev *d, struct xconn *c, const char *why);
  * after a daemon restart, unless its seccomp filter ended it (SIGSYS: it
  * was compromised), or it is the XDEV_REVIVE_MAX + 1st death this minute
  * by anything but SIGKILL (a crash: its own doing, likely again), or the
- * XDEV_KILLS_MAX + 1st by SIGKILL (from outside: an operator, the OOM
+ * MWORKER_KILL_RESTARTS + 1st by SIGKILL (from outside: an operator, the OOM
  * killer): then it is a fault of the device.
  */
 #define XDEV_REVIVE_MAX 3
-#define XDEV_KILLS_MAX 1200
 void xdev_on_worker_end(struct xdev *d, struct xconn *c, int status, const char *why);
 /*
  * The session journal for d's next worker (d->journal_fd, or -1): the one
