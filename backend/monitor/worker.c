@@ -245,6 +245,35 @@ static gboolean on_message(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* One message, outside a dispatch of the channel: false once it is closed. */
+static bool serve_one(struct x9p_mworker *w)
+{
+	/* Outside a dispatch, returning REMOVE removes nothing. */
+	GSource *src = g_source_ref(w->ch_src);
+	bool gone = on_message(w->ch, G_IO_IN, w) == G_SOURCE_REMOVE;
+
+	if (gone)
+		g_source_destroy(src);
+	g_source_unref(src);
+	return !gone;
+}
+
+/*
+ * What a worker sent before it died is still owed to the monitor: the
+ * child watch may run before the channel's source has read it all, and a
+ * lost KEEP_FD or KEEP_DEVICE would lose a guest's open file or device
+ * with it.  The worker can send no more, so this ends.
+ */
+static void drain_channel(struct x9p_mworker *w)
+{
+	while (w->ch_src) {
+		struct pollfd p = { w->ch, POLLIN, 0 };
+
+		if (poll(&p, 1, 0) <= 0 || !serve_one(w))
+			break;
+	}
+}
+
 bool x9p_mworker_wait_ready(struct x9p_mworker *w, int timeout_ms)
 {
 	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
@@ -259,17 +288,8 @@ bool x9p_mworker_wait_ready(struct x9p_mworker *w, int timeout_ms)
 		n = poll(&p, 1, (int)left);
 		if (n < 0 && errno != EINTR)
 			return false;
-		if (n > 0) {
-			/* Outside a dispatch, returning REMOVE removes nothing. */
-			GSource *src = g_source_ref(w->ch_src);
-			bool gone = on_message(w->ch, G_IO_IN, w) == G_SOURCE_REMOVE;
-
-			if (gone)
-				g_source_destroy(src);
-			g_source_unref(src);
-			if (gone)
-				break;
-		}
+		if (n > 0 && !serve_one(w))
+			break;
 	}
 	return w->ready;
 }
@@ -319,6 +339,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 		g_source_remove(w->kill_timer);
 		w->kill_timer = 0;
 	}
+	drain_channel(w);
 	close_channel(w);
 	join_reaper(w);
 	/* Its helper has lost its only client: make sure it is gone too. */
