@@ -25,6 +25,7 @@
 #include "monitor/reexec.h"
 #include "monitor/service.h"
 #include "privsep/mw.h"
+#include "journal/journal.h"
 #include "socket/socket.h"
 #include "xen/x9p-xen.h"
 
@@ -33,6 +34,7 @@
 static struct {
 	char **listen;
 	gboolean synthetic;
+	gboolean no_journal;
 	char *synth_spec;
 	char *trace;
 	int workers;
@@ -107,6 +109,10 @@ static const GOptionEntry entries[] = {
 	  "Most bytes of extended-attribute values one client (or Xen device) may "
 	  "have pending between Txattrwalk/Txattrcreate and Tclunk; more get ENOSPC "
 	  "(default 4194304)", "BYTES" },
+	{ "no-journal", 0, 0, G_OPTION_ARG_NONE, &opt.no_journal,
+	  "Keep no session journal for socket connections: a worker's death ends "
+	  "them, and large reads go to the client without a copy (default: with "
+	  "--export, every connection's session outlives its worker)", NULL },
 	{ "max-connections", 0, 0, G_OPTION_ARG_INT, &opt.max_conns,
 	  "Most clients connected at once to the listeners (default 64)", "N" },
 	{ "reply-timeout", 0, 0, G_OPTION_ARG_INT, &opt.reply_timeout,
@@ -591,6 +597,11 @@ int main(int argc, char **argv)
 		if (!opt.export_dir && !opt.synthetic)
 			g_info("no --export given: serving the synthetic test filesystem");
 		if (opt.export_dir) {
+			/* Each connection's session outlives the worker (docs/crash.md). */
+			mc.journal = !opt.no_journal;
+			mc.journal_sessions = 1 + MIN(opt.max_conns ? (unsigned)opt.max_conns :
+						      X9P_SOCK_DEFAULT_MAX_CONNS,
+						      X9P_JOURNAL_MAX_SESSIONS - 1);
 			mc.helpers = make_helpers(&err);
 			if (!mc.helpers) {
 				g_critical("%s", err->message);

@@ -36,6 +36,8 @@ struct x9p_server {
 	bool keep_fids_on_version;
 	struct x9p_trace *trace;
 	struct x9p_locks *locks;     /* the guests' POSIX locks, all sessions */
+	gint journaled;              /* sessions with a journal (the driver's nodes go
+				      * there while there is one) */
 	/* Bumped (g_atomic) by every mode change a client makes: a fid's
 	 * "no set-ID bits to clear" verdict holds while this is unchanged. */
 	gint mode_gen;

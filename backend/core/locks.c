@@ -59,7 +59,7 @@ struct x9p_locks {
 	GHashTable *held;            /* session -> lock records it holds */
 	unsigned max_per_session;
 	unsigned long visits;        /* treap nodes looked at by the last call */
-	struct x9p_journal *journal; /* every record is kept there, or NULL */
+	GHashTable *journals;        /* owner session -> its journal (records kept there) */
 };
 
 static unsigned held_by(struct x9p_locks *t, const void *session)
@@ -114,6 +114,7 @@ struct x9p_locks *x9p_locks_new(unsigned max_per_session)
 
 	g_mutex_init(&t->m);
 	t->held = g_hash_table_new(g_direct_hash, g_direct_equal);
+	t->journals = g_hash_table_new(g_direct_hash, g_direct_equal);
 	t->max_per_session = max_per_session ? max_per_session : X9P_DEFAULT_MAX_LOCKS;
 	t->files = g_hash_table_new_full(u64_hash, u64_eq, g_free, file_free);
 	return t;
@@ -125,6 +126,7 @@ void x9p_locks_free(struct x9p_locks *t)
 		return;
 	g_hash_table_destroy(t->files);
 	g_hash_table_destroy(t->held);
+	g_hash_table_destroy(t->journals);
 	g_mutex_clear(&t->m);
 	g_free(t);
 }
@@ -380,13 +382,14 @@ static void add_lock(struct file_locks *f, struct lock *l)
 {
 	struct lock **root = root_of(f, l);
 	GTree *g = g_hash_table_lookup(f->owners, l->okey);
+	struct x9p_journal *jn = g_hash_table_lookup(f->t->journals, l->session);
 
-	if (f->t->journal) {
+	if (jn) {
 		struct x9p_jlock j = { .file = f->file, .proc_id = l->proc_id, .fid = l->fid,
 				       .type = l->type, .start = l->start, .end = l->end };
 
 		g_strlcpy(j.client_id, l->client_id, sizeof(j.client_id));
-		x9p_journal_lock_put(f->t->journal, &l->jslot, &j);
+		x9p_journal_lock_put(jn, &l->jslot, &j);
 	}
 	*root = tree_insert(*root, l);
 	if (!g) {
@@ -411,8 +414,10 @@ static void unlink_lock(struct file_locks *f, struct lock *l)
 /* A record gone (its journal record too). */
 static void retire(struct file_locks *f, struct lock *l)
 {
-	if (l->jslot && f->t->journal)
-		x9p_journal_lock_del(f->t->journal, l->jslot);
+	struct x9p_journal *jn = l->jslot ? g_hash_table_lookup(f->t->journals, l->session) : NULL;
+
+	if (jn)
+		x9p_journal_lock_del(jn, l->jslot);
 	lock_free(l);
 }
 
@@ -534,10 +539,13 @@ static void drop_from(struct lock *l, const void *session, struct file_locks *ke
 	}
 }
 
-void x9p_locks_set_journal(struct x9p_locks *t, struct x9p_journal *j)
+void x9p_locks_set_journal(struct x9p_locks *t, const void *session, struct x9p_journal *j)
 {
 	g_mutex_lock(&t->m);
-	t->journal = j;
+	if (j)
+		g_hash_table_insert(t->journals, (gpointer)session, j);
+	else
+		g_hash_table_remove(t->journals, session);
 	g_mutex_unlock(&t->m);
 }
 

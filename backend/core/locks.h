@@ -69,9 +69,10 @@ int x9p_locks_set(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owne
 void x9p_locks_test(struct x9p_locks *t, uint64_t file, const struct x9p_lock_owner *o,
 		    uint8_t type, uint64_t start, uint64_t length,
 		    struct p9_lock *out, char *cid, size_t cidlen);
-/* Every lock record is kept in j too (journal/journal.h; NULL: no more). */
+/* Every lock record of session's owners is kept in j too
+ * (journal/journal.h; NULL: no more). */
 struct x9p_journal;
-void x9p_locks_set_journal(struct x9p_locks *t, struct x9p_journal *j);
+void x9p_locks_set_journal(struct x9p_locks *t, const void *session, struct x9p_journal *j);
 /* Drops every lock a session holds (it closed, or renegotiated). */
 void x9p_locks_drop_session(struct x9p_locks *t, const void *session);
 /* Tree nodes the last x9p_locks_set/test looked at (for complexity tests). */

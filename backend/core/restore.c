@@ -15,12 +15,23 @@ void x9p_session_set_journal(struct x9p_session *s, struct x9p_journal *j)
 {
 	struct x9p_fs *fs = s->srv->fs;
 
+	bool had = s->journal != NULL;
+
 	s->journal = j;
 	x9p_fidtab_set_journal(&s->fids, j);
-	x9p_locks_set_journal(s->srv->locks, j);
-	/* One journaled session per driver: a Xen device's worker. */
-	if (fs->ops->journal)
-		fs->ops->journal(fs, j);
+	x9p_locks_set_journal(s->srv->locks, s, j);
+	/* The driver's nodes are shared by the journal's sessions: they go
+	 * there until the last journaled session leaves it (a session kept
+	 * for the next worker leaves first, so that releasing its fids and
+	 * nodes does not empty it). */
+	if (j && !had) {
+		g_atomic_int_inc(&s->srv->journaled);
+		if (fs->ops->journal)
+			fs->ops->journal(fs, j);
+	} else if (!j && had && g_atomic_int_dec_and_test(&s->srv->journaled) &&
+		   fs->ops->journal) {
+		fs->ops->journal(fs, NULL);
+	}
 }
 
 struct rebuild {
@@ -121,25 +132,51 @@ void x9p_session_log_restored(struct x9p_session *s, unsigned fids, unsigned run
 			  s->channel, X9P_JOURNAL_MAX_RUNS, failed);
 }
 
+static void log_rebuilt(struct x9p_session *s, const struct rebuild *rb)
+{
+	if (rb->locks)
+		g_info("%s: %u locks of the previous worker placed again", s->channel, rb->locks);
+	if (rb->reopen_failed)
+		g_warning("%s: %u open files of the previous worker could not be opened again",
+			  s->channel, rb->reopen_failed);
+	if (rb->lost)
+		g_warning("%s: %u fids of the previous worker have no node in the journal; they "
+			  "are unknown now", s->channel, rb->lost);
+}
+
+void x9p_sessions_restore(struct x9p_journal *j, struct x9p_session *const *v, unsigned n,
+			  unsigned *fids)
+{
+	struct rebuild *rb = g_new0(struct rebuild, n + 1);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct x9p_session *s = v[i];
+
+		rb[i].s = s;
+		if (s->journal && s->srv->fs->ops->node_restore)
+			x9p_journal_fids(s->journal, restore_fid, &rb[i]);
+	}
+	/* The nodes no restored fid claimed, and the old lock records, go
+	 * only once every session has taken what it needs. */
+	x9p_journal_nodes_done(j);
+	for (unsigned i = 0; i < n; i++)
+		if (v[i]->journal && v[i]->srv->fs->ops->node_restore)
+			x9p_journal_locks(v[i]->journal, restore_lock, &rb[i]);
+	x9p_journal_locks_done(j);
+	for (unsigned i = 0; i < n; i++) {
+		v[i]->resumed = false;
+		log_rebuilt(v[i], &rb[i]);
+		fids[i] = rb[i].fids;
+	}
+	g_free(rb);
+}
+
 unsigned x9p_session_restore(struct x9p_session *s)
 {
-	struct x9p_fs *fs = s->srv->fs;
-	struct rebuild rb = { .s = s };
+	unsigned fids = 0;
 
-	if (!s->journal || !fs->ops->node_restore)
+	if (!s->journal || !s->srv->fs->ops->node_restore)
 		return 0;
-	x9p_journal_fids(s->journal, restore_fid, &rb);
-	x9p_journal_nodes_done(s->journal);
-	x9p_journal_locks(s->journal, restore_lock, &rb);
-	x9p_journal_locks_done(s->journal);
-	if (rb.locks)
-		g_info("%s: %u locks of the previous worker placed again", s->channel, rb.locks);
-	s->resumed = false;
-	if (rb.reopen_failed)
-		g_warning("%s: %u open files of the previous worker could not be opened again",
-			  s->channel, rb.reopen_failed);
-	if (rb.lost)
-		g_warning("%s: %u fids of the previous worker have no node in the journal; they "
-			  "are unknown now", s->channel, rb.lost);
-	return rb.fids;
+	x9p_sessions_restore(s->journal, &s, 1, &fids);
+	return fids;
 }

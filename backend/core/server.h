@@ -166,6 +166,11 @@ void x9p_session_resume(struct x9p_session *s, enum p9_dialect dialect, uint32_t
 struct x9p_journal;
 void x9p_session_set_journal(struct x9p_session *s, struct x9p_journal *j);
 unsigned x9p_session_restore(struct x9p_session *s);
+/* The same for n sessions of journal j (a socket worker's connections;
+ * none: j's previous worker's nodes and locks are let go), each's number
+ * of fids restored in fids[i]. */
+void x9p_sessions_restore(struct x9p_journal *j, struct x9p_session *const *v, unsigned n,
+			  unsigned *fids);
 /*
  * Submits a request a previous worker took and may have run (from `since`
  * on): the driver does not execute its name change twice.

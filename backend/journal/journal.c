@@ -43,6 +43,19 @@ struct head {
 	uint32_t read_set;          /* rings whose read position was set */
 };
 
+/*
+ * Sessions past the first (x9p_journal_session): each an area after the
+ * first session's records, a header of the same fields as the first's in
+ * struct head, then its requests, fids and inbox.  A journal of one
+ * session has the layout it had before there were more.
+ */
+struct shead {
+	uint32_t fid_hi;
+	uint32_t read[X9P_JOURNAL_MAX_RINGS];
+	uint32_t dialect1, msize, read_set;
+	struct x9p_jstream stream;
+};
+
 struct tagrec {
 	uint32_t state, ring, start, len, reply_end, reruns;
 	uint64_t rid;
@@ -76,7 +89,8 @@ struct noderec {
 
 struct lockrec {
 	uint32_t state, proc_id, fid;
-	uint8_t type, pad[3];
+	uint8_t type, pad;
+	uint16_t session;           /* its session's index (0 in older journals) */
 	uint64_t file, start, end;
 	char cid[256];
 };
@@ -87,23 +101,31 @@ struct lockrec {
 #define NODES_OFF (FIDS_OFF + (size_t)X9P_JOURNAL_MAX_FIDS * sizeof(struct fidrec))
 #define LOCKS_OFF (NODES_OFF + (size_t)X9P_JOURNAL_MAX_NODES * sizeof(struct noderec))
 #define TOTAL (LOCKS_OFF + (size_t)X9P_JOURNAL_MAX_LOCKS * sizeof(struct lockrec))
+/* A further session's area, from its start. */
+#define S_TAGS_OFF HEAD_BYTES
+#define S_FIDS_OFF (S_TAGS_OFF + (size_t)X9P_JOURNAL_TAGS * sizeof(struct tagrec))
+#define S_INBOX_OFF (S_FIDS_OFF + (size_t)X9P_JOURNAL_MAX_FIDS * sizeof(struct fidrec))
+#define S_BYTES (S_INBOX_OFF + (size_t)X9P_JOURNAL_INBOX)
 
 G_STATIC_ASSERT(sizeof(struct head) <= HEAD_BYTES);
+G_STATIC_ASSERT(sizeof(struct shead) <= HEAD_BYTES);
+G_STATIC_ASSERT(X9P_JOURNAL_MAX_SESSIONS <= 65536);
 
-struct x9p_journal {
+/* What the sessions of one journal share: the driver's nodes, the
+ * engine's locks and one lock for all. */
+struct jshared {
 	uint8_t *base;
+	size_t size;
+	unsigned nsessions;
+	struct x9p_journal **sess;  /* handles, made on demand; [0] from open */
 	struct head *h;
-	struct tagrec *tags;
-	struct fidrec *fids;        /* [0] unused: slots are 1-based */
 	struct noderec *nodes;
 	struct lockrec *locks;
 	GArray *free_locks;
 	uint32_t restored_lock_hi;  /* restore: the previous worker's records */
 
 	GMutex lock;
-	GHashTable *cur, *prev;     /* fid num -> slot */
-	GArray *free_fids, *free_nodes;     /* slots below the high mark */
-	GArray **touched;           /* per tag: fid nums its request changed */
+	GArray *free_nodes;         /* slots below the high mark */
 	guint8 *claimed;            /* restore: node slots taken over */
 	struct x9p_journal_keeper keeper;
 	guint8 *kept;               /* node slots whose file the keeper holds */
@@ -118,9 +140,29 @@ struct x9p_journal {
 	GHashTable *kept_fds;       /* restore: slot -> descriptor + 1 */
 };
 
+/* One session's handle. */
+struct x9p_journal {
+	struct jshared *sh;
+	unsigned idx;
+	struct tagrec *tags;
+	struct fidrec *fids;        /* [0] unused: slots are 1-based */
+	uint32_t *fid_hi, *read, *dialect1, *msize, *read_set;
+	struct x9p_jstream *stream; /* NULL for the first session */
+	uint8_t *inbox;             /* NULL for the first session */
+	GHashTable *cur, *prev;     /* fid num -> slot */
+	GArray *free_fids;          /* slots below the high mark */
+	GArray **touched;           /* per tag: fid nums its request changed */
+};
+
 size_t x9p_journal_size(void)
 {
 	return TOTAL;
+}
+
+size_t x9p_journal_size_for(unsigned sessions)
+{
+	sessions = CLAMP(sessions, 1u, X9P_JOURNAL_MAX_SESSIONS);
+	return TOTAL + (size_t)(sessions - 1) * S_BYTES;
 }
 
 static inline uint32_t load(const uint32_t *p)
@@ -152,7 +194,7 @@ static uint32_t slot_alloc(struct x9p_journal *j, GArray *freel, uint32_t *hi, u
 /* The parent slot a node's current location names, or 0. */
 static uint32_t node_parent(struct x9p_journal *j, uint32_t s)
 {
-	const struct noderec *r = &j->nodes[s];
+	const struct noderec *r = &j->sh->nodes[s];
 	uint32_t p = r->loc[load(&r->which) & 1].parent;
 
 	return p < X9P_JOURNAL_MAX_NODES ? p : 0;
@@ -163,18 +205,18 @@ static uint32_t node_parent(struct x9p_journal *j, uint32_t s)
  * kept files of the freed slots at unlock(). */
 static void node_release(struct x9p_journal *j, uint32_t s)
 {
-	while (s && !j->live[s] && !j->jrefs[s] && load(&j->nodes[s].state) == 1) {
+	while (s && !j->sh->live[s] && !j->sh->jrefs[s] && load(&j->sh->nodes[s].state) == 1) {
 		uint32_t p = node_parent(j, s);
 
-		publish(&j->nodes[s].state, 0);
-		g_array_append_val(j->free_nodes, s);
-		if (j->kept[s]) {
-			j->kept[s] = 0;
-			g_array_append_val(j->dropped, s);
+		publish(&j->sh->nodes[s].state, 0);
+		g_array_append_val(j->sh->free_nodes, s);
+		if (j->sh->kept[s]) {
+			j->sh->kept[s] = 0;
+			g_array_append_val(j->sh->dropped, s);
 		}
 		s = p;
-		if (s && j->jrefs[s])
-			j->jrefs[s]--;
+		if (s && j->sh->jrefs[s])
+			j->sh->jrefs[s]--;
 	}
 }
 
@@ -182,15 +224,15 @@ static void node_release(struct x9p_journal *j, uint32_t s)
  * which counts them all at its end). */
 static void node_ref(struct x9p_journal *j, uint32_t s)
 {
-	if (s && s < X9P_JOURNAL_MAX_NODES && !j->claimed)
-		j->jrefs[s]++;
+	if (s && s < X9P_JOURNAL_MAX_NODES && !j->sh->claimed)
+		j->sh->jrefs[s]++;
 }
 
 static void node_unref(struct x9p_journal *j, uint32_t s)
 {
-	if (!s || s >= X9P_JOURNAL_MAX_NODES || j->claimed || !j->jrefs[s])
+	if (!s || s >= X9P_JOURNAL_MAX_NODES || j->sh->claimed || !j->sh->jrefs[s])
 		return;
-	j->jrefs[s]--;
+	j->sh->jrefs[s]--;
 	node_release(j, s);
 }
 
@@ -199,14 +241,14 @@ static void unlock(struct x9p_journal *j)
 {
 	GArray *d = NULL;
 
-	if (j->dropped->len) {
-		d = j->dropped;
-		j->dropped = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	if (j->sh->dropped->len) {
+		d = j->sh->dropped;
+		j->sh->dropped = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	}
-	g_mutex_unlock(&j->lock);
+	g_mutex_unlock(&j->sh->lock);
 	for (guint i = 0; d && i < d->len; i++)
-		if (j->keeper.drop)
-			j->keeper.drop(j->keeper.arg, g_array_index(d, uint32_t, i));
+		if (j->sh->keeper.drop)
+			j->sh->keeper.drop(j->sh->keeper.arg, g_array_index(d, uint32_t, i));
 	if (d)
 		g_array_free(d, TRUE);
 }
@@ -238,97 +280,186 @@ static void map_set(GHashTable *t, uint32_t num, uint32_t slot)
 
 /* ---- open ---- */
 
+static struct x9p_journal *handle_new(struct jshared *sh, unsigned idx)
+{
+	struct x9p_journal *j = g_new0(struct x9p_journal, 1);
+
+	j->sh = sh;
+	j->idx = idx;
+	if (idx == 0) {
+		j->tags = (struct tagrec *)(sh->base + TAGS_OFF);
+		j->fids = (struct fidrec *)(sh->base + FIDS_OFF);
+		j->fid_hi = &sh->h->fid_hi;
+		j->read = sh->h->read;
+		j->dialect1 = &sh->h->dialect1;
+		j->msize = &sh->h->msize;
+		j->read_set = &sh->h->read_set;
+	} else {
+		uint8_t *a = sh->base + TOTAL + (size_t)(idx - 1) * S_BYTES;
+		struct shead *sh1 = (struct shead *)a;
+
+		j->tags = (struct tagrec *)(a + S_TAGS_OFF);
+		j->fids = (struct fidrec *)(a + S_FIDS_OFF);
+		j->inbox = a + S_INBOX_OFF;
+		j->fid_hi = &sh1->fid_hi;
+		j->read = sh1->read;
+		j->dialect1 = &sh1->dialect1;
+		j->msize = &sh1->msize;
+		j->read_set = &sh1->read_set;
+		j->stream = &sh1->stream;
+	}
+	/* A previous worker's: clamp what it says before anything uses it. */
+	*j->fid_hi = MIN(*j->fid_hi, X9P_JOURNAL_MAX_FIDS - 1);
+	j->cur = g_hash_table_new(g_direct_hash, g_direct_equal);
+	j->prev = g_hash_table_new(g_direct_hash, g_direct_equal);
+	j->free_fids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	j->touched = g_new0(GArray *, X9P_JOURNAL_TAGS);
+	return j;
+}
+
+static void handle_free(struct x9p_journal *j)
+{
+	for (unsigned i = 0; i < X9P_JOURNAL_TAGS; i++)
+		if (j->touched[i])
+			g_array_free(j->touched[i], TRUE);
+	g_free(j->touched);
+	g_array_free(j->free_fids, TRUE);
+	g_hash_table_destroy(j->cur);
+	g_hash_table_destroy(j->prev);
+	g_free(j);
+}
+
 struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 {
-	struct x9p_journal *j;
+	struct jshared *sh;
 	struct stat st;
+	size_t size;
 	void *p;
 
 	*restored = false;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size != TOTAL) {
-		*why = g_strdup_printf("the journal is not %zu bytes", (size_t)TOTAL);
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size < TOTAL ||
+	    ((size_t)st.st_size - TOTAL) % S_BYTES ||
+	    ((size_t)st.st_size - TOTAL) / S_BYTES >= X9P_JOURNAL_MAX_SESSIONS) {
+		*why = g_strdup_printf("the journal is not %zu bytes and a whole number of "
+				       "sessions of %zu more", (size_t)TOTAL, (size_t)S_BYTES);
 		return NULL;
 	}
-	p = mmap(NULL, TOTAL, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	size = (size_t)st.st_size;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		*why = g_strdup_printf("mapping the journal failed: %s", g_strerror(errno));
 		return NULL;
 	}
-	j = g_new0(struct x9p_journal, 1);
-	j->base = p;
-	j->h = p;
-	j->tags = (struct tagrec *)(j->base + TAGS_OFF);
-	j->fids = (struct fidrec *)(j->base + FIDS_OFF);
-	j->nodes = (struct noderec *)(j->base + NODES_OFF);
-	j->locks = (struct lockrec *)(j->base + LOCKS_OFF);
-	j->free_locks = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	g_mutex_init(&j->lock);
-	j->cur = g_hash_table_new(g_direct_hash, g_direct_equal);
-	j->prev = g_hash_table_new(g_direct_hash, g_direct_equal);
-	j->free_fids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	j->free_nodes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	j->touched = g_new0(GArray *, X9P_JOURNAL_TAGS);
-	j->kept = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
-	j->jrefs = g_new0(uint32_t, X9P_JOURNAL_MAX_NODES);
-	j->live = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
-	j->dropped = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	j->kept_fds = g_hash_table_new(g_direct_hash, g_direct_equal);
+	sh = g_new0(struct jshared, 1);
+	sh->base = p;
+	sh->size = size;
+	sh->nsessions = 1 + (unsigned)((size - TOTAL) / S_BYTES);
+	sh->sess = g_new0(struct x9p_journal *, sh->nsessions);
+	sh->h = p;
+	sh->nodes = (struct noderec *)(sh->base + NODES_OFF);
+	sh->locks = (struct lockrec *)(sh->base + LOCKS_OFF);
+	sh->free_locks = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	g_mutex_init(&sh->lock);
+	sh->free_nodes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	sh->kept = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
+	sh->jrefs = g_new0(uint32_t, X9P_JOURNAL_MAX_NODES);
+	sh->live = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
+	sh->dropped = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	sh->kept_fds = g_hash_table_new(g_direct_hash, g_direct_equal);
 
-	if (j->h->magic == MAGIC && j->h->version == VERSION) {
-		/* A previous worker's: clamp what it says before anything uses it. */
-		j->h->fid_hi = MIN(j->h->fid_hi, X9P_JOURNAL_MAX_FIDS - 1);
-		j->h->node_hi = MIN(j->h->node_hi, X9P_JOURNAL_MAX_NODES - 1);
-		j->h->lock_hi = MIN(j->h->lock_hi, X9P_JOURNAL_MAX_LOCKS - 1);
-		j->restored_lock_hi = j->h->lock_hi;
-		j->claimed = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
+	if (sh->h->magic == MAGIC && sh->h->version == VERSION) {
+		sh->h->node_hi = MIN(sh->h->node_hi, X9P_JOURNAL_MAX_NODES - 1);
+		sh->h->lock_hi = MIN(sh->h->lock_hi, X9P_JOURNAL_MAX_LOCKS - 1);
+		sh->restored_lock_hi = sh->h->lock_hi;
+		sh->claimed = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
 		*restored = true;
 	} else {
 		/* Blank, or another version's: nothing in it is ours. */
-		if (j->h->magic || j->h->version)
-			memset(j->base + TAGS_OFF, 0, FIDS_OFF - TAGS_OFF);
-		memset(j->h, 0, sizeof(*j->h));
-		j->h->version = VERSION;
-		publish((uint32_t *)&j->h->magic, (uint32_t)MAGIC);
-		publish((uint32_t *)&j->h->magic + 1, (uint32_t)(MAGIC >> 32));
+		if (sh->h->magic || sh->h->version) {
+			memset(sh->base + TAGS_OFF, 0, FIDS_OFF - TAGS_OFF);
+			/* The further sessions' pages go back to zero. */
+			if (size > TOTAL && madvise(sh->base + TOTAL, size - TOTAL, MADV_REMOVE) < 0)
+				memset(sh->base + TOTAL, 0, size - TOTAL);
+		}
+		memset(sh->h, 0, sizeof(*sh->h));
+		sh->h->version = VERSION;
+		publish((uint32_t *)&sh->h->magic, (uint32_t)MAGIC);
+		publish((uint32_t *)&sh->h->magic + 1, (uint32_t)(MAGIC >> 32));
 	}
-	return j;
+	sh->sess[0] = handle_new(sh, 0);
+	return sh->sess[0];
+}
+
+unsigned x9p_journal_sessions(struct x9p_journal *j)
+{
+	return j->sh->nsessions;
+}
+
+unsigned x9p_journal_index(struct x9p_journal *j)
+{
+	return j->idx;
+}
+
+struct x9p_jstream *x9p_journal_stream(struct x9p_journal *j)
+{
+	return j->stream;
+}
+
+uint8_t *x9p_journal_inbox(struct x9p_journal *j)
+{
+	return j->inbox;
+}
+
+struct x9p_journal *x9p_journal_session(struct x9p_journal *j, unsigned idx)
+{
+	struct jshared *sh = j->sh;
+	struct x9p_journal *r;
+
+	if (idx >= sh->nsessions)
+		return NULL;
+	g_mutex_lock(&sh->lock);
+	if (!sh->sess[idx])
+		sh->sess[idx] = handle_new(sh, idx);
+	r = sh->sess[idx];
+	g_mutex_unlock(&sh->lock);
+	return r;
 }
 
 /* Closes the kept files nobody claimed (a restore's leftovers). */
-static void drop_kept_fds(struct x9p_journal *j)
+static void drop_kept_fds(struct jshared *sh)
 {
 	GHashTableIter it;
 	gpointer k, v;
 
-	g_hash_table_iter_init(&it, j->kept_fds);
+	g_hash_table_iter_init(&it, sh->kept_fds);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		uint32_t slot = GPOINTER_TO_UINT(k);
 
 		close(GPOINTER_TO_INT(v) - 1);
-		if (j->kept[slot] && j->keeper.drop)
-			j->keeper.drop(j->keeper.arg, slot);
-		j->kept[slot] = 0;
+		if (sh->kept[slot] && sh->keeper.drop)
+			sh->keeper.drop(sh->keeper.arg, slot);
+		sh->kept[slot] = 0;
 		g_hash_table_iter_remove(&it);
 	}
 }
 
 void x9p_journal_set_keeper(struct x9p_journal *j, const struct x9p_journal_keeper *k)
 {
-	j->keeper = *k;
+	j->sh->keeper = *k;
 }
 
 void x9p_journal_keep_fd(struct x9p_journal *j, uint32_t slot, int fd)
 {
 	bool first;
 
-	if (!slot || slot >= X9P_JOURNAL_MAX_NODES || fd < 0 || !j->keeper.keep)
+	if (!slot || slot >= X9P_JOURNAL_MAX_NODES || fd < 0 || !j->sh->keeper.keep)
 		return;
-	g_mutex_lock(&j->lock);
-	first = !j->kept[slot];
-	j->kept[slot] = 1;
+	g_mutex_lock(&j->sh->lock);
+	first = !j->sh->kept[slot];
+	j->sh->kept[slot] = 1;
 	unlock(j);
 	if (first)
-		j->keeper.keep(j->keeper.arg, slot, fd);
+		j->sh->keeper.keep(j->sh->keeper.arg, slot, fd);
 }
 
 void x9p_journal_kept_fd(struct x9p_journal *j, uint32_t slot, int fd)
@@ -340,10 +471,10 @@ void x9p_journal_kept_fd(struct x9p_journal *j, uint32_t slot, int fd)
 			close(fd);
 		return;
 	}
-	g_mutex_lock(&j->lock);
-	j->kept[slot] = 1;
-	old = g_hash_table_lookup(j->kept_fds, GUINT_TO_POINTER(slot));
-	g_hash_table_insert(j->kept_fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd + 1));
+	g_mutex_lock(&j->sh->lock);
+	j->sh->kept[slot] = 1;
+	old = g_hash_table_lookup(j->sh->kept_fds, GUINT_TO_POINTER(slot));
+	g_hash_table_insert(j->sh->kept_fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd + 1));
 	unlock(j);
 	if (old)
 		close(GPOINTER_TO_INT(old) - 1);
@@ -351,27 +482,27 @@ void x9p_journal_kept_fd(struct x9p_journal *j, uint32_t slot, int fd)
 
 void x9p_journal_close(struct x9p_journal *j)
 {
+	struct jshared *sh;
+
 	if (!j)
 		return;
-	for (unsigned i = 0; i < X9P_JOURNAL_TAGS; i++)
-		if (j->touched[i])
-			g_array_free(j->touched[i], TRUE);
-	g_free(j->touched);
-	g_free(j->claimed);
-	g_free(j->kept);
-	g_free(j->jrefs);
-	g_free(j->live);
-	g_array_free(j->dropped, TRUE);
-	drop_kept_fds(j);
-	g_hash_table_destroy(j->kept_fds);
-	g_array_free(j->free_fids, TRUE);
-	g_array_free(j->free_nodes, TRUE);
-	g_array_free(j->free_locks, TRUE);
-	g_hash_table_destroy(j->cur);
-	g_hash_table_destroy(j->prev);
-	g_mutex_clear(&j->lock);
-	munmap(j->base, TOTAL);
-	g_free(j);
+	sh = j->sh;
+	for (unsigned i = 0; i < sh->nsessions; i++)
+		if (sh->sess[i])
+			handle_free(sh->sess[i]);
+	g_free(sh->sess);
+	g_free(sh->claimed);
+	g_free(sh->kept);
+	g_free(sh->jrefs);
+	g_free(sh->live);
+	g_array_free(sh->dropped, TRUE);
+	drop_kept_fds(sh);
+	g_hash_table_destroy(sh->kept_fds);
+	g_array_free(sh->free_nodes, TRUE);
+	g_array_free(sh->free_locks, TRUE);
+	g_mutex_clear(&sh->lock);
+	munmap(sh->base, sh->size);
+	g_free(sh);
 }
 
 /* ---- requests ---- */
@@ -396,14 +527,14 @@ uint64_t x9p_journal_take(struct x9p_journal *j, uint16_t tag, uint32_t ring, ui
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	g_mutex_lock(&j->lock);
+	g_mutex_lock(&j->sh->lock);
 	publish(&t->state, X9P_JREQ_FREE);
 	t->ring = ring;
 	t->start = start;
 	t->len = len;
 	t->reply_end = 0;
 	t->reruns = 0;
-	t->rid = rid = ++j->h->next_rid;
+	t->rid = rid = ++j->sh->h->next_rid;
 	t->sec = ts.tv_sec;
 	t->nsec = ts.tv_nsec;
 	publish(&t->state, X9P_JREQ_TAKEN);
@@ -426,10 +557,10 @@ static void answer(struct x9p_journal *j, uint16_t tag, bool check, uint64_t rid
 	struct tagrec *t = &j->tags[tag];
 	GArray *nums;
 
-	g_mutex_lock(&j->lock);
+	g_mutex_lock(&j->sh->lock);
 	if (check && t->rid != rid) {
 		/* The tag already carries the client's next request. */
-		g_mutex_unlock(&j->lock);
+		g_mutex_unlock(&j->sh->lock);
 		return;
 	}
 	publish(&t->state, X9P_JREQ_FREE);
@@ -469,16 +600,16 @@ void x9p_journal_answered_rid(struct x9p_journal *j, uint16_t tag, uint64_t rid)
 void x9p_journal_set_version(struct x9p_journal *j, uint32_t dialect, uint32_t msize)
 {
 	/* A reader checks both and takes nothing it cannot use. */
-	publish(&j->h->dialect1, 0);
-	publish(&j->h->msize, msize);
-	publish(&j->h->dialect1, dialect + 1);
+	publish(j->dialect1, 0);
+	publish(j->msize, msize);
+	publish(j->dialect1, dialect + 1);
 }
 
 bool x9p_journal_version(struct x9p_journal *j, uint32_t *dialect, uint32_t *msize)
 {
-	uint32_t d1 = load(&j->h->dialect1);
+	uint32_t d1 = load(j->dialect1);
 
-	*msize = load(&j->h->msize);
+	*msize = load(j->msize);
 	if (d1 == 0 || *msize == 0)
 		return false;
 	*dialect = d1 - 1;
@@ -487,14 +618,14 @@ bool x9p_journal_version(struct x9p_journal *j, uint32_t *dialect, uint32_t *msi
 
 void x9p_journal_forget_session(struct x9p_journal *j)
 {
-	publish(&j->h->dialect1, 0);
-	publish(&j->h->read_set, 0);
+	publish(j->dialect1, 0);
+	publish(j->read_set, 0);
 	for (unsigned t = 0; t < X9P_JOURNAL_TAGS; t++)
 		if (load(&j->tags[t].state) != X9P_JREQ_FREE)
 			x9p_journal_answered(j, (uint16_t)t);
 	x9p_journal_fid_clear(j);
-	for (uint32_t s = 1; s <= j->h->lock_hi; s++)
-		if (load(&j->locks[s].state))
+	for (uint32_t s = 1; s <= j->sh->h->lock_hi; s++)
+		if (load(&j->sh->locks[s].state) && j->sh->locks[s].session == j->idx)
 			x9p_journal_lock_del(j, s);
 }
 
@@ -502,19 +633,19 @@ void x9p_journal_set_read(struct x9p_journal *j, uint32_t ring, uint32_t pos)
 {
 	if (ring >= X9P_JOURNAL_MAX_RINGS)
 		return;
-	publish(&j->h->read[ring], pos);
-	if (!(load(&j->h->read_set) & 1u << ring))
-		__atomic_fetch_or(&j->h->read_set, 1u << ring, __ATOMIC_RELEASE);
+	publish(&j->read[ring], pos);
+	if (!(load(j->read_set) & 1u << ring))
+		__atomic_fetch_or(j->read_set, 1u << ring, __ATOMIC_RELEASE);
 }
 
 bool x9p_journal_read_known(struct x9p_journal *j, uint32_t ring)
 {
-	return ring < X9P_JOURNAL_MAX_RINGS && (load(&j->h->read_set) & 1u << ring);
+	return ring < X9P_JOURNAL_MAX_RINGS && (load(j->read_set) & 1u << ring);
 }
 
 uint32_t x9p_journal_read_pos(struct x9p_journal *j, uint32_t ring)
 {
-	return ring < X9P_JOURNAL_MAX_RINGS ? load(&j->h->read[ring]) : 0;
+	return ring < X9P_JOURNAL_MAX_RINGS ? load(&j->read[ring]) : 0;
 }
 
 unsigned x9p_journal_rerun(struct x9p_journal *j, uint16_t tag)
@@ -522,7 +653,7 @@ unsigned x9p_journal_rerun(struct x9p_journal *j, uint16_t tag)
 	struct tagrec *t = &j->tags[tag];
 	unsigned n;
 
-	g_mutex_lock(&j->lock);
+	g_mutex_lock(&j->sh->lock);
 	n = t->reruns < UINT32_MAX ? ++t->reruns : t->reruns;
 	unlock(j);
 	return n;
@@ -606,8 +737,8 @@ static void fid_write(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_
 	struct fidrec *f;
 	uint32_t s;
 
-	g_mutex_lock(&j->lock);
-	s = slot_alloc(j, j->free_fids, &j->h->fid_hi, X9P_JOURNAL_MAX_FIDS);
+	g_mutex_lock(&j->sh->lock);
+	s = slot_alloc(j, j->free_fids, j->fid_hi, X9P_JOURNAL_MAX_FIDS);
 	if (!s) {
 		fid_forget(j, num);
 		unlock(j);
@@ -616,7 +747,7 @@ static void fid_write(struct x9p_journal *j, uint16_t tag, uint32_t num, uint32_
 	f = &j->fids[s];
 	memset((uint8_t *)f + sizeof(f->state), 0, sizeof(*f) - sizeof(f->state));
 	f->num = num;
-	f->gen = ++j->h->next_gen;
+	f->gen = ++j->sh->h->next_gen;
 	f->rid = load(&t->state) != X9P_JREQ_FREE ? t->rid : 0;
 	f->tag = tag;
 	if (rec) {
@@ -647,8 +778,8 @@ void x9p_journal_fid_del(struct x9p_journal *j, uint16_t tag, uint32_t num)
 
 void x9p_journal_fid_clear(struct x9p_journal *j)
 {
-	g_mutex_lock(&j->lock);
-	for (uint32_t s = 1; s <= j->h->fid_hi; s++)
+	g_mutex_lock(&j->sh->lock);
+	for (uint32_t s = 1; s <= (*j->fid_hi); s++)
 		if (load(&j->fids[s].state) != FID_FREE)
 			fid_free(j, s);
 	g_hash_table_remove_all(j->cur);
@@ -669,10 +800,10 @@ void x9p_journal_fids(struct x9p_journal *j, void (*fn)(void *arg, const struct 
 	gpointer k, v;
 	GArray *keep = g_array_new(FALSE, FALSE, sizeof(struct x9p_jfid));
 
-	g_mutex_lock(&j->lock);
+	g_mutex_lock(&j->sh->lock);
 	g_array_set_size(j->free_fids, 0);
 	/* Per fid number, the newest version no request still to run made. */
-	for (uint32_t s = 1; s <= j->h->fid_hi; s++) {
+	for (uint32_t s = 1; s <= (*j->fid_hi); s++) {
 		const struct fidrec *f = &j->fids[s];
 		uint32_t st = load(&f->state), b;
 
@@ -721,16 +852,17 @@ void x9p_journal_lock_put(struct x9p_journal *j, uint32_t *slot, const struct x9
 {
 	struct lockrec *r;
 
-	g_mutex_lock(&j->lock);
+	g_mutex_lock(&j->sh->lock);
 	if (!*slot)
-		*slot = slot_alloc(j, j->free_locks, &j->h->lock_hi, X9P_JOURNAL_MAX_LOCKS);
+		*slot = slot_alloc(j, j->sh->free_locks, &j->sh->h->lock_hi, X9P_JOURNAL_MAX_LOCKS);
 	if (*slot) {
-		r = &j->locks[*slot];
+		r = &j->sh->locks[*slot];
 		publish(&r->state, 0);
 		r->file = l->file;
 		r->proc_id = l->proc_id;
 		r->fid = l->fid;
 		r->type = l->type;
+		r->session = (uint16_t)j->idx;
 		r->start = l->start;
 		r->end = l->end;
 		g_strlcpy(r->cid, l->client_id, sizeof(r->cid));
@@ -743,9 +875,9 @@ void x9p_journal_lock_del(struct x9p_journal *j, uint32_t slot)
 {
 	if (!slot || slot >= X9P_JOURNAL_MAX_LOCKS)
 		return;
-	g_mutex_lock(&j->lock);
-	publish(&j->locks[slot].state, 0);
-	g_array_append_val(j->free_locks, slot);
+	g_mutex_lock(&j->sh->lock);
+	publish(&j->sh->locks[slot].state, 0);
+	g_array_append_val(j->sh->free_locks, slot);
 	unlock(j);
 }
 
@@ -754,19 +886,19 @@ void x9p_journal_locks(struct x9p_journal *j, void (*fn)(void *arg, const struct
 {
 	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct x9p_jlock));
 
-	g_mutex_lock(&j->lock);
-	for (uint32_t s = 1; s <= j->restored_lock_hi; s++) {
-		const struct lockrec *r = &j->locks[s];
+	g_mutex_lock(&j->sh->lock);
+	for (uint32_t s = 1; s <= j->sh->restored_lock_hi; s++) {
+		const struct lockrec *r = &j->sh->locks[s];
 		struct x9p_jlock l = { .file = r->file, .proc_id = r->proc_id, .fid = r->fid,
 				       .type = r->type, .start = r->start, .end = r->end };
 
-		if (load(&r->state) != 1 || (l.type != 0 && l.type != 1) || l.start > l.end ||
-		    !memchr(r->cid, 0, sizeof(r->cid)))
+		if (load(&r->state) != 1 || r->session != j->idx || (l.type != 0 && l.type != 1) ||
+		    l.start > l.end || !memchr(r->cid, 0, sizeof(r->cid)))
 			continue;
 		memcpy(l.client_id, r->cid, sizeof(l.client_id));
 		g_array_append_val(found, l);
 	}
-	g_mutex_unlock(&j->lock);
+	g_mutex_unlock(&j->sh->lock);
 	for (guint i = 0; i < found->len; i++)
 		fn(arg, &g_array_index(found, struct x9p_jlock, i));
 	g_array_free(found, TRUE);
@@ -774,13 +906,13 @@ void x9p_journal_locks(struct x9p_journal *j, void (*fn)(void *arg, const struct
 
 void x9p_journal_locks_done(struct x9p_journal *j)
 {
-	g_mutex_lock(&j->lock);
+	g_mutex_lock(&j->sh->lock);
 	/* The records placed again are new ones: the old ones can go. */
-	for (uint32_t s = j->restored_lock_hi; s >= 1; s--) {
-		publish(&j->locks[s].state, 0);
-		g_array_append_val(j->free_locks, s);
+	for (uint32_t s = j->sh->restored_lock_hi; s >= 1; s--) {
+		publish(&j->sh->locks[s].state, 0);
+		g_array_append_val(j->sh->free_locks, s);
 	}
-	j->restored_lock_hi = 0;
+	j->sh->restored_lock_hi = 0;
 	unlock(j);
 }
 
@@ -805,19 +937,19 @@ uint32_t x9p_journal_node_add(struct x9p_journal *j, const struct x9p_jnode *n)
 	struct noderec *r;
 	uint32_t s;
 
-	g_mutex_lock(&j->lock);
-	s = slot_alloc(j, j->free_nodes, &j->h->node_hi, X9P_JOURNAL_MAX_NODES);
+	g_mutex_lock(&j->sh->lock);
+	s = slot_alloc(j, j->sh->free_nodes, &j->sh->h->node_hi, X9P_JOURNAL_MAX_NODES);
 	if (s) {
-		if (j->claimed)
-			j->claimed[s] = 1;      /* made during a restore: not the old worker's */
-		r = &j->nodes[s];
+		if (j->sh->claimed)
+			j->sh->claimed[s] = 1;      /* made during a restore: not the old worker's */
+		r = &j->sh->nodes[s];
 		r->which = 0;
 		r->dev = n->dev;
 		r->ino = n->ino;
 		r->is_root = n->is_root;
 		loc_write(&r->loc[0], n->parent, n->parent ? n->name : NULL);
 		loc_write(&r->loc[1], 0, NULL);   /* no previous occupant's name */
-		j->live[s] = 1;
+		j->sh->live[s] = 1;
 		node_ref(j, node_parent(j, s));
 		publish(&r->state, 1);
 	}
@@ -833,8 +965,8 @@ void x9p_journal_node_move(struct x9p_journal *j, uint32_t slot, uint32_t parent
 
 	if (!slot || slot >= X9P_JOURNAL_MAX_NODES)
 		return;
-	r = &j->nodes[slot];
-	g_mutex_lock(&j->lock);
+	r = &j->sh->nodes[slot];
+	g_mutex_lock(&j->sh->lock);
 	old = node_parent(j, slot);
 	w = 1 - (load(&r->which) & 1);
 	loc_write(&r->loc[w], name ? parent : 0, name);
@@ -854,8 +986,8 @@ void x9p_journal_node_intend(struct x9p_journal *j, uint32_t slot, uint32_t pare
 
 	if (!slot || slot >= X9P_JOURNAL_MAX_NODES || !name)
 		return;
-	r = &j->nodes[slot];
-	g_mutex_lock(&j->lock);
+	r = &j->sh->nodes[slot];
+	g_mutex_lock(&j->sh->lock);
 	loc_write(&r->loc[1 - (load(&r->which) & 1)], parent, name);
 	unlock(j);
 }
@@ -864,10 +996,10 @@ void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot)
 {
 	if (!slot || slot >= X9P_JOURNAL_MAX_NODES)
 		return;
-	g_mutex_lock(&j->lock);
-	j->live[slot] = 0;
-	if (j->claimed)
-		j->claimed[slot] = 0;   /* a restore: claimable again; nodes_done frees it */
+	g_mutex_lock(&j->sh->lock);
+	j->sh->live[slot] = 0;
+	if (j->sh->claimed)
+		j->sh->claimed[slot] = 0;   /* a restore: claimable again; nodes_done frees it */
 	else
 		node_release(j, slot);
 	unlock(j);
@@ -877,7 +1009,7 @@ void x9p_journal_node_del(struct x9p_journal *j, uint32_t slot)
  * and one component), or 0 with name "". */
 static uint32_t loc_read(struct x9p_journal *j, const struct loc *l, char *name)
 {
-	uint32_t parent = l->parent <= j->h->node_hi ? l->parent : 0;
+	uint32_t parent = l->parent <= j->sh->h->node_hi ? l->parent : 0;
 
 	name[0] = 0;
 	if (!parent || l->len < 1 || l->len > X9P_JOURNAL_NAME_MAX)
@@ -898,14 +1030,14 @@ bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jno
 	bool ok = false;
 
 	out->fd = -1;
-	g_mutex_lock(&j->lock);
-	if (!j->claimed || !slot || slot > j->h->node_hi || j->claimed[slot])
+	g_mutex_lock(&j->sh->lock);
+	if (!j->sh->claimed || !slot || slot > j->sh->h->node_hi || j->sh->claimed[slot])
 		goto out;
-	r = &j->nodes[slot];
+	r = &j->sh->nodes[slot];
 	if (load(&r->state) != 1)
 		goto out;
-	out->fd = GPOINTER_TO_INT(g_hash_table_lookup(j->kept_fds, GUINT_TO_POINTER(slot))) - 1;
-	g_hash_table_remove(j->kept_fds, GUINT_TO_POINTER(slot));
+	out->fd = GPOINTER_TO_INT(g_hash_table_lookup(j->sh->kept_fds, GUINT_TO_POINTER(slot))) - 1;
+	g_hash_table_remove(j->sh->kept_fds, GUINT_TO_POINTER(slot));
 	which = load(&r->which) & 1;
 	out->is_root = r->is_root != 0;
 	out->dev = r->dev;
@@ -916,49 +1048,58 @@ bool x9p_journal_node_claim(struct x9p_journal *j, uint32_t slot, struct x9p_jno
 		out->alt_parent = 0;
 		out->alt_name[0] = 0;
 	}
-	j->claimed[slot] = 1;
-	j->live[slot] = 1;
+	j->sh->claimed[slot] = 1;
+	j->sh->live[slot] = 1;
 	ok = true;
 out:
 	unlock(j);
 	return ok;
 }
 
+/* lock held, nodes_done: drops j's fids whose node is gone, counts the
+ * references of the others. */
+static void fids_recount(struct x9p_journal *j)
+{
+	for (uint32_t s = 1; s <= *j->fid_hi; s++) {
+		struct fidrec *f = &j->fids[s];
+		bool named = load(&f->state) == FID_LIVE;
+
+		if (!named)
+			continue;
+		if (f->node >= X9P_JOURNAL_MAX_NODES || load(&j->sh->nodes[f->node].state) != 1) {
+			if (map_get(j->cur, f->num) == s)
+				map_set(j->cur, f->num, 0);
+			publish(&f->state, FID_FREE);
+			g_array_append_val(j->free_fids, s);
+			continue;
+		}
+		j->sh->jrefs[f->node]++;
+	}
+}
+
 void x9p_journal_nodes_done(struct x9p_journal *j)
 {
-	g_mutex_lock(&j->lock);
-	if (j->claimed) {
-		g_array_set_size(j->free_nodes, 0);
-		for (uint32_t s = j->h->node_hi; s >= 1; s--) {
-			j->jrefs[s] = 0;
-			if (j->claimed[s] && load(&j->nodes[s].state) == 1)
+	g_mutex_lock(&j->sh->lock);
+	if (j->sh->claimed) {
+		g_array_set_size(j->sh->free_nodes, 0);
+		for (uint32_t s = j->sh->h->node_hi; s >= 1; s--) {
+			j->sh->jrefs[s] = 0;
+			if (j->sh->claimed[s] && load(&j->sh->nodes[s].state) == 1)
 				continue;
-			publish(&j->nodes[s].state, 0);
-			j->live[s] = 0;
-			g_array_append_val(j->free_nodes, s);
+			publish(&j->sh->nodes[s].state, 0);
+			j->sh->live[s] = 0;
+			g_array_append_val(j->sh->free_nodes, s);
 		}
 		/* A fid whose node did not come back is gone too. */
-		for (uint32_t s = 1; s <= j->h->fid_hi; s++) {
-			struct fidrec *f = &j->fids[s];
-			bool named = load(&f->state) == FID_LIVE;
-
-			if (!named)
-				continue;
-			if (f->node >= X9P_JOURNAL_MAX_NODES || load(&j->nodes[f->node].state) != 1) {
-				if (map_get(j->cur, f->num) == s)
-					map_set(j->cur, f->num, 0);
-				publish(&f->state, FID_FREE);
-				g_array_append_val(j->free_fids, s);
-				continue;
-			}
-			j->jrefs[f->node]++;
-		}
-		for (uint32_t s = 1; s <= j->h->node_hi; s++)
-			if (load(&j->nodes[s].state) == 1 && node_parent(j, s))
-				j->jrefs[node_parent(j, s)]++;
-		g_free(j->claimed);
-		j->claimed = NULL;
+		for (unsigned i = 0; i < j->sh->nsessions; i++)
+			if (j->sh->sess[i])
+				fids_recount(j->sh->sess[i]);
+		for (uint32_t s = 1; s <= j->sh->h->node_hi; s++)
+			if (load(&j->sh->nodes[s].state) == 1 && node_parent(j, s))
+				j->sh->jrefs[node_parent(j, s)]++;
+		g_free(j->sh->claimed);
+		j->sh->claimed = NULL;
 	}
 	unlock(j);
-	drop_kept_fds(j);
+	drop_kept_fds(j->sh);
 }

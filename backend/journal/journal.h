@@ -55,10 +55,16 @@
 #define X9P_JOURNAL_NAME_MAX 255u
 #define X9P_JOURNAL_MAX_LOCKS 16384u   /* the engine's default per session */
 
+/* Sessions one journal holds at most, and each further one's inbox. */
+#define X9P_JOURNAL_MAX_SESSIONS 257u
+#define X9P_JOURNAL_INBOX (4u << 20)
+
 struct x9p_journal;
 
-/* Bytes of a journal (a sparse memfd: only what is used takes memory). */
+/* Bytes of a journal of one session, and of n (a sparse memfd: only what
+ * is used takes memory). */
 size_t x9p_journal_size(void);
+size_t x9p_journal_size_for(unsigned sessions);
 
 /*
  * Maps the journal in fd (a memfd of x9p_journal_size() bytes).  A blank
@@ -67,7 +73,43 @@ size_t x9p_journal_size(void);
  * serves without one).
  */
 struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why);
+/* Closes the journal (any of its sessions' handles). */
 void x9p_journal_close(struct x9p_journal *j);
+
+/* ---- sessions ----
+ *
+ * A journal may hold several sessions of one worker (a socket daemon's
+ * connections): each has its own requests, fids, version and read
+ * positions; the driver's nodes and the lock records (each tagged with its
+ * session) are shared.  x9p_journal_open() returns the first session's
+ * handle; every function below takes the handle of the session it is
+ * about.  A restore of several sessions restores each one's fids and
+ * locks, then calls x9p_journal_nodes_done() and
+ * x9p_journal_locks_done() once.
+ */
+unsigned x9p_journal_sessions(struct x9p_journal *j);
+/* The handle of session idx (NULL past the last); lives as long as j. */
+struct x9p_journal *x9p_journal_session(struct x9p_journal *j, unsigned idx);
+unsigned x9p_journal_index(struct x9p_journal *j);
+
+/*
+ * A stream transport's state (socket/stream.h), in sessions past the
+ * first: its input pipe's bytes go to the inbox (a ring of
+ * X9P_JOURNAL_INBOX bytes, "ring 0" of the request records), its replies
+ * through its output pipe.  Written by the transport as documented there.
+ */
+struct x9p_jstream {
+	uint32_t in_head;           /* bytes placed in the inbox (free-running) */
+	uint32_t in_pending;        /* a read of at most this many to in_base is under way */
+	uint32_t in_base, in_fill;  /* ... and the input pipe's bytes before it */
+	uint32_t out_pending;       /* a reply of out_len bytes is going into the output pipe */
+	uint32_t out_fill, out_len; /* ... the pipe's bytes before it, and its size */
+	uint32_t out_tag;
+	uint64_t out_rid;
+};
+/* NULL for the first session. */
+struct x9p_jstream *x9p_journal_stream(struct x9p_journal *j);
+uint8_t *x9p_journal_inbox(struct x9p_journal *j);
 
 /* ---- requests (the transport) ---- */
 

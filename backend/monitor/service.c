@@ -100,7 +100,8 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 	struct x9p_mservice *s = opaque;
 
 	if (s->w == w && s->kept &&
-	    (m->type == MW_KEEP_FD || m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE))
+	    (m->type == MW_KEEP_FD || m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE ||
+	     m->type == MW_KEEP_CONN || m->type == MW_DROP_CONN))
 		x9p_kept_note(s->kept, m);
 }
 
@@ -108,12 +109,16 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 {
 	struct x9p_mservice *s = opaque;
 	bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	/* A worker that ends by itself while serving an "fd:" connection ends
+	 * with it; with the connection kept, one that is killed does not. */
+	bool conn_ends = s->has_conn &&
+			 !(s->journal_fd >= 0 && s->cfg.journal_sessions && WIFSIGNALED(st));
 	char *text = status_text(st);
 
 	s->w = NULL;
 	/* Before any worker served, a worker that fails to start ends the
 	 * service (a misconfiguration); one killed from outside does not. */
-	if (s->stopping || s->has_conn ||
+	if (s->stopping || conn_ends ||
 	    (!s->was_ready && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))) {
 		/* A worker that crashes while stopping fails the stop too. */
 		bool failed = s->stopping ? crashed(st) : !clean;
@@ -166,6 +171,7 @@ static bool start_worker(struct x9p_mservice *s)
 		kept = x9p_kept_msgs(s->kept);
 		s->config.u[MW_CF_KEPT_FDS] = x9p_kept_nfiles(s->kept);
 		s->config.u[MW_CF_KEPT_DEVICE] = x9p_kept_has_device(s->kept);
+		s->config.u[MW_CF_KEPT_CONNS] = x9p_kept_nconns(s->kept);
 		wc.after = (struct mw_msg *const *)kept->pdata;
 		wc.nafter = kept->len;
 	}
@@ -239,13 +245,13 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 	s->label = cfg->label ? g_strdup(cfg->label) :
 		   s->n == 1 ? g_strdup(s->eps[0].bound) :
 			       g_strdup_printf("%s+%u", s->eps[0].bound, s->n - 1);
-	if (cfg->journal && !s->has_conn) {
+	if (cfg->journal && (!s->has_conn || cfg->journal_sessions)) {
 		/* The previous program's, after a reload; else a new one. */
 		s->kept = x9p_kept_from_env(s->label, &s->journal_fd);
 		if (s->journal_fd >= 0)
 			g_message("%s: taking the session over from the previous program", s->label);
 		else
-			s->journal_fd = x9p_journal_memfd();
+			s->journal_fd = x9p_journal_memfd_for(MAX(cfg->journal_sessions, 1u));
 		if (s->journal_fd < 0) {
 			g_warning("%s: cannot make a session journal (%s): a worker's death will "
 				  "cost the guest its session", s->label, g_strerror(errno));

@@ -13,10 +13,10 @@
  * worker that dies is replaced (at once after a long life or a SIGKILL, at
  * most 1200 a minute, else backing off up to 5 s while it dies young) and
  * its clients reconnect; with `journal`, the next worker takes the session
- * over; but when an
- * endpoint is an "fd:" connection, which cannot outlive the worker,
- * ended() is called with the daemon's exit status (0 after an orderly
- * end, else 1) and nothing restarts.  ended() is also called after
+ * over (with journal_sessions, the connections too); but when an
+ * endpoint is an "fd:" connection, ended() is called with the daemon's
+ * exit status (0 after an orderly end, else 1) and nothing restarts when
+ * the worker ends by itself, or without journal_sessions when it dies.  ended() is also called after
  * x9p_mservice_stop() once the worker is gone, and if the first worker
  * never became ready.
  */
@@ -45,6 +45,10 @@ struct x9p_mservice_cfg {
 	 * holds (a vhost-user device; not with an fd: connection, which dies
 	 * with its worker anyway). */
 	bool journal;
+	/* ... with this many sessions: one per socket connection (the monitor
+	 * then also keeps each connection, and an "fd:" connection outlives
+	 * its worker); 0: one (a device). */
+	unsigned journal_sessions;
 	struct x9p_helper_launcher *helpers;   /* taken over; NULL: synthetic */
 	void (*ready)(void *opaque, const char *const *bound, unsigned n);
 	void (*ended)(void *opaque, int exit_status);

@@ -19,13 +19,19 @@ struct x9p_kept {
 	GHashTable *fds;            /* journal node slot -> descriptor */
 	bool full;                  /* the limit was logged */
 	struct mw_msg *device;      /* the latest KEEP_DEVICE, its descriptors copied */
+	GHashTable *conns;          /* journal session -> KEPT_CONN, descriptors copied */
 };
 
 int x9p_journal_memfd(void)
 {
+	return x9p_journal_memfd_for(1);
+}
+
+int x9p_journal_memfd_for(unsigned sessions)
+{
 	int fd = memfd_create("x9p-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
-	if (fd >= 0 && (ftruncate(fd, (off_t)x9p_journal_size()) < 0 ||
+	if (fd >= 0 && (ftruncate(fd, (off_t)x9p_journal_size_for(sessions)) < 0 ||
 			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)) {
 		close(fd);
 		fd = -1;
@@ -44,12 +50,19 @@ static void free_msg(gpointer p)
 	g_free(p);
 }
 
+static void free_owned_msg(gpointer p)
+{
+	mw_clear(p);
+	g_free(p);
+}
+
 struct x9p_kept *x9p_kept_new(const char *label)
 {
 	struct x9p_kept *k = g_new0(struct x9p_kept, 1);
 
 	k->label = g_strdup(label);
 	k->fds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, close_fd);
+	k->conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free_owned_msg);
 	return k;
 }
 
@@ -89,11 +102,66 @@ static void keep_device(struct x9p_kept *k, const struct mw_msg *m)
 	k->device = d;
 }
 
+/* The kind of file each of a KEEP_CONN's descriptors must be: the
+ * connection's ends (a socket, a pipe or a character device), then four
+ * pipe ends. */
+static bool conn_fds_ok(const struct mw_msg *m)
+{
+	struct stat st;
+
+	if (m->nfds != 5 && m->nfds != 6)
+		return false;
+	for (unsigned i = 0; i < m->nfds; i++) {
+		bool pipe_end = i >= m->nfds - 4;
+
+		if (fstat(m->fds[i], &st) < 0 ||
+		    (pipe_end ? !S_ISFIFO(st.st_mode) :
+				!(S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))))
+			return false;
+	}
+	return true;
+}
+
+/* A connection of journal session `session`; DROP_CONN: it is over. */
+static void keep_conn(struct x9p_kept *k, const struct mw_msg *m)
+{
+	uint32_t idx = m->u[MW_KC_SESSION];
+	struct mw_msg *d;
+
+	if (idx == 0 || idx >= X9P_JOURNAL_MAX_SESSIONS)
+		return;
+	if (m->type == MW_DROP_CONN) {
+		g_hash_table_remove(k->conns, GUINT_TO_POINTER(idx));
+		return;
+	}
+	if (m->ns != MW_KC_NS || !conn_fds_ok(m) ||
+	    (!g_hash_table_contains(k->conns, GUINT_TO_POINTER(idx)) &&
+	     g_hash_table_size(k->conns) >= MW_KEPT_CONNS_MAX))
+		return;
+	d = g_new(struct mw_msg, 1);
+	mw_init(d, MW_KEPT_CONN, 0);
+	d->u[MW_KC_SESSION] = idx;
+	for (unsigned i = 0; i < m->ns; i++)
+		mw_add_str(d, m->s[i]);
+	for (unsigned i = 0; i < m->nfds; i++) {
+		int fd = fcntl(m->fds[i], F_DUPFD_CLOEXEC, 3);
+
+		if (fd < 0) {
+			mw_clear(d);
+			g_free(d);
+			return;
+		}
+		mw_add_fd(d, fd);
+	}
+	g_hash_table_insert(k->conns, GUINT_TO_POINTER(idx), d);
+}
+
 void x9p_kept_free(struct x9p_kept *k)
 {
 	if (!k)
 		return;
 	drop_device(k);
+	g_hash_table_destroy(k->conns);
 	g_hash_table_destroy(k->fds);
 	g_free(k->label);
 	g_free(k);
@@ -104,6 +172,7 @@ void x9p_kept_clear(struct x9p_kept *k)
 	g_hash_table_remove_all(k->fds);
 	k->full = false;
 	drop_device(k);
+	g_hash_table_remove_all(k->conns);
 }
 
 void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m)
@@ -114,6 +183,10 @@ void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m)
 
 	if (m->type == MW_KEEP_DEVICE) {
 		keep_device(k, m);
+		return;
+	}
+	if (m->type == MW_KEEP_CONN || m->type == MW_DROP_CONN) {
+		keep_conn(k, m);
 		return;
 	}
 	if (slot == 0 || slot >= X9P_JOURNAL_MAX_NODES)
@@ -154,6 +227,19 @@ GPtrArray *x9p_kept_msgs(struct x9p_kept *k)
 		mw_add_fd(m, GPOINTER_TO_INT(v));
 		g_ptr_array_add(a, m);
 	}
+	g_hash_table_iter_init(&it, k->conns);
+	while (g_hash_table_iter_next(&it, &key, &v)) {
+		const struct mw_msg *c = v;
+		struct mw_msg *m = g_new(struct mw_msg, 1);
+
+		mw_init(m, MW_KEPT_CONN, 0);
+		m->u[MW_KC_SESSION] = c->u[MW_KC_SESSION];
+		for (unsigned i = 0; i < c->ns; i++)
+			mw_add_str(m, c->s[i]);
+		for (unsigned i = 0; i < c->nfds; i++)
+			mw_add_fd(m, c->fds[i]);
+		g_ptr_array_add(a, m);
+	}
 	if (k->device) {
 		struct mw_msg *m = g_new(struct mw_msg, 1);
 
@@ -170,6 +256,11 @@ GPtrArray *x9p_kept_msgs(struct x9p_kept *k)
 unsigned x9p_kept_nfiles(struct x9p_kept *k)
 {
 	return g_hash_table_size(k->fds);
+}
+
+unsigned x9p_kept_nconns(struct x9p_kept *k)
+{
+	return g_hash_table_size(k->conns);
 }
 
 bool x9p_kept_has_device(struct x9p_kept *k)

@@ -4,16 +4,22 @@
  * worker (journal/journal.h): the journal itself, the open files no name
  * leads to any more that the worker handed over (KEEP_FD, DROP_FD), and
  * for a vhost-user device the frontend connection with its set-up
- * (KEEP_DEVICE).  The monitor never reads any of them: it only holds them.
+ * (KEEP_DEVICE), for a socket daemon its connections with their pipes
+ * (KEEP_CONN, DROP_CONN).  The monitor never reads any of them: it only
+ * holds them.
  *
  * x9p_kept_note() takes a worker's KEEP_FD or DROP_FD with unchecked
  * values: a slot outside the journal's node range, anything but one
  * regular file, or a file beyond MW_KEPT_FDS_MAX is ignored (the limit is
  * logged once); a KEEP_DEVICE whose first descriptor is not a socket, or
- * that has none, leaves no device kept.  x9p_kept_msgs() gives the
- * messages for the next worker, x9p_kept_nfiles() KEPT_FDs then a
- * KEPT_DEVICE if x9p_kept_has_device() (g_ptr_array_unref frees them; the
- * descriptors stay here).
+ * that has none, leaves no device kept; a KEEP_CONN with a session index
+ * out of range, other descriptors than a connection and four pipe ends, or
+ * beyond MW_KEPT_CONNS_MAX, is ignored.  x9p_kept_msgs() gives the
+ * messages for the next worker, x9p_kept_nfiles() KEPT_FDs, then
+ * x9p_kept_nconns() KEPT_CONNs, then a KEPT_DEVICE if
+ * x9p_kept_has_device() (g_ptr_array_unref frees them; the descriptors
+ * stay here).  Kept connections do not pass through a reload: they close
+ * with the program.
  */
 #ifndef X9P_MONITOR_SESSION_KEEP_H
 #define X9P_MONITOR_SESSION_KEEP_H
@@ -25,6 +31,8 @@
 /* A blank journal in a memfd, sealed at its size (a worker cannot shrink
  * it under the next one); -1 with errno. */
 int x9p_journal_memfd(void);
+/* ... with room for that many sessions (journal/journal.h). */
+int x9p_journal_memfd_for(unsigned sessions);
 
 struct x9p_kept;
 
@@ -34,7 +42,8 @@ void x9p_kept_note(struct x9p_kept *k, const struct mw_msg *m);
 GPtrArray *x9p_kept_msgs(struct x9p_kept *k);
 unsigned x9p_kept_nfiles(struct x9p_kept *k);
 bool x9p_kept_has_device(struct x9p_kept *k);
-/* The session ended: the files and the device go. */
+unsigned x9p_kept_nconns(struct x9p_kept *k);
+/* The session ended: the files, the device and the connections go. */
 void x9p_kept_clear(struct x9p_kept *k);
 
 /*

@@ -231,6 +231,8 @@ static gboolean on_message(gint fd, GIOCondition cond, gpointer data)
 	case MW_KEEP_FD:
 	case MW_DROP_FD:
 	case MW_KEEP_DEVICE:
+	case MW_KEEP_CONN:
+	case MW_DROP_CONN:
 		if (w->cfg.note) {
 			w->cfg.note(w->cfg.opaque, w, &m);
 			break;

@@ -51,7 +51,8 @@ struct x9p_mworker_cfg {
 	struct x9p_helper_launcher *helpers; /* not owned; may be NULL */
 	void (*ready)(void *opaque, struct x9p_mworker *w);
 	void (*exited)(void *opaque, struct x9p_mworker *w, int wait_status);
-	/* SESSION, FAULT, KEEP_FD, DROP_FD and KEEP_DEVICE; NULL: those are
+	/* SESSION, FAULT, KEEP_FD, DROP_FD, KEEP_DEVICE, KEEP_CONN and
+	 * DROP_CONN; NULL: those are
 	 * violations.  The message is well-formed (codec) but its values are
 	 * unchecked; its descriptors are closed after the call. */
 	void (*note)(void *opaque, struct x9p_mworker *w, const struct mw_msg *m);

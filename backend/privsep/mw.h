@@ -53,6 +53,15 @@
  *                      unread, for the device's next worker.
  *   KEPT_DEVICE  M->W  vhost: that message back, after the KEPT_FDs when
  *                      MW_CF_KEPT_DEVICE.
+ *   KEEP_CONN    W->M  sockets: a connection whose session has journal
+ *                      session `session` (strings: label, peer;
+ *                      descriptors: the connection's read and write ends
+ *                      (one when they are the same), then its input and
+ *                      output pipes, read end first; socket/stream.h).
+ *                      The monitor holds it, unread, for the next worker.
+ *   DROP_CONN    W->M  sockets: that connection is over: close it.
+ *   KEPT_CONN    M->W  sockets: a KEEP_CONN back, after the KEPT_FDs,
+ *                      MW_CF_KEPT_CONNS of them.
  */
 #ifndef X9P_PRIVSEP_MW_H
 #define X9P_PRIVSEP_MW_H
@@ -84,6 +93,9 @@ enum mw_type {
 	MW_KEPT_FD,
 	MW_KEEP_DEVICE,
 	MW_KEPT_DEVICE,
+	MW_KEEP_CONN,
+	MW_DROP_CONN,
+	MW_KEPT_CONN,
 	MW_TYPE_END
 };
 
@@ -113,6 +125,7 @@ enum {
 	MW_CF_MAX_SPACE_MIB,
 	MW_CF_KEPT_FDS,         /* KEPT_FD messages that follow */
 	MW_CF_KEPT_DEVICE,      /* vhost: 1 when a KEPT_DEVICE follows them */
+	MW_CF_KEPT_CONNS,       /* sockets: KEPT_CONN messages that follow */
 	MW_CF_NU
 };
 /* CONFIG's strings: label, synthetic spec, mount tag (vhost), endpoints. */
@@ -142,6 +155,14 @@ enum {
 enum { MW_KF_SLOT, MW_KF_NU };
 /* Files a device's workers have the monitor keep, at most. */
 #define MW_KEPT_FDS_MAX 256
+
+/* KEEP_CONN's, DROP_CONN's and KEPT_CONN's u32 field, strings and
+ * descriptors. */
+enum { MW_KC_SESSION, MW_KC_NU };
+enum { MW_KC_S_LABEL, MW_KC_S_PEER, MW_KC_NS };
+#define MW_KC_MAX_FDS 6
+/* Connections a socket daemon's workers have the monitor keep, at most. */
+#define MW_KEPT_CONNS_MAX 256
 
 /* SESSION's u32 fields. */
 enum { MW_SS_DIALECT, MW_SS_MSIZE, MW_SS_NU };

@@ -9,12 +9,15 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 
+#include "journal/journal.h"
 #include "socket/socket.h"
 #include "socket/socket-int.h"
+#include "socket/stream.h"
 
 /* Small frames are read in batches through this buffer; big ones bypass it. */
 #define RBUF_SIZE (64u * 1024)
@@ -217,9 +220,22 @@ static int conn_send_file(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	return e;
 }
 
+static void conn_dropped(void *opaque, uint16_t tag)
+{
+	struct x9p_sock_conn *c = opaque;
+
+	x9p_stream_dropped(c->stream, tag);
+}
+
 static const struct x9p_transport_ops conn_ops = {
 	.send = conn_send,
 	.send_file = conn_send_file,
+};
+
+/* Journaled: replies go whole through the output pipe (socket/stream.h). */
+static const struct x9p_transport_ops conn_journaled_ops = {
+	.send = conn_send,
+	.dropped = conn_dropped,
 };
 
 /*
@@ -312,6 +328,57 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input, bool may_park)
 }
 
 /*
+ * Journaled: the inbox is full of requests not answered yet.  Waits a
+ * little for answers, writing the client's replies meanwhile: 0, or
+ * -errno (-ECANCELED).
+ */
+static int conn_wait_answers(struct x9p_sock_conn *c)
+{
+	struct pollfd p[2] = { { c->cancel_fd, POLLIN, 0 }, { c->wfd, POLLOUT, 0 } };
+	nfds_t n = x9p_outq_pending(&c->outq) ? 2 : 1;
+
+	if (poll(p, n, 2) < 0 && errno != EINTR)
+		return -errno;
+	if (p[0].revents)
+		return -ECANCELED;
+	if (n == 2 && p[1].revents)
+		return MIN(x9p_outq_flush(&c->outq), 0);
+	return 0;
+}
+
+/* conn_read through the journal's inbox. */
+static ssize_t conn_read_journaled(struct x9p_sock_conn *c, uint8_t *dst, size_t n,
+				   bool may_park)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		size_t avail = x9p_stream_unread(c->stream);
+		ssize_t r;
+
+		if (avail) {
+			size_t take = MIN(avail, n - got);
+
+			x9p_stream_copy(c->stream, dst + got, take);
+			got += take;
+			continue;
+		}
+		r = x9p_stream_fill(c->stream, c->rfd);
+		if (r > 0)
+			continue;
+		if (r == 0)
+			return (ssize_t)got;
+		if (r == -ENOSPC)
+			r = conn_wait_answers(c);
+		else if (r == -EAGAIN)
+			r = conn_wait(c, true, may_park && got == 0);
+		if (r < 0)
+			return r;
+	}
+	return (ssize_t)got;
+}
+
+/*
  * Reads exactly n bytes.  Returns n, fewer at the end of the stream, or
  * -errno (-ECANCELED when the connection was asked to stop; -EAGAIN when
  * it may park, only if may_park and nothing of the n bytes came yet).
@@ -319,6 +386,9 @@ static int conn_wait(struct x9p_sock_conn *c, bool want_input, bool may_park)
 static ssize_t conn_read(struct x9p_sock_conn *c, uint8_t *dst, size_t n, bool may_park)
 {
 	size_t got = 0;
+
+	if (c->stream)
+		return conn_read_journaled(c, dst, n, may_park);
 
 	while (got < n) {
 		uint8_t *into;
@@ -430,10 +500,16 @@ static enum conn_end conn_serve(struct x9p_sock_conn *c)
 					  g_strerror(-r));
 			return CONN_FAULT;
 		}
+		/* Recorded before anything may answer it. */
+		if (c->stream)
+			x9p_stream_take(c->stream, (uint16_t)(frame[5] | frame[6] << 8), size);
 		/* Nothing more of this client at hand, and no reply of it waiting
 		 * to be written (this thread writes those): answer it here. */
 		x9p_session_submit_inline(c->session, frame, size,
-					  c->rpos >= c->rlen && !x9p_outq_pending(&c->outq));
+					  (c->stream ? !x9p_stream_unread(c->stream) &&
+						       !x9p_stream_piped(c->stream) :
+						       c->rpos >= c->rlen) &&
+					  !x9p_outq_pending(&c->outq));
 		if (!g_atomic_int_get(&c->versioned) && x9p_session_versioned(c->session))
 			g_atomic_int_set(&c->versioned, 1);
 	}
@@ -443,7 +519,12 @@ static void conn_end(struct x9p_sock_conn *c, bool clean)
 {
 	/* Wake workers blocked writing to a peer that no longer reads. */
 	conn_cancel(c);
-	x9p_session_close(c->session);
+	/* A journaled connection that ends here is over: its session leaves
+	 * the journal (one whose worker dies ends nowhere). */
+	if (c->stream)
+		x9p_session_end(c->session);
+	else
+		x9p_session_close(c->session);
 	c->session = NULL;
 	g_debug("%s: session closed", c->label);
 	x9p_sock_server_conn_finished(c->owner, c, clean);
@@ -556,6 +637,7 @@ static void conn_destroy(struct x9p_sock_conn *c)
 		close(c->kick_fd);
 	zc_close(c);
 	x9p_outq_clear(&c->outq);
+	x9p_stream_free(c->stream);
 	g_mutex_clear(&c->park_lock);
 	g_free(c->rbuf);
 	g_free(c->label);
@@ -563,13 +645,13 @@ static void conn_destroy(struct x9p_sock_conn *c)
 	g_free(c);
 }
 
-struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
-					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
-					  int rfd, int wfd, const char *label, const char *peer,
-					  bool from_fd, GError **err)
+/* A connection's state, up to its session (not made yet). */
+static struct x9p_sock_conn *conn_alloc(struct x9p_sock_server *ss,
+					const struct x9p_sock_cfg *cfg, int rfd, int wfd,
+					const char *label, const char *peer, bool from_fd,
+					GError **err)
 {
 	struct x9p_sock_conn *c = g_new0(struct x9p_sock_conn, 1);
-	GError *terr = NULL;
 	int type;
 	socklen_t tl = sizeof(type);
 
@@ -598,22 +680,172 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 		conn_destroy(c);
 		return NULL;
 	}
-	c->session = x9p_session_new(engine, &conn_ops, c, cfg->max_msize, c->label);
+	return c;
+}
+
+/* Whether the connection's bytes can pass through pipes (splice). */
+static bool conn_can_stream(int rfd, int wfd)
+{
+	struct stat a, b;
+
+	return fstat(rfd, &a) == 0 && fstat(wfd, &b) == 0 &&
+	       (S_ISSOCK(a.st_mode) || S_ISFIFO(a.st_mode)) &&
+	       (S_ISSOCK(b.st_mode) || S_ISFIFO(b.st_mode));
+}
+
+/* Journaled: replies through the stream's output pipe, msize within it. */
+static uint32_t conn_use_stream(struct x9p_sock_conn *c, const struct x9p_sock_cfg *cfg)
+{
+	struct x9p_outq_stage st;
+
+	x9p_stream_outq(c->stream, &st);
+	x9p_outq_stage(&c->outq, &st);
+	return (uint32_t)MIN((size_t)cfg->max_msize, x9p_stream_room(c->stream));
+}
+
+/* The connection's descriptors for the keeper: its ends, then its pipes. */
+static unsigned conn_fds(const struct x9p_sock_conn *c, int fds[6])
+{
+	unsigned n = 0;
+
+	fds[n++] = c->rfd;
+	if (c->wfd != c->rfd)
+		fds[n++] = c->wfd;
+	x9p_stream_pipes(c->stream, fds + n);
+	return n + 4;
+}
+
+unsigned x9p_sock_conn_journal_fds(const struct x9p_sock_conn *c, int fds[6])
+{
+	return c->stream ? conn_fds(c, fds) : 0;
+}
+
+struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
+					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
+					  int rfd, int wfd, const char *label, const char *peer,
+					  bool from_fd, unsigned jsession, GError **err)
+{
+	struct x9p_sock_conn *c = conn_alloc(ss, cfg, rfd, wfd, label, peer, from_fd, err);
+	GError *terr = NULL;
+	uint32_t msize = cfg->max_msize;
+
+	if (!c)
+		return NULL;
+	if (jsession && conn_can_stream(rfd, wfd)) {
+		char *why = NULL;
+
+		c->stream = x9p_stream_new(x9p_journal_session(cfg->journal, jsession),
+					   cfg->max_msize, &why);
+		if (c->stream) {
+			c->jsession = jsession;
+			msize = conn_use_stream(c, cfg);
+		} else {
+			g_warning("%s: served without a journal (its worker's death will end it): "
+				  "%s", label, why);
+			g_free(why);
+		}
+	}
+	c->session = x9p_session_new(engine, c->stream ? &conn_journaled_ops : &conn_ops, c,
+				     msize, c->label);
+	if (c->session && c->stream)
+		x9p_session_set_journal(c->session, x9p_journal_session(cfg->journal, jsession));
 	if (!c->session) {
 		g_set_error(err, X9P_SOCK_ERROR, ENOMEM, "%s: the 9P engine refused a new session",
 			    label);
 		conn_destroy(c);
 		return NULL;
 	}
+	/* Held by the monitor before a byte of it is read. */
+	if (c->stream)
+		x9p_sock_server_conn_journaled(ss, c);
 	if (!conn_run(c, &terr)) {
 		g_set_error(err, X9P_SOCK_ERROR, EAGAIN, "%s: cannot start the I/O thread: %s",
 			    label, terr->message);
 		g_error_free(terr);
-		x9p_session_close(c->session);
+		if (c->stream)
+			x9p_session_end(c->session);
+		else
+			x9p_session_close(c->session);
 		conn_destroy(c);
 		return NULL;
 	}
 	return c;
+}
+
+struct x9p_sock_conn *x9p_sock_conn_adopt(struct x9p_sock_server *ss,
+					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
+					  struct x9p_sock_kept_conn *kc, GArray **reruns,
+					  GError **err)
+{
+	struct x9p_journal *j = x9p_journal_session(cfg->journal, kc->session);
+	unsigned nconn = kc->nfds - 4;
+	struct x9p_sock_conn *c;
+	uint32_t dialect, msize;
+	char *why = NULL;
+
+	*reruns = NULL;
+	if (!j || (nconn != 1 && nconn != 2)) {
+		g_set_error(err, X9P_SOCK_ERROR, EINVAL, "%s: not a connection this journal has",
+			    kc->label);
+		for (unsigned i = 0; i < kc->nfds; i++)
+			close(kc->fds[i]);
+		return NULL;
+	}
+	c = conn_alloc(ss, cfg, kc->fds[0], kc->fds[nconn - 1], kc->label, kc->peer,
+		       g_str_has_prefix(kc->label, "fd:"), err);
+	if (!c) {
+		for (unsigned i = 0; i < kc->nfds; i++)
+			close(kc->fds[i]);
+		return NULL;
+	}
+	c->stream = x9p_stream_adopt(j, kc->fds + nconn, cfg->max_msize, reruns, &why);
+	if (!c->stream) {
+		g_set_error(err, X9P_SOCK_ERROR, EPROTO, "%s: cannot take the connection over: %s",
+			    kc->label, why);
+		g_free(why);
+		conn_destroy(c);
+		return NULL;
+	}
+	c->jsession = kc->session;
+	msize = conn_use_stream(c, cfg);
+	c->session = x9p_session_new(engine, &conn_journaled_ops, c, msize, c->label);
+	if (!c->session) {
+		g_set_error(err, X9P_SOCK_ERROR, ENOMEM, "%s: the 9P engine refused a new session",
+			    kc->label);
+		conn_destroy(c);
+		return NULL;
+	}
+	x9p_session_set_journal(c->session, j);
+	if (x9p_journal_version(j, &dialect, &msize)) {
+		x9p_session_resume(c->session, (enum p9_dialect)dialect, msize);
+		g_atomic_int_set(&c->versioned, 1);
+	}
+	return c;
+}
+
+bool x9p_sock_conn_resume(struct x9p_sock_conn *c, GArray *reruns, unsigned fids,
+			  GError **err)
+{
+	GError *terr = NULL;
+	unsigned failed = 0, n = reruns ? reruns->len : 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct x9p_stream_rerun *rr = &g_array_index(reruns, struct x9p_stream_rerun, i);
+
+		if (!x9p_session_rerun(c->session, rr->tag, rr->frame, rr->len, &rr->taken))
+			failed++;
+	}
+	if (reruns)
+		g_array_free(reruns, TRUE);
+	x9p_session_log_restored(c->session, fids, n, failed);
+	if (!conn_run(c, &terr)) {
+		g_set_error(err, X9P_SOCK_ERROR, EAGAIN, "%s: cannot start the I/O thread: %s",
+			    c->label, terr->message);
+		g_error_free(terr);
+		conn_end(c, false);
+		return false;
+	}
+	return true;
 }
 
 void x9p_sock_conn_free(struct x9p_sock_conn *c)

@@ -6,9 +6,11 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "9p/p9.h"
 #include "socket/outq.h"
 
 struct outq_chunk {
@@ -62,6 +64,119 @@ static ssize_t write_some(struct x9p_outq *q, const struct iovec *iov, int iovcn
 	return w;
 }
 
+void x9p_outq_stage(struct x9p_outq *q, const struct x9p_outq_stage *st)
+{
+	q->staged = true;
+	q->stage = *st;
+	q->bytes = st->fill;
+	if (q->bytes)
+		q->last_progress = g_get_monotonic_time();
+}
+
+/* Staged, lock held: moves what fd takes out of the pipe; 0 or -errno. */
+static int pump_locked(struct x9p_outq *q)
+{
+	while (q->stage.fill) {
+		ssize_t k = splice(q->stage.rfd, NULL, q->fd, NULL, q->stage.fill,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		if (k == 0)
+			return -EPIPE;
+		q->stage.fill -= (size_t)k;
+		q->bytes -= (size_t)k;
+		q->last_progress = g_get_monotonic_time();
+	}
+	return 0;
+}
+
+/* Staged, lock held: the first P9_HDR_SIZE bytes of a reply. */
+static void reply_hdr(const struct iovec *iov, int iovcnt, uint8_t *hdr)
+{
+	size_t got = 0;
+
+	memset(hdr, 0, P9_HDR_SIZE);
+	for (int i = 0; i < iovcnt && got < P9_HDR_SIZE; i++) {
+		size_t n = MIN(iov[i].iov_len, P9_HDR_SIZE - got);
+
+		memcpy(hdr + got, iov[i].iov_base, n);
+		got += n;
+	}
+}
+
+/*
+ * Staged, lock held: one whole reply into the pipe if it has room (true),
+ * journaled around the write; a write short of the whole is -EIO in
+ * q->error (the pipe had the room: only a kernel failure does that).
+ */
+static bool stage_locked(struct x9p_outq *q, const struct iovec *iov, int iovcnt, size_t len)
+{
+	uint8_t hdr[P9_HDR_SIZE];
+	size_t done = 0;
+
+	if (q->stage.fill + len > q->stage.room)
+		return false;
+	reply_hdr(iov, iovcnt, hdr);
+	q->stage.begin(q->stage.arg, hdr, len, q->stage.fill);
+	while (done < len) {
+		struct iovec v[IOV_MAX];
+		int n = 0;
+		size_t skip = done;
+		ssize_t w;
+
+		for (int i = 0; i < iovcnt && n < IOV_MAX; i++) {
+			if (skip >= iov[i].iov_len) {
+				skip -= iov[i].iov_len;
+				continue;
+			}
+			v[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
+			v[n++].iov_len = iov[i].iov_len - skip;
+			skip = 0;
+		}
+		w = writev(q->stage.wfd, v, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0 || (size_t)w != len - done) {
+			q->error = -EIO;
+			g_warning("a reply went into its pipe only in part (%s)",
+				  w < 0 ? g_strerror(errno) : "short write");
+			return true;
+		}
+		done += (size_t)w;
+	}
+	q->stage.fill += len;
+	if (q->bytes == 0)
+		q->last_progress = g_get_monotonic_time();
+	q->bytes += len;
+	q->stage.end(q->stage.arg, hdr);
+	return true;
+}
+
+/* Staged, lock held: queued replies into the pipe while they fit, and
+ * the pipe into fd; 0 or -errno. */
+static int stage_flush_locked(struct x9p_outq *q)
+{
+	struct outq_chunk *ch;
+	int r = pump_locked(q);
+
+	while (r == 0 && !q->error && (ch = g_queue_peek_head(&q->chunks))) {
+		struct iovec v = { ch->data, ch->len };
+
+		/* A queued reply counts in bytes until it is in the pipe. */
+		q->bytes -= ch->len;
+		if (!stage_locked(q, &v, 1, ch->len)) {
+			q->bytes += ch->len;
+			break;
+		}
+		g_free(g_queue_pop_head(&q->chunks));
+		r = pump_locked(q);
+	}
+	return q->error ? q->error : r;
+}
+
 static void kick(struct x9p_outq *q)
 {
 	uint64_t one = 1;
@@ -88,7 +203,23 @@ int x9p_outq_send(struct x9p_outq *q, const struct iovec *iov, int iovcnt)
 		return e;
 	}
 	was_empty = g_queue_is_empty(&q->chunks);
-	if (was_empty && total) {
+	if (q->staged) {
+		int r;
+
+		if (was_empty && stage_locked(q, iov, iovcnt, total)) {
+			r = q->error ? q->error : pump_locked(q);
+			if (r < 0)
+				q->error = r;
+			was_empty = q->bytes == total && r == 0 && q->stage.fill;
+			g_mutex_unlock(&q->lock);
+			/* Left in the pipe: the I/O thread waits for the client. */
+			if (was_empty)
+				kick(q);
+			return r;
+		}
+		/* Whole, as it must enter the pipe. */
+		done = 0;
+	} else if (was_empty && total) {
 		ssize_t w = write_some(q, iov, iovcnt);
 
 		if (w < 0) {
@@ -142,6 +273,15 @@ int x9p_outq_flush(struct x9p_outq *q)
 	int ret = 0;
 
 	g_mutex_lock(&q->lock);
+	if (q->staged) {
+		ret = q->error ? q->error : stage_flush_locked(q);
+		if (ret < 0 && !q->error) {
+			q->error = ret;
+			drop_all_locked(q);
+		}
+		g_mutex_unlock(&q->lock);
+		return ret;
+	}
 	while (!q->error && (ch = g_queue_peek_head(&q->chunks))) {
 		struct iovec v = { ch->data + ch->off, ch->len - ch->off };
 		ssize_t w = write_some(q, &v, 1);

@@ -27,6 +27,24 @@
 
 #include <glib.h>
 
+/*
+ * Staged mode (x9p_outq_stage): replies go whole into a pipe, which is
+ * then spliced to fd.  A reply enters the pipe only when the pipe has room
+ * for all of it (so that a process dying at any point leaves it there
+ * whole or not at all), otherwise it is queued until there is; begin() is
+ * called before each reply is written there with the pipe's byte count,
+ * end() once it is, both under the queue's lock, which also covers every
+ * splice out of the pipe (socket/stream.h keeps the journal with them).
+ */
+struct x9p_outq_stage {
+	int rfd, wfd;                /* the pipe */
+	size_t room;                 /* the most it may hold */
+	size_t fill;                 /* what it holds */
+	void (*begin)(void *arg, const uint8_t *hdr, size_t len, size_t fill);
+	void (*end)(void *arg, const uint8_t *hdr);
+	void *arg;
+};
+
 struct x9p_outq {
 	GMutex lock;
 	GQueue chunks;               /* struct outq_chunk, oldest first */
@@ -37,10 +55,15 @@ struct x9p_outq {
 	bool is_socket;
 	int kick_fd;                 /* eventfd written when the queue starts filling */
 	int error;                   /* sticky -errno */
+	bool staged;
+	struct x9p_outq_stage stage;
 };
 
 void x9p_outq_init(struct x9p_outq *q, int fd, bool is_socket, int kick_fd, size_t hard_max);
 void x9p_outq_clear(struct x9p_outq *q);
+/* Before any reply: staged mode through st's pipe (not owned; st->fill
+ * is what it holds already). */
+void x9p_outq_stage(struct x9p_outq *q, const struct x9p_outq_stage *st);
 int x9p_outq_send(struct x9p_outq *q, const struct iovec *iov, int iovcnt);
 int x9p_outq_flush(struct x9p_outq *q);
 size_t x9p_outq_pending(struct x9p_outq *q);

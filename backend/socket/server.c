@@ -15,6 +15,7 @@
 
 #include <glib-unix.h>
 
+#include "journal/journal.h"
 #include "socket/socket.h"
 #include "socket/socket-int.h"
 
@@ -44,7 +45,39 @@ struct x9p_sock_server {
 	GMutex lock;
 	GPtrArray *conns;           /* under lock */
 	GSource *reap;              /* under lock: pending reaper, if any */
+	/* Journal sessions (1..) of connections, in the main context; and
+	 * the labels of "fd:" connections taken over from a previous worker. */
+	guint8 *jused;
+	unsigned nsessions;
+	GPtrArray *resumed_fd;
 };
+
+/* A free journal session for a new connection, or 0 (none, or no journal). */
+static unsigned session_get(struct x9p_sock_server *ss)
+{
+	for (unsigned i = 1; i < ss->nsessions; i++)
+		if (!ss->jused[i]) {
+			ss->jused[i] = 1;
+			return i;
+		}
+	return 0;
+}
+
+void x9p_sock_server_conn_journaled(struct x9p_sock_server *ss, struct x9p_sock_conn *c)
+{
+	int fds[6];
+	unsigned n = x9p_sock_conn_journal_fds(c, fds);
+
+	if (n && ss->cfg.keep_conn)
+		ss->cfg.keep_conn(ss->cfg.opaque, c->jsession, c->label, c->peer, fds, n);
+}
+
+/* A connection was made: an unjournaled one gives its session back. */
+static void conn_made(struct x9p_sock_server *ss, struct x9p_sock_conn *c, unsigned jsession)
+{
+	if (jsession && !c->stream)
+		ss->jused[jsession] = 0;
+}
 
 static void listener_watch(struct listener *l);
 
@@ -143,7 +176,7 @@ static void serve_accepted(struct listener *l, int fd)
 	struct x9p_sock_server *ss = l->ss;
 	struct x9p_sock_conn *c;
 	GError *err = NULL;
-	unsigned n, np;
+	unsigned n, np, js;
 	char *label, *peer;
 
 	label = next_label(ss, l->kind);
@@ -175,12 +208,16 @@ static void serve_accepted(struct listener *l, int fd)
 		/* 9P is request/response: small replies must not wait for Nagle. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, fd, fd, label, peer, false, &err);
+	js = session_get(ss);
+	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, fd, fd, label, peer, false, js, &err);
 	g_free(peer);
 	if (!c) {
 		g_warning("%s", err->message);
 		g_error_free(err);
+		if (js)
+			ss->jused[js] = 0;
 	} else {
+		conn_made(ss, c, js);
 		g_mutex_lock(&ss->lock);
 		g_ptr_array_add(ss->conns, c);
 		g_mutex_unlock(&ss->lock);
@@ -306,8 +343,15 @@ static gboolean reap_cb(gpointer data)
 		struct x9p_sock_conn *c = g_ptr_array_index(done, i);
 		char *label = g_strdup(c->label);
 		bool from_fd = c->from_fd, clean = c->clean;
+		unsigned js = c->stream ? c->jsession : 0;
 
 		x9p_sock_conn_free(c);
+		if (js) {
+			/* Its session left the journal; the keeper lets it go. */
+			ss->jused[js] = 0;
+			if (ss->cfg.drop_conn)
+				ss->cfg.drop_conn(ss->cfg.opaque, js);
+		}
 		g_debug("%s: connection released", label);
 		if (from_fd && ss->cfg.fd_closed)
 			ss->cfg.fd_closed(ss->cfg.opaque, label, clean);
@@ -336,6 +380,7 @@ bool x9p_sock_server_adopt(struct x9p_sock_server *ss, struct x9p_sock_endpoint 
 {
 	struct x9p_sock_conn *c;
 	char *label;
+	unsigned js;
 
 	if (ep->listening) {
 		struct listener *l;
@@ -350,13 +395,23 @@ bool x9p_sock_server_adopt(struct x9p_sock_server *ss, struct x9p_sock_endpoint 
 		ep->rfd = ep->wfd = -1;
 		return true;
 	}
+	for (guint i = 0; ss->resumed_fd && i < ss->resumed_fd->len; i++)
+		if (strcmp(ss->resumed_fd->pdata[i], ep->bound) == 0) {
+			/* Served already: the previous worker's, taken over. */
+			x9p_sock_endpoint_clear(ep);
+			return true;
+		}
 	label = g_strdup(ep->bound);
+	js = session_get(ss);
 	c = x9p_sock_conn_start(ss, ss->engine, &ss->cfg, ep->rfd, ep->wfd, label, "fd", true,
-				err);
+				js, err);
 	if (!c) {
 		g_free(label);
+		if (js)
+			ss->jused[js] = 0;
 		return false;
 	}
+	conn_made(ss, c, js);
 	ep->rfd = ep->wfd = -1;
 	g_info("%s: serving the inherited connection", label);
 	g_mutex_lock(&ss->lock);
@@ -407,7 +462,74 @@ struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
 	ss->listeners = g_ptr_array_new();
 	ss->conns = g_ptr_array_new();
 	g_mutex_init(&ss->lock);
+	if (ss->cfg.journal) {
+		ss->nsessions = x9p_journal_sessions(ss->cfg.journal);
+		ss->jused = g_new0(guint8, ss->nsessions);
+	}
 	return ss;
+}
+
+void x9p_sock_server_resume(struct x9p_sock_server *ss, struct x9p_sock_kept_conn *kept,
+			    unsigned n)
+{
+	struct x9p_sock_conn **cs = g_new0(struct x9p_sock_conn *, n + 1);
+	struct x9p_session **sv = g_new0(struct x9p_session *, n + 1);
+	GArray **runs = g_new0(GArray *, n + 1);
+	unsigned *fids = g_new0(unsigned, n + 1), m = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct x9p_sock_kept_conn *kc = &kept[i];
+		GError *err = NULL;
+		struct x9p_sock_conn *c = NULL;
+
+		if (kc->session == 0 || kc->session >= ss->nsessions || ss->jused[kc->session])
+			g_warning("%s: the previous worker's connection has no journal session "
+				  "here; closing it", kc->label);
+		else
+			c = x9p_sock_conn_adopt(ss, ss->engine, &ss->cfg, kc, &runs[m], &err);
+		if (!c) {
+			if (err) {
+				g_warning("%s; closing it", err->message);
+				g_error_free(err);
+			} else {
+				for (unsigned k = 0; k < kc->nfds; k++)
+					close(kc->fds[k]);
+			}
+			/* The keeper closes its copies too. */
+			if (kc->session && kc->session < X9P_JOURNAL_MAX_SESSIONS &&
+			    ss->cfg.drop_conn)
+				ss->cfg.drop_conn(ss->cfg.opaque, kc->session);
+			continue;
+		}
+		ss->jused[kc->session] = 1;
+		cs[m] = c;
+		sv[m] = c->session;
+		m++;
+	}
+	/* Every session's fids (and the locks) before any request runs again;
+	 * the previous worker's nodes no fid took are let go. */
+	x9p_sessions_restore(ss->cfg.journal, sv, m, fids);
+	for (unsigned i = 0; i < m; i++) {
+		struct x9p_sock_conn *c = cs[i];
+		GError *err = NULL;
+
+		if (c->from_fd) {
+			if (!ss->resumed_fd)
+				ss->resumed_fd = g_ptr_array_new_with_free_func(g_free);
+			g_ptr_array_add(ss->resumed_fd, g_strdup(c->label));
+		}
+		g_mutex_lock(&ss->lock);
+		g_ptr_array_add(ss->conns, c);
+		g_mutex_unlock(&ss->lock);
+		if (!x9p_sock_conn_resume(c, runs[i], fids[i], &err)) {
+			g_warning("%s", err->message);
+			g_error_free(err);
+		}
+	}
+	g_free(cs);
+	g_free(sv);
+	g_free(runs);
+	g_free(fids);
 }
 
 GMainContext *x9p_sock_server_ctx(struct x9p_sock_server *ss)
@@ -457,6 +579,9 @@ void x9p_sock_server_free(struct x9p_sock_server *ss)
 	}
 	g_mutex_unlock(&ss->lock);
 	g_ptr_array_free(ss->conns, TRUE);
+	if (ss->resumed_fd)
+		g_ptr_array_free(ss->resumed_fd, TRUE);
+	g_free(ss->jused);
 	g_mutex_clear(&ss->lock);
 	g_main_context_unref(ss->ctx);
 	g_free(ss);

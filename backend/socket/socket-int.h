@@ -58,6 +58,11 @@ struct x9p_sock_conn {
 	size_t zc_size;             /* the pipe's capacity */
 	size_t zc_cap;              /* the most it could get, once refused; 0: not yet */
 
+	/* Journaled (socket/stream.h): its stream and journal session, else
+	 * NULL and 0. */
+	struct x9p_stream *stream;
+	unsigned jsession;
+
 	/* Under owner->lock. */
 	bool evicted;               /* closed to admit another client */
 	bool finished;
@@ -66,12 +71,31 @@ struct x9p_sock_conn {
 
 /*
  * Creates the session and starts the I/O thread for an already-connected
- * descriptor pair (taken over, even on failure).  Returns NULL with *err.
+ * descriptor pair (taken over, even on failure); journaled in session
+ * jsession of cfg->journal when not 0 and the descriptors can stream.
+ * Returns NULL with *err.
  */
 struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
 					  int rfd, int wfd, const char *label, const char *peer,
-					  bool from_fd, GError **err);
+					  bool from_fd, unsigned jsession, GError **err);
+/* A journaled connection's descriptors for the keeper (its ends, then its
+ * pipes): how many, 0 when it is not journaled (it was refused a stream). */
+unsigned x9p_sock_conn_journal_fds(const struct x9p_sock_conn *c, int fds[6]);
+/*
+ * The same for a journaled connection a previous worker served (kc's
+ * descriptors taken over, even on failure): its stream settled and its
+ * session resumed at the negotiated version; the I/O thread is not
+ * started: x9p_sock_conn_resume() does, after the caller restored the
+ * sessions' fids, with the requests to run again (*reruns, taken over).
+ */
+struct x9p_sock_kept_conn;
+struct x9p_sock_conn *x9p_sock_conn_adopt(struct x9p_sock_server *ss,
+					  struct x9p_server *engine, const struct x9p_sock_cfg *cfg,
+					  struct x9p_sock_kept_conn *kc, GArray **reruns,
+					  GError **err);
+bool x9p_sock_conn_resume(struct x9p_sock_conn *c, GArray *reruns, unsigned fids,
+			  GError **err);
 /* Asks the connection to stop (thread-safe, idempotent). */
 void x9p_sock_conn_cancel(struct x9p_sock_conn *c);
 /* Joins the I/O thread (which has closed the session), or closes the
@@ -81,6 +105,8 @@ void x9p_sock_conn_free(struct x9p_sock_conn *c);
 /* The server's main context. */
 GMainContext *x9p_sock_server_ctx(struct x9p_sock_server *ss);
 
+/* A journaled connection is about to be served: the keeper gets it. */
+void x9p_sock_server_conn_journaled(struct x9p_sock_server *ss, struct x9p_sock_conn *c);
 /* Called by a connection's I/O thread as its last act. */
 void x9p_sock_server_conn_finished(struct x9p_sock_server *ss, struct x9p_sock_conn *c,
 				   bool clean);

@@ -132,6 +132,17 @@ struct x9p_sock_cfg {
 	unsigned max_conns_per_peer;
 	/* An "fd:" connection ended; clean = orderly end of stream.  May be NULL. */
 	void (*fd_closed)(void *opaque, const char *label, bool clean);
+	/*
+	 * The session journal (journal/journal.h) whose sessions past the first
+	 * the connections take (socket/stream.h), or NULL.  Each journaled
+	 * connection is handed to keep_conn() once (its read and write ends,
+	 * one when they are the same, then its four pipe ends; copies are the
+	 * keeper's), and drop_conn() says when it is over.
+	 */
+	struct x9p_journal *journal;
+	void (*keep_conn)(void *opaque, unsigned session, const char *label, const char *peer,
+			  const int *fds, unsigned nfds);
+	void (*drop_conn)(void *opaque, unsigned session);
 	void *opaque;
 };
 
@@ -174,6 +185,23 @@ bool x9p_sock_server_add(struct x9p_sock_server *ss, const struct x9p_sock_addr 
 /* Serves an endpoint: its descriptors (and socket file) are taken over. */
 bool x9p_sock_server_adopt(struct x9p_sock_server *ss, struct x9p_sock_endpoint *ep,
 			   GError **err);
+/*
+ * A new worker, before any endpoint is adopted: takes over the journaled
+ * connections its previous worker left (each as keep_conn() gave it: the
+ * connection's ends then its pipes, all taken over), rebuilds their
+ * sessions from the journal and runs again what was not answered.  An
+ * "fd:" endpoint adopted later whose address is a taken-over connection's
+ * label is that connection: its descriptors are closed.  Called once,
+ * also with none, whenever cfg->journal holds a previous worker's state.
+ */
+struct x9p_sock_kept_conn {
+	unsigned session;
+	const char *label, *peer;
+	int fds[6];
+	unsigned nfds;
+};
+void x9p_sock_server_resume(struct x9p_sock_server *ss, struct x9p_sock_kept_conn *kept,
+			    unsigned n);
 /* Connections currently open (accepted and fd:), for tests and logs. */
 unsigned x9p_sock_server_connections(struct x9p_sock_server *ss);
 void x9p_sock_server_free(struct x9p_sock_server *ss);

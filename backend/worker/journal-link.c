@@ -35,8 +35,36 @@ static void drop_fd(void *arg, uint32_t slot)
 
 static const struct x9p_journal_keeper keeper = { keep_fd, drop_fd, NULL };
 
+void x9p_worker_keep_conn(void *opaque, unsigned session, const char *clabel,
+			  const char *peer, const int *fds, unsigned nfds)
+{
+	struct mw_msg m;
+
+	mw_init(&m, MW_KEEP_CONN, 0);
+	m.u[MW_KC_SESSION] = session;
+	mw_add_str(&m, clabel);
+	mw_add_str(&m, peer ? peer : "");
+	for (unsigned i = 0; i < nfds; i++)
+		mw_add_fd(&m, fds[i]);
+	if (!mlink || x9p_wlink_send(mlink, &m) < 0)
+		g_warning("%s: cannot hand the connection to the monitor; a worker's death "
+			  "will end it", clabel);
+	mw_clear_keep_fds(&m);
+}
+
+void x9p_worker_drop_conn(void *opaque, unsigned session)
+{
+	struct mw_msg m;
+
+	mw_init(&m, MW_DROP_CONN, 0);
+	m.u[MW_KC_SESSION] = session;
+	if (mlink)
+		x9p_wlink_send(mlink, &m);
+	mw_clear(&m);
+}
+
 bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_journal **out,
-			bool *restored, struct mw_msg *device, char **why)
+			bool *restored, struct mw_msg *device, GPtrArray *conns, char **why)
 {
 	/* After the endpoints' descriptors; only the trace's comes later. */
 	unsigned at = c->nfds - 1 - (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0);
@@ -73,6 +101,25 @@ bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_jou
 			mw_clear_keep_fds(&k);
 		}
 		mw_clear(&k);
+	}
+	for (unsigned i = 0; i < c->u[MW_CF_KEPT_CONNS]; i++) {
+		struct mw_msg *k = g_new(struct mw_msg, 1);
+		int rc = x9p_wlink_recv(link, MW_KEPT_CONN, k);
+
+		if (rc < 0) {
+			g_free(k);
+			*why = g_strdup_printf("receiving kept connections from the monitor: %s",
+					       g_strerror(-rc));
+			x9p_journal_close(j);
+			return false;
+		}
+		/* Without the journal they are of no use: they close. */
+		if (j && k->ns == MW_KC_NS) {
+			g_ptr_array_add(conns, k);
+		} else {
+			mw_clear(k);
+			g_free(k);
+		}
 	}
 	if (c->u[MW_CF_KEPT_DEVICE]) {
 		int rc = x9p_wlink_recv(link, MW_KEPT_DEVICE, device);

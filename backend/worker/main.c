@@ -175,7 +175,9 @@ int main(int argc, char **argv)
 		sigaddset(&sigs, SIGTERM);
 		pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	}
-	if (!x9p_worker_journal(&c, w.link, &w.journal, &w.restored, &w.kept_device, &why)) {
+	w.kept_conns = g_ptr_array_new();
+	if (!x9p_worker_journal(&c, w.link, &w.journal, &w.restored, &w.kept_device,
+				w.kept_conns, &why)) {
 		g_critical("%s: %s", c.s[MW_CF_S_LABEL], why);
 		return 1;
 	}
@@ -247,6 +249,12 @@ out:
 	g_clear_error(&err);
 	mw_clear(&c);
 	mw_clear(&w.kept_device);
+	for (guint i = 0; w.kept_conns && i < w.kept_conns->len; i++) {
+		mw_clear(w.kept_conns->pdata[i]);
+		g_free(w.kept_conns->pdata[i]);
+	}
+	if (w.kept_conns)
+		g_ptr_array_free(w.kept_conns, TRUE);
 	x9p_wlink_free(w.link);
 	return status;
 }

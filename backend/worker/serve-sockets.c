@@ -9,7 +9,9 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include "journal/journal.h"
 #include "socket/socket.h"
+#include "worker/journal-link.h"
 #include "worker/serve.h"
 
 static GMainLoop *loop;
@@ -30,6 +32,26 @@ static void on_fd_closed(void *opaque, const char *label, bool clean)
 	g_main_loop_quit(loop);
 }
 
+static void resume(struct x9p_sock_server *ss, GPtrArray *kept)
+{
+	struct x9p_sock_kept_conn *kc = g_new0(struct x9p_sock_kept_conn, kept->len + 1);
+
+	for (guint i = 0; i < kept->len; i++) {
+		struct mw_msg *m = kept->pdata[i];
+
+		kc[i].session = m->u[MW_KC_SESSION];
+		kc[i].label = m->s[MW_KC_S_LABEL];
+		kc[i].peer = m->s[MW_KC_S_PEER];
+		kc[i].nfds = m->nfds;
+		for (unsigned k = 0; k < m->nfds; k++)
+			kc[i].fds[k] = m->fds[k];
+		/* Taken over by the transport. */
+		m->nfds = 0;
+	}
+	x9p_sock_server_resume(ss, kc, kept->len);
+	g_free(kc);
+}
+
 int x9p_worker_serve_sockets(struct x9p_wctx *w)
 {
 	struct mw_msg *c = w->c;
@@ -40,13 +62,23 @@ int x9p_worker_serve_sockets(struct x9p_wctx *w)
 		.max_conns_per_peer = c->u[MW_CF_MAX_CONNS_PER_PEER],
 		.fd_closed = on_fd_closed,
 	};
+	bool journaled = w->journal && x9p_journal_sessions(w->journal) > 1;
 	struct x9p_sock_server *ss;
 	GError *err = NULL;
 
 	loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGINT, on_signal, (gpointer) "SIGINT");
 	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
+	if (journaled) {
+		sock_cfg.journal = w->journal;
+		sock_cfg.keep_conn = x9p_worker_keep_conn;
+		sock_cfg.drop_conn = x9p_worker_drop_conn;
+	}
 	ss = x9p_sock_server_new(w->engine, &sock_cfg, NULL);
+	/* The previous worker's connections first: an "fd:" endpoint may be
+	 * one of them. */
+	if (journaled && w->restored)
+		resume(ss, w->kept_conns);
 	for (unsigned i = 0, f = 0; i < c->u[MW_CF_N_ENDPOINTS]; i++) {
 		const char *name = c->s[MW_CF_S_ENDPOINT0 + i];
 		struct x9p_sock_endpoint ep = {

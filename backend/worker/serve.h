@@ -30,6 +30,9 @@ struct x9p_wctx {
 	/* vhost-user: the frontend connection a previous worker served, with
 	 * its set-up (KEPT_DEVICE; no descriptor when there is none). */
 	struct mw_msg kept_device;
+	/* sockets: the connections a previous worker served (KEPT_CONN,
+	 * struct mw_msg *). */
+	GPtrArray *kept_conns;
 };
 
 int x9p_worker_serve_sockets(struct x9p_wctx *w);

@@ -324,11 +324,31 @@ static void on_lock(void *arg, const struct x9p_jlock *l)
 }
 
 /* The new worker: settles requests, restores, checks. */
-static struct x9p_journal *restore(GRand *r, int fd, struct model *m, bool hostile)
+static struct x9p_journal *restore(GRand *r, int fd, unsigned idx, struct model *m,
+				   bool hostile)
 {
 	bool restored = false;
 	char *why = NULL;
 	struct x9p_journal *j = x9p_journal_open(fd, &restored, &why);
+
+	/* The other sessions are untouched: nothing of this one leaks there. */
+	for (unsigned k = 0; j && !hostile && k < x9p_journal_sessions(j); k++) {
+		struct x9p_journal *o = x9p_journal_session(j, k);
+		struct seen none = { NULL, true, g_hash_table_new(g_direct_hash, g_direct_equal), 0 };
+		struct x9p_jreq q;
+
+		if (k == idx)
+			continue;
+		for (unsigned t = 0; t < X9P_JOURNAL_TAGS; t++)
+			CHECK(!x9p_journal_req(o, (uint16_t)t, &q), "session %u has a request of %u",
+			      k, idx);
+		x9p_journal_fids(o, on_fid, &none);
+		x9p_journal_locks(o, on_lock, &none);
+		CHECK(none.count == 0, "session %u has %u fids or locks of %u", k, none.count, idx);
+		g_hash_table_destroy(none.nums);
+	}
+	if (j)
+		j = x9p_journal_session(j, idx);
 	struct seen s = { m, hostile, g_hash_table_new(g_direct_hash, g_direct_equal), 0 };
 	bool need[NODES + 1];
 	struct x9p_jnode n;
@@ -449,7 +469,10 @@ int main(int argc, char **argv)
 	end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
 	while (g_get_monotonic_time() < end && !failure[0]) {
 		int fd = memfd_create("fuzz-journal", MFD_CLOEXEC);
-		size_t size = x9p_journal_size();
+		/* One session (a device's), or the model in one of three (a
+		 * socket worker's connections) with the others left blank. */
+		unsigned nsess = g_rand_boolean(r) ? 1 : 3, idx = g_rand_int_range(r, 0, nsess);
+		size_t size = x9p_journal_size_for(nsess);
 		struct model *m = g_new(struct model, 1);
 		struct x9p_journal *j;
 		bool restored, hostile = g_rand_int_range(r, 0, 3) == 0;
@@ -464,6 +487,10 @@ int main(int argc, char **argv)
 		j = x9p_journal_open(fd, &restored, &why);
 		CHECK(j && !restored, "a blank journal: %s", why ? why : "restored");
 		g_free(why);
+		CHECK(!j || x9p_journal_sessions(j) == nsess, "a journal of %u sessions has %u",
+		      nsess, j ? x9p_journal_sessions(j) : 0);
+		if (j)
+			j = x9p_journal_session(j, idx);
 		for (int lives = g_rand_int_range(r, 1, 4); j && lives > 0 && !failure[0]; lives--) {
 			for (int i = g_rand_int_range(r, 0, 400); i > 0; i--)
 				step(r, j, m);
@@ -478,7 +505,7 @@ int main(int argc, char **argv)
 				hostile_rounds++;
 			}
 			/* Nodes and slots survive; the requests end with the worker. */
-			j = restore(r, fd, m, hostile);
+			j = restore(r, fd, idx, m, hostile);
 			if (hostile) {
 				model_init(m);     /* nothing is known any more */
 				if (j)

@@ -46,6 +46,42 @@
 
 #define HOSTILE_ENV "X9P_FUZZ_HOSTILE_SEED"
 
+/* buf with what a KEEP_CONN must carry: a socket and two pipes' ends. */
+static void send_conn(int fd, const uint8_t *buf, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 5)];
+	} cm;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[5], sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	close(sv[1]);
+	fds[0] = sv[0];
+	if (pipe2(fds + 1, O_CLOEXEC) < 0) {
+		close(fds[0]);
+		return;
+	}
+	if (pipe2(fds + 3, O_CLOEXEC) < 0) {
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+		return;
+	}
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_control = cm.b;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * 5);
+	cm.h.cmsg_level = SOL_SOCKET;
+	cm.h.cmsg_type = SCM_RIGHTS;
+	cm.h.cmsg_len = CMSG_LEN(sizeof(int) * 5);
+	memcpy(CMSG_DATA(&cm.h), fds, sizeof(int) * 5);
+	(void)!sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+}
+
 /* A valid message of a random type, encoded into buf. */
 static int random_valid(GRand *r, uint8_t *buf, size_t size)
 {
@@ -230,13 +266,16 @@ static int hostile_worker(guint32 seed)
 	for (int i = 0; i < n; i++) {
 		struct mw_msg m;
 		int len, kind = g_rand_int_range(r, 0, 10);
+		enum mw_type valid_type = MW_TYPE_END;
 		static const enum mw_type valid[] = {
 			MW_READY, MW_HELPER_START, MW_HELPER_KILL, MW_HELPER_REAP,
 			MW_SESSION, MW_FAULT, MW_KEEP_FD, MW_DROP_FD, MW_KEEP_DEVICE,
+			MW_KEEP_CONN, MW_DROP_CONN,
 		};
 
 		if (kind < 6) {
-			mw_init(&m, valid[g_rand_int_range(r, 0, G_N_ELEMENTS(valid))], i);
+			valid_type = valid[g_rand_int_range(r, 0, G_N_ELEMENTS(valid))];
+			mw_init(&m, valid_type, i);
 			if (m.type == MW_HELPER_REAP)
 				m.u[MW_RP_GRACE_MS] = g_rand_boolean(r) ? g_rand_int(r) :
 					(uint32_t)g_rand_int_range(r, 0, 50);
@@ -250,6 +289,13 @@ static int hostile_worker(guint32 seed)
 				m.u[MW_KF_SLOT] = g_rand_int(r);
 			if (m.type == MW_KEEP_DEVICE && g_rand_boolean(r))
 				mw_add_str(&m, "f=1 pf=0 r=0:\x01:2:3 q=0:40");
+			if (m.type == MW_KEEP_CONN || m.type == MW_DROP_CONN) {
+				m.u[MW_KC_SESSION] = g_rand_boolean(r) ? g_rand_int(r) :
+					(uint32_t)g_rand_int_range(r, 0, 4);
+				for (int k = g_rand_int_range(r, 0, 3) + (m.type == MW_KEEP_CONN);
+				     k > 0; k--)
+					mw_add_str(&m, "unix:1");
+			}
 			len = mw_encode(&m, buf, sizeof(buf));
 			mw_clear(&m);
 			if (kind == 5 && len > 0)
@@ -259,7 +305,9 @@ static int hostile_worker(guint32 seed)
 			if (kind == 9 && len > 0)
 				mutate(r, buf, &len, sizeof(buf));
 		}
-		if (len >= 0)
+		if (len >= 0 && kind < 6 && valid_type == MW_KEEP_CONN && g_rand_boolean(r))
+			send_conn(ch, buf, (size_t)len);
+		else if (len >= 0)
 			send_raw(ch, buf, (size_t)len,
 				 g_rand_int_range(r, 0, 8) == 0 ? g_rand_int_range(r, 1, 4) : 0);
 		/* Take what came back now and then, as a real worker would. */
@@ -357,12 +405,15 @@ static void on_note(void *opaque, struct x9p_mworker *w, const struct mw_msg *m)
 	struct round *rd = opaque;
 
 	CHECK(m->type == MW_SESSION || m->type == MW_FAULT || m->type == MW_KEEP_FD ||
-	      m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE, "a note of type %u", m->type);
+	      m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE || m->type == MW_KEEP_CONN ||
+	      m->type == MW_DROP_CONN, "a note of type %u", m->type);
 	CHECK(m->type != MW_FAULT || m->ns <= 1, "a FAULT with %u strings", m->ns);
 	CHECK(m->type != MW_KEEP_FD || m->nfds <= 1, "a KEEP_FD with %u descriptors", m->nfds);
-	CHECK(m->type == MW_KEEP_FD || m->type == MW_KEEP_DEVICE || m->nfds == 0,
-	      "a %s with descriptors", mw_type_name(m->type));
-	if (m->type == MW_KEEP_FD || m->type == MW_DROP_FD || m->type == MW_KEEP_DEVICE)
+	CHECK(m->type == MW_KEEP_FD || m->type == MW_KEEP_DEVICE || m->type == MW_KEEP_CONN ||
+	      m->nfds == 0, "a %s with descriptors", mw_type_name(m->type));
+	CHECK(m->type != MW_KEEP_CONN || m->nfds <= MW_KC_MAX_FDS, "a KEEP_CONN with %u "
+	      "descriptors", m->nfds);
+	if (m->type != MW_SESSION && m->type != MW_FAULT)
 		x9p_kept_note(rd->kept, m);
 	rd->notes++;
 }
