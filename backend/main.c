@@ -406,16 +406,20 @@ static struct x9p_helper_launcher *make_helpers(GError **err)
 }
 
 static gboolean on_signal(gpointer data);
+/* The socket service keeps its connections for the next worker (and, on
+ * a reload, for the next program). */
+static bool sockets_kept;
 
-/* SIGHUP: stop as for SIGTERM, then execute the program file again. */
+/* SIGHUP: stop as for SIGTERM, then execute the program file again;
+ * kept socket connections and their sessions go to the new program. */
 static bool reload;
 static struct x9p_xen *xen;
 
 static gboolean on_reload(gpointer data)
 {
-	/* An inherited connection cannot pass to the new program: it ends
-	 * with this one, as on SIGTERM. */
-	for (unsigned i = 0; i < n_addrs; i++)
+	/* Without a journal an inherited connection cannot pass to the new
+	 * program: it ends with this one, as on SIGTERM. */
+	for (unsigned i = 0; i < n_addrs && !sockets_kept; i++)
 		if (addrs[i].kind == X9P_SOCK_FD) {
 			g_message("SIGHUP: an fd: connection cannot be handed over; stopping");
 			return on_signal(data);
@@ -423,6 +427,12 @@ static gboolean on_reload(gpointer data)
 	reload = true;
 	x9p_xen_stop_for_exec(xen);
 	g_message("SIGHUP: handing over to a new x9p-backend");
+	if (sockets && sockets_kept && !stopping) {
+		stopping = true;
+		/* The loop ends when the worker is gone (on_sockets_ended). */
+		x9p_mservice_stop_for_exec(sockets);
+		return G_SOURCE_CONTINUE;
+	}
 	return on_signal(data);
 }
 
@@ -599,6 +609,7 @@ int main(int argc, char **argv)
 		if (opt.export_dir) {
 			/* Each connection's session outlives the worker (docs/crash.md). */
 			mc.journal = !opt.no_journal;
+			sockets_kept = mc.journal;
 			mc.journal_sessions = 1 + MIN(opt.max_conns ? (unsigned)opt.max_conns :
 						      X9P_SOCK_DEFAULT_MAX_CONNS,
 						      X9P_JOURNAL_MAX_SESSIONS - 1);
@@ -625,6 +636,16 @@ int main(int argc, char **argv)
 
 out:
 	x9p_xen_stop(xen);
+	/* The connections and their sessions go to the new program, now:
+	 * what is handed over must not be closed below. */
+	if (reload && exit_status == 0 && sockets && sockets_kept) {
+		if (x9p_mservice_handover(sockets)) {
+			x9p_reexec();
+			exit_status = 1;
+		} else {
+			g_warning("SIGHUP: the socket connections cannot be handed over; they close");
+		}
+	}
 	/* Kills a worker that is still there and removes the socket files. */
 	x9p_mservice_free(sockets);
 	if (trace_fd >= 0)

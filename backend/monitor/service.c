@@ -279,17 +279,38 @@ fail:
 	return NULL;
 }
 
-void x9p_mservice_stop(struct x9p_mservice *s)
+static void stop(struct x9p_mservice *s, bool kill)
 {
 	s->stopping = true;
 	if (s->restart_timer) {
 		g_source_remove(s->restart_timer);
 		s->restart_timer = 0;
 	}
-	if (s->w)
+	if (s->w && kill)
+		x9p_mworker_kill(s->w);
+	else if (s->w)
 		x9p_mworker_terminate(s->w, STOP_GRACE_S);
 	else
 		s->cfg.ended(s->cfg.opaque, 0);
+}
+
+void x9p_mservice_stop(struct x9p_mservice *s)
+{
+	stop(s, false);
+}
+
+void x9p_mservice_stop_for_exec(struct x9p_mservice *s)
+{
+	/* Killed: an orderly end would end its connections' sessions. */
+	stop(s, true);
+}
+
+/* The descriptor survives the exec under its number. */
+static bool inherit(int fd)
+{
+	int fl = fd >= 0 ? fcntl(fd, F_GETFD) : -1;
+
+	return fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) == 0;
 }
 
 bool x9p_mservice_handover(struct x9p_mservice *s)
@@ -299,13 +320,13 @@ bool x9p_mservice_handover(struct x9p_mservice *s)
 	x9p_kept_to_env(s->kept, s->journal_fd);
 	for (unsigned i = 0; i < s->n; i++) {
 		struct x9p_sock_endpoint *ep = &s->eps[i];
-		int fl;
-
 		/* An inherited listening socket goes on in the new program under
-		 * the same number; the others are made again there. */
-		if (ep->listening && ep->path == NULL && !strcmp(ep->family, "fd") &&
-		    (fl = fcntl(ep->rfd, F_GETFD)) >= 0 &&
-		    fcntl(ep->rfd, F_SETFD, fl & ~FD_CLOEXEC) == 0) {
+		 * the same number, and so does an inherited connection whose
+		 * session is kept; the others are made again there. */
+		bool same = !strcmp(ep->family, "fd") &&
+			    (ep->listening ? ep->path == NULL : s->cfg.journal_sessions != 0);
+
+		if (same && inherit(ep->rfd) && (ep->wfd == ep->rfd || inherit(ep->wfd))) {
 			ep->rfd = ep->wfd = -1;
 			continue;
 		}

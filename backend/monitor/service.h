@@ -65,10 +65,16 @@ void x9p_mservice_stop(struct x9p_mservice *s);
  * the session for the daemon's program executed again in this process (a
  * reload): the journal and what is kept go to the environment
  * (monitor/session-keep.h), an inherited listening socket stays open for
- * it, the other endpoints are closed and removed.  False when the service
+ * it (and with journal_sessions an inherited connection), the other
+ * endpoints are closed and removed.  False when the service
  * keeps no session (it has no journal) or a worker still runs.
  */
 bool x9p_mservice_handover(struct x9p_mservice *s);
+/* A reload of a service that keeps its connections (journal_sessions):
+ * the worker is killed, as a worker's death costs its clients nothing and
+ * an orderly end would end their sessions; ended() follows, then
+ * x9p_mservice_handover(). */
+void x9p_mservice_stop_for_exec(struct x9p_mservice *s);
 /* Kills what still runs, closes and removes the endpoints. */
 void x9p_mservice_free(struct x9p_mservice *s);
 

@@ -56,6 +56,31 @@ static void free_owned_msg(gpointer p)
 	g_free(p);
 }
 
+/*
+ * m as a message of type `type`: its numbers and strings, and its
+ * descriptors, duplicated (the copy owns them; NULL when one cannot be)
+ * or shared (the copy is freed with free_msg).
+ */
+static struct mw_msg *msg_copy(const struct mw_msg *m, enum mw_type type, bool dup)
+{
+	struct mw_msg *d = g_new(struct mw_msg, 1);
+
+	mw_init(d, type, 0);
+	memcpy(d->u, m->u, sizeof(d->u[0]) * MIN(m->nu, d->nu));
+	for (unsigned i = 0; i < m->ns; i++)
+		mw_add_str(d, m->s[i]);
+	for (unsigned i = 0; i < m->nfds; i++) {
+		int fd = dup ? fcntl(m->fds[i], F_DUPFD_CLOEXEC, 3) : m->fds[i];
+
+		if (fd < 0) {
+			free_owned_msg(d);
+			return NULL;
+		}
+		mw_add_fd(d, fd);
+	}
+	return d;
+}
+
 struct x9p_kept *x9p_kept_new(const char *label)
 {
 	struct x9p_kept *k = g_new0(struct x9p_kept, 1);
@@ -78,28 +103,13 @@ static void drop_device(struct x9p_kept *k)
 /* A connection and its set-up (vhost-user); none: the connection ended. */
 static void keep_device(struct x9p_kept *k, const struct mw_msg *m)
 {
-	struct mw_msg *d;
 	struct stat st;
 
 	drop_device(k);
 	/* The first descriptor must be the connection. */
 	if (m->nfds == 0 || m->ns == 0 || fstat(m->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
-	d = g_new(struct mw_msg, 1);
-	mw_init(d, MW_KEPT_DEVICE, 0);
-	for (unsigned i = 0; i < m->ns; i++)
-		mw_add_str(d, m->s[i]);
-	for (unsigned i = 0; i < m->nfds; i++) {
-		int fd = fcntl(m->fds[i], F_DUPFD_CLOEXEC, 3);
-
-		if (fd < 0) {
-			mw_clear(d);
-			g_free(d);
-			return;
-		}
-		mw_add_fd(d, fd);
-	}
-	k->device = d;
+	k->device = msg_copy(m, MW_KEPT_DEVICE, true);
 }
 
 /* The kind of file each of a KEEP_CONN's descriptors must be: the
@@ -138,22 +148,9 @@ static void keep_conn(struct x9p_kept *k, const struct mw_msg *m)
 	    (!g_hash_table_contains(k->conns, GUINT_TO_POINTER(idx)) &&
 	     g_hash_table_size(k->conns) >= MW_KEPT_CONNS_MAX))
 		return;
-	d = g_new(struct mw_msg, 1);
-	mw_init(d, MW_KEPT_CONN, 0);
-	d->u[MW_KC_SESSION] = idx;
-	for (unsigned i = 0; i < m->ns; i++)
-		mw_add_str(d, m->s[i]);
-	for (unsigned i = 0; i < m->nfds; i++) {
-		int fd = fcntl(m->fds[i], F_DUPFD_CLOEXEC, 3);
-
-		if (fd < 0) {
-			mw_clear(d);
-			g_free(d);
-			return;
-		}
-		mw_add_fd(d, fd);
-	}
-	g_hash_table_insert(k->conns, GUINT_TO_POINTER(idx), d);
+	d = msg_copy(m, MW_KEPT_CONN, true);
+	if (d)
+		g_hash_table_insert(k->conns, GUINT_TO_POINTER(idx), d);
 }
 
 void x9p_kept_free(struct x9p_kept *k)
@@ -228,28 +225,10 @@ GPtrArray *x9p_kept_msgs(struct x9p_kept *k)
 		g_ptr_array_add(a, m);
 	}
 	g_hash_table_iter_init(&it, k->conns);
-	while (g_hash_table_iter_next(&it, &key, &v)) {
-		const struct mw_msg *c = v;
-		struct mw_msg *m = g_new(struct mw_msg, 1);
-
-		mw_init(m, MW_KEPT_CONN, 0);
-		m->u[MW_KC_SESSION] = c->u[MW_KC_SESSION];
-		for (unsigned i = 0; i < c->ns; i++)
-			mw_add_str(m, c->s[i]);
-		for (unsigned i = 0; i < c->nfds; i++)
-			mw_add_fd(m, c->fds[i]);
-		g_ptr_array_add(a, m);
-	}
-	if (k->device) {
-		struct mw_msg *m = g_new(struct mw_msg, 1);
-
-		mw_init(m, MW_KEPT_DEVICE, 0);
-		for (unsigned i = 0; i < k->device->ns; i++)
-			mw_add_str(m, k->device->s[i]);
-		for (unsigned i = 0; i < k->device->nfds; i++)
-			mw_add_fd(m, k->device->fds[i]);
-		g_ptr_array_add(a, m);
-	}
+	while (g_hash_table_iter_next(&it, &key, &v))
+		g_ptr_array_add(a, msg_copy(v, MW_KEPT_CONN, false));
+	if (k->device)
+		g_ptr_array_add(a, msg_copy(k->device, MW_KEPT_DEVICE, false));
 	return a;
 }
 
@@ -296,6 +275,18 @@ void x9p_kept_to_env_as(struct x9p_kept *k, int journal_fd, const char *var,
 	while (g_hash_table_iter_next(&it, &key, &val))
 		g_string_append_printf(v, " file=%u:%d", GPOINTER_TO_UINT(key),
 				       inheritable(GPOINTER_TO_INT(val)));
+	g_hash_table_iter_init(&it, k->conns);
+	while (g_hash_table_iter_next(&it, &key, &val)) {
+		const struct mw_msg *c = val;
+		char *l = g_uri_escape_string(c->s[MW_KC_S_LABEL], NULL, FALSE);
+		char *p = g_uri_escape_string(c->s[MW_KC_S_PEER], NULL, FALSE);
+
+		g_string_append_printf(v, " conn=%u:%s:%s:", GPOINTER_TO_UINT(key), l, p);
+		for (unsigned i = 0; i < c->nfds; i++)
+			g_string_append_printf(v, "%s%d", i ? "," : "", inheritable(c->fds[i]));
+		g_free(l);
+		g_free(p);
+	}
 	if (k->device) {
 		char *state = mw_text(k->device);
 
@@ -311,6 +302,13 @@ void x9p_kept_to_env_as(struct x9p_kept *k, int journal_fd, const char *var,
 
 void x9p_kept_release(struct x9p_kept *k)
 {
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, k->conns);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		((struct mw_msg *)v)->nfds = 0;
+	g_hash_table_remove_all(k->conns);
 	g_hash_table_steal_all(k->fds);
 	if (k->device) {
 		k->device->nfds = 0;
@@ -327,6 +325,37 @@ static int env_fd(const char *s)
 	if (end == s || fd < 3 || fd > INT_MAX || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
 		return -1;
 	return (int)fd;
+}
+
+/* "IDX:LABEL:PEER:FD,FD,..." (label and peer %-escaped): one kept
+ * connection, checked as a worker's KEEP_CONN is. */
+static void import_conn(struct x9p_kept *k, const char *text)
+{
+	gchar **f = g_strsplit(text, ":", 4);
+	struct mw_msg m;
+
+	mw_init(&m, MW_KEEP_CONN, 0);
+	if (g_strv_length(f) == 4) {
+		gchar **fds = g_strsplit(f[3], ",", -1);
+		char *l = g_uri_unescape_string(f[1], NULL), *p = g_uri_unescape_string(f[2], NULL);
+
+		m.u[MW_KC_SESSION] = (uint32_t)strtoul(f[0], NULL, 10);
+		mw_add_str(&m, l ? l : "");
+		mw_add_str(&m, p ? p : "");
+		for (gchar **x = fds; *x && m.nfds < MW_KC_MAX_FDS; x++) {
+			int fd = env_fd(*x);
+
+			if (fd >= 0)
+				mw_add_fd(&m, fd);
+		}
+		g_free(l);
+		g_free(p);
+		g_strfreev(fds);
+		/* Copies kept; the inherited descriptors close below. */
+		keep_conn(k, &m);
+	}
+	mw_clear(&m);
+	g_strfreev(f);
 }
 
 struct x9p_kept *x9p_kept_from_env(const char *label, int *journal_fd)
@@ -359,6 +388,8 @@ void x9p_kept_import_env(struct x9p_kept *k, int *journal_fd, const char *var,
 				g_hash_table_insert(k->fds, GUINT_TO_POINTER(slot), GINT_TO_POINTER(fd));
 			else if (fd >= 0)
 				close(fd);
+		} else if (g_str_has_prefix(*t, "conn=")) {
+			import_conn(k, *t + 5);
 		} else if (g_str_has_prefix(*t, "device=") && state && !k->device) {
 			gchar **f = g_strsplit(*t + 7, ",", -1);
 

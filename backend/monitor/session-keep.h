@@ -18,8 +18,7 @@
  * messages for the next worker, x9p_kept_nfiles() KEPT_FDs, then
  * x9p_kept_nconns() KEPT_CONNs, then a KEPT_DEVICE if
  * x9p_kept_has_device() (g_ptr_array_unref frees them; the descriptors
- * stay here).  Kept connections do not pass through a reload: they close
- * with the program.
+ * stay here).
  */
 #ifndef X9P_MONITOR_SESSION_KEEP_H
 #define X9P_MONITOR_SESSION_KEEP_H

@@ -15,9 +15,14 @@
  *              them: every one answered, the file as written;
  *   closed     a connection closed by its client is let go: after a kill
  *              the backend holds no more descriptors than before it;
- *   loop       the worker killed every 30 to 120 ms for 4 s under a client
- *              walking, creating, writing, reading and removing: every
- *              call answered, every byte read back as written.
+ *   reload     SIGHUP: x9p-backend executes itself again in the same
+ *              process and the new program's worker goes on with the
+ *              connection and session, three times, a request in flight
+ *              during the last; the listener is there again;
+ *   loop       for 4 s the worker killed every 30 to 120 ms (once it has
+ *              served) under a client walking, creating, writing, reading
+ *              and removing: every call answered, every byte read back as
+ *              written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -267,20 +272,70 @@ static void t_closed(void)
 	stop(&f);
 }
 
+static void t_reload(void)
+{
+	struct p9_msg m = { .type = P9_TWALK };
+	struct p9c_reply r = { 0 };
+	struct fx f;
+	struct p9_qid qid;
+	struct p9c *c2;
+	uint32_t iounit;
+
+	write_file("file", "hello\n");
+	start(&f);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDONLY, &qid, &iounit), ==, 0);
+	for (int i = 0; i < 3; i++) {
+		pid_t w = x9p_proc_find(f.be.pid, "x9p-worker");
+
+		g_assert_cmpint(w, >, 0);
+		if (i == 2) {
+			/* In flight while the program is replaced. */
+			m.u.twalk.fid = 0;
+			m.u.twalk.newfid = 20;
+			m.u.twalk.nwname = 1;
+			m.u.twalk.wname[0] = p9_str_c("file");
+			g_assert_cmpint(p9c_send(f.c, &m, 55), ==, 55);
+		}
+		g_assert_cmpint(kill(f.be.pid, SIGHUP), ==, 0);
+		/* The same process, a new program and its new worker. */
+		g_assert_cmpint(x9p_proc_await(f.be.pid, "x9p-worker", w), >, 0);
+		g_assert_true(x9p_backend_alive(&f.be));
+		read_text(f.c, 1, "hello\n");
+		g_assert_cmpint(p9c_walk_path(f.c, 0, 2 + i, "file", NULL), ==, 0);
+	}
+	g_assert_cmpint(p9c_recv(f.c, &r, 20000), ==, 0);
+	g_assert_cmpuint(r.m.type, ==, P9_RWALK);
+	g_assert_cmpuint(r.m.tag, ==, 55);
+	p9c_reply_clear(&r);
+	g_assert_cmpint(p9c_clunk(f.c, 20), ==, 0);
+	/* The listener is there again for new clients. */
+	c2 = client(&f, 0);
+	g_assert_cmpint(p9c_walk_path(c2, 0, 1, "file", NULL), ==, 0);
+	p9c_free(c2);
+	stop(&f);
+}
+
 struct killer {
 	struct fx *f;
 	gint stop;
+	gint rounds;                /* the client's, so far */
 	unsigned kills;
 };
 
 static gpointer killer_thread(gpointer data)
 {
 	struct killer *k = data;
+	gint seen = -1;
 
 	while (!g_atomic_int_get(&k->stop)) {
 		pid_t w = x9p_proc_find(k->f->be.pid, "x9p-worker");
 
 		g_usleep((gulong)g_random_int_range(30000, 120000));
+		/* Each worker serves a round at least (however slow it starts). */
+		if (g_atomic_int_get(&k->rounds) == seen)
+			continue;
+		seen = g_atomic_int_get(&k->rounds);
 		if (w > 0 && kill(w, SIGKILL) == 0) {
 			k->kills++;
 			x9p_proc_await(k->f->be.pid, "x9p-worker", w);
@@ -318,6 +373,7 @@ static void t_loop(void)
 		g_assert_cmpint(p9c_clunk(f.c, 10), ==, 0);
 		g_assert_cmpint(p9c_unlinkat(f.c, 0, name, 0), ==, 0);
 		rounds++;
+		g_atomic_int_set(&k.rounds, (gint)rounds);
 	}
 	g_atomic_int_set(&k.stop, 1);
 	g_thread_join(t);
@@ -339,6 +395,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/socket-revive/partial", t_partial);
 	g_test_add_func("/socket-revive/pipelined", t_pipelined);
 	g_test_add_func("/socket-revive/closed", t_closed);
+	g_test_add_func("/socket-revive/reload", t_reload);
 	g_test_add_func("/socket-revive/loop", t_loop);
 	rc = g_test_run();
 	{
