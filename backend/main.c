@@ -417,9 +417,9 @@ static struct x9p_xen *xen;
 
 static gboolean on_reload(gpointer data)
 {
-	/* Without a journal an inherited connection cannot pass to the new
-	 * program: it ends with this one, as on SIGTERM. */
-	for (unsigned i = 0; i < n_addrs && !sockets_kept; i++)
+	/* An inherited connection not kept with its session cannot pass to
+	 * the new program: it ends with this one, as on SIGTERM. */
+	for (unsigned i = 0; i < n_addrs && !(sockets && x9p_mservice_keeps_conns(sockets)); i++)
 		if (addrs[i].kind == X9P_SOCK_FD) {
 			g_message("SIGHUP: an fd: connection cannot be handed over; stopping");
 			return on_signal(data);

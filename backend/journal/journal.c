@@ -8,6 +8,8 @@
  *   fids         X9P_JOURNAL_MAX_FIDS fid versions
  *   nodes        X9P_JOURNAL_MAX_NODES nodes
  *   locks        X9P_JOURNAL_MAX_LOCKS lock records
+ *   then for each further session (x9p_journal_session): a header, its
+ *   tags, fids, inbox and lock records
  * Slots are handed out lowest first and the header keeps the highest one
  * used, so a restore reads (and the memfd holds) only what was used.
  *
@@ -50,7 +52,7 @@ struct head {
  * session has the layout it had before there were more.
  */
 struct shead {
-	uint32_t fid_hi;
+	uint32_t fid_hi, lock_hi;
 	uint32_t read[X9P_JOURNAL_MAX_RINGS];
 	uint32_t dialect1, msize, read_set;
 	struct x9p_jstream stream;
@@ -89,8 +91,7 @@ struct noderec {
 
 struct lockrec {
 	uint32_t state, proc_id, fid;
-	uint8_t type, pad;
-	uint16_t session;           /* its session's index (0 in older journals) */
+	uint8_t type, pad[3];
 	uint64_t file, start, end;
 	char cid[256];
 };
@@ -105,14 +106,15 @@ struct lockrec {
 #define S_TAGS_OFF HEAD_BYTES
 #define S_FIDS_OFF (S_TAGS_OFF + (size_t)X9P_JOURNAL_TAGS * sizeof(struct tagrec))
 #define S_INBOX_OFF (S_FIDS_OFF + (size_t)X9P_JOURNAL_MAX_FIDS * sizeof(struct fidrec))
-#define S_BYTES (S_INBOX_OFF + (size_t)X9P_JOURNAL_INBOX)
+#define S_LOCKS_OFF (S_INBOX_OFF + (size_t)X9P_JOURNAL_INBOX)
+#define S_BYTES (S_LOCKS_OFF + (size_t)X9P_JOURNAL_MAX_LOCKS * sizeof(struct lockrec))
 
 G_STATIC_ASSERT(sizeof(struct head) <= HEAD_BYTES);
 G_STATIC_ASSERT(sizeof(struct shead) <= HEAD_BYTES);
 G_STATIC_ASSERT(X9P_JOURNAL_MAX_SESSIONS <= 65536);
 
-/* What the sessions of one journal share: the driver's nodes, the
- * engine's locks and one lock for all. */
+/* What the sessions of one journal share: the driver's nodes and one
+ * lock for all. */
 struct jshared {
 	uint8_t *base;
 	size_t size;
@@ -120,10 +122,6 @@ struct jshared {
 	struct x9p_journal **sess;  /* handles, made on demand; [0] from open */
 	struct head *h;
 	struct noderec *nodes;
-	struct lockrec *locks;
-	GArray *free_locks;
-	uint32_t restored_lock_hi;  /* restore: the previous worker's records */
-
 	GMutex lock;
 	GArray *free_nodes;         /* slots below the high mark */
 	guint8 *claimed;            /* restore: node slots taken over */
@@ -147,6 +145,12 @@ struct x9p_journal {
 	struct tagrec *tags;
 	struct fidrec *fids;        /* [0] unused: slots are 1-based */
 	uint32_t *fid_hi, *read, *dialect1, *msize, *read_set;
+	/* Its lock records (each session has a table of its own: one client's
+	 * locks cannot crowd another's out). */
+	struct lockrec *locks;
+	uint32_t *lock_hi;
+	GArray *free_locks;
+	uint32_t restored_lock_hi;  /* restore: the previous worker's records */
 	struct x9p_jstream *stream; /* NULL for the first session */
 	uint8_t *inbox;             /* NULL for the first session */
 	GHashTable *cur, *prev;     /* fid num -> slot */
@@ -294,6 +298,8 @@ static struct x9p_journal *handle_new(struct jshared *sh, unsigned idx)
 		j->dialect1 = &sh->h->dialect1;
 		j->msize = &sh->h->msize;
 		j->read_set = &sh->h->read_set;
+		j->locks = (struct lockrec *)(sh->base + LOCKS_OFF);
+		j->lock_hi = &sh->h->lock_hi;
 	} else {
 		uint8_t *a = sh->base + TOTAL + (size_t)(idx - 1) * S_BYTES;
 		struct shead *sh1 = (struct shead *)a;
@@ -307,9 +313,15 @@ static struct x9p_journal *handle_new(struct jshared *sh, unsigned idx)
 		j->msize = &sh1->msize;
 		j->read_set = &sh1->read_set;
 		j->stream = &sh1->stream;
+		j->locks = (struct lockrec *)(a + S_LOCKS_OFF);
+		j->lock_hi = &sh1->lock_hi;
 	}
 	/* A previous worker's: clamp what it says before anything uses it. */
 	*j->fid_hi = MIN(*j->fid_hi, X9P_JOURNAL_MAX_FIDS - 1);
+	*j->lock_hi = MIN(*j->lock_hi, X9P_JOURNAL_MAX_LOCKS - 1);
+	/* Made during a restore: its records are the previous worker's. */
+	j->restored_lock_hi = sh->claimed ? *j->lock_hi : 0;
+	j->free_locks = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	j->cur = g_hash_table_new(g_direct_hash, g_direct_equal);
 	j->prev = g_hash_table_new(g_direct_hash, g_direct_equal);
 	j->free_fids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -324,6 +336,7 @@ static void handle_free(struct x9p_journal *j)
 			g_array_free(j->touched[i], TRUE);
 	g_free(j->touched);
 	g_array_free(j->free_fids, TRUE);
+	g_array_free(j->free_locks, TRUE);
 	g_hash_table_destroy(j->cur);
 	g_hash_table_destroy(j->prev);
 	g_free(j);
@@ -357,8 +370,6 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 	sh->sess = g_new0(struct x9p_journal *, sh->nsessions);
 	sh->h = p;
 	sh->nodes = (struct noderec *)(sh->base + NODES_OFF);
-	sh->locks = (struct lockrec *)(sh->base + LOCKS_OFF);
-	sh->free_locks = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	g_mutex_init(&sh->lock);
 	sh->free_nodes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	sh->kept = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
@@ -369,8 +380,6 @@ struct x9p_journal *x9p_journal_open(int fd, bool *restored, char **why)
 
 	if (sh->h->magic == MAGIC && sh->h->version == VERSION) {
 		sh->h->node_hi = MIN(sh->h->node_hi, X9P_JOURNAL_MAX_NODES - 1);
-		sh->h->lock_hi = MIN(sh->h->lock_hi, X9P_JOURNAL_MAX_LOCKS - 1);
-		sh->restored_lock_hi = sh->h->lock_hi;
 		sh->claimed = g_new0(guint8, X9P_JOURNAL_MAX_NODES);
 		*restored = true;
 	} else {
@@ -499,7 +508,6 @@ void x9p_journal_close(struct x9p_journal *j)
 	drop_kept_fds(sh);
 	g_hash_table_destroy(sh->kept_fds);
 	g_array_free(sh->free_nodes, TRUE);
-	g_array_free(sh->free_locks, TRUE);
 	g_mutex_clear(&sh->lock);
 	munmap(sh->base, sh->size);
 	g_free(sh);
@@ -624,8 +632,8 @@ void x9p_journal_forget_session(struct x9p_journal *j)
 		if (load(&j->tags[t].state) != X9P_JREQ_FREE)
 			x9p_journal_answered(j, (uint16_t)t);
 	x9p_journal_fid_clear(j);
-	for (uint32_t s = 1; s <= j->sh->h->lock_hi; s++)
-		if (load(&j->sh->locks[s].state) && j->sh->locks[s].session == j->idx)
+	for (uint32_t s = 1; s <= *j->lock_hi; s++)
+		if (load(&j->locks[s].state))
 			x9p_journal_lock_del(j, s);
 }
 
@@ -854,15 +862,14 @@ void x9p_journal_lock_put(struct x9p_journal *j, uint32_t *slot, const struct x9
 
 	g_mutex_lock(&j->sh->lock);
 	if (!*slot)
-		*slot = slot_alloc(j, j->sh->free_locks, &j->sh->h->lock_hi, X9P_JOURNAL_MAX_LOCKS);
+		*slot = slot_alloc(j, j->free_locks, j->lock_hi, X9P_JOURNAL_MAX_LOCKS);
 	if (*slot) {
-		r = &j->sh->locks[*slot];
+		r = &j->locks[*slot];
 		publish(&r->state, 0);
 		r->file = l->file;
 		r->proc_id = l->proc_id;
 		r->fid = l->fid;
 		r->type = l->type;
-		r->session = (uint16_t)j->idx;
 		r->start = l->start;
 		r->end = l->end;
 		g_strlcpy(r->cid, l->client_id, sizeof(r->cid));
@@ -876,8 +883,8 @@ void x9p_journal_lock_del(struct x9p_journal *j, uint32_t slot)
 	if (!slot || slot >= X9P_JOURNAL_MAX_LOCKS)
 		return;
 	g_mutex_lock(&j->sh->lock);
-	publish(&j->sh->locks[slot].state, 0);
-	g_array_append_val(j->sh->free_locks, slot);
+	publish(&j->locks[slot].state, 0);
+	g_array_append_val(j->free_locks, slot);
 	unlock(j);
 }
 
@@ -887,13 +894,13 @@ void x9p_journal_locks(struct x9p_journal *j, void (*fn)(void *arg, const struct
 	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct x9p_jlock));
 
 	g_mutex_lock(&j->sh->lock);
-	for (uint32_t s = 1; s <= j->sh->restored_lock_hi; s++) {
-		const struct lockrec *r = &j->sh->locks[s];
+	for (uint32_t s = 1; s <= j->restored_lock_hi; s++) {
+		const struct lockrec *r = &j->locks[s];
 		struct x9p_jlock l = { .file = r->file, .proc_id = r->proc_id, .fid = r->fid,
 				       .type = r->type, .start = r->start, .end = r->end };
 
-		if (load(&r->state) != 1 || r->session != j->idx || (l.type != 0 && l.type != 1) ||
-		    l.start > l.end || !memchr(r->cid, 0, sizeof(r->cid)))
+		if (load(&r->state) != 1 || (l.type != 0 && l.type != 1) || l.start > l.end ||
+		    !memchr(r->cid, 0, sizeof(r->cid)))
 			continue;
 		memcpy(l.client_id, r->cid, sizeof(l.client_id));
 		g_array_append_val(found, l);
@@ -908,11 +915,16 @@ void x9p_journal_locks_done(struct x9p_journal *j)
 {
 	g_mutex_lock(&j->sh->lock);
 	/* The records placed again are new ones: the old ones can go. */
-	for (uint32_t s = j->sh->restored_lock_hi; s >= 1; s--) {
-		publish(&j->sh->locks[s].state, 0);
-		g_array_append_val(j->sh->free_locks, s);
+	for (unsigned i = 0; i < j->sh->nsessions; i++) {
+		struct x9p_journal *h = j->sh->sess[i];
+
+		for (uint32_t s = h ? h->restored_lock_hi : 0; s >= 1; s--) {
+			publish(&h->locks[s].state, 0);
+			g_array_append_val(h->free_locks, s);
+		}
+		if (h)
+			h->restored_lock_hi = 0;
 	}
-	j->sh->restored_lock_hi = 0;
 	unlock(j);
 }
 
@@ -1077,10 +1089,24 @@ static void fids_recount(struct x9p_journal *j)
 	}
 }
 
+/* lock held, a restore: a session nobody took over (its connection was
+ * not kept) goes back to blank, so that its fids hold no node and its
+ * records are not read as a later connection's. */
+static void session_wipe(struct jshared *sh, unsigned idx)
+{
+	uint8_t *a = sh->base + TOTAL + (size_t)(idx - 1) * S_BYTES;
+
+	if (madvise(a, S_BYTES, MADV_REMOVE) < 0)
+		memset(a, 0, S_BYTES);
+}
+
 void x9p_journal_nodes_done(struct x9p_journal *j)
 {
 	g_mutex_lock(&j->sh->lock);
 	if (j->sh->claimed) {
+		for (unsigned i = 1; i < j->sh->nsessions; i++)
+			if (!j->sh->sess[i])
+				session_wipe(j->sh, i);
 		g_array_set_size(j->sh->free_nodes, 0);
 		for (uint32_t s = j->sh->h->node_hi; s >= 1; s--) {
 			j->sh->jrefs[s] = 0;

@@ -79,13 +79,14 @@ void x9p_journal_close(struct x9p_journal *j);
 /* ---- sessions ----
  *
  * A journal may hold several sessions of one worker (a socket daemon's
- * connections): each has its own requests, fids, version and read
- * positions; the driver's nodes and the lock records (each tagged with its
- * session) are shared.  x9p_journal_open() returns the first session's
- * handle; every function below takes the handle of the session it is
- * about.  A restore of several sessions restores each one's fids and
- * locks, then calls x9p_journal_nodes_done() and
- * x9p_journal_locks_done() once.
+ * connections): each has its own requests, fids, lock records, version
+ * and read positions; the driver's nodes are shared.  x9p_journal_open()
+ * returns the first session's handle; every function below takes the
+ * handle of the session it is about.  A restore of several sessions gets
+ * the handle of each session it takes over and restores its fids, then
+ * calls x9p_journal_nodes_done() once (a session no handle was got for
+ * is wiped then), then each one's locks and x9p_journal_locks_done()
+ * once.
  */
 unsigned x9p_journal_sessions(struct x9p_journal *j);
 /* The handle of session idx (NULL past the last); lives as long as j. */

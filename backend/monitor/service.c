@@ -111,8 +111,7 @@ static void on_exited(void *opaque, struct x9p_mworker *w, int st)
 	bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	/* A worker that ends by itself while serving an "fd:" connection ends
 	 * with it; with the connection kept, one that is killed does not. */
-	bool conn_ends = s->has_conn &&
-			 !(s->journal_fd >= 0 && s->cfg.journal_sessions && WIFSIGNALED(st));
+	bool conn_ends = s->has_conn && !(WIFSIGNALED(st) && x9p_mservice_keeps_conns(s));
 	char *text = status_text(st);
 
 	s->w = NULL;
@@ -279,6 +278,18 @@ fail:
 	return NULL;
 }
 
+bool x9p_mservice_keeps_conns(struct x9p_mservice *s)
+{
+	if (!s->kept || !s->cfg.journal_sessions)
+		return false;
+	/* An "fd:" connection the keeper does not hold (it could not be
+	 * journaled) would be served again from the middle of its stream. */
+	for (unsigned i = 0; i < s->n; i++)
+		if (!s->eps[i].listening && !x9p_kept_has_conn(s->kept, s->eps[i].bound))
+			return false;
+	return true;
+}
+
 static void stop(struct x9p_mservice *s, bool kill)
 {
 	s->stopping = true;
@@ -324,7 +335,8 @@ bool x9p_mservice_handover(struct x9p_mservice *s)
 		 * the same number, and so does an inherited connection whose
 		 * session is kept; the others are made again there. */
 		bool same = !strcmp(ep->family, "fd") &&
-			    (ep->listening ? ep->path == NULL : s->cfg.journal_sessions != 0);
+			    (ep->listening ? ep->path == NULL :
+					     x9p_kept_has_conn(s->kept, ep->bound));
 
 		if (same && inherit(ep->rfd) && (ep->wfd == ep->rfd || inherit(ep->wfd))) {
 			ep->rfd = ep->wfd = -1;

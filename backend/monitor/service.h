@@ -70,6 +70,9 @@ void x9p_mservice_stop(struct x9p_mservice *s);
  * keeps no session (it has no journal) or a worker still runs.
  */
 bool x9p_mservice_handover(struct x9p_mservice *s);
+/* Whether its connections outlive the worker: journal_sessions, and every
+ * "fd:" connection held by the keeper (it was journaled). */
+bool x9p_mservice_keeps_conns(struct x9p_mservice *s);
 /* A reload of a service that keeps its connections (journal_sessions):
  * the worker is killed, as a worker's death costs its clients nothing and
  * an orderly end would end their sessions; ended() follows, then

@@ -2,6 +2,7 @@
 /* The journal and the kept files of a device's session; see
  * session-keep.h. */
 #define G_LOG_DOMAIN "x9p-backend"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,9 @@ static void keep_conn(struct x9p_kept *k, const struct mw_msg *m)
 	d = msg_copy(m, MW_KEPT_CONN, true);
 	if (d)
 		g_hash_table_insert(k->conns, GUINT_TO_POINTER(idx), d);
+	else
+		g_warning("%s: cannot keep connection %s for the next worker: %s", k->label,
+			  m->s[MW_KC_S_LABEL], g_strerror(errno));
 }
 
 void x9p_kept_free(struct x9p_kept *k)
@@ -240,6 +244,18 @@ unsigned x9p_kept_nfiles(struct x9p_kept *k)
 unsigned x9p_kept_nconns(struct x9p_kept *k)
 {
 	return g_hash_table_size(k->conns);
+}
+
+bool x9p_kept_has_conn(struct x9p_kept *k, const char *label)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, k->conns);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (strcmp(((struct mw_msg *)v)->s[MW_KC_S_LABEL], label) == 0)
+			return true;
+	return false;
 }
 
 bool x9p_kept_has_device(struct x9p_kept *k)

@@ -42,6 +42,8 @@ GPtrArray *x9p_kept_msgs(struct x9p_kept *k);
 unsigned x9p_kept_nfiles(struct x9p_kept *k);
 bool x9p_kept_has_device(struct x9p_kept *k);
 unsigned x9p_kept_nconns(struct x9p_kept *k);
+/* Whether a connection of that label (an "fd:" endpoint's address) is kept. */
+bool x9p_kept_has_conn(struct x9p_kept *k, const char *label);
 /* The session ended: the files, the device and the connections go. */
 void x9p_kept_clear(struct x9p_kept *k);
 

@@ -731,7 +731,10 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 
 	if (!c)
 		return NULL;
-	if (jsession && conn_can_stream(rfd, wfd)) {
+	if (jsession && !conn_can_stream(rfd, wfd))
+		g_warning("%s: served without a journal (its worker's death will end it): "
+			  "only sockets and pipes can pass through pipes", label);
+	else if (jsession) {
 		char *why = NULL;
 
 		c->stream = x9p_stream_new(x9p_journal_session(cfg->journal, jsession),
@@ -762,10 +765,12 @@ struct x9p_sock_conn *x9p_sock_conn_start(struct x9p_sock_server *ss,
 		g_set_error(err, X9P_SOCK_ERROR, EAGAIN, "%s: cannot start the I/O thread: %s",
 			    label, terr->message);
 		g_error_free(terr);
-		if (c->stream)
+		if (c->stream) {
 			x9p_session_end(c->session);
-		else
+			x9p_sock_server_conn_unkept(ss, c->jsession);
+		} else {
 			x9p_session_close(c->session);
+		}
 		conn_destroy(c);
 		return NULL;
 	}

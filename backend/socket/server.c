@@ -50,6 +50,7 @@ struct x9p_sock_server {
 	guint8 *jused;
 	unsigned nsessions;
 	GPtrArray *resumed_fd;
+	GPtrArray *lost;            /* pending fd_lost_cb sources */
 };
 
 /* A free journal session for a new connection, or 0 (none, or no journal). */
@@ -60,7 +61,16 @@ static unsigned session_get(struct x9p_sock_server *ss)
 			ss->jused[i] = 1;
 			return i;
 		}
+	if (ss->nsessions)
+		g_warning("all %u journal sessions are taken: a new connection is served "
+			  "without one (a worker's death will end it)", ss->nsessions - 1);
 	return 0;
+}
+
+void x9p_sock_server_conn_unkept(struct x9p_sock_server *ss, unsigned jsession)
+{
+	if (ss->cfg.drop_conn)
+		ss->cfg.drop_conn(ss->cfg.opaque, jsession);
 }
 
 void x9p_sock_server_conn_journaled(struct x9p_sock_server *ss, struct x9p_sock_conn *c)
@@ -469,6 +479,47 @@ struct x9p_sock_server *x9p_sock_server_new(struct x9p_server *engine,
 	return ss;
 }
 
+struct lost {
+	struct x9p_sock_server *ss;
+	char *label;
+};
+
+static gboolean fd_lost_cb(gpointer data)
+{
+	struct lost *l = data;
+
+	if (l->ss->cfg.fd_closed)
+		l->ss->cfg.fd_closed(l->ss->cfg.opaque, l->label, false);
+	return G_SOURCE_REMOVE;
+}
+
+static void lost_free(gpointer data)
+{
+	struct lost *l = data;
+
+	g_free(l->label);
+	g_free(l);
+}
+
+/* A kept "fd:" connection that could not be taken over: its endpoint is
+ * skipped, and its end reported once the server's loop runs. */
+static void fd_lost(struct x9p_sock_server *ss, const char *label)
+{
+	struct lost *l = g_new(struct lost, 1);
+	GSource *src = g_idle_source_new();
+
+	if (!ss->resumed_fd)
+		ss->resumed_fd = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(ss->resumed_fd, g_strdup(label));
+	l->ss = ss;
+	l->label = g_strdup(label);
+	g_source_set_callback(src, fd_lost_cb, l, lost_free);
+	g_source_attach(src, ss->ctx);
+	if (!ss->lost)
+		ss->lost = g_ptr_array_new();
+	g_ptr_array_add(ss->lost, src);
+}
+
 void x9p_sock_server_resume(struct x9p_sock_server *ss, struct x9p_sock_kept_conn *kept,
 			    unsigned n)
 {
@@ -495,6 +546,10 @@ void x9p_sock_server_resume(struct x9p_sock_server *ss, struct x9p_sock_kept_con
 				for (unsigned k = 0; k < kc->nfds; k++)
 					close(kc->fds[k]);
 			}
+			/* Its endpoint must not be served afresh from the middle
+			 * of its stream: it ended. */
+			if (g_str_has_prefix(kc->label, "fd:"))
+				fd_lost(ss, kc->label);
 			/* The keeper closes its copies too. */
 			if (kc->session && kc->session < X9P_JOURNAL_MAX_SESSIONS &&
 			    ss->cfg.drop_conn)
@@ -581,6 +636,12 @@ void x9p_sock_server_free(struct x9p_sock_server *ss)
 	g_ptr_array_free(ss->conns, TRUE);
 	if (ss->resumed_fd)
 		g_ptr_array_free(ss->resumed_fd, TRUE);
+	for (i = 0; ss->lost && i < ss->lost->len; i++) {
+		g_source_destroy(ss->lost->pdata[i]);
+		g_source_unref(ss->lost->pdata[i]);
+	}
+	if (ss->lost)
+		g_ptr_array_free(ss->lost, TRUE);
 	g_free(ss->jused);
 	g_mutex_clear(&ss->lock);
 	g_main_context_unref(ss->ctx);

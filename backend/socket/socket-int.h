@@ -105,8 +105,10 @@ void x9p_sock_conn_free(struct x9p_sock_conn *c);
 /* The server's main context. */
 GMainContext *x9p_sock_server_ctx(struct x9p_sock_server *ss);
 
-/* A journaled connection is about to be served: the keeper gets it. */
+/* A journaled connection is about to be served: the keeper gets it; and
+ * the keeper lets it go (it could not be served after all). */
 void x9p_sock_server_conn_journaled(struct x9p_sock_server *ss, struct x9p_sock_conn *c);
+void x9p_sock_server_conn_unkept(struct x9p_sock_server *ss, unsigned jsession);
 /* Called by a connection's I/O thread as its last act. */
 void x9p_sock_server_conn_finished(struct x9p_sock_server *ss, struct x9p_sock_conn *c,
 				   bool clean);

@@ -381,6 +381,7 @@ struct x9p_stream *x9p_stream_adopt(struct x9p_journal *j, const int fds[4], uin
 {
 	struct x9p_stream *s;
 	GArray *runs;
+	size_t total = 0;
 
 	*reruns = NULL;
 	if (!x9p_journal_stream(j) || !x9p_journal_inbox(j)) {
@@ -408,8 +409,11 @@ struct x9p_stream *x9p_stream_adopt(struct x9p_journal *j, const int fds[4], uin
 
 		if (!x9p_journal_req(j, (uint16_t)t, &q))
 			continue;
+		/* Honest records do not overlap, so all of them fit in the
+		 * inbox: a journal that says otherwise gets no more copied. */
 		valid = q.ring == 0 && q.len >= P9_HDR_SIZE && q.len <= max_frame &&
-			behind(s, q.start) <= INBOX && q.len <= behind(s, q.start);
+			behind(s, q.start) <= INBOX && q.len <= behind(s, q.start) &&
+			total + q.len <= INBOX;
 		if (valid) {
 			inbox_read(s, q.start, hdr, sizeof(hdr));
 			valid = p9_frame_size(hdr) == q.len && hdr_tag(hdr) == t;
@@ -421,6 +425,7 @@ struct x9p_stream *x9p_stream_adopt(struct x9p_journal *j, const int fds[4], uin
 		/* Taken, and the read position not yet past it. */
 		if (behind(s, q.start + q.len) < behind(s, s->taken))
 			s->taken = q.start + q.len;
+		total += q.len;
 		rr.len = q.len;
 		rr.rid = q.rid;
 		rr.taken = q.taken;

@@ -75,6 +75,8 @@ bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_jou
 	*restored = false;
 	mw_init(device, MW_KEPT_DEVICE, 0);
 	label = c->s[MW_CF_S_LABEL];
+	/* Kept connections are let go through it even without a journal. */
+	mlink = link;
 	if (c->u[MW_CF_FLAGS] & MW_CF_JOURNAL) {
 		j = x9p_journal_open(c->fds[at], restored, &bad);
 		if (!j) {
@@ -82,10 +84,8 @@ bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_jou
 			g_free(bad);
 		}
 	}
-	if (j) {
-		mlink = link;
+	if (j)
 		x9p_journal_set_keeper(j, &keeper);
-	}
 	for (unsigned i = 0; i < c->u[MW_CF_KEPT_FDS]; i++) {
 		struct mw_msg k;
 		int rc = x9p_wlink_recv(link, MW_KEPT_FD, &k);
@@ -113,10 +113,14 @@ bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_jou
 			x9p_journal_close(j);
 			return false;
 		}
-		/* Without the journal they are of no use: they close. */
+		/* Without the journal they are of no use: they close (and the
+		 * monitor closes its copies). */
 		if (j && k->ns == MW_KC_NS) {
 			g_ptr_array_add(conns, k);
 		} else {
+			g_warning("%s: a kept connection cannot be taken over without the "
+				  "journal; closing it", label);
+			x9p_worker_drop_conn(NULL, k->u[MW_KC_SESSION]);
 			mw_clear(k);
 			g_free(k);
 		}

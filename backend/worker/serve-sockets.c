@@ -52,6 +52,19 @@ static void resume(struct x9p_sock_server *ss, GPtrArray *kept)
 	g_free(kc);
 }
 
+/* Connections kept for a journal this worker cannot use: they close. */
+static void drop_kept(GPtrArray *kept)
+{
+	for (guint i = 0; i < kept->len; i++) {
+		struct mw_msg *m = kept->pdata[i];
+
+		g_warning("%s: the previous worker's connection cannot be taken over without "
+			  "its journal; closing it", m->s[MW_KC_S_LABEL]);
+		x9p_worker_drop_conn(NULL, m->u[MW_KC_SESSION]);
+		mw_clear(m);
+	}
+}
+
 int x9p_worker_serve_sockets(struct x9p_wctx *w)
 {
 	struct mw_msg *c = w->c;
@@ -79,6 +92,8 @@ int x9p_worker_serve_sockets(struct x9p_wctx *w)
 	 * one of them. */
 	if (journaled && w->restored)
 		resume(ss, w->kept_conns);
+	else
+		drop_kept(w->kept_conns);
 	for (unsigned i = 0, f = 0; i < c->u[MW_CF_N_ENDPOINTS]; i++) {
 		const char *name = c->s[MW_CF_S_ENDPOINT0 + i];
 		struct x9p_sock_endpoint ep = {

@@ -15,6 +15,11 @@
  *              them: every one answered, the file as written;
  *   closed     a connection closed by its client is let go: after a kill
  *              the backend holds no more descriptors than before it;
+ *   fd         an inherited connection (a virtconsole's socket pair) across
+ *              kills and a reload; the daemon ends when its client goes;
+ *   fd-unkept  one that cannot be journaled (a pseudo-terminal) ends the
+ *              daemon when its worker dies, rather than being served again
+ *              from the middle of its stream;
  *   reload     SIGHUP: x9p-backend executes itself again in the same
  *              process and the new program's worker goes on with the
  *              connection and session, three times, a request in flight
@@ -30,7 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "backend-proc.h"
@@ -316,6 +324,108 @@ static void t_reload(void)
 	stop(&f);
 }
 
+/* The daemon's exit status once it ends by itself (within 10 s), or -1. */
+static int await_end(struct fx *f)
+{
+	int st;
+
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(f->be.pid, &st, WNOHANG) == f->be.pid) {
+			f->be.pid = 0;  /* reaped: nothing for x9p_backend_stop to do */
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		g_usleep(20000);
+	}
+	return -1;
+}
+
+/*
+ * An inherited connection ("fd:N"): a socket pair, as a virtconsole's, or
+ * with tty a pseudo-terminal in raw mode (a character device: its bytes
+ * cannot pass through pipes, so it is served without a journal).
+ */
+static void start_fd(struct fx *f, bool tty)
+{
+	const char *args[] = { "--export", export_dir, "--security-model", "passthrough",
+			       "--listen", NULL, NULL };
+	struct p9_qid qid;
+	char ver[32], fdarg[32];
+	uint32_t msize;
+	int sv[2];
+
+	/* Only the backend's end is inherited: the client's closing must be
+	 * an end of stream there. */
+	if (tty) {
+		struct termios t;
+
+		sv[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		g_assert_cmpint(sv[0], >=, 0);
+		g_assert_cmpint(grantpt(sv[0]), ==, 0);
+		g_assert_cmpint(unlockpt(sv[0]), ==, 0);
+		sv[1] = open(ptsname(sv[0]), O_RDWR | O_NOCTTY);
+		g_assert_cmpint(sv[1], >=, 0);
+		g_assert_cmpint(tcgetattr(sv[1], &t), ==, 0);
+		cfmakeraw(&t);
+		g_assert_cmpint(tcsetattr(sv[1], TCSANOW, &t), ==, 0);
+	} else {
+		g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+		g_assert_cmpint(fcntl(sv[1], F_SETFD, 0), ==, 0);
+	}
+	snprintf(fdarg, sizeof(fdarg), "fd:%d", sv[1]);
+	args[5] = fdarg;
+	g_assert_true(x9p_backend_start(&f->be, args));
+	close(sv[1]);
+	f->c = p9c_new_fd(sv[0]);
+	p9c_set_timeout(f->c, 30000);
+	g_assert_cmpint(p9c_version(f->c, 1 << 20, "9P2000.L", &msize, ver, sizeof(ver)), ==, 0);
+	g_assert_cmpint(p9c_attach(f->c, 0, P9_NOFID, "root", "", 0, &qid), ==, 0);
+}
+
+static void t_fd(void)
+{
+	struct fx f;
+	struct p9_qid qid;
+	uint32_t iounit;
+
+	write_file("file", "hello\n");
+	start_fd(&f, false);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, "file", NULL), ==, 0);
+	g_assert_cmpint(p9c_lopen(f.c, 1, P9L_RDONLY, &qid, &iounit), ==, 0);
+	kill_worker(&f, false);
+	read_text(f.c, 1, "hello\n");
+	/* Through the exec too: the connection is kept under its number. */
+	{
+		pid_t w = x9p_proc_find(f.be.pid, "x9p-worker");
+
+		g_assert_cmpint(kill(f.be.pid, SIGHUP), ==, 0);
+		g_assert_cmpint(x9p_proc_await(f.be.pid, "x9p-worker", w), >, 0);
+	}
+	read_text(f.c, 1, "hello\n");
+	kill_worker(&f, false);
+	read_text(f.c, 1, "hello\n");
+	/* The client goes: so does the daemon, as before. */
+	p9c_free(f.c);
+	g_assert_cmpint(await_end(&f), ==, 0);
+	x9p_backend_stop(&f.be);
+}
+
+static void t_fd_unkept(void)
+{
+	struct fx f;
+	pid_t w;
+
+	start_fd(&f, true);
+	g_assert_cmpint(p9c_walk_path(f.c, 0, 1, NULL, NULL), ==, 0);
+	w = x9p_proc_find(f.be.pid, "x9p-worker");
+	g_assert_cmpint(w, >, 0);
+	g_assert_cmpint(kill(w, SIGKILL), ==, 0);
+	/* Not kept: serving it again would start in the middle of its
+	 * stream; the daemon ends with it instead. */
+	g_assert_cmpint(await_end(&f), ==, 1);
+	p9c_free(f.c);
+	x9p_backend_stop(&f.be);
+}
+
 struct killer {
 	struct fx *f;
 	gint stop;
@@ -396,6 +506,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/socket-revive/pipelined", t_pipelined);
 	g_test_add_func("/socket-revive/closed", t_closed);
 	g_test_add_func("/socket-revive/reload", t_reload);
+	g_test_add_func("/socket-revive/fd", t_fd);
+	g_test_add_func("/socket-revive/fd-unkept", t_fd_unkept);
 	g_test_add_func("/socket-revive/loop", t_loop);
 	rc = g_test_run();
 	{
