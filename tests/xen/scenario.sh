@@ -285,7 +285,7 @@ t_restart_ops() {
 # file the guest holds open and its mount go on.
 t_reload() {
 	[ "$MODE" = qemu ] && { skip "by design: reloading is x9p's"; return; }
-	local p w s
+	local p w s n
 	p=$(be_pid)
 	w=$(device_worker)
 	s=$(x9p_init) || s=
@@ -301,6 +301,27 @@ t_reload() {
 	grep -qx "held=0" "$W/gout" || fail "the file held open failed after the reload"
 	grep -qx "written by dom0 into export A" "$W/gout" || fail "the file held open reads wrong data"
 	grep -qx "ls=0" "$W/gout" || fail "the mount does not work after the reload"
+	# Then an upgrade loop: reloaded each time a new worker has served for
+	# a moment, under the stress and an fsync'd write.
+	gcmd "$A" 30 "command -v stress" >/dev/null || return 0
+	under_kills reloader 13 reload-big "reloads" "SIGHUP: handing over"
+	n=$(connected_devid "$DOM_A" share-a) || true
+	[ "$n" = "$DEV_A" ] || { dump_xs "$DOM_A"; fail "device $DEV_A is not Connected any more"; }
+}
+
+# SIGHUP to the daemon each time a new worker of domU A's device has
+# served for a moment.
+reloader() {
+	local w
+	while :; do
+		w=$(device_worker)
+		if [ -n "$w" ]; then
+			sleep 0.5
+			kill -HUP "$(be_pid)" 2>/dev/null
+			wait_for 60 pid_changed "$w" device_worker
+		fi
+		sleep 0.1
+	done
 }
 
 # connected_devid DOMID TAG: the devid of a Connected (4) frontend with TAG.
@@ -533,7 +554,7 @@ run_test "destroy: domU A's share still works" t_after_destroy
 # for anything else.
 phase restart
 run_test "backend restart: the new daemon takes domU A's session over: its mount goes on" t_restart_ops
-run_test "backend reload (SIGHUP): same process, new program file, a file held open and the mount go on" t_reload
+run_test "backend reload (SIGHUP): same process, new program file, a file held open and the mount go on; then reloaded over and over during a stress and an fsync'd write: no error" t_reload
 run_test "backend restart: the device stays Connected and remounts without a detach" t_restart_remount
 phase dm-override
 run_test "device_model_override: xl p9= entries of a PV guest served by x9p (libxl 4.17)" t_dm_override
