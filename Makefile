@@ -35,7 +35,7 @@ override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE -pthread
 override LDFLAGS += $(SAN_FLAGS) -pthread
 
 # ---- sources -------------------------------------------------------------
-LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/journal/*.c backend/fs/*.c backend/socket/*.c backend/log/*.c backend/privsep/*.c) \
+LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/journal/*.c backend/fs/*.c backend/socket/*.c backend/log/*.c backend/privsep/*.c backend/record/*.c) \
 	$(filter-out helper/main.c,$(wildcard helper/proxy-*.c))
 XEN_SRCS := $(wildcard backend/xen/*.c)
 HELPER_SRCS := $(filter-out helper/main.c $(wildcard helper/proxy-*.c),$(wildcard helper/*.c))
@@ -87,7 +87,9 @@ all: deps
 	@$(MAKE) --no-print-directory build-all
 
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
-build-all: $(BINS) $(WORKER_ATTACK) $(BENCH_BINS) $(TEST_BINS) $(TEST_PROGS) $(VM_TOOLS) $(XENSIM_BINS) $(FUZZ_BINS)
+REPLAY := $(B)/tests/replay/x9p-replay
+build-all: $(BINS) $(WORKER_ATTACK) $(BENCH_BINS) $(TEST_BINS) $(TEST_PROGS) $(VM_TOOLS) $(XENSIM_BINS) $(FUZZ_BINS) \
+	$(REPLAY)
 
 deps:
 	@sh tools/deps.sh build
@@ -187,6 +189,7 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(LIBTEST) $(LIBX9P)
 $(B)/bench/xen-memory: $(B)/obj/bench/xen-memory.o $(LIBXENSIM) $(LIBTEST) $(LIBHELPER) $(LIBX9P) \
 		$(XENSIM_BINS)
 	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(LIBTEST) $(LIBHELPER) $(LIBX9P)
@@ -217,6 +220,12 @@ $(XENSIM)/xs-tool: tests/xen-sim/xs-tool.c
 $(LIBXENSIM): $(call obj,$(XENSIM_SUPPORT))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+# Replays recordings against the build (tests/replay/replay.h).
+$(REPLAY): $(call obj,$(wildcard tests/replay/*.c)) $(LIBXENSIM) $(LIBTEST) $(LIBHELPER) $(LIBX9P) \
+		$(XENSIM_BINS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(PKG_LIBS)
+
 $(XENSIM)/test-%: $(B)/obj/tests/xen-sim/test-%.o $(LIBXENSIM) $(LIBTEST) $(LIBHELPER) $(LIBX9P)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

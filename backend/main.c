@@ -19,6 +19,7 @@
 #include <glib-unix.h>
 
 #include "core/trace.h"
+#include "record/record.h"
 #include "fs/helper-spawn.h"
 #include "log/log.h"
 #include "monitor/confine.h"
@@ -37,6 +38,9 @@ static struct {
 	gboolean no_journal;
 	char *synth_spec;
 	char *trace;
+	char *record;
+	int record_mib;
+	gboolean record_redact;
 	int workers;
 	int max_fids;
 	int max_open_files;
@@ -96,6 +100,16 @@ static const GOptionEntry entries[] = {
 	  "--export); the optional SPEC tunes it, e.g. --synthetic=bigdir=5000", "SPEC" },
 	{ "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt.trace,
 	  "Log every 9P message in both directions to FILE", "FILE" },
+	{ "record", 0, 0, G_OPTION_ARG_FILENAME, &opt.record,
+	  "Xen devices: record what each frontend does on its rings into "
+	  "DIR/<device>.x9prec, for replay and bug reports (docs/trace-format.md)",
+	  "DIR" },
+	{ "record-size", 0, 0, G_OPTION_ARG_INT, &opt.record_mib,
+	  "Most MiB one device's recording keeps, in two files that take turns "
+	  "(default 64)", "MIB" },
+	{ "record-redact", 0, 0, G_OPTION_ARG_NONE, &opt.record_redact,
+	  "Leave file data and names out of recordings (zeroed data, names "
+	  "replaced by others of the same length)", NULL },
 	{ "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
 	  "Threads executing requests, shared by all clients (default 16)", "N" },
 	{ "max-fids", 0, 0, G_OPTION_ARG_INT, &opt.max_fids,
@@ -262,8 +276,20 @@ static bool check_options(unsigned *mode, GError **err)
 	    !parse_count("max-connections-per-peer", opt.max_conns_per_peer, 65536, err) ||
 	    !parse_count("max-locks", opt.max_locks, 1 << 24, err) ||
 	    !parse_count("max-nodes", opt.max_nodes, 1 << 24, err) ||
-	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err))
+	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err) ||
+	    !parse_count("record-size", opt.record_mib, 1 << 20, err))
 		return false;
+	if ((opt.record_mib || opt.record_redact) && !opt.record) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s needs --record",
+			    opt.record_mib ? "record-size" : "record-redact");
+		return false;
+	}
+	if (opt.record && (!opt.xen || !g_file_test(opt.record, G_FILE_TEST_IS_DIR))) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    !opt.xen ? "--record records Xen devices: it needs --xen" :
+			    "--record: '%s' is not a directory", opt.record);
+		return false;
+	}
 	*mode = X9P_SOCK_DEFAULT_MODE;
 	if (opt.socket_mode && !parse_mode(opt.socket_mode, mode, err))
 		return false;
@@ -580,6 +606,10 @@ int main(int argc, char **argv)
 			.no_setid = opt.no_setid,
 			.max_nodes = (unsigned)opt.max_nodes,
 			.trace_fd = trace_fd,
+			.record_dir = opt.record,
+			.record_mib = opt.record_mib > 0 ? (unsigned)opt.record_mib :
+							   X9P_REC_DEFAULT_MIB,
+			.record_redact = opt.record_redact,
 			.state_dir = opt.xen_state_dir,
 		};
 

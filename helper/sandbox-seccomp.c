@@ -314,6 +314,8 @@ int x9p_sb_seccomp_worker(const struct x9p_sb_worker_filter *f, char **err)
 	if (f->synthetic) {
 		allow(&b, SCMP_SYS(memfd_create));
 		allow(&b, SCMP_SYS(ftruncate));
+	} else if (f->record) {
+		allow(&b, SCMP_SYS(ftruncate));
 	}
 	/* Nothing to open in an empty root but in the private proc fd
 	 * directory; a library that tries elsewhere gets an error, not a

@@ -47,6 +47,7 @@ struct x9p_sb_worker_filter {
 	int proc_fd;                /* openat() allowed from here only; -1: none */
 	bool xen;                   /* IOCTL_EVTCHN_NOTIFY */
 	bool synthetic;             /* memfd_create, ftruncate */
+	bool record;                /* ftruncate: a recording's rotation */
 };
 int x9p_sb_seccomp_worker(const struct x9p_sb_worker_filter *f, char **err);
 

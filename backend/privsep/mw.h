@@ -21,8 +21,9 @@
  * Messages (M: monitor, W: worker):
  *   CONFIG       M->W  everything the worker serves; descriptors: the
  *                      endpoints (listening sockets, connections), the
- *                      session journal if MW_CF_JOURNAL, then the trace
- *                      file if MW_CF_TRACE.  Strings: label,
+ *                      session journal if MW_CF_JOURNAL, the two
+ *                      recording files if MW_CF_RECORD (record/record.h),
+ *                      then the trace file if MW_CF_TRACE.  Strings: label,
  *                      synthetic spec, mount tag, then per endpoint its
  *                      label.
  *   READY        W->M  the worker is confined and serving.
@@ -126,6 +127,7 @@ enum {
 	MW_CF_KEPT_FDS,         /* KEPT_FD messages that follow */
 	MW_CF_KEPT_DEVICE,      /* vhost: 1 when a KEPT_DEVICE follows them */
 	MW_CF_KEPT_CONNS,       /* sockets: KEPT_CONN messages that follow */
+	MW_CF_RECORD_MIB,       /* with MW_CF_RECORD: the recording's size limit */
 	MW_CF_NU
 };
 /* CONFIG's strings: label, synthetic spec, mount tag (vhost), endpoints. */
@@ -148,7 +150,9 @@ enum {
 	MW_CF_KEEP_FIDS = 1u << 4,     /* Tversion keeps fids (Xen frontends) */
 	MW_CF_VFIO_USER = 1u << 5,     /* vhost role: a vfio-user virtio-pci device */
 	MW_CF_JOURNAL = 1u << 6,       /* a session journal descriptor comes along */
-	MW_CF_FLAGS_ALL = (1u << 7) - 1,
+	MW_CF_RECORD = 1u << 7,        /* xen: two recording files come along */
+	MW_CF_RECORD_REDACT = 1u << 8, /* ... and it leaves data and names out */
+	MW_CF_FLAGS_ALL = (1u << 9) - 1,
 };
 
 /* KEEP_FD's, DROP_FD's and KEPT_FD's u32 field. */

@@ -27,7 +27,7 @@ static const char *const names[X9P_ATTACK_MAX + 1] = {
 	NULL, "open a host file", "connect to XenStore", "map a grant", "bind an event channel",
 	"ptrace the monitor", "kill the monitor", "socket(AF_INET)", "execve",
 	"die after an Rmkdir", "die before an Rwalk", "die before every Rmkdir",
-	"die before an Rclunk", "die after an Rflush",
+	"die before an Rclunk", "die after an Rflush", "flip a bit of every Rgetattr's mode",
 };
 
 /* The crash points: where, at which reply, and whether in every worker. */
@@ -41,13 +41,16 @@ static const struct {
 	[11] = { X9P_AP_REPLY_PUBLISHING, P9_RMKDIR, true },
 	[12] = { X9P_AP_REPLY_PUBLISHING, P9_RCLUNK, false },
 	[13] = { X9P_AP_REPLY_PUBLISHED, P9_RFLUSH, false },
+	/* Armed as the crash points are, but answers instead of dying. */
+	[14] = { X9P_AP_REPLY_PUBLISHING, P9_RGETATTR, true },
 };
 
 void x9p_attack_crash(enum x9p_attack_point p, uint8_t rtype)
 {
 	unsigned a = x9p_attack_armed;
 
-	if (a <= X9P_ATTACK_MAX && crash[a].rtype == rtype && crash[a].point == p) {
+	if (a <= X9P_ATTACK_MAX && a != X9P_ATTACK_PERTURB && crash[a].rtype == rtype &&
+	    crash[a].point == p) {
 		g_message("self-attack %u (%s): dying here", a, names[a]);
 		raise(SIGKILL);
 	}

@@ -30,6 +30,8 @@
  *  12 die right before the first Rclunk is published (its fid gone)
  *  13 die right after the first Rflush is published (a Tflush of nothing
  *     is answered by the ring's own thread, before it moves on)
+ * And one wrong answer, for the tests that must tell a changed reply:
+ *  14 every Rgetattr a Xen ring carries has its mode's lowest bit flipped
  * A refused attempt logs "self-attack N (WHAT): refused (ERROR)"; one that
  * succeeds logs "self-attack N (WHAT): SUCCEEDED" at error level.
  */
@@ -40,7 +42,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define X9P_ATTACK_MAX 13
+#include "9p/p9.h"
+
+#define X9P_ATTACK_MAX 14
+#define X9P_ATTACK_PERTURB 14
 
 enum x9p_attack_point { X9P_AP_REPLY_PUBLISHED, X9P_AP_REPLY_PUBLISHING };
 
@@ -64,6 +69,12 @@ static inline void x9p_attack_point(enum x9p_attack_point p, uint8_t rtype)
 {
 	if (__builtin_expect(x9p_attack_armed != 0, 0))
 		x9p_attack_crash(p, rtype);
+}
+
+/* Attack 14: whether to flip the mode of this reply. */
+static inline bool x9p_attack_perturbs(uint8_t rtype)
+{
+	return __builtin_expect(x9p_attack_armed == X9P_ATTACK_PERTURB, 0) && rtype == P9_RGETATTR;
 }
 
 bool x9p_attack_available(void);

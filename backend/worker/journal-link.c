@@ -66,8 +66,10 @@ void x9p_worker_drop_conn(void *opaque, unsigned session)
 bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_journal **out,
 			bool *restored, struct mw_msg *device, GPtrArray *conns, char **why)
 {
-	/* After the endpoints' descriptors; only the trace's comes later. */
-	unsigned at = c->nfds - 1 - (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0);
+	/* After the endpoints' descriptors; the recording's and the trace's
+	 * come later. */
+	unsigned at = c->nfds - 1 - (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0) -
+		      (c->u[MW_CF_FLAGS] & MW_CF_RECORD ? 2 : 0);
 	struct x9p_journal *j = NULL;
 	char *bad = NULL;
 

@@ -157,6 +157,7 @@ int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char *
 			.proc_fd = *proc_fd,
 			.xen = cfg->xen,
 			.synthetic = cfg->synthetic,
+			.record = cfg->record,
 		};
 
 		rc = x9p_sb_seccomp_worker(&f, err);

@@ -41,6 +41,7 @@ struct x9p_lockdown_cfg {
 	pid_t parent;               /* the monitor, seen at start */
 	bool xen;                   /* holds gntdev/evtchn handles: IOCTL_EVTCHN_NOTIFY allowed */
 	bool synthetic;             /* serves the synthetic filesystem: memfds allowed */
+	bool record;                /* --record: ftruncate (rotation) allowed */
 };
 
 int x9p_worker_lockdown(const struct x9p_lockdown_cfg *cfg, int *proc_fd, char **err);

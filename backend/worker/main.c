@@ -44,7 +44,8 @@ static bool config_valid(const struct mw_msg *c, char **why)
 {
 	unsigned n = c->u[MW_CF_N_ENDPOINTS];
 	unsigned nfds = (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0) +
-			(c->u[MW_CF_FLAGS] & MW_CF_JOURNAL ? 1 : 0);
+			(c->u[MW_CF_FLAGS] & MW_CF_JOURNAL ? 1 : 0) +
+			(c->u[MW_CF_FLAGS] & MW_CF_RECORD ? 2 : 0);
 	bool names_ok = n <= MW_MAX_ENDPOINTS && c->ns == MW_CF_S_ENDPOINT0 + n;
 
 	/* Each endpoint is "FAMILY BOUND": unix, tcp and fd with one
@@ -69,6 +70,8 @@ static bool config_valid(const struct mw_msg *c, char **why)
 	else if (c->u[MW_CF_FS] > MW_FS_PROXY || c->u[MW_CF_MODEL] > X9P_SM_NONE ||
 		 c->u[MW_CF_MULTIDEVS] > X9P_MULTIDEVS_WARN || c->u[MW_CF_FLAGS] & ~MW_CF_FLAGS_ALL)
 		*why = g_strdup("unknown filesystem settings");
+	else if ((c->u[MW_CF_FLAGS] & MW_CF_RECORD) && c->u[MW_CF_ROLE] != MW_ROLE_XEN)
+		*why = g_strdup("a recording for a device that is not a Xen one");
 	else if (c->u[MW_CF_KEPT_FDS] > MW_KEPT_FDS_MAX || c->u[MW_CF_KEPT_DEVICE] > 1 ||
 		 (c->u[MW_CF_KEPT_DEVICE] && c->u[MW_CF_ROLE] != MW_ROLE_VHOST))
 		*why = g_strdup_printf("%u kept files, %u kept devices", c->u[MW_CF_KEPT_FDS],
@@ -195,6 +198,7 @@ int main(int argc, char **argv)
 	}
 	lc.xen = c.u[MW_CF_ROLE] == MW_ROLE_XEN;
 	lc.synthetic = c.u[MW_CF_FS] == MW_FS_SYNTH;
+	lc.record = c.u[MW_CF_FLAGS] & MW_CF_RECORD;
 	lc.uid = c.u[MW_CF_UID];
 	lc.gid = c.u[MW_CF_GID];
 	lc.sandbox = c.u[MW_CF_SANDBOX];

@@ -34,6 +34,7 @@
 #include <glib-unix.h>
 
 #include "journal/journal.h"
+#include "proxy.h"
 #include "worker/serve.h"
 #include "worker/xen-rings.h"
 
@@ -125,6 +126,34 @@ static bool parse_ring(const char *s, uint32_t *ref, uint32_t *port)
 	return true;
 }
 
+/* The recording's files come after the journal's, before the trace's. */
+static void start_recording(struct xconn *c, const struct mw_msg *cfg, bool restored)
+{
+	unsigned at = cfg->nfds - 2 - !!(cfg->u[MW_CF_FLAGS] & MW_CF_TRACE);
+	int fd[2] = { cfg->fds[at], cfg->fds[at + 1] };
+	char *options;
+
+	c->rec = x9p_rec_new(fd, (uint64_t)cfg->u[MW_CF_RECORD_MIB] << 20,
+			     cfg->u[MW_CF_FLAGS] & MW_CF_RECORD_REDACT);
+	/* Taken over: the configuration no longer closes them. */
+	((struct mw_msg *)cfg)->fds[at] = ((struct mw_msg *)cfg)->fds[at + 1] = -1;
+	options = x9p_rec_options("xen", c->nrings, x9p_secmodel_name(cfg->u[MW_CF_MODEL]),
+				  cfg->u[MW_CF_FLAGS] & MW_CF_READONLY, cfg->u[MW_CF_MAX_FILES],
+				  cfg->u[MW_CF_MAX_SPACE_MIB],
+				  cfg->u[MW_CF_FLAGS] & MW_CF_AUTO_DELETE);
+	x9p_rec_worker(c->rec, c->label, options, restored);
+	g_free(options);
+	for (unsigned i = 0; i < c->nrings; i++) {
+		struct xen_9pfs_data_intf *in = c->rings[i].intf;
+
+		x9p_rec_ring(c->rec, i, c->rings[i].order,
+			     __atomic_load_n(&in->in_cons, __ATOMIC_RELAXED),
+			     __atomic_load_n(&in->in_prod, __ATOMIC_RELAXED),
+			     __atomic_load_n(&in->out_cons, __ATOMIC_RELAXED),
+			     __atomic_load_n(&in->out_prod, __ATOMIC_RELAXED));
+	}
+}
+
 bool x9p_worker_xen_prepare(const struct mw_msg *cfg, struct x9p_wlink *link,
 			    struct x9p_journal *journal, bool restored, char **why)
 {
@@ -163,6 +192,8 @@ bool x9p_worker_xen_prepare(const struct mw_msg *cfg, struct x9p_wlink *link,
 	}
 	/* A message must fit whole into one direction of the smallest ring. */
 	c->max_msize = XRING_SIZE(min_order);
+	if (cfg->u[MW_CF_FLAGS] & MW_CF_RECORD)
+		start_recording(c, cfg, restored);
 	mlink = link;
 	c->journal = journal;
 	c->restoring = restored;
@@ -255,6 +286,8 @@ static gboolean on_term(gpointer data)
 	 * the requests before a Tversion.
 	 */
 	signal_rings(c, &c->stopping);
+	if (c->rec)
+		x9p_rec_end(c->rec, X9P_REC_END_STOP);
 	drained = x9p_session_drain(c->session, HANDOVER_DRAIN_US, HANDOVER_INTERRUPT_US);
 	if (!drained) {
 		/* A guest that does not take its replies (its reply ring is full)
@@ -306,6 +339,8 @@ int x9p_worker_serve_xen(struct x9p_wctx *w)
 	 * exiting unmaps and unbinds. */
 	stop_rings(c, &c->dead);
 	x9p_session_close(c->session);
+	x9p_rec_free(c->rec);
+	c->rec = NULL;
 	g_main_loop_unref(loop);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #define G_LOG_DOMAIN "x9p-xen"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -100,8 +101,11 @@ static int ring_segments(uint8_t *area, uint32_t size, uint32_t idx, size_t len,
 	return 2;
 }
 
-static void notify(struct xring *r)
+static void notify(struct xring *r, uint32_t in_prod)
 {
+	if (r->c->rec)
+		x9p_rec_notify(r->c->rec, r->idx, in_prod,
+			       __atomic_load_n(&r->out_cons, __ATOMIC_RELAXED));
 	if (xenevtchn_notify(r->xce, r->port) < 0)
 		g_debug("%s: ring %u: notify failed: %s", r->c->label, r->idx, g_strerror(errno));
 }
@@ -138,7 +142,7 @@ void xring_publish_cons(struct xring *r)
 	}
 	g_mutex_unlock(&r->cons_lock);
 	if (moved)
-		notify(r);
+		notify(r, __atomic_load_n(&r->in_prod, __ATOMIC_RELAXED));
 }
 
 /* Keeps [at, at + sz) of r's requests until refs releases. */
@@ -360,6 +364,39 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 	x9p_session_submit(c->session, frame, sz);
 }
 
+/* --record: the request at out_read as the backend took it (hdr: the
+ * header it checked), or only its header when it broke the ring. */
+static void record_request(struct xring *r, const uint8_t *hdr, uint32_t sz, uint32_t prod)
+{
+	struct iovec iov[3] = { { (void *)hdr, P9_HDR_SIZE } };
+	int n = 1;
+
+	if (!r->c->rec)
+		return;
+	if (sz > P9_HDR_SIZE)
+		n += ring_segments(r->out, r->size, r->out_read + P9_HDR_SIZE, sz - P9_HDR_SIZE,
+				   iov + 1);
+	x9p_rec_frame(r->c->rec, X9P_REC_REQ, r->idx, r->out_read, prod, iov, n,
+		      (enum p9_dialect)g_atomic_int_get(&r->c->dialect));
+}
+
+/* The frontend broke ring r: recorded (with the index it broke it with),
+ * then the device is closed. */
+static void G_GNUC_PRINTF(4, 5) ring_fault(struct xring *r, enum x9p_rec_idx idx,
+					   uint32_t value, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	why = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (r->c->rec)
+		x9p_rec_fault(r->c->rec, r->idx, idx, value, why);
+	xconn_fault(r->c, "%s", why);
+	g_free(why);
+}
+
 /* Takes every whole request the frontend has published. */
 static void consume(struct xring *r)
 {
@@ -374,9 +411,9 @@ static void consume(struct xring *r)
 		xen_rmb();
 		queued = prod - r->out_read;
 		if (queued > r->size) {
-			xconn_fault(c, "ring %u: request producer index %u is %u bytes ahead of "
-				    "the consumer, more than the ring's %u", r->idx, prod, queued,
-				    r->size);
+			ring_fault(r, X9P_REC_IDX_OUT_PROD, prod, "ring %u: request producer index "
+				   "%u is %u bytes ahead of the consumer, more than the ring's %u",
+				   r->idx, prod, queued, r->size);
 			return;
 		}
 		if (queued < P9_HDR_SIZE)
@@ -384,23 +421,26 @@ static void consume(struct xring *r)
 		copy_from_ring(r->out, r->size, r->out_read, hdr, P9_HDR_SIZE);
 		sz = le32(hdr);
 		max = x9p_session_max_frame(c->session);
+		if (sz < P9_HDR_SIZE || sz > r->size || sz > max)
+			record_request(r, hdr, P9_HDR_SIZE, prod);
 		if (sz < P9_HDR_SIZE) {
-			xconn_fault(c, "ring %u: request size %u is smaller than a 9P header",
-				    r->idx, sz);
+			ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is smaller than "
+				   "a 9P header", r->idx, sz);
 			return;
 		}
 		if (sz > r->size) {
-			xconn_fault(c, "ring %u: request size %u is larger than the ring (%u)",
-				    r->idx, sz, r->size);
+			ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is larger than "
+				   "the ring (%u)", r->idx, sz, r->size);
 			return;
 		}
 		if (sz > max) {
-			xconn_fault(c, "ring %u: request size %u is larger than msize %u", r->idx,
-				    sz, max);
+			ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is larger than "
+				   "msize %u", r->idx, sz, max);
 			return;
 		}
 		if (queued < sz)
 			break;          /* the rest is not published yet */
+		record_request(r, hdr, sz, prod);
 		take_request(r, hdr, sz);
 		took = true;
 	}
@@ -412,6 +452,10 @@ static void consume(struct xring *r)
 static void ack_event(struct xring *r)
 {
 	xenevtchn_port_or_error_t p = xenevtchn_pending(r->xce);
+
+	if (p >= 0 && r->c->rec)
+		x9p_rec_event(r->c->rec, r->idx, shared_load(&r->intf->in_cons),
+			      shared_load(&r->intf->out_prod));
 
 	if (p >= 0 && xenevtchn_unmask(r->xce, (evtchn_port_t)p) < 0)
 		g_warning("%s: ring %u: unmasking the event channel failed: %s", r->c->label,
@@ -480,8 +524,8 @@ static int reserve(struct xring *r, size_t need)
 		xen_mb();
 		used = r->in_prod - cons;
 		if (used > r->size) {
-			xconn_fault(c, "ring %u: reply consumer index %u is ahead of the producer "
-				    "(%u)", r->idx, cons, r->in_prod);
+			ring_fault(r, X9P_REC_IDX_IN_CONS, cons, "ring %u: reply consumer index %u "
+				   "is ahead of the producer (%u)", r->idx, cons, r->in_prod);
 			return -EPIPE;
 		}
 		if (r->size - used >= need)
@@ -508,6 +552,21 @@ static void publish_prod(struct xring *r, uint32_t len, const uint8_t *hdr)
 	 * reply went out; short of it, that the request runs again. */
 	if (c->journal)
 		x9p_journal_replying(c->journal, reply_tag(hdr), r->in_prod + len);
+	if (x9p_attack_perturbs(hdr[4])) {
+		/* Rgetattr: size[4] type[1] tag[2] valid[8] qid[13] mode[4] */
+		uint8_t b;
+
+		copy_from_ring(r->in, r->size, r->in_prod + 28, &b, 1);
+		b ^= 1;
+		copy_to_ring(r->in, r->size, r->in_prod + 28, &b, 1);
+	}
+	if (c->rec) {
+		struct iovec iov[2];
+		int n = ring_segments(r->in, r->size, r->in_prod, len, iov);
+
+		x9p_rec_frame(c->rec, X9P_REC_REPLY, r->idx, r->in_prod, 0, iov, n,
+			      (enum p9_dialect)g_atomic_int_get(&c->dialect));
+	}
 	xen_wmb();
 	r->in_prod += len;
 	shared_store(&r->intf->in_prod, r->in_prod);
@@ -560,6 +619,7 @@ static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
 	size_t total = 0, off = 0;
 	struct xheld *kept;
 	struct xring *r;
+	uint32_t in_prod = 0;
 	int err;
 
 	for (int i = 0; i < iovcnt; i++)
@@ -584,10 +644,11 @@ static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
 			off += iov[i].iov_len;
 		}
 		publish_prod(r, (uint32_t)total, hdr);
+		in_prod = r->in_prod;
 	}
 	g_mutex_unlock(&r->prod_lock);
 	if (err == 0) {
-		notify(r);
+		notify(r, in_prod);
 		x9p_attack_point(X9P_AP_REPLY_PUBLISHED, hdr[4]);
 		journal_answered(c, reply_tag(hdr), kept);
 	}
@@ -628,8 +689,9 @@ static int xen_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	x9p_reply_set_count(hdr, hdrlen, (size_t)n);
 	copy_to_ring(r->in, r->size, r->in_prod, hdr, hdrlen);
 	publish_prod(r, (uint32_t)(hdrlen + (size_t)n), hdr);
+	n = r->in_prod;
 	g_mutex_unlock(&r->prod_lock);
-	notify(r);
+	notify(r, (uint32_t)n);
 	journal_answered(c, reply_tag(hdr), kept);
 	return 0;
 }

@@ -28,6 +28,7 @@
 
 #include "9p/p9.h"
 #include "core/server.h"
+#include "record/record.h"
 #include "worker/xen-quota.h"
 #include "xen/x9p-xen.h"
 
@@ -92,6 +93,7 @@ struct xconn {
 	/* With a journal (journal/journal.h): the request of each tag in flight
 	 * (its held bytes), under the rings' cons_lock of held->r. */
 	struct x9p_journal *journal;
+	struct x9p_rec *rec;         /* --record; NULL: none (record/record.h) */
 	bool restoring;              /* the journal holds a previous worker's session */
 	GMutex tag_lock;
 	struct xheld **tag_held;

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "monitor/confine.h"
+#include "privsep/mw.h"
+#include "record/record.h"
 #include "monitor/worker.h"
 #include "xen/xen-int.h"
 
@@ -205,6 +207,22 @@ static bool worker_config(struct xdev *d, const struct xresume *resume, struct m
 		cfg->u[MW_CF_FLAGS] |= MW_CF_JOURNAL;
 		mw_add_fd(cfg, d->journal_fd);
 	}
+	if (m->record_dir) {
+		int rfd[2];
+		int rc = x9p_rec_files(m->record_dir, d->label, resume != NULL, rfd);
+
+		if (rc < 0) {
+			g_warning("%s: --record %s: %s; this device is not recorded", d->label,
+				  m->record_dir, g_strerror(-rc));
+		} else {
+			cfg->u[MW_CF_FLAGS] |= MW_CF_RECORD |
+					       (m->record_redact ? MW_CF_RECORD_REDACT : 0);
+			cfg->u[MW_CF_RECORD_MIB] = m->record_mib;
+			/* Ours to close once sent (mw_clear). */
+			mw_add_fd(cfg, rfd[0]);
+			mw_add_fd(cfg, rfd[1]);
+		}
+	}
 	if (m->trace_fd >= 0) {
 		cfg->u[MW_CF_FLAGS] |= MW_CF_TRACE;
 		mw_add_fd(cfg, m->trace_fd);
@@ -214,6 +232,19 @@ out:
 	g_free(v_version);
 	g_free(v_rings);
 	return ok;
+}
+
+/* Forgets the configuration's descriptors: the device's, which it keeps,
+ * and the recording's, opened for this worker alone. */
+static void config_clear(struct mw_msg *cfg)
+{
+	if (cfg->u[MW_CF_FLAGS] & MW_CF_RECORD) {
+		unsigned at = cfg->nfds - 2 - !!(cfg->u[MW_CF_FLAGS] & MW_CF_TRACE);
+
+		close(cfg->fds[at]);
+		close(cfg->fds[at + 1]);
+	}
+	mw_clear_keep_fds(cfg);
 }
 
 struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **err)
@@ -233,7 +264,7 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 	bool ready;
 
 	if (!worker_config(d, resume, &cfg, err)) {
-		mw_clear_keep_fds(&cfg);
+		config_clear(&cfg);
 		return NULL;
 	}
 	/* The open files a previous worker of this connection left to keep. */
@@ -242,7 +273,7 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 	wc.after = (struct mw_msg *const *)kept->pdata;
 	wc.nafter = kept->len;
 	if (!xdev_helpers(d, &helpers, err)) {
-		mw_clear_keep_fds(&cfg);
+		config_clear(&cfg);
 		g_ptr_array_unref(kept);
 		return NULL;
 	}
@@ -255,7 +286,7 @@ struct xconn *xconn_new(struct xdev *d, const struct xresume *resume, GError **e
 	wc.opaque = c;
 	wc.helpers = helpers;
 	c->w = x9p_mworker_start(&wc, err);
-	mw_clear_keep_fds(&cfg);
+	config_clear(&cfg);
 	g_ptr_array_unref(kept);
 	if (!c->w) {
 		conn_destroy(c);

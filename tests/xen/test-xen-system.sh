@@ -19,6 +19,12 @@
 #   X9P_XEN_POSIXDIFF    posixdiff options (default "--skip @client,@slow,@special")
 #   X9P_XEN_STRESS   stress options (default "--steps 60 --max-size 32768")
 #   X9P_XEN_CACHE    image cache (default build/xen-cache)
+# For other scenarios on the same machinery (tests/replay/record-corpus.sh):
+#   X9P_XEN_SCENARIO     dom0's scenario instead of tests/xen/scenario.sh
+#   X9P_XEN_DOMU_FILES   more files in the domU initramfs: "SRC=DEST ..."
+#   X9P_XEN_STAGE_FILES  more files or directories on the test disk
+#                        (/x9ptest/DEST in dom0): "SRC=DEST ..."
+#   X9P_XEN_DISK_MIB     room left on the test disk for results (default 200)
 #
 # Outputs in build/xen-logs/: serial.log (Xen and dom0 console), the guests'
 # console logs, the scenario's per-test logs; build/xen-bench.txt.
@@ -112,6 +118,13 @@ progs=$top/build/tests/progs
 for f in dom0-init.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
 	cp "$here/$f" "$stage/$f"
 done
+[ -z "${X9P_XEN_SCENARIO:-}" ] || cp "$X9P_XEN_SCENARIO" "$stage/scenario.sh"
+for sd in ${X9P_XEN_STAGE_FILES:-}; do
+	mkdir -p "$(dirname "$stage/${sd#*=}")" && cp -r "${sd%%=*}" "$stage/${sd#*=}" ||
+		bail "X9P_XEN_STAGE_FILES: $sd"
+done
+domu_files=
+for sd in ${X9P_XEN_DOMU_FILES:-}; do domu_files="$domu_files -f $sd"; done
 cp "$top/tests/lib/proctree.sh" "$stage/proctree.sh"
 # The worker of test builds, with self-attacks (backend/worker/attack.h).
 [ -x "$top/build/tests/x9p-worker-attack" ] && cp "$top/build/tests/x9p-worker-attack" "$stage/"
@@ -126,14 +139,14 @@ cp "$cache/vmlinuz" "$stage/domu/vmlinuz"
 sh "$here/mkinitramfs.sh" -o "$stage/domu/initrd.gz" -r "$cache/rootfs" -k "$kver" \
 	-i "$here/domu-init.sh" -m 9pnet -m 9pnet_xen -m netfs -m fscache -m 9p -p "$progs" \
 	-f "$here/domu-tool.sh=bin/xt" -f "$here/domu-bench.sh=bin/domu-bench.sh" \
-	-f "$here/domu-posixdiff.sh=bin/domu-posixdiff.sh" \
+	-f "$here/domu-posixdiff.sh=bin/domu-posixdiff.sh" $domu_files \
 	>"$logs/initramfs.log" 2>&1 || bail "domU initramfs" "$logs/initramfs.log"
 sh "$here/mkinitramfs.sh" -o "$run/dom0-initrd.gz" -r "$cache/rootfs" -k "$kver" \
 	-i "$here/dom0-stage1-init" -m virtio_pci -m virtio_blk -m ext4 \
 	>>"$logs/initramfs.log" 2>&1 || bail "dom0 initramfs" "$logs/initramfs.log"
 chmod 0755 "$stage/domu"/* 2>/dev/null
 # The per-run test disk: everything from this tree, and room for the results.
-mib=$(($(du -sm "$stage" | cut -f1) + 200))
+mib=$(($(du -sm "$stage" | cut -f1) + ${X9P_XEN_DISK_MIB:-200}))
 truncate -s "${mib}M" "$run/test.img"
 mkfs.ext4 -q -F -L x9ptest -d "$stage" "$run/test.img" ||
 	bail "mkfs.ext4 of the test disk failed"

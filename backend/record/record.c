@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The recording writer; the format is record.h's. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "record/record.h"
+
+struct x9p_rec {
+	GMutex lock;
+	int fd[2];
+	unsigned cur;                /* index into fd */
+	uint32_t part;
+	uint64_t size;               /* of the current part */
+	uint64_t part_limit;
+	bool redact, broken;
+	uint8_t key[16];
+	/* Repeated at the start of every part. */
+	GByteArray *worker;
+	GByteArray *rings[256];
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* lock held.  Writes whole or marks the recording broken. */
+static void put_all(struct x9p_rec *r, const struct iovec *iov, int n)
+{
+	size_t total = 0;
+	ssize_t w;
+
+	if (r->broken)
+		return;
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	do
+		w = writev(r->fd[r->cur], iov, n);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)total) {
+		g_warning("--record: writing failed (%s); the recording stops here",
+			  w < 0 ? g_strerror(errno) : "short write");
+		r->broken = true;
+		return;
+	}
+	r->size += total;
+}
+
+static void part_header(struct x9p_rec *r)
+{
+	uint8_t h[X9P_REC_HDR] = { 0 };
+	struct iovec iov = { h, sizeof(h) };
+
+	memcpy(h, X9P_REC_MAGIC, 8);
+	put16(h + 8, X9P_REC_VERSION);
+	put16(h + 10, r->redact ? X9P_REC_F_REDACTED : 0);
+	put32(h + 12, r->part);
+	put64(h + 16, clock_ns(CLOCK_REALTIME));
+	put_all(r, &iov, 1);
+}
+
+/* lock held: the other file, emptied, under the next part number. */
+static void rotate(struct x9p_rec *r)
+{
+	unsigned next = r->cur ^ 1;
+
+	/* The offset too: the files need not have been opened to append. */
+	if (ftruncate(r->fd[next], 0) < 0 || lseek(r->fd[next], 0, SEEK_SET) < 0) {
+		g_warning("--record: cannot rotate (%s); the recording stops here",
+			  g_strerror(errno));
+		r->broken = true;
+		return;
+	}
+	r->cur = next;
+	r->part++;
+	r->size = 0;
+	part_header(r);
+	if (r->worker) {
+		struct iovec iov = { r->worker->data, r->worker->len };
+
+		put_all(r, &iov, 1);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(r->rings); i++) {
+		if (r->rings[i]) {
+			struct iovec iov = { r->rings[i]->data, r->rings[i]->len };
+
+			put_all(r, &iov, 1);
+		}
+	}
+}
+
+/* lock held.  head: X9P_REC_HEAD bytes, filled here. */
+static void emit(struct x9p_rec *r, uint8_t *head, enum x9p_rec_type type, unsigned ring,
+		 const struct iovec *body, int n)
+{
+	struct iovec iov[5];
+	size_t len = X9P_REC_HEAD;
+
+	g_assert(n <= 4);
+	for (int i = 0; i < n; i++)
+		len += body[i].iov_len;
+	put32(head, (uint32_t)len);
+	head[4] = (uint8_t)type;
+	head[5] = (uint8_t)ring;
+	put16(head + 6, 0);
+	put64(head + 8, clock_ns(CLOCK_MONOTONIC));
+	iov[0] = (struct iovec){ head, X9P_REC_HEAD };
+	memcpy(iov + 1, body, sizeof(*body) * (size_t)n);
+	if (r->size + len > r->part_limit && r->size > X9P_REC_HDR)
+		rotate(r);
+	put_all(r, iov, n + 1);
+}
+
+/* Keeps a copy of a record to repeat in the next parts. */
+static GByteArray *keep(GByteArray *old, const uint8_t *head, const struct iovec *body, int n)
+{
+	GByteArray *a = old ? old : g_byte_array_new();
+
+	g_byte_array_set_size(a, 0);
+	g_byte_array_append(a, head, X9P_REC_HEAD);
+	for (int i = 0; i < n; i++)
+		g_byte_array_append(a, body[i].iov_base, (guint)body[i].iov_len);
+	return a;
+}
+
+/* Reads the part number of a file; -1 when it has no valid header. */
+static int64_t part_of(int fd)
+{
+	uint8_t h[X9P_REC_HDR];
+
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, X9P_REC_MAGIC, 8))
+		return -1;
+	return (int64_t)(h[12] | h[13] << 8 | h[14] << 16 | (uint32_t)h[15] << 24);
+}
+
+struct x9p_rec *x9p_rec_new(const int fd[2], uint64_t limit, bool redact)
+{
+	struct x9p_rec *r = g_new0(struct x9p_rec, 1);
+	int64_t p0 = part_of(fd[0]), p1 = part_of(fd[1]);
+	struct stat st;
+
+	g_mutex_init(&r->lock);
+	r->fd[0] = fd[0];
+	r->fd[1] = fd[1];
+	r->redact = redact;
+	r->part_limit = MAX(limit / 2, (uint64_t)1 << 20);
+	for (unsigned i = 0; i < sizeof(r->key); i++)
+		r->key[i] = (uint8_t)g_random_int();
+	g_mutex_lock(&r->lock);
+	if (p0 < 0 && p1 < 0) {
+		if (ftruncate(fd[0], 0) < 0 || lseek(fd[0], 0, SEEK_SET) < 0)
+			r->broken = true;
+		part_header(r);
+	} else {
+		/* A previous worker of the device wrote: go on where it did. */
+		r->cur = p1 > p0;
+		r->part = (uint32_t)MAX(p0, p1);
+		r->size = fstat(r->fd[r->cur], &st) == 0 ? (uint64_t)st.st_size : 0;
+		lseek(r->fd[r->cur], 0, SEEK_END);
+	}
+	g_mutex_unlock(&r->lock);
+	return r;
+}
+
+void x9p_rec_free(struct x9p_rec *r)
+{
+	if (!r)
+		return;
+	close(r->fd[0]);
+	close(r->fd[1]);
+	if (r->worker)
+		g_byte_array_unref(r->worker);
+	for (unsigned i = 0; i < G_N_ELEMENTS(r->rings); i++)
+		if (r->rings[i])
+			g_byte_array_unref(r->rings[i]);
+	g_mutex_clear(&r->lock);
+	g_free(r);
+}
+
+int x9p_rec_files(const char *dir, const char *label, bool append, int fd[2])
+{
+	char *name = g_strdelimit(g_strdup(label), "/", '-');
+	int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (append ? 0 : O_TRUNC);
+	int err = 0;
+
+	fd[0] = fd[1] = -1;
+	for (unsigned i = 0; i < 2 && !err; i++) {
+		char *path = g_strdup_printf("%s/%s%s.x9prec", dir, name, i ? ".1" : "");
+
+		/* Recordings hold file contents and names: the daemon's user only. */
+		fd[i] = open(path, flags, 0600);
+		if (fd[i] < 0)
+			err = -errno;
+		g_free(path);
+	}
+	g_free(name);
+	if (err) {
+		if (fd[0] >= 0)
+			close(fd[0]);
+		fd[0] = fd[1] = -1;
+	}
+	return err;
+}
+
+char *x9p_rec_options(const char *transport, unsigned nrings, const char *model,
+		      bool readonly, unsigned max_files, unsigned max_space_mib,
+		      bool auto_delete)
+{
+	return g_strdup_printf("transport=%s rings=%u model=%s readonly=%d max-files=%u "
+			       "max-space-mib=%u auto-delete=%d", transport, nrings, model,
+			       readonly, max_files, max_space_mib, auto_delete);
+}
+
+void x9p_rec_worker(struct x9p_rec *r, const char *label, const char *options, bool restored)
+{
+	uint8_t head[X9P_REC_HEAD], f[8];
+	char *text = g_strdup_printf("%s\n%s", label, options);
+	struct iovec body[2] = { { f, sizeof(f) }, { text, strlen(text) } };
+
+	put32(f, (uint32_t)getpid());
+	put32(f + 4, restored);
+	g_mutex_lock(&r->lock);
+	emit(r, head, X9P_REC_WORKER, 0, body, 2);
+	r->worker = keep(r->worker, head, body, 2);
+	g_mutex_unlock(&r->lock);
+	g_free(text);
+}
+
+void x9p_rec_ring(struct x9p_rec *r, unsigned ring, unsigned order, uint32_t in_cons,
+		  uint32_t in_prod, uint32_t out_cons, uint32_t out_prod)
+{
+	uint8_t head[X9P_REC_HEAD], f[20];
+	struct iovec body = { f, sizeof(f) };
+
+	put32(f, order);
+	put32(f + 4, in_cons);
+	put32(f + 8, in_prod);
+	put32(f + 12, out_cons);
+	put32(f + 16, out_prod);
+	g_mutex_lock(&r->lock);
+	emit(r, head, X9P_REC_RING, ring, &body, 1);
+	r->rings[ring & 255] = keep(r->rings[ring & 255], head, &body, 1);
+	g_mutex_unlock(&r->lock);
+}
+
+void x9p_rec_frame(struct x9p_rec *r, enum x9p_rec_type type, unsigned ring, uint32_t at,
+		   uint32_t prod, const struct iovec *iov, int iovcnt, enum p9_dialect d)
+{
+	uint8_t head[X9P_REC_HEAD], f[8];
+	struct iovec body[4] = { { f, sizeof(f) } };
+	uint8_t *copy = NULL;
+	int n = 1;
+
+	put32(f, at);
+	put32(f + 4, prod);
+	if (r->redact) {
+		size_t len = 0;
+
+		for (int i = 0; i < iovcnt; i++)
+			len += iov[i].iov_len;
+		copy = g_malloc(len);
+		len = 0;
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(copy + len, iov[i].iov_base, iov[i].iov_len);
+			len += iov[i].iov_len;
+		}
+		x9p_rec_redact(copy, len, d, r->key);
+		body[n++] = (struct iovec){ copy, len };
+	} else {
+		g_assert(iovcnt <= 3);
+		for (int i = 0; i < iovcnt; i++)
+			body[n++] = iov[i];
+	}
+	g_mutex_lock(&r->lock);
+	emit(r, head, type, ring, body, n);
+	g_mutex_unlock(&r->lock);
+	g_free(copy);
+}
+
+static void fixed(struct x9p_rec *r, enum x9p_rec_type type, unsigned ring, const uint32_t *v,
+		  int nv, const char *text)
+{
+	uint8_t head[X9P_REC_HEAD], f[8];
+	struct iovec body[2] = { { f, 4u * (size_t)nv }, { (void *)text, text ? strlen(text) : 0 } };
+
+	for (int i = 0; i < nv; i++)
+		put32(f + 4 * i, v[i]);
+	g_mutex_lock(&r->lock);
+	emit(r, head, type, ring, body, text ? 2 : 1);
+	g_mutex_unlock(&r->lock);
+}
+
+void x9p_rec_event(struct x9p_rec *r, unsigned ring, uint32_t in_cons, uint32_t out_prod)
+{
+	fixed(r, X9P_REC_EVENT, ring, (uint32_t[]){ in_cons, out_prod }, 2, NULL);
+}
+
+void x9p_rec_notify(struct x9p_rec *r, unsigned ring, uint32_t in_prod, uint32_t out_cons)
+{
+	fixed(r, X9P_REC_NOTIFY, ring, (uint32_t[]){ in_prod, out_cons }, 2, NULL);
+}
+
+void x9p_rec_fault(struct x9p_rec *r, unsigned ring, enum x9p_rec_idx idx, uint32_t value,
+		   const char *why)
+{
+	fixed(r, X9P_REC_FAULT, ring, (uint32_t[]){ idx, value }, 2, why);
+}
+
+void x9p_rec_end(struct x9p_rec *r, enum x9p_rec_end why)
+{
+	fixed(r, X9P_REC_END, 0, (uint32_t[]){ why }, 1, NULL);
+}

@@ -1,0 +1,784 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * x9p-replay: replays recordings (x9p-backend --record) against the build.
+ *
+ *   x9p-replay [--verbose] RECORDING...   replay each; the last line is
+ *       "replay: N traces, M requests, all matched" or the divergences
+ *   x9p-replay --dump RECORDING           list its records
+ *   x9p-replay --seed DIR RECORDING       store DIR (the export as it was
+ *       when the recording began) in the recording
+ *
+ * A replay starts the build's x9p-backend (X9P_BUILD, default build/) on
+ * the simulated hypervisor (tests/xen-sim), gives it a device on a fresh
+ * export (the recording's seed unpacked, or empty) with the recorded
+ * options, and plays the frontend: the recorded requests go on the rings
+ * in the recorded order and with the recorded window (a request goes out
+ * once every reply the frontend had before it has come back), at the same
+ * ring positions, and a broken index is broken again.  Each reply is
+ * compared with the recorded one (compare.c); the first divergence is
+ * shown with the requests before it.  A recording that ends in a fault
+ * must end in the same fault.
+ *
+ * Exit status: 0 all matched, 1 a divergence, 2 a recording unusable.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "record/record-read.h"
+#include "replay.h"
+#include "tests/xen-sim/sim.h"
+
+#define WAIT_MS 20000            /* a reply that does not come: a divergence */
+
+struct req {
+	const struct x9p_rec_entry *e;
+	const struct x9p_rec_entry *reply;  /* recorded; NULL: none (flushed, cut) */
+	uint16_t tag;
+	bool sent, answered;
+	uint8_t *frame;              /* as sent */
+};
+
+struct run {
+	const char *name;
+	struct x9p_rec_trace *t;
+	GArray *reqs;                /* struct req */
+	struct sim *s;
+	struct fe *fe;
+	unsigned nrings, domid;
+	enum p9_dialect dialect;
+	struct replay_map *map;
+	GHashTable *fid_dir;         /* fid -> 1 when it names a directory (9P2000.u reads) */
+	int inflight[65536];         /* tag -> index into reqs, or -1 */
+	uint32_t rec_in_prod[256];   /* the recording's reply producer, per ring */
+	bool broken[256];            /* we broke the ring's in_cons: read no more */
+	char *divergence;
+	unsigned last_sent;
+	bool verbose;
+};
+
+static gboolean opt_verbose, opt_dump;
+static char *opt_seed;
+
+static const GOptionEntry entries[] = {
+	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Show every request", NULL },
+	{ "dump", 0, 0, G_OPTION_ARG_NONE, &opt_dump, "List the records of a recording", NULL },
+	{ "seed", 0, 0, G_OPTION_ARG_FILENAME, &opt_seed,
+	  "Store DIR, the export as the recording began, in the recording", "DIR" },
+	G_OPTION_ENTRY_NULL
+};
+
+static uint32_t le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t tag_of(const uint8_t *f)
+{
+	return (uint16_t)(f[5] | f[6] << 8);
+}
+
+/* ---- the recording ---------------------------------------------------- */
+
+/* The value of key in a WORKER record's options, or def. */
+static unsigned option(const struct x9p_rec_entry *w, const char *key, unsigned def)
+{
+	char *text = g_strndup((const char *)w->data, w->len);
+	char *nl = strchr(text, '\n');
+	char **kv = g_strsplit(nl ? nl + 1 : "", " ", -1);
+	unsigned v = def;
+
+	for (char **p = kv; *p; p++) {
+		size_t n = strlen(key);
+
+		if (strncmp(*p, key, n) == 0 && (*p)[n] == '=')
+			v = (unsigned)strtoul(*p + n + 1, NULL, 10);
+	}
+	g_strfreev(kv);
+	g_free(text);
+	return v;
+}
+
+static char *option_str(const struct x9p_rec_entry *w, const char *key)
+{
+	char *text = g_strndup((const char *)w->data, w->len);
+	char *nl = strchr(text, '\n');
+	char **kv = g_strsplit(nl ? nl + 1 : "", " ", -1);
+	char *v = NULL;
+
+	for (char **p = kv; *p && !v; p++)
+		if (g_str_has_prefix(*p, key) && (*p)[strlen(key)] == '=')
+			v = g_strdup(*p + strlen(key) + 1);
+	g_strfreev(kv);
+	g_free(text);
+	return v;
+}
+
+/* Pairs each request with its recorded reply. */
+static bool index_requests(struct run *r, GError **err)
+{
+	int open_tag[65536];
+	guint n = r->t->entries->len;
+	bool seen_worker = false;
+
+	memset(open_tag, -1, sizeof(open_tag));
+	r->reqs = g_array_new(FALSE, TRUE, sizeof(struct req));
+	for (guint i = 0; i < n; i++) {
+		const struct x9p_rec_entry *e = &g_array_index(r->t->entries, struct x9p_rec_entry, i);
+
+		if (e->type == X9P_REC_WORKER && seen_worker)
+			break;          /* a next worker: not replayed */
+		seen_worker |= e->type == X9P_REC_WORKER;
+		if (e->type == X9P_REC_REQ) {
+			struct req q = { .e = e };
+
+			if (e->len < P9_HDR_SIZE) {
+				g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+					    "offset %zu: a request of %u bytes", e->offset, e->len);
+				return false;
+			}
+			q.tag = tag_of(e->data);
+			open_tag[q.tag] = (int)r->reqs->len;
+			g_array_append_val(r->reqs, q);
+		} else if (e->type == X9P_REC_REPLY && e->len >= P9_HDR_SIZE) {
+			int k = open_tag[tag_of(e->data)];
+
+			if (k >= 0) {
+				g_array_index(r->reqs, struct req, k).reply = e;
+				open_tag[tag_of(e->data)] = -1;
+			}
+		}
+	}
+	return true;
+}
+
+/* ---- the frontend ----------------------------------------------------- */
+
+static void diverge(struct run *r, char *why)
+{
+	if (!r->divergence)
+		r->divergence = why;
+	else
+		g_free(why);
+}
+
+static bool u_dir_read(struct run *r, const uint8_t *req, size_t len)
+{
+	if (r->dialect != P9_DIALECT_2000U || len < 11 || req[4] != P9_TREAD)
+		return false;
+	return g_hash_table_contains(r->fid_dir, GUINT_TO_POINTER(le32(req + 7)));
+}
+
+/* Learns which fids name directories, from the recorded replies. */
+static void learn_fid(struct run *r, const uint8_t *req, size_t reqlen, const uint8_t *rep,
+		      size_t replen)
+{
+	struct p9_msg q, a;
+	const struct p9_qid *qid = NULL;
+	uint32_t fid = 0;
+
+	if (p9_decode(req, reqlen, r->dialect, &q) < 0 || p9_decode(rep, replen, r->dialect, &a) < 0)
+		return;
+	if (q.type == P9_TATTACH && a.type == P9_RATTACH) {
+		fid = q.u.tattach.fid;
+		qid = &a.u.rattach.qid;
+	} else if (q.type == P9_TWALK && a.type == P9_RWALK) {
+		fid = q.u.twalk.newfid;
+		if (a.u.rwalk.nwqid && a.u.rwalk.nwqid == q.u.twalk.nwname)
+			qid = &a.u.rwalk.wqid[a.u.rwalk.nwqid - 1];
+		else if (!q.u.twalk.nwname && g_hash_table_contains(r->fid_dir,
+					GUINT_TO_POINTER(q.u.twalk.fid)))
+			g_hash_table_add(r->fid_dir, GUINT_TO_POINTER(fid));
+	} else if (q.type == P9_TCREATE && a.type == P9_RCREATE) {
+		fid = q.u.tcreate.fid;
+		qid = &a.u.ropen.qid;
+	}
+	if (qid) {
+		if (qid->type & P9_QTDIR)
+			g_hash_table_add(r->fid_dir, GUINT_TO_POINTER(fid));
+		else
+			g_hash_table_remove(r->fid_dir, GUINT_TO_POINTER(fid));
+	}
+}
+
+static void dialect_from(struct run *r, const uint8_t *rep, size_t len)
+{
+	struct p9_msg m;
+	enum p9_dialect d;
+
+	if (len > P9_HDR_SIZE && rep[4] == P9_RVERSION &&
+	    p9_decode(rep, len, P9_DIALECT_2000L, &m) == 0 &&
+	    p9_dialect_parse(m.u.version.version, &d))
+		r->dialect = d;
+}
+
+static void show_context(struct run *r, int k)
+{
+	for (int i = MAX(0, k - 5); i <= k; i++) {
+		struct req *q = &g_array_index(r->reqs, struct req, i);
+		char *s = replay_show(q->frame ? q->frame : q->e->data, q->e->len, r->dialect);
+
+		fprintf(stderr, "    %s #%d ring %u: %s\n", i == k ? "->" : "  ", i, q->e->ring, s);
+		g_free(s);
+	}
+}
+
+static void got_reply(struct run *r, const uint8_t *f, size_t len)
+{
+	int k = r->inflight[tag_of(f)];
+	struct req *q;
+	char *why;
+
+	if (k < 0) {
+		char *s = replay_show(f, len, r->dialect);
+
+		diverge(r, g_strdup_printf("a reply to no request in flight: %s", s));
+		g_free(s);
+		return;
+	}
+	q = &g_array_index(r->reqs, struct req, k);
+	r->inflight[q->tag] = -1;
+	q->answered = true;
+	if (!q->reply)
+		return;                 /* flushed in the recording: any answer will do */
+	dialect_from(r, q->reply->data, q->reply->len);
+	why = replay_compare(r->map, q->frame, q->e->len, q->reply->data, q->reply->len, f, len,
+			     r->dialect, u_dir_read(r, q->frame, q->e->len));
+	learn_fid(r, q->frame, q->e->len, q->reply->data, q->reply->len);
+	if (why && !r->divergence) {
+		char *a = replay_show(q->reply->data, q->reply->len, r->dialect);
+		char *b = replay_show(f, len, r->dialect);
+
+		fprintf(stderr, "%s: divergence at request #%d: %s\n", r->name, k, why);
+		show_context(r, k);
+		fprintf(stderr, "    recorded: %s\n    replayed: %s\n", a, b);
+		g_free(a);
+		g_free(b);
+	}
+	if (why)
+		diverge(r, why);
+}
+
+/* Takes every whole reply on every ring; true if one came. */
+static bool take_replies(struct run *r)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < r->nrings; i++) {
+		struct fe_ring *ring = fe_ring(r->fe, i);
+
+		while (!r->broken[i]) {
+			uint32_t prod = fe_load(ring->intf, FE_IN_PROD);
+			uint32_t cons = fe_load(ring->intf, FE_IN_CONS);
+			uint8_t hdr[P9_HDR_SIZE], *f;
+			uint32_t sz;
+
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (prod - cons < P9_HDR_SIZE)
+				break;
+			for (unsigned b = 0; b < P9_HDR_SIZE; b++)
+				hdr[b] = ring->data[(cons + b) & (ring->size - 1)];
+			sz = le32(hdr);
+			if (sz < P9_HDR_SIZE || sz > ring->size) {
+				diverge(r, g_strdup_printf("ring %u: a reply of %u bytes", i, sz));
+				return false;
+			}
+			if (prod - cons < sz)
+				break;
+			f = g_malloc(sz);
+			for (uint32_t b = 0; b < sz; b++)
+				f[b] = ring->data[(cons + b) & (ring->size - 1)];
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			fe_store(ring->intf, FE_IN_CONS, cons + sz);
+			got_reply(r, f, sz);
+			g_free(f);
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* Waits until done(r, arg) or WAIT_MS without progress. */
+static bool wait_for(struct run *r, bool (*done)(struct run *, const void *), const void *arg)
+{
+	gint64 idle_since = g_get_monotonic_time();
+
+	while (!done(r, arg)) {
+		if (r->divergence)
+			return false;
+		if (take_replies(r)) {
+			idle_since = g_get_monotonic_time();
+			continue;
+		}
+		for (unsigned i = 0; i < r->nrings; i++)
+			fe_wait_event(r->fe, i, 5);
+		if (g_get_monotonic_time() - idle_since > WAIT_MS * G_TIME_SPAN_MILLISECOND)
+			return false;
+	}
+	return true;
+}
+
+/* Every request whose recorded reply came before request k has its replayed one. */
+static bool before_answered(struct run *r, const void *arg)
+{
+	const struct x9p_rec_entry *e = arg;
+
+	for (guint i = 0; i < r->reqs->len; i++) {
+		struct req *q = &g_array_index(r->reqs, struct req, i);
+
+		if (!q->sent)
+			break;
+		if (q->reply && q->reply < e && !q->answered)
+			return false;
+	}
+	return true;
+}
+
+static bool room_for(struct run *r, const void *arg)
+{
+	const struct x9p_rec_entry *e = arg;
+	struct fe_ring *ring = fe_ring(r->fe, e->ring);
+	uint32_t cons = fe_load(ring->intf, FE_OUT_CONS);
+	uint32_t prod = fe_load(ring->intf, FE_OUT_PROD);
+
+	return prod - cons + e->len <= ring->size;
+}
+
+static bool all_answered(struct run *r, const void *arg)
+{
+	for (guint i = 0; i < r->reqs->len; i++) {
+		struct req *q = &g_array_index(r->reqs, struct req, i);
+
+		if (q->sent && q->reply && !q->answered)
+			return false;
+	}
+	return true;
+}
+
+static void put_bytes(struct fe_ring *ring, uint32_t at, const uint8_t *p, uint32_t len)
+{
+	uint8_t *out = ring->data + ring->size;
+
+	for (uint32_t b = 0; b < len; b++)
+		out[(at + b) & (ring->size - 1)] = p[b];
+}
+
+static void send_request(struct run *r, struct req *q, int k)
+{
+	struct fe_ring *ring = fe_ring(r->fe, q->e->ring);
+	uint32_t prod = fe_load(ring->intf, FE_OUT_PROD);
+	uint32_t whole = le32(q->e->data);
+
+	q->frame = g_memdup2(q->e->data, q->e->len);
+	replay_rewrite(r->map, q->frame, q->e->len);
+	if (r->verbose) {
+		char *s = replay_show(q->frame, q->e->len, r->dialect);
+
+		fprintf(stderr, "  #%d ring %u: %s\n", k, q->e->ring, s);
+		g_free(s);
+	}
+	put_bytes(ring, prod, q->frame, q->e->len);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* A request the backend refused whole is published as it was seen. */
+	fe_store(ring->intf, FE_OUT_PROD, whole == q->e->len ? prod + q->e->len :
+					  prod + (q->e->f[1] - q->e->f[0]));
+	fe_kick(r->fe, q->e->ring);
+	q->sent = true;
+	r->last_sent = (unsigned)k;
+	if (whole == q->e->len && r->inflight[q->tag] < 0)
+		r->inflight[q->tag] = k;
+}
+
+/*
+ * A frontend that broke its reply consumer index did it before the request
+ * whose reply found it: when the recording's fault follows request entry
+ * i on its ring, the index is broken as far past the replay's producer as
+ * it was past the recording's.
+ */
+static void break_in_cons(struct run *r, guint i)
+{
+	const struct x9p_rec_entry *req = &g_array_index(r->t->entries, struct x9p_rec_entry, i);
+
+	for (guint j = i + 1; j < r->t->entries->len; j++) {
+		const struct x9p_rec_entry *e = &g_array_index(r->t->entries, struct x9p_rec_entry, j);
+		struct fe_ring *ring;
+
+		if (e->ring != req->ring)
+			continue;
+		if (e->type == X9P_REC_REPLY || e->type == X9P_REC_REQ)
+			return;
+		if (e->type != X9P_REC_FAULT || e->f[0] != X9P_REC_IDX_IN_CONS)
+			continue;
+		ring = fe_ring(r->fe, e->ring);
+		take_replies(r);
+		r->broken[e->ring] = true;
+		fe_store(ring->intf, FE_IN_CONS, fe_load(ring->intf, FE_IN_PROD) +
+						 (e->f[1] - r->rec_in_prod[e->ring]));
+		return;
+	}
+}
+
+/* The recording ends with the frontend breaking a ring: it must break it
+ * here too, and only its own device. */
+static void replay_fault(struct run *r, const struct x9p_rec_entry *e)
+{
+	struct fe_ring *ring = fe_ring(r->fe, e->ring);
+	char *err;
+
+	if (e->f[0] == X9P_REC_IDX_OUT_PROD) {
+		fe_store(ring->intf, FE_OUT_PROD, fe_load(ring->intf, FE_OUT_CONS) +
+				     (e->f[1] - fe_load(ring->intf, FE_OUT_CONS)));
+		fe_kick(r->fe, e->ring);
+	}
+	if (!sim_wait_be_state(r->s, "9pfs", r->domid, 0, 5) &&
+	    !sim_wait_be_state(r->s, "9pfs", r->domid, 0, 6)) {
+		diverge(r, g_strdup_printf("the recording ends in a fault (%.*s); the device did not "
+					   "close", (int)e->len, (const char *)e->data));
+		return;
+	}
+	err = sim_be_read(r->s, "9pfs", r->domid, 0, "error");
+	/* The texts name the same broken rule: compare up to the numbers. */
+	if (!err || strncmp(err, (const char *)e->data, MIN(e->len, 16u)) != 0)
+		diverge(r, g_strdup_printf("fault: recorded \"%.*s\", replayed \"%s\"", (int)e->len,
+					   (const char *)e->data, err ? err : "(none)"));
+	g_free(err);
+}
+
+static bool worker_alive(struct run *r, pid_t pid)
+{
+	return pid > 0 && kill(pid, 0) == 0 && sim_worker_pid(r->s, "dom5/9pfs/0") == pid;
+}
+
+/* ---- one recording ------------------------------------------------------ */
+
+static bool unpack_seed(const struct x9p_rec_trace *t, const char *dir, GError **err)
+{
+	for (guint i = 0; i < t->entries->len; i++) {
+		const struct x9p_rec_entry *e = &g_array_index(t->entries, struct x9p_rec_entry, i);
+		char *tar, *argv[] = { "tar", "--numeric-owner", "-xpf", NULL, "-C", (char *)dir, NULL };
+		int status;
+		bool ok;
+
+		if (e->type != X9P_REC_SEED)
+			continue;
+		tar = g_build_filename(dir, "..", "seed.tar", NULL);
+		if (!g_file_set_contents(tar, (const char *)e->data, e->len, err)) {
+			g_free(tar);
+			return false;
+		}
+		argv[3] = tar;
+		ok = g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+				  &status, err) && g_spawn_check_wait_status(status, err);
+		g_unlink(tar);
+		g_free(tar);
+		return ok;
+	}
+	return true;
+}
+
+static int replay_one(const char *path, unsigned *nreq)
+{
+	struct run r = { .name = path, .verbose = opt_verbose, .domid = 5 };
+	const struct x9p_rec_entry *w;
+	const struct x9p_rec_entry *ring0 = NULL;
+	GError *err = NULL;
+	char *top = NULL, *dir = NULL, *model = NULL;
+	struct sim_dev d = { .kind = "9pfs", .domid = 5, .devid = 0 };
+	struct fe_opts o = { .kind = FE_LINUX, .raw = true, .domid = 5, .devid = 0 };
+	char *extra[9] = { 0 };
+	unsigned nextra = 0;
+	pid_t worker;
+	guint first = 0;
+	bool faulted = false;
+	int status = 2;
+
+	memset(r.inflight, -1, sizeof(r.inflight));
+	r.t = x9p_rec_load(path, &err);
+	if (!r.t)
+		goto out;
+	while (first < r.t->entries->len &&
+	       g_array_index(r.t->entries, struct x9p_rec_entry, first).type == X9P_REC_SEED)
+		first++;
+	if (r.t->part != 0 || first >= r.t->entries->len ||
+	    g_array_index(r.t->entries, struct x9p_rec_entry, first).type != X9P_REC_WORKER) {
+		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "part %u of a rotated recording "
+			    "does not start at the session's beginning: it cannot be replayed",
+			    r.t->part);
+		goto out;
+	}
+	if (r.t->flags & X9P_REC_F_REDACTED) {
+		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "a redacted recording cannot be replayed (its data are gone)");
+		goto out;
+	}
+	w = &g_array_index(r.t->entries, struct x9p_rec_entry, first);
+	r.nrings = option(w, "rings", 1);
+	for (guint i = first + 1; i < r.t->entries->len; i++) {
+		const struct x9p_rec_entry *e = &g_array_index(r.t->entries, struct x9p_rec_entry, i);
+
+		if (e->type == X9P_REC_WORKER)
+			break;
+		if (e->type == X9P_REC_RING && e->ring == 0)
+			ring0 = e;
+		if (e->type == X9P_REC_RING)
+			r.rec_in_prod[e->ring] = e->f[2];
+	}
+	if (!ring0 || !r.nrings || r.nrings > 255 || !index_requests(&r, &err)) {
+		if (!err)
+			g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "no ring set-up recorded");
+		goto out;
+	}
+	top = g_dir_make_tmp("x9p-replay-XXXXXX", &err);
+	if (!top)
+		goto out;
+	dir = g_build_filename(top, "export", NULL);
+	g_mkdir(dir, 0755);
+	if (!unpack_seed(r.t, dir, &err))
+		goto out;
+	model = option_str(w, "model");
+	d.path = dir;
+	d.secmodel = model ? model : "none";
+	{
+		static const char *const keys[] = { "max-files", "max-space-mib", "auto-delete" };
+		static const char *const xs[] = { "max-files", "max-space", "auto-delete" };
+
+		for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++) {
+			unsigned v = option(w, keys[i], 0);
+
+			if (v) {
+				extra[nextra++] = g_strdup(xs[i]);
+				extra[nextra++] = g_strdup_printf("%u", v);
+			}
+		}
+		d.extra = (const char *const *)extra;
+	}
+	o.force_rings = (int)r.nrings;
+	o.max_order = ring0->f[0];
+	o.start_index = ring0->f[3];
+	r.map = replay_map_new();
+	r.fid_dir = g_hash_table_new(g_direct_hash, g_direct_equal);
+	r.dialect = P9_DIALECT_2000L;
+	r.s = sim_new();
+	if (!sim_backend_start(r.s, (const char *const[]){ NULL })) {
+		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "x9p-backend did not start");
+		goto out;
+	}
+	hv_domain_create(r.s->hv, 5, "replay");
+	sim_add_device(r.s, &d);
+	r.fe = sim_frontend_with(r.s, &o);
+	if (!r.fe || fe_ring(r.fe, 0)->order != ring0->f[0]) {
+		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "the replay's rings differ from "
+			    "the recording's (order %u)", ring0->f[0]);
+		goto out;
+	}
+	worker = sim_worker_pid(r.s, "dom5/9pfs/0");
+	for (guint i = first + 1; i < r.t->entries->len && !r.divergence; i++) {
+		const struct x9p_rec_entry *e = &g_array_index(r.t->entries, struct x9p_rec_entry, i);
+		int k = -1;
+
+		if (e->type == X9P_REC_WORKER || e->type == X9P_REC_END)
+			break;
+		if (e->type == X9P_REC_FAULT) {
+			replay_fault(&r, e);
+			faulted = true;
+			break;
+		}
+		if (e->type == X9P_REC_REPLY)
+			r.rec_in_prod[e->ring] = e->f[0] + e->len;
+		if (e->type != X9P_REC_REQ)
+			continue;
+		for (guint j = r.last_sent; j < r.reqs->len; j++)
+			if (g_array_index(r.reqs, struct req, j).e == e)
+				k = (int)j;
+		if (!wait_for(&r, before_answered, e) || !wait_for(&r, room_for, e)) {
+			if (!worker_alive(&r, worker))
+				diverge(&r, g_strdup("the worker died"));
+			diverge(&r, g_strdup_printf("request #%d: the replies before it did not "
+						    "come", k));
+			break;
+		}
+		break_in_cons(&r, i);
+		send_request(&r, &g_array_index(r.reqs, struct req, k), k);
+		(*nreq)++;
+	}
+	if (!r.divergence && !faulted && !wait_for(&r, all_answered, NULL))
+		diverge(&r, g_strdup("requests still unanswered at the end"));
+	/* After a fault the monitor ends the worker: that is no crash. */
+	if (!faulted && !worker_alive(&r, worker) && !r.divergence)
+		diverge(&r, g_strdup("the worker died"));
+	if (r.divergence && !sim_backend_alive(r.s)) {
+		char *w2 = g_strdup_printf("%s (and x9p-backend died)", r.divergence);
+
+		g_free(r.divergence);
+		r.divergence = w2;
+	}
+	status = r.divergence ? 1 : 0;
+	if (r.divergence)
+		fprintf(stderr, "%s: DIVERGED after %u requests: %s\n", path, r.last_sent + 1,
+			r.divergence);
+	else
+		printf("%s: %u requests matched\n", path, r.reqs->len);
+out:
+	if (err) {
+		fprintf(stderr, "%s: %s\n", path, err->message);
+		g_error_free(err);
+	}
+	if (r.fe)
+		fe_free(r.fe);
+	if (r.s) {
+		if (sim_backend_alive(r.s))
+			sim_backend_stop(r.s, SIGKILL);
+		sim_free(r.s);
+	}
+	if (top) {
+		char *argv[] = { "rm", "-rf", top, NULL };
+
+		g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+	}
+	for (unsigned i = 0; i < nextra; i++)
+		g_free(extra[i]);
+	if (r.reqs)
+		for (guint i = 0; i < r.reqs->len; i++)
+			g_free(g_array_index(r.reqs, struct req, i).frame);
+	if (r.reqs)
+		g_array_unref(r.reqs);
+	if (r.fid_dir)
+		g_hash_table_unref(r.fid_dir);
+	replay_map_free(r.map);
+	x9p_rec_trace_free(r.t);
+	g_free(r.divergence);
+	g_free(model);
+	g_free(dir);
+	g_free(top);
+	return status;
+}
+
+/* ---- --dump and --seed ---------------------------------------------------- */
+
+static int dump(const char *path)
+{
+	GError *err = NULL;
+	struct x9p_rec_trace *t = x9p_rec_load(path, &err);
+	enum p9_dialect d = P9_DIALECT_2000L;
+	uint64_t t0 = 0;
+
+	if (!t) {
+		fprintf(stderr, "%s\n", err->message);
+		g_error_free(err);
+		return 2;
+	}
+	printf("# %s: format %u, part %u%s\n", path, t->version, t->part,
+	       t->flags & X9P_REC_F_REDACTED ? ", redacted" : "");
+	for (guint i = 0; i < t->entries->len; i++) {
+		const struct x9p_rec_entry *e = &g_array_index(t->entries, struct x9p_rec_entry, i);
+		char *s = NULL;
+
+		if (!t0)
+			t0 = e->t_ns;
+		if (e->type == X9P_REC_REQ || e->type == X9P_REC_REPLY) {
+			if (e->type == X9P_REC_REPLY)
+				for (guint j = 0; j < 1 && e->len > P9_HDR_SIZE &&
+				     e->data[4] == P9_RVERSION; j++) {
+					struct p9_msg m;
+
+					if (p9_decode(e->data, e->len, d, &m) == 0)
+						p9_dialect_parse(m.u.version.version, &d);
+				}
+			s = replay_show(e->data, e->len, d);
+		} else if (e->type == X9P_REC_WORKER || e->type == X9P_REC_FAULT) {
+			s = g_strdelimit(g_strndup((const char *)e->data, e->len), "\n", ' ');
+		} else if (e->type == X9P_REC_SEED) {
+			s = g_strdup_printf("%u bytes of tar", e->len);
+		}
+		printf("%10.6f %-6s ring %u", (double)(e->t_ns - t0) / 1e9, x9p_rec_type_name(e->type),
+		       e->ring);
+		for (unsigned f = 0; f < x9p_rec_nfixed(e->type); f++)
+			printf(" %u", e->f[f]);
+		printf("%s%s\n", s ? ": " : "", s ? s : "");
+		g_free(s);
+	}
+	x9p_rec_trace_free(t);
+	return 0;
+}
+
+static int seed(const char *dir, const char *path)
+{
+	GError *err = NULL;
+	char *tar = NULL, *rec = NULL, *tmp = g_strdup_printf("%s.seed.tar", path);
+	gsize tlen, rlen;
+	char *argv[] = { "tar", "--numeric-owner", "-cf", tmp, "-C", (char *)dir, ".", NULL };
+	uint8_t head[X9P_REC_HEAD] = { 0 };
+	uint32_t len;
+	int status;
+	GByteArray *a;
+	bool ok;
+
+	ok = g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status,
+			  &err) && g_spawn_check_wait_status(status, &err) &&
+	     g_file_get_contents(tmp, &tar, &tlen, &err) &&
+	     g_file_get_contents(path, &rec, &rlen, &err);
+	g_unlink(tmp);
+	if (ok && (rlen < X9P_REC_HDR || memcmp(rec, X9P_REC_MAGIC, 8) != 0)) {
+		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a recording", path);
+		ok = false;
+	}
+	if (ok) {
+		/* Right after the file header: the export as the recording began. */
+		a = g_byte_array_new();
+		g_byte_array_append(a, (const guint8 *)rec, X9P_REC_HDR);
+		len = X9P_REC_HEAD + (uint32_t)tlen;
+		for (int i = 0; i < 4; i++)
+			head[i] = (uint8_t)(len >> (8 * i));
+		head[4] = X9P_REC_SEED;
+		g_byte_array_append(a, head, sizeof(head));
+		g_byte_array_append(a, (const guint8 *)tar, (guint)tlen);
+		g_byte_array_append(a, (const guint8 *)rec + X9P_REC_HDR,
+				    (guint)(rlen - X9P_REC_HDR));
+		ok = g_file_set_contents(path, (const char *)a->data, a->len, &err);
+		g_byte_array_unref(a);
+	}
+	if (!ok) {
+		fprintf(stderr, "--seed: %s\n", err->message);
+		g_error_free(err);
+	}
+	g_free(tar);
+	g_free(rec);
+	g_free(tmp);
+	return ok ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+	GOptionContext *ctx = g_option_context_new("RECORDING... - replay x9p recordings");
+	GError *err = NULL;
+	unsigned nreq = 0, failed = 0, unusable = 0;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc < 2) {
+		fprintf(stderr, "x9p-replay: %s (see --help)\n", err ? err->message :
+			"no recording given");
+		return 2;
+	}
+	g_option_context_free(ctx);
+	if (opt_dump)
+		return dump(argv[1]);
+	if (opt_seed)
+		return seed(opt_seed, argv[1]);
+	for (int i = 1; i < argc; i++) {
+		int rc = replay_one(argv[i], &nreq);
+
+		failed += rc == 1;
+		unusable += rc == 2;
+	}
+	if (failed || unusable)
+		printf("replay: %d traces, %u requests, %u diverged, %u unusable\n", argc - 1, nreq,
+		       failed, unusable);
+	else
+		printf("replay: %d traces, %u requests, all matched\n", argc - 1, nreq);
+	return failed ? 1 : unusable ? 2 : 0;
+}
