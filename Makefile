@@ -80,7 +80,7 @@ BINS := $(B)/x9p-backend $(B)/x9p-worker $(if $(wildcard helper/main.c),$(B)/x9p
 # The worker of test builds, with self-attacks compiled in (worker/attack.h).
 WORKER_ATTACK := $(B)/tests/x9p-worker-attack
 
-.PHONY: all deps check check-posix check-xen check-build fuzz run bench install clean FORCE
+.PHONY: all deps check check-posix check-xen check-replay check-build fuzz run bench install clean FORCE
 .DEFAULT_GOAL := all
 
 all: deps
@@ -258,6 +258,12 @@ check-posix: deps
 check-xen: deps
 	@$(MAKE) --no-print-directory build-all
 	@X9P_BUILD=$(B) prove --exec "$(CURDIR)/tests/tap-exec" tests/xen/test-xen-system.sh
+
+# Just the replay of the recorded corpus (tests/replay/, docs/trace-format.md;
+# also part of `make check`).
+check-replay: deps
+	@$(MAKE) --no-print-directory build-all
+	@X9P_BUILD=$(B) sh tests/replay/test-replay.sh
 
 # The fuzzers alone, for longer than make check gives them (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 600

@@ -23,6 +23,11 @@
  * exactly once; a g_critical from the engine (second reply, handler
  * without reply) is fatal.
  *
+ * With X9P_FUZZ_CORPUS naming a directory of recordings (x9p-backend
+ * --record; tests/replay/corpus, unpacked by test-fuzz.sh), a quarter of
+ * the batches replay a real client's requests, from a session's start or
+ * from anywhere in it, some of them damaged.
+ *
  *   fuzz-engine [--seconds N] [--seed S] [--batches N]
  *
  * Prints TAP (one result) and, on failure, the seed and batch to replay.
@@ -41,6 +46,7 @@
 #include "9p/p9.h"
 #include "core/server.h"
 #include "fs/synth.h"
+#include "record/record-read.h"
 #include "split-fill.h"
 
 /* ---- deterministic randomness ------------------------------------------ */
@@ -606,6 +612,74 @@ static void send_setup(struct batch *b)
 	}
 }
 
+/* The requests of the corpus's recordings, each recording's in order. */
+static GPtrArray *corpus;        /* GPtrArray of GBytes, per recording */
+
+static void load_corpus(void)
+{
+	const char *dir = g_getenv("X9P_FUZZ_CORPUS"), *name;
+	GDir *d = dir && *dir ? g_dir_open(dir, 0, NULL) : NULL;
+
+	corpus = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+	while (d && (name = g_dir_read_name(d))) {
+		char *path = g_build_filename(dir, name, NULL);
+		struct x9p_rec_trace *t = g_str_has_suffix(name, ".x9prec") ?
+					  x9p_rec_load(path, NULL) : NULL;
+		GPtrArray *reqs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+
+		for (guint i = 0; t && i < t->entries->len; i++) {
+			const struct x9p_rec_entry *e = &g_array_index(t->entries, struct x9p_rec_entry, i);
+
+			if (e->type == X9P_REC_REQ && e->len >= P9_HDR_SIZE)
+				g_ptr_array_add(reqs, g_bytes_new(e->data, e->len));
+		}
+		if (reqs->len)
+			g_ptr_array_add(corpus, reqs);
+		else
+			g_ptr_array_unref(reqs);
+		x9p_rec_trace_free(t);
+		g_free(path);
+	}
+	if (d)
+		g_dir_close(d);
+}
+
+/* A stretch of a recorded session, a few requests damaged. */
+static void send_recorded(struct batch *b, unsigned nmsg)
+{
+	GPtrArray *reqs = g_ptr_array_index(corpus, below(corpus->len));
+	guint from = chance(50) ? 0 : below(reqs->len);
+
+	for (guint i = from; i < reqs->len && i < from + nmsg; i++) {
+		GBytes *req = g_ptr_array_index(reqs, i);
+		gsize len;
+		const uint8_t *f = g_bytes_get_data(req, &len);
+		uint8_t *copy = g_malloc(len + 64);
+
+		memcpy(copy, f, len);
+		if (chance(5))
+			len = mutate(copy, len, len + 64);
+		if (len >= P9_HDR_SIZE && copy[4] == P9_TVERSION &&
+		    p9_frame_size(copy) == len) {
+			struct p9_msg m;
+
+			/* As send_msg: replies are checked in the asked dialect. */
+			if (p9_decode(copy, len, b->dialect, &m) == 0) {
+				b->dialect = asked_dialect(&m, b->dialect);
+				submit_frame(b, copy, len);
+				g_mutex_lock(&b->cap->m);
+				b->cap->dialect = b->dialect;
+				g_mutex_unlock(&b->cap->m);
+				g_free(copy);
+				continue;
+			}
+		}
+		if (len >= P9_HDR_SIZE)
+			submit_frame(b, copy, len);
+		g_free(copy);
+	}
+}
+
 static bool run_batch(unsigned nmsg, char *why, size_t whylen)
 {
 	static const uint32_t msizes[] = { 4096, 8192, 65536, 1u << 20 };
@@ -635,8 +709,12 @@ static bool run_batch(unsigned nmsg, char *why, size_t whylen)
 	b->s = x9p_session_new(srv, chance(50) ? &fill_ops : &plain_ops, cap,
 			       msizes[below(G_N_ELEMENTS(msizes))], "fuzz");
 
-	/* Mostly a proper start; sometimes none at all. */
-	if (chance(95)) {
+	if (corpus->len && chance(25)) {
+		/* A real client's session: it brings its own Tversion. */
+		send_recorded(b, nmsg);
+		nmsg = 0;
+	} else if (chance(95)) {
+		/* Mostly a proper start; sometimes none at all. */
 		memset(&m, 0, sizeof(m));
 		m.type = P9_TVERSION;
 		m.u.version.version = p9_str_c(chance(60) ? "9P2000.L" : chance(70) ? "9P2000.u" : "9P2000");
@@ -743,6 +821,7 @@ int main(int argc, char **argv)
 		   &seed);
 	g_log_set_writer_func(quiet_writer, NULL, NULL);
 	memset(longname, 'n', sizeof(longname));
+	load_corpus();
 	for (size_t k = 0; k < sizeof(payload); k++)
 		payload[k] = (uint8_t)k;
 
@@ -757,7 +836,7 @@ int main(int argc, char **argv)
 		}
 		msgs += (unsigned long)per_batch;
 	}
-	printf("ok 1 - engine fuzz: %d batches, about %lu messages, every reply well-formed and accounted for\n",
-	       i - first, msgs);
+	printf("ok 1 - engine fuzz: %d batches, about %lu messages (%u recorded sessions among the "
+	       "seeds), every reply well-formed and accounted for\n", i - first, msgs, corpus->len);
 	return 0;
 }

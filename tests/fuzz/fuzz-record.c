@@ -5,7 +5,8 @@
  * the last record); the reader on mutated recordings (an error or entries
  * inside the file, never more); redaction of frames a guest sent (the
  * frame keeps its size and, if it decoded, decodes again as the same
- * message).
+ * message).  With X9P_FUZZ_CORPUS (test-fuzz.sh), the mutated recordings
+ * are often real ones.
  */
 #include <sys/mman.h>
 
@@ -121,6 +122,27 @@ static void writer_round(GRand *r)
 	(void)last_at;
 }
 
+static GPtrArray *corpus;        /* GBytes of real recordings' first bytes */
+
+static void load_corpus(void)
+{
+	const char *dir = g_getenv("X9P_FUZZ_CORPUS"), *name;
+	GDir *d = dir && *dir ? g_dir_open(dir, 0, NULL) : NULL;
+
+	corpus = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	while (d && (name = g_dir_read_name(d))) {
+		char *path = g_build_filename(dir, name, NULL), *text = NULL;
+		gsize len;
+
+		if (g_file_get_contents(path, &text, &len, NULL))
+			g_ptr_array_add(corpus, g_bytes_new(text, MIN(len, (gsize)8192)));
+		g_free(text);
+		g_free(path);
+	}
+	if (d)
+		g_dir_close(d);
+}
+
 /* A recording's bytes, mutated: the reader stays inside them. */
 static void reader_round(GRand *r)
 {
@@ -128,6 +150,15 @@ static void reader_round(GRand *r)
 	int len = X9P_REC_HDR;
 
 	memset(buf, 0, sizeof(buf));
+	if (corpus->len && g_rand_boolean(r)) {
+		gsize n;
+		const void *p = g_bytes_get_data(g_ptr_array_index(corpus,
+						 g_rand_int_range(r, 0, (gint32)corpus->len)), &n);
+
+		memcpy(buf, p, n);
+		len = (int)n;
+		goto mutate;
+	}
 	memcpy(buf, X9P_REC_MAGIC, 8);
 	buf[8] = X9P_REC_VERSION;
 	while (len < 6000) {
@@ -140,6 +171,7 @@ static void reader_round(GRand *r)
 			buf[len + i] = (uint8_t)g_rand_int(r);
 		len += (int)rl;
 	}
+mutate:
 	for (int m = g_rand_int_range(r, 0, 4); m > 0; m--)
 		fuzz_mutate_basic(r, g_rand_int_range(r, 0, FUZZ_BASIC_MUTATIONS), buf, &len,
 				  sizeof(buf), 0);
@@ -279,6 +311,7 @@ int main(int argc, char **argv)
 		   NULL, &seconds, &seed);
 	g_log_set_writer_func(g_log_writer_default, NULL, NULL);
 	r = g_rand_new_with_seed((guint32)seed);
+	load_corpus();
 	end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
 	while (!failure[0] && g_get_monotonic_time() < end) {
 		int which = g_rand_int_range(r, 0, 20);
@@ -295,6 +328,7 @@ int main(int argc, char **argv)
 		}
 	}
 	g_rand_free(r);
+	g_ptr_array_unref(corpus);
 	if (failure[0])
 		return fuzz_failed("fuzz-record", seed, "");
 	printf("ok 1 - %u recordings written and read back, %u mutated ones read, %u frames "

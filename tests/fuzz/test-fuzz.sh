@@ -12,6 +12,14 @@ secs=${X9P_FUZZ_SECONDS:-20}
 # Leaks are reports too; a sanitizer report ends the run with a failure.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+# The replay corpus's recordings seed fuzz-engine and fuzz-record.
+if ls tests/replay/corpus/*.x9prec.xz >/dev/null 2>&1; then
+	rm -rf "$B/fuzz/corpus" && mkdir -p "$B/fuzz/corpus"
+	for z in tests/replay/corpus/*.x9prec.xz; do
+		xz -dc "$z" >"$B/fuzz/corpus/$(basename "$z" .xz)"
+	done
+	export X9P_FUZZ_CORPUS=$B/fuzz/corpus
+fi
 fuzzers=$(find "$B/fuzz" -maxdepth 1 -type f -perm -u+x -name 'fuzz-*' 2>/dev/null | sort)
 [ -n "$fuzzers" ] || { echo "1..1"; echo "not ok 1 - no fuzzers in $B/fuzz (make build-all)"; exit 1; }
 n=0 failed=0

@@ -211,33 +211,65 @@ out:
 	return why;
 }
 
+static gint stat_by_name(gconstpointer pa, gconstpointer pb)
+{
+	const struct p9_stat *a = pa, *b = pb;
+	int c = memcmp(a->name.s, b->name.s, MIN(a->name.len, b->name.len));
+
+	return c ? c : (int)a->name.len - (int)b->name.len;
+}
+
+static GArray *ustats(const uint8_t *data, uint32_t n)
+{
+	GArray *a = g_array_new(FALSE, FALSE, sizeof(struct p9_stat));
+	struct p9_rd rd;
+
+	p9_rd_init(&rd, data, n);
+	while (p9_rd_left(&rd)) {
+		struct p9_stat st = p9_getstat(&rd, P9_DIALECT_2000U);
+
+		if (rd.err) {
+			g_array_unref(a);
+			return NULL;
+		}
+		g_array_append_val(a, st);
+	}
+	return a;
+}
+
+/* A 9P2000.u directory read: the same stat records in any order, as
+ * cmp_dirents. */
 static char *cmp_ustats(struct replay_map *m, const uint8_t *da, uint32_t na,
 			const uint8_t *db, uint32_t nb)
 {
-	struct p9_rd ra, rb;
+	GArray *a = ustats(da, na), *b = ustats(db, nb);
+	char *why = NULL;
 
-	p9_rd_init(&ra, da, na);
-	p9_rd_init(&rb, db, nb);
-	for (unsigned i = 0;; i++) {
-		struct p9_stat a, b;
-		char *why;
-
-		if (!p9_rd_left(&ra) || !p9_rd_left(&rb))
-			return p9_rd_left(&ra) || p9_rd_left(&rb) ?
-			       g_strdup_printf("stat %u: one listing ends, the other has more", i) :
-			       NULL;
-		a = p9_getstat(&ra, P9_DIALECT_2000U);
-		b = p9_getstat(&rb, P9_DIALECT_2000U);
-		if (ra.err || rb.err)
-			return g_strdup_printf("stat %u: malformed", i);
-		why = cmp_stat(m, &a, &b);
+	if (!a || !b)
+		why = g_strdup("a stat record does not parse");
+	else if (a->len != b->len)
+		why = g_strdup_printf("%u stat records recorded, %u replayed", a->len, b->len);
+	if (!why) {
+		g_array_sort(a, stat_by_name);
+		g_array_sort(b, stat_by_name);
+	}
+	for (guint i = 0; !why && i < a->len; i++) {
+		why = cmp_stat(m, &g_array_index(a, struct p9_stat, i),
+			       &g_array_index(b, struct p9_stat, i));
 		if (why) {
-			char *w = g_strdup_printf("stat %u: %s", i, why);
+			const struct p9_stat *st = &g_array_index(a, struct p9_stat, i);
+			char *w = g_strdup_printf("stat of %.*s: %s", (int)st->name.len, st->name.s,
+						  why);
 
 			g_free(why);
-			return w;
+			why = w;
 		}
 	}
+	if (a)
+		g_array_unref(a);
+	if (b)
+		g_array_unref(b);
+	return why;
 }
 
 char *replay_compare(struct replay_map *m, const uint8_t *req, size_t reqlen,

@@ -8,6 +8,9 @@
 #   sh tests/replay/record-corpus.sh           the host's part: runs
 #       tests/xen/test-xen-system.sh with this file as dom0's scenario,
 #       then compresses build/xen-logs/rec/*.x9prec into the corpus
+#   X9P_CORPUS_GUESTS  the guests: r61 (Debian's 6.1, the tier's own) and
+#       r612 (Debian's 6.12 from bookworm-backports, fetched as the VM
+#       tier does); default "r61 r612"
 #   (in dom0, as /x9ptest/scenario.sh)         the recording
 #
 # In dom0: x9p-backend --record, and per workload one new device on a new
@@ -104,17 +107,40 @@ dom0_main() {
 	. /x9ptest/config.sh
 	. /x9ptest/dom0-lib.sh
 	. /x9ptest/dom0-backends.sh
-	local w
-	plan $((2 + $(echo $WL | wc -w)))
+	local w g guests
+	guests=$(cat /x9ptest/corpus-guests)
+	plan $((1 + $(echo $guests | wc -w) * (1 + $(echo $WL | wc -w))))
 	run_test "x9p-backend --record $REC" start_recording
-	run_test "guest r61 boots" guest r61
-	for w in $WL; do run_test "record r61 $w" record r61 "$w"; done
-	domu_destroy r61
+	for g in $guests; do
+		# r61: the tier's own kernel and initramfs; others from the test disk.
+		[ "$g" = r61 ] || { DOMU_KERNEL=/x9ptest/$g/vmlinuz DOMU_INITRD=/x9ptest/$g/initrd.gz; }
+		run_test "guest $g boots" guest $g
+		for w in $WL; do run_test "record $g $w" record $g "$w"; done
+		domu_destroy $g
+	done
 	"$(x9p_init)" stop
 	ls -l "$OUT/rec"
 }
 
 # ============================================================ host
+# domu612 TOP B: B/r612/{vmlinuz,initrd.gz}, Debian's 6.12 as a PV domU with
+# the same /init, programs and workloads as the tier's 6.1 one
+domu612() {
+	local top=$1 b=$2 x=$1/tests/xen k rel r cache
+	k=$b/vm/kernel-6.12
+	X9P_VM_CACHE=$b/vm X9P_FETCH_MODULES="9pnet_xen 9p" sh "$top/tests/vm/fetch-kernels.sh" 6.12 ||
+		return 1
+	cache=$(sh "$x/build-images.sh" 2>/dev/null | tail -n 1)
+	rel=$(cat "$k/release") r=$b/root-6.12
+	rm -rf "$r" "$b/r612" && mkdir -p "$r/lib/modules/$rel/kernel" "$r/bin" "$b/r612"
+	cp "$k"/modules/*.ko "$r/lib/modules/$rel/kernel/" && depmod -b "$r" "$rel" || return 1
+	cp "$cache/rootfs/bin/busybox" "$r/bin/" || return 1
+	sh "$x/mkinitramfs.sh" -o "$b/r612/initrd.gz" -r "$r" -k "$rel" -i "$x/domu-init.sh" \
+		-m 9pnet_xen -m 9p -p "$top/build/tests/progs" -f "$x/domu-tool.sh=bin/xt" \
+		-f "$x/domu-posixdiff.sh=bin/domu-posixdiff.sh" -f "$top/tests/replay/corpus-guest.sh=bin/rec-wl" \
+		-f "$b/src.tar.gz=root/src.tar.gz" && cp "$k/vmlinuz" "$b/r612/vmlinuz"
+}
+
 host_main() {
 	local here top b corpus n
 	here=$(cd "$(dirname "$0")" && pwd)
@@ -125,9 +151,16 @@ host_main() {
 	make -C "$top" -j2 build-all >/dev/null || exit 1
 	rm -rf "$b" && mkdir -p "$b" "$corpus"
 	git -C "$top" archive --format=tar.gz -o "$b/src.tar.gz" HEAD || exit 1
-	X9P_XEN_SCENARIO=$here/record-corpus.sh \
+	guests=${X9P_CORPUS_GUESTS:-r61 r612}
+	echo "$guests" >"$b/corpus-guests"
+	stage="$b/corpus-guests=corpus-guests"
+	case " $guests " in *" r612 "*)
+		domu612 "$top" "$b" || exit 1
+		stage="$stage $b/r612=r612" ;;
+	esac
+	X9P_XEN_SCENARIO=$here/record-corpus.sh X9P_XEN_STAGE_FILES=$stage \
 		X9P_XEN_DOMU_FILES="$here/corpus-guest.sh=bin/rec-wl $b/src.tar.gz=root/src.tar.gz" \
-		X9P_XEN_DISK_MIB=600 X9P_XEN_TIMEOUT=${X9P_XEN_TIMEOUT:-2400} \
+		X9P_XEN_DISK_MIB=600 X9P_XEN_TIMEOUT=${X9P_XEN_TIMEOUT:-3000} \
 		sh "$top/tests/xen/test-xen-system.sh" | tee "$b/tier.log"
 	rec=$top/build/xen-logs/rec
 	[ -f "$rec/MANIFEST" ] || { echo "record-corpus.sh: no recordings came back" >&2; exit 1; }
@@ -139,8 +172,12 @@ host_main() {
 	done
 	# The hostile frontends: the simulated one, on the real daemon.
 	X9P_BUILD=$top/build X9P_HOSTILE_CORPUS=$corpus \
-		"$top/build/tests/xen-sim/test-xen-record" -p /xen/record/hostile-corpus || exit 1
-	cp "$rec/MANIFEST" "$corpus/MANIFEST.xen"
+		"$top/build/tests/xen-sim/test-xen-record" -p /xen/record/hostile-corpus \
+		-p /xen/record/unknown-fids || exit 1
+	# One line per recording: those of other guests stay.
+	touch "$corpus/MANIFEST.xen"
+	awk 'NR == FNR { new[$1] = 1; next } !($1 in new)' "$rec/MANIFEST" "$corpus/MANIFEST.xen" |
+		cat - "$rec/MANIFEST" | sort >"$b/MANIFEST" && cp "$b/MANIFEST" "$corpus/MANIFEST.xen"
 	ls -l "$corpus"
 }
 

@@ -309,31 +309,50 @@ static bool wait_for(struct run *r, bool (*done)(struct run *, const void *), co
 	gint64 idle_since = g_get_monotonic_time();
 
 	while (!done(r, arg)) {
+		gint64 now;
+
 		if (r->divergence)
 			return false;
 		if (take_replies(r)) {
 			idle_since = g_get_monotonic_time();
 			continue;
 		}
+		/* A reply takes the backend some tens of microseconds: look
+		 * again at once for a while before sleeping on the events. */
+		now = g_get_monotonic_time();
+		if (now - idle_since < 2000) {
+			g_thread_yield();
+			continue;
+		}
 		for (unsigned i = 0; i < r->nrings; i++)
-			fe_wait_event(r->fe, i, 5);
+			fe_wait_event(r->fe, i, 1);
 		if (g_get_monotonic_time() - idle_since > WAIT_MS * G_TIME_SPAN_MILLISECOND)
 			return false;
 	}
 	return true;
 }
 
-/* Every request whose recorded reply came before request k has its replayed one. */
+/*
+ * Request k may go: every request whose recorded reply came before k was
+ * sent has its replayed one (the recorded window), and so has every one
+ * in flight with k whose recorded reply came before k's, for the server
+ * to see them in the order it saw them (a Tgetattr of a directory in
+ * flight with a Tmkdir in it would otherwise find either link count).
+ * A Tflush waits for nothing it may be there to cut short.
+ */
 static bool before_answered(struct run *r, const void *arg)
 {
-	const struct x9p_rec_entry *e = arg;
+	const struct req *k = arg;
+	bool flush = k->e->data[4] == P9_TFLUSH;
 
 	for (guint i = 0; i < r->reqs->len; i++) {
 		struct req *q = &g_array_index(r->reqs, struct req, i);
 
 		if (!q->sent)
 			break;
-		if (q->reply && q->reply < e && !q->answered)
+		if (!q->reply || q->answered)
+			continue;
+		if (q->reply < k->e || (!flush && k->reply && q->reply < k->reply))
 			return false;
 	}
 	return true;
@@ -449,9 +468,34 @@ static void replay_fault(struct run *r, const struct x9p_rec_entry *e)
 	g_free(err);
 }
 
+/* The device's worker still the one it was; a build without workers
+ * (pid 0) serves the rings in the daemon itself. */
 static bool worker_alive(struct run *r, pid_t pid)
 {
-	return pid > 0 && kill(pid, 0) == 0 && sim_worker_pid(r->s, "dom5/9pfs/0") == pid;
+	if (pid <= 0)
+		return sim_backend_alive(r->s);
+	return kill(pid, 0) == 0 && sim_worker_pid(r->s, "dom5/9pfs/0") == pid;
+}
+
+/* The first request sent whose recorded reply has not come back. */
+static char *missing_reply(struct run *r)
+{
+	for (guint i = 0; i < r->reqs->len; i++) {
+		struct req *q = &g_array_index(r->reqs, struct req, i);
+
+		if (q->sent && q->reply && !q->answered) {
+			char *s = replay_show(q->frame, q->e->len, r->dialect);
+			char *why = g_strdup_printf("no reply to request #%u (%s)", i, s);
+
+			if (!r->divergence) {
+				fprintf(stderr, "%s: %s\n", r->name, why);
+				show_context(r, (int)i);
+			}
+			g_free(s);
+			return why;
+		}
+	}
+	return g_strdup("no reply came");
 }
 
 /* ---- one recording ------------------------------------------------------ */
@@ -595,23 +639,30 @@ static int replay_one(const char *path, unsigned *nreq)
 		for (guint j = r.last_sent; j < r.reqs->len; j++)
 			if (g_array_index(r.reqs, struct req, j).e == e)
 				k = (int)j;
-		if (!wait_for(&r, before_answered, e) || !wait_for(&r, room_for, e)) {
-			if (!worker_alive(&r, worker))
-				diverge(&r, g_strdup("the worker died"));
-			diverge(&r, g_strdup_printf("request #%d: the replies before it did not "
-						    "come", k));
+		if (!wait_for(&r, before_answered, &g_array_index(r.reqs, struct req, k)) ||
+		    !wait_for(&r, room_for, e)) {
+			char *why = missing_reply(&r);
+
+			diverge(&r, g_strdup_printf("%s%s", why, worker_alive(&r, worker) ? "" :
+						    worker ? "; the worker died" : "; x9p-backend died"));
+			g_free(why);
 			break;
 		}
 		break_in_cons(&r, i);
 		send_request(&r, &g_array_index(r.reqs, struct req, k), k);
 		(*nreq)++;
 	}
-	if (!r.divergence && !faulted && !wait_for(&r, all_answered, NULL))
-		diverge(&r, g_strdup("requests still unanswered at the end"));
+	if (!r.divergence && !faulted && !wait_for(&r, all_answered, NULL)) {
+		char *why = missing_reply(&r);
+
+		diverge(&r, g_strdup_printf("%s%s", why, worker_alive(&r, worker) ? "" :
+					    worker ? "; the worker died" : "; x9p-backend died"));
+		g_free(why);
+	}
 	/* After a fault the monitor ends the worker: that is no crash. */
 	if (!faulted && !worker_alive(&r, worker) && !r.divergence)
 		diverge(&r, g_strdup("the worker died"));
-	if (r.divergence && !sim_backend_alive(r.s)) {
+	if (r.divergence && !sim_backend_alive(r.s) && !strstr(r.divergence, "x9p-backend died")) {
 		char *w2 = g_strdup_printf("%s (and x9p-backend died)", r.divergence);
 
 		g_free(r.divergence);

@@ -25,7 +25,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${X9P_VM_CACHE:-$top/build/vm-cache}
 # The kernel's 9p client over virtio and over a virtconsole (trans=fd).  Their
 # dependencies come from modules.dep, so the load order is the kernel's own.
-want_modules="virtio_pci virtio_console 9pnet_virtio 9pnet_fd 9p"
+# X9P_FETCH_MODULES: others (with X9P_VM_CACHE: a cache of their own).
+want_modules=${X9P_FETCH_MODULES:-virtio_pci virtio_console 9pnet_virtio 9pnet_fd 9p}
 
 say() { echo "fetch-kernels: $*" >&2; }
 die() { say "$*"; exit 1; }

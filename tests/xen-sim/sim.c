@@ -62,6 +62,20 @@ pid_t sim_worker_pid(struct sim *s, const char *label)
 	return p;
 }
 
+/* Whether `prog --help` names option opt. */
+static bool knows_option(const char *prog, const char *opt)
+{
+	char *argv[] = { (char *)prog, (char *)"--help", NULL }, *out = NULL;
+	bool yes;
+
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+			  NULL, NULL))
+		return true;
+	yes = strstr(out, opt) != NULL;
+	g_free(out);
+	return yes;
+}
+
 bool sim_backend_start(struct sim *s, const char *const *extra)
 {
 	char *prog = g_build_filename(build_dir(), "x9p-backend", NULL);
@@ -88,8 +102,10 @@ bool sim_backend_start(struct sim *s, const char *const *extra)
 	g_ptr_array_add(args, g_strdup_printf("--ready-fd=%d", pfd[1]));
 	g_ptr_array_add(args, g_strdup_printf("--log-level=%s",
 					      g_getenv("X9P_TEST_LOG") ? g_getenv("X9P_TEST_LOG") : "warning"));
-	/* Before the extra arguments, which may name another. */
-	g_ptr_array_add(args, g_strdup_printf("--xen-state-dir=%s", s->state_dir));
+	/* Before the extra arguments, which may name another.  Builds from
+	 * before session journals (x9p-replay runs those too) lack it. */
+	if (knows_option(prog, "--xen-state-dir"))
+		g_ptr_array_add(args, g_strdup_printf("--xen-state-dir=%s", s->state_dir));
 	for (; extra && *extra; extra++)
 		g_ptr_array_add(args, g_strdup(*extra));
 	g_ptr_array_add(args, NULL);

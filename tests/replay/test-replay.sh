@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make check-replay (and make check): replays the corpus of recordings
+# (tests/replay/corpus/, docs/trace-format.md) against this build, then
+# shows that a replay can fail: the test worker that flips one field of
+# every Rgetattr (attack 14) must be told.  The last line is x9p-replay's
+# total: "replay: N traces, M requests, all matched".
+set -u
+B=${X9P_BUILD:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+replay=$B/tests/replay/x9p-replay
+echo "1..2"
+[ -x "$replay" ] || { echo "not ok 1 - no $replay (make build-all)"; echo "not ok 2 - # SKIP no replay"; exit 1; }
+set -- "$here"/corpus/*.x9prec.xz
+[ -f "$1" ] || { echo "not ok 1 - no recordings in $here/corpus"; echo "not ok 2 - # SKIP no corpus"; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/x9p-corpus-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+for z; do xz -dc "$z" >"$tmp/$(basename "$z" .xz)"; done
+t0=$(date +%s)
+"$replay" "$tmp"/*.x9prec >"$tmp/out" 2>"$tmp/err"
+rc=$?
+total=$(tail -n 1 "$tmp/out")
+if [ "$rc" -eq 0 ]; then
+	echo "ok 1 - $total ($(($(date +%s) - t0)) s)"
+else
+	echo "not ok 1 - $total"
+	sed 's/^/#   /' "$tmp/err" | head -n 40
+fi
+# One recording with an Rgetattr, replayed against the perturbing worker.
+one=
+for f in "$tmp"/*.x9prec; do
+	"$replay" --dump "$f" 2>/dev/null | grep -q Rgetattr && { one=$f; break; }
+done
+X9P_WORKER=$B/tests/x9p-worker-attack X9P_WORKER_ATTACK=14 "$replay" "$one" >"$tmp/out2" 2>"$tmp/err2"
+rc2=$?
+if [ "$rc2" -eq 1 ] && grep -q "divergence at request" "$tmp/err2"; then
+	echo "ok 2 - a changed Rgetattr field is told: $(grep -m1 'divergence at' "$tmp/err2" | sed 's/^.*: divergence/divergence/')"
+else
+	echo "not ok 2 - the perturbed build replayed $(basename "$one") with status $rc2"
+	sed 's/^/#   /' "$tmp/err2" | head -n 20
+fi
+echo "$total"
+[ "$rc" -eq 0 ] && [ "$rc2" -eq 1 ]
