@@ -284,11 +284,19 @@ static bool check_options(unsigned *mode, GError **err)
 			    opt.record_mib ? "record-size" : "record-redact");
 		return false;
 	}
-	if (opt.record && (!opt.xen || !g_file_test(opt.record, G_FILE_TEST_IS_DIR))) {
+	if (opt.record && !opt.xen) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    !opt.xen ? "--record records Xen devices: it needs --xen" :
-			    "--record: '%s' is not a directory", opt.record);
+			    "--record records Xen devices: it needs --xen");
 		return false;
+	}
+	if (opt.record) {
+		char *why = NULL;
+
+		if (x9p_rec_dir_check(opt.record, &why) < 0) {
+			g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--record: %s", why);
+			g_free(why);
+			return false;
+		}
 	}
 	*mode = X9P_SOCK_DEFAULT_MODE;
 	if (opt.socket_mode && !parse_mode(opt.socket_mode, mode, err))

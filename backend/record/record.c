@@ -204,26 +204,50 @@ void x9p_rec_free(struct x9p_rec *r)
 	g_free(r);
 }
 
+int x9p_rec_dir_check(const char *dir, char **why)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		*why = g_strdup_printf("%s: %s", dir, g_strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		/* Someone else could put links there for the daemon to write through. */
+		*why = g_strdup_printf("%s must be a directory of the daemon's user that no one "
+				       "else may write to", dir);
+		return -1;
+	}
+	return 0;
+}
+
 int x9p_rec_files(const char *dir, const char *label, bool append, int fd[2])
 {
 	char *name = g_strdelimit(g_strdup(label), "/", '-');
-	int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | (append ? 0 : O_TRUNC);
+	int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
 	int err = 0;
 
 	fd[0] = fd[1] = -1;
 	for (unsigned i = 0; i < 2 && !err; i++) {
 		char *path = g_strdup_printf("%s/%s%s.x9prec", dir, name, i ? ".1" : "");
+		struct stat st;
 
 		/* Recordings hold file contents and names: the daemon's user only. */
 		fd[i] = open(path, flags, 0600);
 		if (fd[i] < 0)
 			err = -errno;
+		else if (fstat(fd[i], &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+			 st.st_uid != geteuid())
+			err = -EPERM;   /* emptied only once known to be ours alone */
+		else if (!append && ftruncate(fd[i], 0) < 0)
+			err = -errno;
 		g_free(path);
 	}
 	g_free(name);
 	if (err) {
-		if (fd[0] >= 0)
-			close(fd[0]);
+		for (unsigned i = 0; i < 2; i++)
+			if (fd[i] >= 0)
+				close(fd[i]);
 		fd[0] = fd[1] = -1;
 	}
 	return err;

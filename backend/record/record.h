@@ -96,8 +96,13 @@ struct x9p_rec;
 struct x9p_rec *x9p_rec_new(const int fd[2], uint64_t limit, bool redact);
 void x9p_rec_free(struct x9p_rec *r);
 
+/* Whether DIR may hold recordings: a directory of the daemon's user that
+ * no one else can write to (else -1 and why, g_free). */
+int x9p_rec_dir_check(const char *dir, char **why);
 /* Opens (the monitor) DIR/<label>.x9prec and DIR/<label>.1.x9prec, a '/'
- * in label written '-'; truncated unless append.  0 or -errno. */
+ * in label written '-'; emptied unless append.  Refuses (-EPERM) a file
+ * that is not a regular file of the daemon's user with one link, and
+ * never follows a symbolic link.  0 or -errno. */
 int x9p_rec_files(const char *dir, const char *label, bool append, int fd[2]);
 
 /* The options text of a WORKER record: "key=value ..." (g_free). */

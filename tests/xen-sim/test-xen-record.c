@@ -509,6 +509,59 @@ static void test_unknown_fids(void)
 	fx_free(&x);
 }
 
+/* A recording directory others may write to is refused at start; a file
+ * planted there as a second link to another is not written through, and
+ * the device is served all the same. */
+static void test_record_dir_guarded(void)
+{
+	char *top = g_dir_make_tmp("x9p-record-XXXXXX", NULL);
+	char *rec = g_build_filename(top, "rec", NULL), *exp = g_build_filename(top, "export", NULL);
+	char *victim = g_build_filename(top, "victim", NULL);
+	char *planted = g_build_filename(rec, "dom5-9pfs-0.x9prec", NULL);
+	char *arg = g_strdup_printf("--record=%s", rec), *text = NULL, *cmd;
+	struct sim_dev d = { .kind = "9pfs", .domid = 5, .devid = 0, .secmodel = "none",
+			     .path = exp };
+	struct p9_getattr ga;
+	struct p9c *c;
+	struct fe *fe;
+	struct sim *s;
+
+	g_assert_cmpint(g_mkdir(rec, 01777), ==, 0);
+	g_assert_cmpint(chmod(rec, 01777), ==, 0);
+	g_assert_cmpint(g_mkdir(exp, 0755), ==, 0);
+	s = sim_new();
+	g_assert_false(sim_backend_start(s, (const char *const[]){ arg, NULL }));
+	sim_free(s);
+
+	g_assert_cmpint(chmod(rec, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(victim, "keep me", -1, NULL));
+	g_assert_cmpint(link(victim, planted), ==, 0);
+	s = sim_new();
+	g_assert_true(sim_backend_start(s, (const char *const[]){ arg, NULL }));
+	hv_domain_create(s->hv, 5, "guest");
+	sim_add_device(s, &d);
+	fe = sim_frontend(s, FE_LINUX, 5, 0);
+	g_assert_nonnull(fe);
+	c = sim_client(fe, "9P2000.L", 1);
+	g_assert_nonnull(c);
+	g_assert_cmpint(p9c_getattr(c, 1, 0x3fff, &ga), ==, 0);
+	p9c_free(c);
+	g_assert_true(g_file_get_contents(victim, &text, NULL, NULL));
+	g_assert_cmpstr(text, ==, "keep me");
+	fe_free(fe);
+	sim_free(s);
+	cmd = g_strdup_printf("rm -rf '%s'", top);
+	g_assert_cmpint(system(cmd), ==, 0);
+	g_free(cmd);
+	g_free(text);
+	g_free(arg);
+	g_free(planted);
+	g_free(victim);
+	g_free(exp);
+	g_free(rec);
+	g_free(top);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -519,5 +572,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/record/seed", test_seed);
 	g_test_add_func("/xen/record/hostile-corpus", test_hostile_corpus);
 	g_test_add_func("/xen/record/unknown-fids", test_unknown_fids);
+	g_test_add_func("/xen/record/record-dir-guarded", test_record_dir_guarded);
 	return g_test_run();
 }
