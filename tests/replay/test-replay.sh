@@ -3,16 +3,18 @@
 # make check-replay (and make check): replays the corpus of recordings
 # (tests/replay/corpus/, docs/trace-format.md) against this build, then
 # shows that a replay can fail: the test worker that flips one field of
-# every Rgetattr (attack 14) must be told.  The last line is x9p-replay's
-# total: "replay: N traces, M requests, all matched".
+# every Rgetattr (attack 14) must be told; then fuzzes the rings with the
+# corpus as seeds (x9p-replay --mutate) for X9P_FUZZ_SECONDS (default 20).
+# The last line is x9p-replay's total: "replay: N traces, M requests, all
+# matched".
 set -u
 B=${X9P_BUILD:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 replay=$B/tests/replay/x9p-replay
-echo "1..2"
-[ -x "$replay" ] || { echo "not ok 1 - no $replay (make build-all)"; echo "not ok 2 - # SKIP no replay"; exit 1; }
+echo "1..3"
+[ -x "$replay" ] || { echo "not ok 1 - no $replay (make build-all)"; exit 1; }
 set -- "$here"/corpus/*.x9prec.xz
-[ -f "$1" ] || { echo "not ok 1 - no recordings in $here/corpus"; echo "not ok 2 - # SKIP no corpus"; exit 1; }
+[ -f "$1" ] || { echo "not ok 1 - no recordings in $here/corpus"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/x9p-corpus-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 for z; do xz -dc "$z" >"$tmp/$(basename "$z" .xz)"; done
@@ -39,5 +41,15 @@ else
 	echo "not ok 2 - the perturbed build replayed $(basename "$one") with status $rc2"
 	sed 's/^/#   /' "$tmp/err2" | head -n 20
 fi
+"$replay" --mutate "${X9P_FUZZ_SECONDS:-20}" ${X9P_FUZZ_SEED:+--seed-rng "$X9P_FUZZ_SEED"} \
+	"$tmp"/*.x9prec >"$tmp/out3" 2>"$tmp/err3"
+rc3=$?
+if [ "$rc3" -eq 0 ]; then
+	echo "ok 3 - $(tail -n 1 "$tmp/out3" | cut -c1-200)"
+else
+	echo "not ok 3 - $(tail -n 1 "$tmp/out3")"
+	grep -v 'frontend fault' "$tmp/err3" | tail -n 5 | sed 's/^/#   /'
+	grep '^# ring fuzz seed' "$tmp/out3"
+fi
 echo "$total"
-[ "$rc" -eq 0 ] && [ "$rc2" -eq 1 ]
+[ "$rc" -eq 0 ] && [ "$rc2" -eq 1 ] && [ "$rc3" -eq 0 ]

@@ -7,6 +7,12 @@
  *   x9p-replay --dump RECORDING           list its records
  *   x9p-replay --seed DIR RECORDING       store DIR (the export as it was
  *       when the recording began) in the recording
+ *   x9p-replay --mutate SECONDS [--seed-rng S] RECORDING...
+ *       the ring fuzzer: replays the recordings over and over with some
+ *       requests damaged at the ring level (bytes, size fields, producer
+ *       and consumer indexes, requests published in part); replies are
+ *       not compared, but the daemon must live and the device's worker
+ *       must either go on or close the device with a fault, never die
  *
  * A replay starts the build's x9p-backend (X9P_BUILD, default build/) on
  * the simulated hypervisor (tests/xen-sim), gives it a device on a fresh
@@ -41,6 +47,11 @@ struct req {
 	const struct x9p_rec_entry *reply;  /* recorded; NULL: none (flushed, cut) */
 	uint16_t tag;
 	bool sent, answered;
+	bool recheck;                /* its reply differed; asked again once its
+				      * concurrent changes are done (below) */
+	GArray *changes;             /* with recheck: those requests (indexes) */
+	uint8_t *got;                /* with recheck: the reply it had */
+	size_t got_len;
 	uint8_t *frame;              /* as sent */
 };
 
@@ -60,16 +71,31 @@ struct run {
 	char *divergence;
 	unsigned last_sent;
 	bool verbose;
+	GRand *mutate;               /* --mutate: damage requests, compare nothing */
+	unsigned damaged, budget;
+	GArray *outstanding;         /* indexes of requests sent, not answered */
+	int *req_of;                 /* entry index -> request index, or -1 */
+	GArray *rechecks;            /* requests to ask again */
+	unsigned rechecked, concurrent;
+	int extra_tag;               /* an extra request's tag in flight, or -1 */
+	uint8_t *extra_reply;
+	size_t extra_len;
 };
 
 static gboolean opt_verbose, opt_dump;
 static char *opt_seed;
+static gint opt_mutate;
+static gint64 opt_rng_seed;
 
 static const GOptionEntry entries[] = {
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Show every request", NULL },
 	{ "dump", 0, 0, G_OPTION_ARG_NONE, &opt_dump, "List the records of a recording", NULL },
 	{ "seed", 0, 0, G_OPTION_ARG_FILENAME, &opt_seed,
 	  "Store DIR, the export as the recording began, in the recording", "DIR" },
+	{ "mutate", 0, 0, G_OPTION_ARG_INT, &opt_mutate,
+	  "Fuzz the rings for SECONDS, seeded by the recordings", "SECONDS" },
+	{ "seed-rng", 0, 0, G_OPTION_ARG_INT64, &opt_rng_seed,
+	  "--mutate's seed (default: from the clock)", "S" },
 	G_OPTION_ENTRY_NULL
 };
 
@@ -81,6 +107,14 @@ static uint32_t le32(const uint8_t *p)
 static uint16_t tag_of(const uint8_t *f)
 {
 	return (uint16_t)(f[5] | f[6] << 8);
+}
+
+static void put_bytes(struct fe_ring *ring, uint32_t at, const uint8_t *p, uint32_t len)
+{
+	uint8_t *out = ring->data + ring->size;
+
+	for (uint32_t b = 0; b < len; b++)
+		out[(at + b) & (ring->size - 1)] = p[b];
 }
 
 /* ---- the recording ---------------------------------------------------- */
@@ -128,6 +162,9 @@ static bool index_requests(struct run *r, GError **err)
 
 	memset(open_tag, -1, sizeof(open_tag));
 	r->reqs = g_array_new(FALSE, TRUE, sizeof(struct req));
+	r->req_of = g_new(int, n);
+	for (guint i = 0; i < n; i++)
+		r->req_of[i] = -1;
 	for (guint i = 0; i < n; i++) {
 		const struct x9p_rec_entry *e = &g_array_index(r->t->entries, struct x9p_rec_entry, i);
 
@@ -144,6 +181,7 @@ static bool index_requests(struct run *r, GError **err)
 			}
 			q.tag = tag_of(e->data);
 			open_tag[q.tag] = (int)r->reqs->len;
+			r->req_of[i] = (int)r->reqs->len;
 			g_array_append_val(r->reqs, q);
 		} else if (e->type == X9P_REC_REPLY && e->len >= P9_HDR_SIZE) {
 			int k = open_tag[tag_of(e->data)];
@@ -228,28 +266,99 @@ static void show_context(struct run *r, int k)
 	}
 }
 
+/* Whether a request of this type changes the filesystem or the session. */
+static bool changes(uint8_t type)
+{
+	switch (type) {
+	case P9_TGETATTR: case P9_TSTATFS: case P9_TREADLINK: case P9_TREAD: case P9_TREADDIR:
+	case P9_TSTAT: case P9_TGETLOCK: case P9_TWALK: case P9_TXATTRWALK: case P9_TLOPEN:
+	case P9_TOPEN: case P9_TFLUSH: case P9_TFSYNC: case P9_TVERSION: case P9_TATTACH:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * A request that was in flight in the recording together with requests
+ * that change things may have seen them done or not, and so may its
+ * replay, either way.  Which ones (requests that change things whose
+ * recorded lifetimes overlap k's) go into q->changes; false if none.
+ */
+static bool concurrent_changes(struct run *r, int k, struct req *q)
+{
+	const struct x9p_rec_entry *end = q->reply ? q->reply : q->e;
+
+	/* A client has a few hundred requests in flight at most. */
+	for (int j = k - 1; j >= 0 && j >= k - 1024; j--) {
+		struct req *o = &g_array_index(r->reqs, struct req, j);
+
+		if (o->reply && o->reply < q->e)
+			continue;       /* answered before k went */
+		if (changes(o->e->data[4])) {
+			if (!q->changes)
+				q->changes = g_array_new(FALSE, FALSE, sizeof(int));
+			g_array_append_val(q->changes, j);
+		}
+	}
+	for (guint j = (guint)k + 1; j < r->reqs->len; j++) {
+		struct req *o = &g_array_index(r->reqs, struct req, j);
+
+		if (o->e > end)
+			break;
+		if (changes(o->e->data[4])) {
+			if (!q->changes)
+				q->changes = g_array_new(FALSE, FALSE, sizeof(int));
+			g_array_append_val(q->changes, j);
+		}
+	}
+	return q->changes != NULL;
+}
+
 static void got_reply(struct run *r, const uint8_t *f, size_t len)
 {
 	int k = r->inflight[tag_of(f)];
 	struct req *q;
 	char *why;
 
+	if (r->extra_tag >= 0 && tag_of(f) == r->extra_tag) {
+		r->extra_reply = g_memdup2(f, len);
+		r->extra_len = len;
+		r->extra_tag = -1;
+		return;
+	}
 	if (k < 0) {
 		char *s = replay_show(f, len, r->dialect);
 
-		diverge(r, g_strdup_printf("a reply to no request in flight: %s", s));
+		if (!r->mutate)
+			diverge(r, g_strdup_printf("a reply to no request in flight: %s", s));
 		g_free(s);
 		return;
 	}
 	q = &g_array_index(r->reqs, struct req, k);
 	r->inflight[q->tag] = -1;
 	q->answered = true;
-	if (!q->reply)
+	for (guint i = 0; i < r->outstanding->len; i++) {
+		if (g_array_index(r->outstanding, int, i) == k) {
+			g_array_remove_index_fast(r->outstanding, i);
+			break;
+		}
+	}
+	if (!q->reply || r->mutate)
 		return;                 /* flushed in the recording: any answer will do */
 	dialect_from(r, q->reply->data, q->reply->len);
 	why = replay_compare(r->map, q->frame, q->e->len, q->reply->data, q->reply->len, f, len,
 			     r->dialect, u_dir_read(r, q->frame, q->e->len));
 	learn_fid(r, q->frame, q->e->len, q->reply->data, q->reply->len);
+	if (why && concurrent_changes(r, k, q)) {
+		/* Not compared yet: see process_rechecks(). */
+		q->got = g_memdup2(f, len);
+		q->got_len = len;
+		q->recheck = true;
+		g_array_append_val(r->rechecks, k);
+		g_free(why);
+		return;
+	}
 	if (why && !r->divergence) {
 		char *a = replay_show(q->reply->data, q->reply->len, r->dialect);
 		char *b = replay_show(f, len, r->dialect);
@@ -288,7 +397,7 @@ static bool take_replies(struct run *r)
 				diverge(r, g_strdup_printf("ring %u: a reply of %u bytes", i, sz));
 				return false;
 			}
-			if (prod - cons < sz)
+			if (prod - cons < sz || prod - cons > ring->size)
 				break;
 			f = g_malloc(sz);
 			for (uint32_t b = 0; b < sz; b++)
@@ -326,7 +435,9 @@ static bool wait_for(struct run *r, bool (*done)(struct run *, const void *), co
 		}
 		for (unsigned i = 0; i < r->nrings; i++)
 			fe_wait_event(r->fe, i, 1);
-		if (g_get_monotonic_time() - idle_since > WAIT_MS * G_TIME_SPAN_MILLISECOND)
+		/* Damaged rings leave the backend waiting for bytes that never come. */
+		if (g_get_monotonic_time() - idle_since >
+		    (r->mutate ? 300 : WAIT_MS) * G_TIME_SPAN_MILLISECOND)
 			return false;
 	}
 	return true;
@@ -345,11 +456,10 @@ static bool before_answered(struct run *r, const void *arg)
 	const struct req *k = arg;
 	bool flush = k->e->data[4] == P9_TFLUSH;
 
-	for (guint i = 0; i < r->reqs->len; i++) {
-		struct req *q = &g_array_index(r->reqs, struct req, i);
+	for (guint i = 0; i < r->outstanding->len; i++) {
+		struct req *q = &g_array_index(r->reqs, struct req,
+					       g_array_index(r->outstanding, int, i));
 
-		if (!q->sent)
-			break;
 		if (!q->reply || q->answered)
 			continue;
 		if (q->reply < k->e || (!flush && k->reply && q->reply < k->reply))
@@ -370,21 +480,178 @@ static bool room_for(struct run *r, const void *arg)
 
 static bool all_answered(struct run *r, const void *arg)
 {
-	for (guint i = 0; i < r->reqs->len; i++) {
-		struct req *q = &g_array_index(r->reqs, struct req, i);
+	for (guint i = 0; i < r->outstanding->len; i++) {
+		struct req *q = &g_array_index(r->reqs, struct req,
+					       g_array_index(r->outstanding, int, i));
 
-		if (q->sent && q->reply && !q->answered)
+		if (q->reply && !q->answered)
 			return false;
 	}
 	return true;
 }
 
-static void put_bytes(struct fe_ring *ring, uint32_t at, const uint8_t *p, uint32_t len)
+static bool extra_done(struct run *r, const void *arg)
 {
-	uint8_t *out = ring->data + ring->size;
+	return r->extra_tag < 0;
+}
 
-	for (uint32_t b = 0; b < len; b++)
-		out[(at + b) & (ring->size - 1)] = p[b];
+/* An extra request of the replay's own (a request asked again, a Tclunk
+ * that undoes a fid the recording never had): sent on ring 0 under a tag
+ * nothing in flight has, its reply waited for.  NULL if none came. */
+static uint8_t *extra_rpc(struct run *r, const uint8_t *frame, size_t len, size_t *rlen)
+{
+	struct fe_ring *ring = fe_ring(r->fe, 0);
+	gint64 end = g_get_monotonic_time() + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+	uint8_t *f = g_memdup2(frame, len), *reply;
+	uint32_t prod;
+	int tag = 0xfffe;
+
+	while (tag > 0 && r->inflight[tag] >= 0)
+		tag--;
+	f[5] = (uint8_t)tag;
+	f[6] = (uint8_t)(tag >> 8);
+	for (;;) {
+		uint32_t cons = fe_load(ring->intf, FE_OUT_CONS);
+
+		prod = fe_load(ring->intf, FE_OUT_PROD);
+		if (prod - cons + len <= ring->size || g_get_monotonic_time() > end)
+			break;
+		take_replies(r);
+		fe_wait_event(r->fe, 0, 1);
+	}
+	r->extra_tag = tag;
+	put_bytes(ring, prod, f, (uint32_t)len);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	fe_store(ring->intf, FE_OUT_PROD, prod + (uint32_t)len);
+	fe_kick(r->fe, 0);
+	g_free(f);
+	if (!wait_for(r, extra_done, NULL)) {
+		r->extra_tag = -1;
+		return NULL;
+	}
+	reply = r->extra_reply;
+	*rlen = r->extra_len;
+	r->extra_reply = NULL;
+	/* Answers go back under the recorded tag, for the comparison. */
+	reply[5] = frame[5];
+	reply[6] = frame[6];
+	return reply;
+}
+
+static bool rereadable(uint8_t type)
+{
+	return type == P9_TGETATTR || type == P9_TSTATFS || type == P9_TREADLINK ||
+	       type == P9_TREAD || type == P9_TREADDIR || type == P9_TSTAT ||
+	       type == P9_TGETLOCK;
+}
+
+/*
+ * A reply that differed from the recording's while requests that change
+ * things were in flight with it (concurrent_changes): once those are done,
+ * a request that only reads is asked again and must then match (the
+ * recording saw them done); a Twalk the recording saw succeed is walked
+ * again; one the recording saw fail that made a fid here has it clunked.
+ * What still differs, or cannot be asked again, is counted as concurrent:
+ * the protocol leaves its outcome open.  final: the replay is over.
+ */
+static void process_rechecks(struct run *r, bool final)
+{
+	for (guint i = 0; i < r->rechecks->len;) {
+		int k = g_array_index(r->rechecks, int, i);
+		struct req *q = &g_array_index(r->reqs, struct req, k);
+		uint8_t type = q->frame[4], got = q->got[4], *again = NULL;
+		bool ready = true;
+		size_t alen = 0;
+		char *why;
+
+		for (guint c = 0; c < q->changes->len && ready; c++) {
+			struct req *o = &g_array_index(r->reqs, struct req,
+						       g_array_index(q->changes, int, c));
+
+			ready = o->sent && (o->answered || !o->reply);
+		}
+		if (!ready && !final) {
+			i++;
+			continue;
+		}
+		g_array_remove_index(r->rechecks, i);
+		if (rereadable(type) ||
+		    (type == P9_TWALK && got == P9_RLERROR && q->reply->data[4] == P9_RWALK)) {
+			again = extra_rpc(r, q->frame, q->e->len, &alen);
+		} else if (type == P9_TWALK && got == P9_RWALK && q->reply->data[4] == P9_RLERROR &&
+			   q->e->len >= 15) {
+			/* Twalk: size type tag fid[4] newfid[4] */
+			uint8_t clunk[11] = { 11, 0, 0, 0, P9_TCLUNK, 0, 0 };
+			size_t clen;
+
+			memcpy(clunk + 7, q->frame + 11, 4);
+			if (memcmp(q->frame + 7, q->frame + 11, 4) != 0)
+				g_free(extra_rpc(r, clunk, sizeof(clunk), &clen));
+		}
+		why = again ? replay_compare(r->map, q->frame, q->e->len, q->reply->data,
+					     q->reply->len, again, alen, r->dialect,
+					     u_dir_read(r, q->frame, q->e->len)) : g_strdup("");
+		if (!why) {
+			r->rechecked++;
+		} else {
+			r->concurrent++;
+			if (r->verbose) {
+				char *a = replay_show(q->reply->data, q->reply->len, r->dialect);
+				char *b = replay_show(q->got, q->got_len, r->dialect);
+
+				fprintf(stderr, "  #%d concurrent with changes, not compared: %s\n"
+					"    recorded: %s\n    replayed: %s\n", k, why, a, b);
+				g_free(a);
+				g_free(b);
+			}
+		}
+		g_free(why);
+		g_free(again);
+	}
+}
+
+
+/* --mutate: request q goes on the ring damaged, one way of a hostile
+ * frontend's (its reply, if any, is not waited for). */
+static void damage(struct run *r, struct fe_ring *ring, uint32_t prod, struct req *q)
+{
+	GRand *g = r->mutate;
+	uint32_t len = q->e->len, pub = len;
+	uint8_t *f = q->frame;
+
+	r->damaged++;
+	switch (g_rand_int_range(g, 0, 6)) {
+	case 0: /* bytes of the body */
+		for (int i = g_rand_int_range(g, 1, 5); i > 0 && len > P9_HDR_SIZE; i--)
+			f[g_rand_int_range(g, P9_HDR_SIZE, (gint32)len)] ^=
+				(uint8_t)g_rand_int_range(g, 1, 256);
+		break;
+	case 1: /* the size field */
+		f[g_rand_int_range(g, 0, 4)] = (uint8_t)g_rand_int(g);
+		break;
+	case 2: /* a body cut short, the size field agreeing */
+		pub = len = (uint32_t)g_rand_int_range(g, P9_HDR_SIZE, (gint32)len + 1);
+		f[0] = (uint8_t)len;
+		f[1] = (uint8_t)(len >> 8);
+		f[2] = (uint8_t)(len >> 16);
+		f[3] = (uint8_t)(len >> 24);
+		break;
+	case 3: /* published in part, the rest never */
+		pub = (uint32_t)g_rand_int_range(g, 0, (gint32)len);
+		break;
+	case 4: /* the producer index past what was written */
+		pub = len + (uint32_t)g_rand_int_range(g, 1, (gint32)ring->size * 2);
+		break;
+	default: /* the reply consumer index anywhere */
+		fe_store(ring->intf, FE_IN_CONS, fe_load(ring->intf, FE_IN_PROD) +
+						 (uint32_t)g_rand_int_range(g, -4096, 1 << 21));
+		r->broken[q->e->ring] = true;
+		break;
+	}
+	put_bytes(ring, prod, f, MIN(len, ring->size));
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	fe_store(ring->intf, FE_OUT_PROD, prod + pub);
+	fe_kick(r->fe, q->e->ring);
 }
 
 static void send_request(struct run *r, struct req *q, int k)
@@ -401,6 +668,12 @@ static void send_request(struct run *r, struct req *q, int k)
 		fprintf(stderr, "  #%d ring %u: %s\n", k, q->e->ring, s);
 		g_free(s);
 	}
+	if (r->mutate && g_rand_int_range(r->mutate, 0, 60) == 0) {
+		damage(r, ring, prod, q);
+		q->sent = true;
+		r->last_sent = (unsigned)k;
+		return;
+	}
 	put_bytes(ring, prod, q->frame, q->e->len);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	/* A request the backend refused whole is published as it was seen. */
@@ -409,8 +682,10 @@ static void send_request(struct run *r, struct req *q, int k)
 	fe_kick(r->fe, q->e->ring);
 	q->sent = true;
 	r->last_sent = (unsigned)k;
-	if (whole == q->e->len && r->inflight[q->tag] < 0)
+	if (whole == q->e->len && r->inflight[q->tag] < 0) {
 		r->inflight[q->tag] = k;
+		g_array_append_val(r->outstanding, k);
+	}
 }
 
 /*
@@ -525,15 +800,37 @@ static bool unpack_seed(const struct x9p_rec_trace *t, const char *dir, GError *
 	return true;
 }
 
-static int replay_one(const char *path, unsigned *nreq)
+/* --mutate: after a round, the daemon must live, and the worker must
+ * live or have closed the device with a fault.  NULL, or what failed. */
+static char *survived(struct run *r, pid_t worker)
 {
-	struct run r = { .name = path, .verbose = opt_verbose, .domid = 5 };
+	char *err;
+
+	if (!sim_backend_alive(r->s))
+		return g_strdup("x9p-backend died");
+	if (worker_alive(r, worker))
+		return NULL;
+	err = sim_be_read(r->s, "9pfs", r->domid, 0, "error");
+	if (err) {
+		g_free(err);
+		return NULL;
+	}
+	return g_strdup("the worker died and the device was not closed with a fault");
+}
+
+static unsigned total_concurrent;
+
+static int replay_one(const char *path, unsigned *nreq, GRand *mutate)
+{
+	struct run r = { .name = path, .verbose = opt_verbose, .domid = 5, .mutate = mutate };
 	const struct x9p_rec_entry *w;
 	const struct x9p_rec_entry *ring0 = NULL;
 	GError *err = NULL;
 	char *top = NULL, *dir = NULL, *model = NULL;
 	struct sim_dev d = { .kind = "9pfs", .domid = 5, .devid = 0 };
-	struct fe_opts o = { .kind = FE_LINUX, .raw = true, .domid = 5, .devid = 0 };
+	/* Rings read until the replay notices the device closed. */
+	struct fe_opts o = { .kind = FE_LINUX, .raw = true, .domid = 5, .devid = 0,
+			     .keep_rings = true };
 	char *extra[9] = { 0 };
 	unsigned nextra = 0;
 	pid_t worker;
@@ -542,6 +839,9 @@ static int replay_one(const char *path, unsigned *nreq)
 	int status = 2;
 
 	memset(r.inflight, -1, sizeof(r.inflight));
+	r.outstanding = g_array_new(FALSE, FALSE, sizeof(int));
+	r.rechecks = g_array_new(FALSE, FALSE, sizeof(int));
+	r.extra_tag = -1;
 	r.t = x9p_rec_load(path, &err);
 	if (!r.t)
 		goto out;
@@ -621,7 +921,8 @@ static int replay_one(const char *path, unsigned *nreq)
 		goto out;
 	}
 	worker = sim_worker_pid(r.s, "dom5/9pfs/0");
-	for (guint i = first + 1; i < r.t->entries->len && !r.divergence; i++) {
+	r.budget = mutate ? (unsigned)g_rand_int_range(mutate, 20, 3000) : G_MAXUINT;
+	for (guint i = first + 1; i < r.t->entries->len && !r.divergence && r.budget; i++) {
 		const struct x9p_rec_entry *e = &g_array_index(r.t->entries, struct x9p_rec_entry, i);
 		int k = -1;
 
@@ -636,12 +937,18 @@ static int replay_one(const char *path, unsigned *nreq)
 			r.rec_in_prod[e->ring] = e->f[0] + e->len;
 		if (e->type != X9P_REC_REQ)
 			continue;
-		for (guint j = r.last_sent; j < r.reqs->len; j++)
-			if (g_array_index(r.reqs, struct req, j).e == e)
-				k = (int)j;
+		k = r.req_of[i];
+		if (k < 0)
+			break;          /* past the first worker */
+		if (r.rechecks->len)
+			process_rechecks(&r, false);
 		if (!wait_for(&r, before_answered, &g_array_index(r.reqs, struct req, k)) ||
 		    !wait_for(&r, room_for, e)) {
-			char *why = missing_reply(&r);
+			char *why;
+
+			if (mutate)
+				break;  /* the damage stopped the session: what the round is for */
+			why = missing_reply(&r);
 
 			diverge(&r, g_strdup_printf("%s%s", why, worker_alive(&r, worker) ? "" :
 						    worker ? "; the worker died" : "; x9p-backend died"));
@@ -651,7 +958,18 @@ static int replay_one(const char *path, unsigned *nreq)
 		break_in_cons(&r, i);
 		send_request(&r, &g_array_index(r.reqs, struct req, k), k);
 		(*nreq)++;
+		r.budget--;
 	}
+	if (mutate) {
+		r.divergence = survived(&r, worker);
+		status = r.divergence ? 1 : 0;
+		if (r.divergence)
+			fprintf(stderr, "%s: after %u requests, %u of them damaged: %s\n", path,
+				r.last_sent + 1, r.damaged, r.divergence);
+		goto out;
+	}
+	if (!r.divergence && !faulted && wait_for(&r, all_answered, NULL))
+		process_rechecks(&r, true);
 	if (!r.divergence && !faulted && !wait_for(&r, all_answered, NULL)) {
 		char *why = missing_reply(&r);
 
@@ -669,9 +987,14 @@ static int replay_one(const char *path, unsigned *nreq)
 		r.divergence = w2;
 	}
 	status = r.divergence ? 1 : 0;
+	total_concurrent += r.concurrent;
 	if (r.divergence)
 		fprintf(stderr, "%s: DIVERGED after %u requests: %s\n", path, r.last_sent + 1,
 			r.divergence);
+	else if (r.concurrent || r.rechecked)
+		printf("%s: %u requests matched (%u of them when asked again after the changes in "
+		       "flight with them; %u concurrent with changes, not compared)\n", path,
+		       r.reqs->len - r.concurrent, r.rechecked, r.concurrent);
 	else
 		printf("%s: %u requests matched\n", path, r.reqs->len);
 out:
@@ -693,9 +1016,20 @@ out:
 	}
 	for (unsigned i = 0; i < nextra; i++)
 		g_free(extra[i]);
-	if (r.reqs)
-		for (guint i = 0; i < r.reqs->len; i++)
-			g_free(g_array_index(r.reqs, struct req, i).frame);
+	if (r.reqs) {
+		for (guint i = 0; i < r.reqs->len; i++) {
+			struct req *q = &g_array_index(r.reqs, struct req, i);
+
+			g_free(q->frame);
+			g_free(q->got);
+			if (q->changes)
+				g_array_unref(q->changes);
+		}
+	}
+	g_array_unref(r.outstanding);
+	g_array_unref(r.rechecks);
+	g_free(r.req_of);
+	g_free(r.extra_reply);
 	if (r.reqs)
 		g_array_unref(r.reqs);
 	if (r.fid_dir)
@@ -803,6 +1137,35 @@ static int seed(const char *dir, const char *path)
 	return ok ? 0 : 2;
 }
 
+/* --mutate: rounds of damaged replays for opt_mutate seconds. */
+static int fuzz_rings(int n, char **paths)
+{
+	gint64 seed = opt_rng_seed ? opt_rng_seed : g_get_real_time();
+	gint64 end = g_get_monotonic_time() + (gint64)opt_mutate * G_USEC_PER_SEC;
+	unsigned rounds = 0, nreq = 0;
+	GRand *g;
+
+	printf("# ring fuzz seed %" G_GINT64_FORMAT "\n", seed);
+	while (g_get_monotonic_time() < end) {
+		/* Each round its own seed, so that one round can be replayed. */
+		gint64 rs = seed + rounds;
+		int rc;
+
+		g = g_rand_new_with_seed((guint32)rs);
+		rc = replay_one(paths[g_rand_int_range(g, 0, n)], &nreq, g);
+		g_rand_free(g);
+		if (rc == 1) {
+			printf("ring fuzz: round %u failed; again: x9p-replay --mutate 1 --seed-rng %"
+			       G_GINT64_FORMAT " with the same recordings\n", rounds, rs);
+			return 1;
+		}
+		rounds++;
+	}
+	printf("ring fuzz: %u rounds, %u requests, damaged ones among them; the daemon and "
+	       "every worker lived or closed their device\n", rounds, nreq);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	GOptionContext *ctx = g_option_context_new("RECORDING... - replay x9p recordings");
@@ -820,8 +1183,10 @@ int main(int argc, char **argv)
 		return dump(argv[1]);
 	if (opt_seed)
 		return seed(opt_seed, argv[1]);
+	if (opt_mutate)
+		return fuzz_rings(argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++) {
-		int rc = replay_one(argv[i], &nreq);
+		int rc = replay_one(argv[i], &nreq, NULL);
 
 		failed += rc == 1;
 		unusable += rc == 2;
@@ -829,6 +1194,9 @@ int main(int argc, char **argv)
 	if (failed || unusable)
 		printf("replay: %d traces, %u requests, %u diverged, %u unusable\n", argc - 1, nreq,
 		       failed, unusable);
+	else if (total_concurrent)
+		printf("replay: %d traces, %u requests, all matched (%u concurrent with changes, "
+		       "not compared)\n", argc - 1, nreq, total_concurrent);
 	else
 		printf("replay: %d traces, %u requests, all matched\n", argc - 1, nreq);
 	return failed ? 1 : unusable ? 2 : 0;

@@ -566,7 +566,8 @@ static bool step(struct hv *hv, void *arg)
 		if (!fe->o.raw)
 			pump_start(fe);
 	} else if ((fe->own == 3 || fe->own == 4 || fe->own == 5) && (be == 5 || be == 6)) {
-		free_rings(fe);
+		if (!fe->o.keep_rings)
+			free_rings(fe);
 		set_own(fe, 6);
 	}
 	g_mutex_unlock(&fe->mu);

@@ -50,6 +50,9 @@ struct fe_opts {
 	int force_rings;             /* > 0: num-rings written */
 	bool bad_ref;                /* ring-ref0 names a page never granted */
 	unsigned max_order;          /* > 0: rings of at most this order */
+	bool keep_rings;             /* raw: rings stay mapped after the backend
+				      * closes, until fe_free (a test still
+				      * reading them must not fault) */
 };
 
 struct fe_ring {
