@@ -70,8 +70,8 @@ struct x9p_rec_trace *x9p_rec_parse(GBytes *bytes, GError **err)
 		unsigned nf;
 
 		if (size - off < X9P_REC_HEAD) {
-			ERR("offset %zu: a record head cut short (%zu bytes left)", off, size - off);
-			goto fail;
+			t->cut_at = off;
+			break;
 		}
 		len = get32(p + off);
 		e.type = p[off + 4];
@@ -81,6 +81,10 @@ struct x9p_rec_trace *x9p_rec_parse(GBytes *bytes, GError **err)
 		if (e.type == 0 || e.type >= X9P_REC_NTYPES) {
 			ERR("offset %zu: unknown record type %u", off, e.type);
 			goto fail;
+		}
+		if (len > size - off && len >= X9P_REC_HEAD + 4 * nf) {
+			t->cut_at = off;
+			break;
 		}
 		if (len < X9P_REC_HEAD + 4 * nf || len > size - off) {
 			ERR("offset %zu: %s record of %u bytes (%zu left in the file, at least %u "

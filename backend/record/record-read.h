@@ -30,13 +30,18 @@ struct x9p_rec_trace {
 	uint64_t realtime_ns;
 	GArray *entries;             /* struct x9p_rec_entry */
 	GBytes *bytes;               /* what entries point into */
+	size_t cut_at;               /* 0, or where a record cut short begins
+				      * (its writer died in the middle of it):
+				      * the entries are those before it */
 };
 
 /* Fixed u32 fields of each type (0 for an unknown type). */
 unsigned x9p_rec_nfixed(unsigned type);
 const char *x9p_rec_type_name(unsigned type);
 
-/* Parses a whole recording (takes a reference to bytes).  NULL and err. */
+/* Parses a recording (takes a reference to bytes): NULL and err when it
+ * is not one or a record is malformed; a last record cut short is not an
+ * error (cut_at). */
 struct x9p_rec_trace *x9p_rec_parse(GBytes *bytes, GError **err);
 struct x9p_rec_trace *x9p_rec_load(const char *path, GError **err);
 void x9p_rec_trace_free(struct x9p_rec_trace *t);

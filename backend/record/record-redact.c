@@ -84,6 +84,9 @@ static void redact_stat(uint8_t *frame, const struct p9_stat *st, const uint8_t 
 {
 	redact_str(frame, st->name, key);
 	redact_str(frame, st->extension, key);
+	redact_str(frame, st->uid, key);
+	redact_str(frame, st->gid, key);
+	redact_str(frame, st->muid, key);
 }
 
 void x9p_rec_redact(uint8_t *frame, size_t len, enum p9_dialect d, const uint8_t key[16])
@@ -97,8 +100,20 @@ void x9p_rec_redact(uint8_t *frame, size_t len, enum p9_dialect d, const uint8_t
 		return;
 	}
 	switch (m.type) {
+	case P9_TAUTH:
+		redact_str(frame, m.u.tauth.uname, key);
+		redact_str(frame, m.u.tauth.aname, key);
+		break;
 	case P9_TATTACH:
+		redact_str(frame, m.u.tattach.uname, key);
 		redact_str(frame, m.u.tattach.aname, key);
+		break;
+	case P9_TLOCK:
+	case P9_TGETLOCK:
+		redact_str(frame, m.u.tlock.lock.client_id, key);
+		break;
+	case P9_RGETLOCK:
+		redact_str(frame, m.u.rgetlock.lock.client_id, key);
 		break;
 	case P9_TWALK:
 		for (unsigned i = 0; i < m.u.twalk.nwname && i < P9_MAXWELEM; i++)

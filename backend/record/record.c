@@ -2,7 +2,9 @@
 /* The recording writer; the format is record.h's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,40 +152,79 @@ static GByteArray *keep(GByteArray *old, const uint8_t *head, const struct iovec
 	return a;
 }
 
-/* Reads the part number of a file; -1 when it has no valid header. */
-static int64_t part_of(int fd)
+/* Reads the part number and flags of a file; -1 when it has no valid
+ * header. */
+static int64_t part_of(int fd, uint16_t *flags)
 {
 	uint8_t h[X9P_REC_HDR];
 
-	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, X9P_REC_MAGIC, 8))
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, X9P_REC_MAGIC, 8) ||
+	    (h[8] | h[9] << 8) != X9P_REC_VERSION)
 		return -1;
+	*flags = (uint16_t)(h[10] | h[11] << 8);
 	return (int64_t)(h[12] | h[13] << 8 | h[14] << 16 | (uint32_t)h[15] << 24);
+}
+
+/*
+ * The end of a file's last whole record: a worker killed in the middle
+ * of a write leaves a record cut short, which the next worker must not
+ * append after (the reader would take its bytes for the next head).
+ */
+static off_t whole_end(int fd)
+{
+	struct stat st;
+	off_t off = X9P_REC_HDR;
+	uint8_t head[X9P_REC_HEAD];
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	while (off + (off_t)X9P_REC_HEAD <= st.st_size &&
+	       pread(fd, head, sizeof(head), off) == (ssize_t)sizeof(head)) {
+		uint32_t len = head[0] | head[1] << 8 | head[2] << 16 | (uint32_t)head[3] << 24;
+
+		if (len < X9P_REC_HEAD || (off_t)len > st.st_size - off)
+			break;
+		off += len;
+	}
+	return off;
 }
 
 struct x9p_rec *x9p_rec_new(const int fd[2], uint64_t limit, bool redact)
 {
 	struct x9p_rec *r = g_new0(struct x9p_rec, 1);
-	int64_t p0 = part_of(fd[0]), p1 = part_of(fd[1]);
-	struct stat st;
+	uint16_t f0 = 0, f1 = 0;
+	int64_t p0 = part_of(fd[0], &f0), p1 = part_of(fd[1], &f1);
+	uint16_t flags;
+	off_t end;
 
 	g_mutex_init(&r->lock);
 	r->fd[0] = fd[0];
 	r->fd[1] = fd[1];
 	r->redact = redact;
 	r->part_limit = MAX(limit / 2, (uint64_t)1 << 20);
-	for (unsigned i = 0; i < sizeof(r->key); i++)
-		r->key[i] = (uint8_t)g_random_int();
+	/* The pseudonyms' key: nobody reading the recording may find names back. */
+	if (getrandom(r->key, sizeof(r->key), 0) != (ssize_t)sizeof(r->key))
+		for (unsigned i = 0; i < sizeof(r->key); i++)
+			r->key[i] = (uint8_t)g_random_int();
 	g_mutex_lock(&r->lock);
 	if (p0 < 0 && p1 < 0) {
 		if (ftruncate(fd[0], 0) < 0 || lseek(fd[0], 0, SEEK_SET) < 0)
 			r->broken = true;
 		part_header(r);
 	} else {
-		/* A previous worker of the device wrote: go on where it did. */
+		/* A previous worker of the device wrote: go on where it did,
+		 * after its last whole record. */
 		r->cur = p1 > p0;
 		r->part = (uint32_t)MAX(p0, p1);
-		r->size = fstat(r->fd[r->cur], &st) == 0 ? (uint64_t)st.st_size : 0;
-		lseek(r->fd[r->cur], 0, SEEK_END);
+		flags = r->cur ? f1 : f0;
+		end = whole_end(r->fd[r->cur]);
+		if (end < 0 || ftruncate(r->fd[r->cur], end) < 0 ||
+		    lseek(r->fd[r->cur], 0, SEEK_END) < 0)
+			r->broken = true;
+		r->size = end > 0 ? (uint64_t)end : 0;
+		/* Redacted or not, a part is all one or the other. */
+		if ((bool)(flags & X9P_REC_F_REDACTED) != redact)
+			rotate(r);
 	}
 	g_mutex_unlock(&r->lock);
 	return r;
@@ -231,6 +272,16 @@ int x9p_rec_files(const char *dir, const char *label, bool append, int fd[2])
 	for (unsigned i = 0; i < 2 && !err; i++) {
 		char *path = g_strdup_printf("%s/%s%s.x9prec", dir, name, i ? ".1" : "");
 		struct stat st;
+
+		/* A new connection: the previous one's recording is kept, under
+		 * .prev, so that a guest cannot wipe what it did by reconnecting. */
+		if (!append) {
+			char *prev = g_strdup_printf("%s/%s.prev%s.x9prec", dir, name, i ? ".1" : "");
+
+			if (rename(path, prev) < 0 && errno != ENOENT)
+				err = -errno;
+			g_free(prev);
+		}
 
 		/* Recordings hold file contents and names: the daemon's user only. */
 		fd[i] = open(path, flags, 0600);

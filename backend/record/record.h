@@ -82,7 +82,6 @@ enum x9p_rec_idx {
 
 enum x9p_rec_end {
 	X9P_REC_END_STOP,            /* the worker handed the rings over or stopped */
-	X9P_REC_END_FAULT,           /* the frontend broke the ring protocol */
 };
 
 struct x9p_rec;
@@ -100,7 +99,9 @@ void x9p_rec_free(struct x9p_rec *r);
  * no one else can write to (else -1 and why, g_free). */
 int x9p_rec_dir_check(const char *dir, char **why);
 /* Opens (the monitor) DIR/<label>.x9prec and DIR/<label>.1.x9prec, a '/'
- * in label written '-'; emptied unless append.  Refuses (-EPERM) a file
+ * in label written '-'; unless append, those of the previous connection
+ * become <label>.prev.x9prec and <label>.prev.1.x9prec and these start
+ * empty.  Refuses (-EPERM) a file
  * that is not a regular file of the daemon's user with one link, and
  * never follows a symbolic link.  0 or -errno. */
 int x9p_rec_files(const char *dir, const char *label, bool append, int fd[2]);

@@ -286,8 +286,6 @@ static gboolean on_term(gpointer data)
 	 * the requests before a Tversion.
 	 */
 	signal_rings(c, &c->stopping);
-	if (c->rec)
-		x9p_rec_end(c->rec, X9P_REC_END_STOP);
 	drained = x9p_session_drain(c->session, HANDOVER_DRAIN_US, HANDOVER_INTERRUPT_US);
 	if (!drained) {
 		/* A guest that does not take its replies (its reply ring is full)
@@ -300,6 +298,9 @@ static gboolean on_term(gpointer data)
 	stop_rings(c, &c->stopping);
 	for (unsigned i = 0; i < c->nrings; i++)
 		xring_publish_cons(&c->rings[i]);
+	/* After the last reply the drain let out. */
+	if (c->rec)
+		x9p_rec_end(c->rec, X9P_REC_END_STOP);
 	g_main_loop_quit(loop);
 	return G_SOURCE_REMOVE;
 }

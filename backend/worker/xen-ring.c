@@ -315,8 +315,13 @@ static void taken(struct xring *r, uint32_t sz)
 		x9p_journal_set_read(r->c->journal, r->idx, r->out_read);
 }
 
-/* Takes one whole request of sz bytes at out_read (validated header hdr). */
-static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
+static void record_request(struct xring *r, const uint8_t *hdr, uint32_t sz, uint32_t prod);
+static void record_frame(struct xring *r, enum x9p_rec_type type, uint32_t at, uint32_t prod,
+			 const struct iovec *iov, int n);
+
+/* Takes one whole request of sz bytes at out_read (validated header hdr);
+ * prod: the producer index it was seen under (--record). */
+static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz, uint32_t prod)
 {
 	struct xconn *c = r->c;
 	uint32_t at = r->out_read;
@@ -332,6 +337,14 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 		copy_from_ring(r->out, r->size, at, whdr, TWRITE_HDR);
 		memcpy(whdr, hdr, P9_HDR_SIZE);
 		count = le32(whdr + 19);
+		if (c->rec) {
+			/* The header as taken; the payload where the engine reads it. */
+			struct iovec iov[3] = { { whdr, TWRITE_HDR } };
+			int n = 1 + ring_segments(r->out, r->size, at + TWRITE_HDR,
+						  sz - TWRITE_HDR, iov + 1);
+
+			record_frame(r, X9P_REC_REQ, at, prod, iov, n);
+		}
 		if (c->quota && count && xq_charge_write(c->quota, count) < 0) {
 			taken(r, sz);
 			xring_reply_error(r, tag, ENOSPC);
@@ -360,24 +373,30 @@ static void take_request(struct xring *r, const uint8_t *hdr, uint32_t sz)
 	frame = g_malloc(sz);
 	copy_from_ring(r->out, r->size, at, frame, sz);
 	memcpy(frame, hdr, P9_HDR_SIZE);
+	if (c->rec && !(hdr[4] == P9_TWRITE && sz >= TWRITE_HDR)) {
+		/* What the engine gets, not the ring the guest may write again. */
+		struct iovec iov = { frame, sz };
+
+		record_frame(r, X9P_REC_REQ, at, prod, &iov, 1);
+	}
 	taken(r, sz);
 	x9p_session_submit(c->session, frame, sz);
 }
 
-/* --record: the request at out_read as the backend took it (hdr: the
- * header it checked), or only its header when it broke the ring. */
+static void record_frame(struct xring *r, enum x9p_rec_type type, uint32_t at, uint32_t prod,
+			 const struct iovec *iov, int n)
+{
+	x9p_rec_frame(r->c->rec, type, r->idx, at, prod, iov, n,
+		      (enum p9_dialect)g_atomic_int_get(&r->c->dialect));
+}
+
+/* --record: the header of a request at out_read that broke the ring. */
 static void record_request(struct xring *r, const uint8_t *hdr, uint32_t sz, uint32_t prod)
 {
-	struct iovec iov[3] = { { (void *)hdr, P9_HDR_SIZE } };
-	int n = 1;
+	struct iovec iov = { (void *)hdr, P9_HDR_SIZE };
 
-	if (!r->c->rec)
-		return;
-	if (sz > P9_HDR_SIZE)
-		n += ring_segments(r->out, r->size, r->out_read + P9_HDR_SIZE, sz - P9_HDR_SIZE,
-				   iov + 1);
-	x9p_rec_frame(r->c->rec, X9P_REC_REQ, r->idx, r->out_read, prod, iov, n,
-		      (enum p9_dialect)g_atomic_int_get(&r->c->dialect));
+	if (r->c->rec)
+		record_frame(r, X9P_REC_REQ, r->out_read, prod, &iov, 1);
 }
 
 /* The frontend broke ring r: recorded (with the index it broke it with),
@@ -440,8 +459,7 @@ static void consume(struct xring *r)
 		}
 		if (queued < sz)
 			break;          /* the rest is not published yet */
-		record_request(r, hdr, sz, prod);
-		take_request(r, hdr, sz);
+		take_request(r, hdr, sz, prod);
 		took = true;
 	}
 	if (took)
@@ -560,13 +578,6 @@ static void publish_prod(struct xring *r, uint32_t len, const uint8_t *hdr)
 		b ^= 1;
 		copy_to_ring(r->in, r->size, r->in_prod + 28, &b, 1);
 	}
-	if (c->rec) {
-		struct iovec iov[2];
-		int n = ring_segments(r->in, r->size, r->in_prod, len, iov);
-
-		x9p_rec_frame(c->rec, X9P_REC_REPLY, r->idx, r->in_prod, 0, iov, n,
-			      (enum p9_dialect)g_atomic_int_get(&c->dialect));
-	}
 	xen_wmb();
 	r->in_prod += len;
 	shared_store(&r->intf->in_prod, r->in_prod);
@@ -637,6 +648,19 @@ static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
 
 	g_mutex_lock(&r->prod_lock);
 	err = reserve(r, total);
+	if (err == 0 && c->rec) {
+		/* The engine's reply, not the ring the guest may write. */
+		if (iovcnt <= 3) {
+			record_frame(r, X9P_REC_REPLY, r->in_prod, 0, iov, iovcnt);
+		} else {
+			uint8_t *flat = g_malloc(total);
+			struct iovec one = { flat, total };
+
+			gather(iov, iovcnt, flat, total);
+			record_frame(r, X9P_REC_REPLY, r->in_prod, 0, &one, 1);
+			g_free(flat);
+		}
+	}
 	if (err == 0) {
 		for (int i = 0; i < iovcnt; i++) {
 			copy_to_ring(r->in, r->size, r->in_prod + (uint32_t)off, iov[i].iov_base,
@@ -687,6 +711,14 @@ static int xen_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 		return n < 0 ? (int)n : -EIO;
 	}
 	x9p_reply_set_count(hdr, hdrlen, (size_t)n);
+	if (c->rec) {
+		/* The header as made; the data as read into the ring. */
+		struct iovec rec[3] = { { hdr, hdrlen } };
+		int rn = 1 + (n ? ring_segments(r->in, r->size, r->in_prod + (uint32_t)hdrlen,
+						(size_t)n, rec + 1) : 0);
+
+		record_frame(r, X9P_REC_REPLY, r->in_prod, 0, rec, rn);
+	}
 	copy_to_ring(r->in, r->size, r->in_prod, hdr, hdrlen);
 	publish_prod(r, (uint32_t)(hdrlen + (size_t)n), hdr);
 	n = r->in_prod;

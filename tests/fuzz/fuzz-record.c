@@ -36,12 +36,25 @@ static void random_frame(GRand *r, uint8_t *buf, uint32_t *len)
 	buf[2] = buf[3] = 0;
 }
 
+static int64_t part_no(int fd)
+{
+	uint8_t h[X9P_REC_HDR];
+
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return -1;
+	return h[12] | h[13] << 8 | h[14] << 16 | (int64_t)h[15] << 24;
+}
+
+static unsigned appends;         /* recorders that took over a recording */
+
 /* Writes random records through a recorder and reads both files back. */
 static void writer_round(GRand *r)
 {
 	int fd[2] = { memfd_create("rec0", 0), memfd_create("rec1", 0) };
 	int keep[2] = { dup(fd[0]), dup(fd[1]) };
-	struct x9p_rec *rec = x9p_rec_new(fd, (uint64_t)g_rand_int_range(r, 1, 4) << 20, false);
+	uint64_t limit = (uint64_t)g_rand_int_range(r, 1, 4) << 20;
+	struct x9p_rec *rec = x9p_rec_new(fd, limit, false);
+	unsigned appended = 0;
 	unsigned n = (unsigned)g_rand_int_range(r, 1, 1500);
 	GPtrArray *frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	uint32_t last_at = 0;
@@ -61,7 +74,31 @@ static void writer_round(GRand *r)
 		case 1:
 			x9p_rec_notify(rec, 1, g_rand_int(r), g_rand_int(r));
 			break;
+		case 2:
+			if (g_rand_int_range(r, 0, 40))
+				goto frame;
+			/* The worker dies in the middle of a record; the next one
+			 * appends to the same files. */
+			x9p_rec_free(rec);
+			{
+				/* The current part: the one with the higher number. */
+				int cur = part_no(keep[1]) > part_no(keep[0]);
+				off_t size = lseek(keep[cur], 0, SEEK_END);
+
+				if (size > X9P_REC_HDR + 1 && g_rand_boolean(r))
+					CHECK(ftruncate(keep[cur], size - g_rand_int_range(r, 1,
+						MIN(16, (gint32)(size - X9P_REC_HDR)))) == 0, "ftruncate");
+			}
+			fd[0] = dup(keep[0]);
+			fd[1] = dup(keep[1]);
+			rec = x9p_rec_new(fd, limit, false);
+			/* As a new worker does first. */
+			x9p_rec_worker(rec, "dom1/9pfs/0", "transport=xen rings=2", true);
+			x9p_rec_ring(rec, 0, 9, 0, 0, 0, 0);
+			appended++;
+			break;
 		default:
+		frame:
 			random_frame(r, buf, &len);
 			cut = (uint32_t)g_rand_int_range(r, 0, (gint32)len + 1);
 			iov[0] = (struct iovec){ buf, cut };
@@ -82,6 +119,9 @@ static void writer_round(GRand *r)
 		t[i] = b && g_bytes_get_size(b) ? x9p_rec_parse(b, &err) : NULL;
 		CHECK(t[i] || (i == 1 && g_bytes_get_size(b) == 0), "part file %d does not parse: %s",
 		      i, err ? err->message : "empty");
+		/* A record a dead writer cut short was cut off by the next one. */
+		CHECK(!t[i] || !t[i]->cut_at, "part file %d has a record cut short at %zu after %u "
+		      "appends", i, t[i]->cut_at, appended);
 		g_clear_error(&err);
 		g_bytes_unref(b);
 		close(keep[i]);
@@ -120,6 +160,7 @@ static void writer_round(GRand *r)
 	x9p_rec_trace_free(t[1]);
 	g_ptr_array_unref(frames);
 	(void)last_at;
+	appends += appended;
 }
 
 static GPtrArray *corpus;        /* GBytes of real recordings' first bytes */
@@ -331,7 +372,8 @@ int main(int argc, char **argv)
 	g_ptr_array_unref(corpus);
 	if (failure[0])
 		return fuzz_failed("fuzz-record", seed, "");
-	printf("ok 1 - %u recordings written and read back, %u mutated ones read, %u frames "
-	       "redacted\n", rounds[0], rounds[1], rounds[2]);
+	printf("ok 1 - %u recordings written (%u times taken over by a new writer, perhaps "
+	       "after a record cut short) and read back, %u mutated ones read, %u frames "
+	       "redacted\n", rounds[0], appends, rounds[1], rounds[2]);
 	return 0;
 }

@@ -509,6 +509,39 @@ static void test_unknown_fids(void)
 	fx_free(&x);
 }
 
+/* A guest that reconnects cannot wipe what it did: the previous
+ * connection's recording is kept as .prev, and the new one replays too. */
+static void test_reconnect_keeps(void)
+{
+	struct fx x = { 0 };
+	struct p9_getattr ga;
+	struct p9_qid q;
+	char *prev, *out = NULL;
+
+	fx_start(&x, NULL, NULL, false);
+	g_assert_cmpint(p9c_mkdir(x.c, 1, "before-reconnect", 0755, 0, &q), ==, 0);
+	p9c_free(x.c);
+	x.c = NULL;
+	fe_close(x.fe);
+	g_assert_true(fe_wait_state(x.fe, 6, SIM_HANG_MS));
+	fe_reconnect(x.fe);
+	g_assert_true(fe_wait_state(x.fe, 4, SIM_HANG_MS));
+	x.c = sim_client(x.fe, "9P2000.L", 1);
+	g_assert_nonnull(x.c);
+	g_assert_cmpint(p9c_getattr(x.c, 1, 0x3fff, &ga), ==, 0);
+	fx_stop_daemon(&x);
+	prev = g_build_filename(x.recdir, "dom5-9pfs-0.prev.x9prec", NULL);
+	g_assert_cmpint(replay((const char *const[]){ "--dump", prev, NULL }, NULL, &out), ==, 0);
+	g_assert_nonnull(strstr(out, "name \"before-reconnect\""));
+	g_free(out);
+	g_assert_cmpint(replay((const char *const[]){ "--dump", x.rec, NULL }, NULL, &out), ==, 0);
+	g_assert_null(strstr(out, "before-reconnect"));
+	g_assert_nonnull(strstr(out, "Tgetattr"));
+	g_free(out);
+	g_free(prev);
+	fx_free(&x);
+}
+
 /* A recording directory others may write to is refused at start; a file
  * planted there as a second link to another is not written through, and
  * the device is served all the same. */
@@ -573,5 +606,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/xen/record/hostile-corpus", test_hostile_corpus);
 	g_test_add_func("/xen/record/unknown-fids", test_unknown_fids);
 	g_test_add_func("/xen/record/record-dir-guarded", test_record_dir_guarded);
+	g_test_add_func("/xen/record/reconnect-keeps", test_reconnect_keeps);
 	return g_test_run();
 }
