@@ -654,7 +654,9 @@ static void send_recorded(struct batch *b, unsigned nmsg)
 		GBytes *req = g_ptr_array_index(reqs, i);
 		gsize len;
 		const uint8_t *f = g_bytes_get_data(req, &len);
-		uint8_t *copy = g_malloc(len + 64);
+		/* submit_frame() may read one byte past a frame (as past
+		 * send_msg's buffer). */
+		uint8_t *copy = g_malloc(len + 65);
 
 		memcpy(copy, f, len);
 		if (chance(5))
