@@ -93,6 +93,36 @@ void mw_add_fd(struct mw_msg *m, int fd)
 		m->fds[m->nfds++] = fd;
 }
 
+/* CONFIG's descriptors after the endpoints', in order. */
+static const struct {
+	uint32_t flag;
+	unsigned nfds;
+} cf_tail[] = { { MW_CF_JOURNAL, 1 }, { MW_CF_RECORD, 2 }, { MW_CF_TRACE, 1 } };
+
+unsigned mw_cf_tail_fds(const struct mw_msg *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(cf_tail); i++)
+		if (m->u[MW_CF_FLAGS] & cf_tail[i].flag)
+			n += cf_tail[i].nfds;
+	return n;
+}
+
+unsigned mw_cf_fd_at(const struct mw_msg *m, uint32_t flag)
+{
+	unsigned at = m->nfds;
+
+	/* Counted back from the end, the last first. */
+	for (int i = G_N_ELEMENTS(cf_tail) - 1; i >= 0; i--) {
+		if (m->u[MW_CF_FLAGS] & cf_tail[i].flag)
+			at -= cf_tail[i].nfds;
+		if (cf_tail[i].flag == flag)
+			break;
+	}
+	return at;
+}
+
 void mw_clear_keep_fds(struct mw_msg *m)
 {
 	for (unsigned i = 0; i < m->ns; i++)

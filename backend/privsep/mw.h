@@ -197,6 +197,12 @@ char *mw_text(const struct mw_msg *m);
 void mw_add_fd(struct mw_msg *m, int fd);
 /* Frees the strings and closes the descriptors the message owns. */
 void mw_clear(struct mw_msg *m);
+/* CONFIG: where the descriptor that comes with flag (MW_CF_JOURNAL,
+ * MW_CF_RECORD: the first of its two, MW_CF_TRACE) is, after the
+ * endpoints' in that order; the flag must be set. */
+unsigned mw_cf_fd_at(const struct mw_msg *m, uint32_t flag);
+/* CONFIG: how many descriptors come after the endpoints'. */
+unsigned mw_cf_tail_fds(const struct mw_msg *m);
 /* Frees the strings; descriptors are left to the caller (m->nfds = 0). */
 void mw_clear_keep_fds(struct mw_msg *m);
 

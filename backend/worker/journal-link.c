@@ -66,10 +66,6 @@ void x9p_worker_drop_conn(void *opaque, unsigned session)
 bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_journal **out,
 			bool *restored, struct mw_msg *device, GPtrArray *conns, char **why)
 {
-	/* After the endpoints' descriptors; the recording's and the trace's
-	 * come later. */
-	unsigned at = c->nfds - 1 - (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0) -
-		      (c->u[MW_CF_FLAGS] & MW_CF_RECORD ? 2 : 0);
 	struct x9p_journal *j = NULL;
 	char *bad = NULL;
 
@@ -80,7 +76,7 @@ bool x9p_worker_journal(struct mw_msg *c, struct x9p_wlink *link, struct x9p_jou
 	/* Kept connections are let go through it even without a journal. */
 	mlink = link;
 	if (c->u[MW_CF_FLAGS] & MW_CF_JOURNAL) {
-		j = x9p_journal_open(c->fds[at], restored, &bad);
+		j = x9p_journal_open(c->fds[mw_cf_fd_at(c, MW_CF_JOURNAL)], restored, &bad);
 		if (!j) {
 			g_warning("%s: no session journal: %s", label, bad);
 			g_free(bad);

@@ -43,9 +43,7 @@
 static bool config_valid(const struct mw_msg *c, char **why)
 {
 	unsigned n = c->u[MW_CF_N_ENDPOINTS];
-	unsigned nfds = (c->u[MW_CF_FLAGS] & MW_CF_TRACE ? 1 : 0) +
-			(c->u[MW_CF_FLAGS] & MW_CF_JOURNAL ? 1 : 0) +
-			(c->u[MW_CF_FLAGS] & MW_CF_RECORD ? 2 : 0);
+	unsigned nfds = mw_cf_tail_fds(c);
 	bool names_ok = n <= MW_MAX_ENDPOINTS && c->ns == MW_CF_S_ENDPOINT0 + n;
 
 	/* Each endpoint is "FAMILY BOUND": unix, tcp and fd with one
@@ -210,8 +208,10 @@ int main(int argc, char **argv)
 	}
 
 	if (c.u[MW_CF_FLAGS] & MW_CF_TRACE) {
-		trace = x9p_trace_open_fd(c.fds[c.nfds - 1]);
-		c.fds[c.nfds - 1] = -1;
+		unsigned at = mw_cf_fd_at(&c, MW_CF_TRACE);
+
+		trace = x9p_trace_open_fd(c.fds[at]);
+		c.fds[at] = -1;
 		if (!trace)
 			g_warning("--trace: %s", g_strerror(errno));
 	}

@@ -126,10 +126,9 @@ static bool parse_ring(const char *s, uint32_t *ref, uint32_t *port)
 	return true;
 }
 
-/* The recording's files come after the journal's, before the trace's. */
 static void start_recording(struct xconn *c, const struct mw_msg *cfg, bool restored)
 {
-	unsigned at = cfg->nfds - 2 - !!(cfg->u[MW_CF_FLAGS] & MW_CF_TRACE);
+	unsigned at = mw_cf_fd_at(cfg, MW_CF_RECORD);
 	int fd[2] = { cfg->fds[at], cfg->fds[at + 1] };
 	char *options;
 

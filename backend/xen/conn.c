@@ -239,7 +239,7 @@ out:
 static void config_clear(struct mw_msg *cfg)
 {
 	if (cfg->u[MW_CF_FLAGS] & MW_CF_RECORD) {
-		unsigned at = cfg->nfds - 2 - !!(cfg->u[MW_CF_FLAGS] & MW_CF_TRACE);
+		unsigned at = mw_cf_fd_at(cfg, MW_CF_RECORD);
 
 		close(cfg->fds[at]);
 		close(cfg->fds[at + 1]);

@@ -182,12 +182,22 @@ static void workload(struct fx *x, const char *name, const char *data)
 static void test_replay_matches(void)
 {
 	struct fx x = { 0 };
+	char *trace = g_strdup_printf("%s/x9p-record-trace-%d", g_get_tmp_dir(), (int)getpid());
+	char *targ = g_strdup_printf("--trace=%s", trace), *text = NULL;
 	char *out = NULL;
 	struct stat st;
 
-	fx_start(&x, NULL, NULL, false);
+	/* With --trace too: CONFIG carries the journal's, the recording's and
+	 * the trace's descriptors, each where the worker looks for it. */
+	fx_start(&x, NULL, (const char *const[]){ targ, NULL }, false);
 	workload(&x, "file", "hello, recording");
 	fx_stop_daemon(&x);
+	g_assert_true(g_file_get_contents(trace, &text, NULL, NULL));
+	g_assert_nonnull(strstr(text, " T dom5/9pfs/0 "));
+	g_free(text);
+	g_unlink(trace);
+	g_free(trace);
+	g_free(targ);
 	g_assert_cmpint(stat(x.rec, &st), ==, 0);
 	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
 	/* The replay matches ... */
