@@ -122,10 +122,10 @@ static void rotate(struct x9p_rec *r)
 static void emit(struct x9p_rec *r, uint8_t *head, enum x9p_rec_type type, unsigned ring,
 		 const struct iovec *body, int n)
 {
-	struct iovec iov[5];
+	/* n: the engine's pieces of one message and a field or two. */
+	struct iovec *iov = g_newa(struct iovec, n + 1);
 	size_t len = X9P_REC_HEAD;
 
-	g_assert(n <= 4);
 	for (int i = 0; i < n; i++)
 		len += body[i].iov_len;
 	put32(head, (uint32_t)len);
@@ -349,10 +349,11 @@ void x9p_rec_frame(struct x9p_rec *r, enum x9p_rec_type type, unsigned ring, uin
 		   uint32_t prod, const struct iovec *iov, int iovcnt, enum p9_dialect d)
 {
 	uint8_t head[X9P_REC_HEAD], f[8];
-	struct iovec body[4] = { { f, sizeof(f) } };
+	struct iovec *body = g_newa(struct iovec, iovcnt + 1);
 	uint8_t *copy = NULL;
 	int n = 1;
 
+	body[0] = (struct iovec){ f, sizeof(f) };
 	put32(f, at);
 	put32(f + 4, prod);
 	if (r->redact) {
@@ -369,7 +370,6 @@ void x9p_rec_frame(struct x9p_rec *r, enum x9p_rec_type type, unsigned ring, uin
 		x9p_rec_redact(copy, len, d, r->key);
 		body[n++] = (struct iovec){ copy, len };
 	} else {
-		g_assert(iovcnt <= 3);
 		for (int i = 0; i < iovcnt; i++)
 			body[n++] = iov[i];
 	}

@@ -315,7 +315,6 @@ static void taken(struct xring *r, uint32_t sz)
 		x9p_journal_set_read(r->c->journal, r->idx, r->out_read);
 }
 
-static void record_request(struct xring *r, const uint8_t *hdr, uint32_t sz, uint32_t prod);
 static void record_frame(struct xring *r, enum x9p_rec_type type, uint32_t at, uint32_t prod,
 			 const struct iovec *iov, int n);
 
@@ -391,7 +390,7 @@ static void record_frame(struct xring *r, enum x9p_rec_type type, uint32_t at, u
 }
 
 /* --record: the header of a request at out_read that broke the ring. */
-static void record_request(struct xring *r, const uint8_t *hdr, uint32_t sz, uint32_t prod)
+static void record_bad_header(struct xring *r, const uint8_t *hdr, uint32_t prod)
 {
 	struct iovec iov = { (void *)hdr, P9_HDR_SIZE };
 
@@ -440,21 +439,17 @@ static void consume(struct xring *r)
 		copy_from_ring(r->out, r->size, r->out_read, hdr, P9_HDR_SIZE);
 		sz = le32(hdr);
 		max = x9p_session_max_frame(c->session);
-		if (sz < P9_HDR_SIZE || sz > r->size || sz > max)
-			record_request(r, hdr, P9_HDR_SIZE, prod);
-		if (sz < P9_HDR_SIZE) {
-			ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is smaller than "
-				   "a 9P header", r->idx, sz);
-			return;
-		}
-		if (sz > r->size) {
-			ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is larger than "
-				   "the ring (%u)", r->idx, sz, r->size);
-			return;
-		}
-		if (sz > max) {
-			ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is larger than "
-				   "msize %u", r->idx, sz, max);
+		if (sz < P9_HDR_SIZE || sz > r->size || sz > max) {
+			record_bad_header(r, hdr, prod);
+			if (sz < P9_HDR_SIZE)
+				ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is smaller "
+					   "than a 9P header", r->idx, sz);
+			else if (sz > r->size)
+				ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is larger "
+					   "than the ring (%u)", r->idx, sz, r->size);
+			else
+				ring_fault(r, X9P_REC_IDX_NONE, 0, "ring %u: request size %u is larger "
+					   "than msize %u", r->idx, sz, max);
 			return;
 		}
 		if (queued < sz)
@@ -648,19 +643,9 @@ static int xen_send(void *opaque, const struct iovec *iov, int iovcnt)
 
 	g_mutex_lock(&r->prod_lock);
 	err = reserve(r, total);
-	if (err == 0 && c->rec) {
-		/* The engine's reply, not the ring the guest may write. */
-		if (iovcnt <= 3) {
-			record_frame(r, X9P_REC_REPLY, r->in_prod, 0, iov, iovcnt);
-		} else {
-			uint8_t *flat = g_malloc(total);
-			struct iovec one = { flat, total };
-
-			gather(iov, iovcnt, flat, total);
-			record_frame(r, X9P_REC_REPLY, r->in_prod, 0, &one, 1);
-			g_free(flat);
-		}
-	}
+	/* The engine's reply, not the ring the guest may write. */
+	if (err == 0 && c->rec)
+		record_frame(r, X9P_REC_REPLY, r->in_prod, 0, iov, iovcnt);
 	if (err == 0) {
 		for (int i = 0; i < iovcnt; i++) {
 			copy_to_ring(r->in, r->size, r->in_prod + (uint32_t)off, iov[i].iov_base,
