@@ -29,16 +29,6 @@ const char *x9p_rec_type_name(unsigned type)
 	return type < X9P_REC_NTYPES && types[type].name ? types[type].name : "unknown";
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 #define ERR(...) g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, __VA_ARGS__)
 
 struct x9p_rec_trace *x9p_rec_parse(GBytes *bytes, GError **err)
@@ -47,21 +37,26 @@ struct x9p_rec_trace *x9p_rec_parse(GBytes *bytes, GError **err)
 	const uint8_t *p = g_bytes_get_data(bytes, &size);
 	struct x9p_rec_trace *t;
 	size_t off = X9P_REC_HDR;
+	struct p9_rd rd;
+	uint16_t version;
 
+	/* The fields are the codec's little-endian ones (9p/p9.h). */
 	if (size < X9P_REC_HDR || memcmp(p, X9P_REC_MAGIC, 8) != 0) {
 		ERR("not an x9p recording (no \"x9p-rec\" header)");
 		return NULL;
 	}
-	if ((p[8] | p[9] << 8) != X9P_REC_VERSION) {
-		ERR("recording format version %u; this build reads version %u", p[8] | p[9] << 8,
+	p9_rd_init(&rd, p + 8, X9P_REC_HDR - 8);
+	version = p9_get16(&rd);
+	if (version != X9P_REC_VERSION) {
+		ERR("recording format version %u; this build reads version %u", version,
 		    X9P_REC_VERSION);
 		return NULL;
 	}
 	t = g_new0(struct x9p_rec_trace, 1);
 	t->version = X9P_REC_VERSION;
-	t->flags = (uint16_t)(p[10] | p[11] << 8);
-	t->part = get32(p + 12);
-	t->realtime_ns = get64(p + 16);
+	t->flags = p9_get16(&rd);
+	t->part = p9_get32(&rd);
+	t->realtime_ns = p9_get64(&rd);
 	t->entries = g_array_new(FALSE, TRUE, sizeof(struct x9p_rec_entry));
 	t->bytes = g_bytes_ref(bytes);
 	while (off < size) {
@@ -73,10 +68,12 @@ struct x9p_rec_trace *x9p_rec_parse(GBytes *bytes, GError **err)
 			t->cut_at = off;
 			break;
 		}
-		len = get32(p + off);
-		e.type = p[off + 4];
-		e.ring = p[off + 5];
-		e.t_ns = get64(p + off + 8);
+		p9_rd_init(&rd, p + off, X9P_REC_HEAD);
+		len = p9_get32(&rd);
+		e.type = p9_get8(&rd);
+		e.ring = p9_get8(&rd);
+		p9_get16(&rd);
+		e.t_ns = p9_get64(&rd);
 		nf = x9p_rec_nfixed(e.type);
 		if (e.type == 0 || e.type >= X9P_REC_NTYPES) {
 			ERR("offset %zu: unknown record type %u", off, e.type);
@@ -92,8 +89,9 @@ struct x9p_rec_trace *x9p_rec_parse(GBytes *bytes, GError **err)
 			    X9P_REC_HEAD + 4 * nf);
 			goto fail;
 		}
+		p9_rd_init(&rd, p + off + X9P_REC_HEAD, 4 * nf);
 		for (unsigned i = 0; i < nf; i++)
-			e.f[i] = get32(p + off + X9P_REC_HEAD + 4 * i);
+			e.f[i] = p9_get32(&rd);
 		e.data = p + off + X9P_REC_HEAD + 4 * nf;
 		e.len = len - X9P_REC_HEAD - 4 * nf;
 		g_array_append_val(t->entries, e);

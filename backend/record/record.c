@@ -27,22 +27,13 @@ struct x9p_rec {
 	GByteArray *rings[256];
 };
 
-static void put16(uint8_t *p, uint16_t v)
+/* The fields are the codec's little-endian ones (9p/p9.h). */
+static struct p9_wr fields(uint8_t *p, size_t len)
 {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
+	struct p9_wr w;
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
+	p9_wr_init(&w, p, len);
+	return w;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -79,12 +70,13 @@ static void part_header(struct x9p_rec *r)
 {
 	uint8_t h[X9P_REC_HDR] = { 0 };
 	struct iovec iov = { h, sizeof(h) };
+	struct p9_wr w = fields(h, sizeof(h));
 
-	memcpy(h, X9P_REC_MAGIC, 8);
-	put16(h + 8, X9P_REC_VERSION);
-	put16(h + 10, r->redact ? X9P_REC_F_REDACTED : 0);
-	put32(h + 12, r->part);
-	put64(h + 16, clock_ns(CLOCK_REALTIME));
+	p9_putbytes(&w, X9P_REC_MAGIC, 8);
+	p9_put16(&w, X9P_REC_VERSION);
+	p9_put16(&w, r->redact ? X9P_REC_F_REDACTED : 0);
+	p9_put32(&w, r->part);
+	p9_put64(&w, clock_ns(CLOCK_REALTIME));
 	put_all(r, &iov, 1);
 }
 
@@ -125,14 +117,16 @@ static void emit(struct x9p_rec *r, uint8_t *head, enum x9p_rec_type type, unsig
 	/* n: the engine's pieces of one message and a field or two. */
 	struct iovec *iov = g_newa(struct iovec, n + 1);
 	size_t len = X9P_REC_HEAD;
+	struct p9_wr w;
 
 	for (int i = 0; i < n; i++)
 		len += body[i].iov_len;
-	put32(head, (uint32_t)len);
-	head[4] = (uint8_t)type;
-	head[5] = (uint8_t)ring;
-	put16(head + 6, 0);
-	put64(head + 8, clock_ns(CLOCK_MONOTONIC));
+	w = fields(head, X9P_REC_HEAD);
+	p9_put32(&w, (uint32_t)len);
+	p9_put8(&w, (uint8_t)type);
+	p9_put8(&w, (uint8_t)ring);
+	p9_put16(&w, 0);
+	p9_put64(&w, clock_ns(CLOCK_MONOTONIC));
 	iov[0] = (struct iovec){ head, X9P_REC_HEAD };
 	memcpy(iov + 1, body, sizeof(*body) * (size_t)n);
 	if (r->size + len > r->part_limit && r->size > X9P_REC_HDR)
@@ -157,12 +151,15 @@ static GByteArray *keep(GByteArray *old, const uint8_t *head, const struct iovec
 static int64_t part_of(int fd, uint16_t *flags)
 {
 	uint8_t h[X9P_REC_HDR];
+	struct p9_rd rd;
 
-	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, X9P_REC_MAGIC, 8) ||
-	    (h[8] | h[9] << 8) != X9P_REC_VERSION)
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, X9P_REC_MAGIC, 8))
 		return -1;
-	*flags = (uint16_t)(h[10] | h[11] << 8);
-	return (int64_t)(h[12] | h[13] << 8 | h[14] << 16 | (uint32_t)h[15] << 24);
+	p9_rd_init(&rd, h + 8, sizeof(h) - 8);
+	if (p9_get16(&rd) != X9P_REC_VERSION)
+		return -1;
+	*flags = p9_get16(&rd);
+	return p9_get32(&rd);
 }
 
 /*
@@ -180,7 +177,7 @@ static off_t whole_end(int fd)
 		return -1;
 	while (off + (off_t)X9P_REC_HEAD <= st.st_size &&
 	       pread(fd, head, sizeof(head), off) == (ssize_t)sizeof(head)) {
-		uint32_t len = head[0] | head[1] << 8 | head[2] << 16 | (uint32_t)head[3] << 24;
+		uint32_t len = p9_frame_size(head);   /* a record's first field, as a frame's */
 
 		if (len < X9P_REC_HEAD || (off_t)len > st.st_size - off)
 			break;
@@ -316,11 +313,13 @@ char *x9p_rec_options(const char *transport, unsigned nrings, const char *model,
 void x9p_rec_worker(struct x9p_rec *r, const char *label, const char *options, bool restored)
 {
 	uint8_t head[X9P_REC_HEAD], f[8];
+	struct p9_wr w;
 	char *text = g_strdup_printf("%s\n%s", label, options);
 	struct iovec body[2] = { { f, sizeof(f) }, { text, strlen(text) } };
 
-	put32(f, (uint32_t)getpid());
-	put32(f + 4, restored);
+	w = fields(f, sizeof(f));
+	p9_put32(&w, (uint32_t)getpid());
+	p9_put32(&w, restored);
 	g_mutex_lock(&r->lock);
 	emit(r, head, X9P_REC_WORKER, 0, body, 2);
 	r->worker = keep(r->worker, head, body, 2);
@@ -333,12 +332,13 @@ void x9p_rec_ring(struct x9p_rec *r, unsigned ring, unsigned order, uint32_t in_
 {
 	uint8_t head[X9P_REC_HEAD], f[20];
 	struct iovec body = { f, sizeof(f) };
+	struct p9_wr w = fields(f, sizeof(f));
 
-	put32(f, order);
-	put32(f + 4, in_cons);
-	put32(f + 8, in_prod);
-	put32(f + 12, out_cons);
-	put32(f + 16, out_prod);
+	p9_put32(&w, order);
+	p9_put32(&w, in_cons);
+	p9_put32(&w, in_prod);
+	p9_put32(&w, out_cons);
+	p9_put32(&w, out_prod);
 	g_mutex_lock(&r->lock);
 	emit(r, head, X9P_REC_RING, ring, &body, 1);
 	r->rings[ring & 255] = keep(r->rings[ring & 255], head, &body, 1);
@@ -350,12 +350,13 @@ void x9p_rec_frame(struct x9p_rec *r, enum x9p_rec_type type, unsigned ring, uin
 {
 	uint8_t head[X9P_REC_HEAD], f[8];
 	struct iovec *body = g_newa(struct iovec, iovcnt + 1);
+	struct p9_wr w = fields(f, sizeof(f));
 	uint8_t *copy = NULL;
 	int n = 1;
 
 	body[0] = (struct iovec){ f, sizeof(f) };
-	put32(f, at);
-	put32(f + 4, prod);
+	p9_put32(&w, at);
+	p9_put32(&w, prod);
 	if (r->redact) {
 		size_t len = 0;
 
@@ -384,9 +385,10 @@ static void fixed(struct x9p_rec *r, enum x9p_rec_type type, unsigned ring, cons
 {
 	uint8_t head[X9P_REC_HEAD], f[8];
 	struct iovec body[2] = { { f, 4u * (size_t)nv }, { (void *)text, text ? strlen(text) : 0 } };
+	struct p9_wr w = fields(f, sizeof(f));
 
 	for (int i = 0; i < nv; i++)
-		put32(f + 4 * i, v[i]);
+		p9_put32(&w, v[i]);
 	g_mutex_lock(&r->lock);
 	emit(r, head, type, ring, body, text ? 2 : 1);
 	g_mutex_unlock(&r->lock);

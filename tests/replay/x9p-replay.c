@@ -100,11 +100,6 @@ static const GOptionEntry entries[] = {
 	G_OPTION_ENTRY_NULL
 };
 
-static uint32_t le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static uint16_t tag_of(const uint8_t *f)
 {
 	return (uint16_t)(f[5] | f[6] << 8);
@@ -220,9 +215,13 @@ static void diverge(struct run *r, char *why)
 
 static bool u_dir_read(struct run *r, const uint8_t *req, size_t len)
 {
+	struct p9_rd rd;
+
 	if (r->dialect != P9_DIALECT_2000U || len < 11 || req[4] != P9_TREAD)
 		return false;
-	return g_hash_table_contains(r->fid_dir, GUINT_TO_POINTER(le32(req + 7)));
+	/* Tread: size[4] type[1] tag[2] fid[4] */
+	p9_rd_init(&rd, req + P9_HDR_SIZE, 4);
+	return g_hash_table_contains(r->fid_dir, GUINT_TO_POINTER(p9_get32(&rd)));
 }
 
 /* Learns which fids name directories, from the recorded replies. */
@@ -405,7 +404,7 @@ static bool take_replies(struct run *r)
 				break;
 			for (unsigned b = 0; b < P9_HDR_SIZE; b++)
 				hdr[b] = ring->data[(cons + b) & (ring->size - 1)];
-			sz = le32(hdr);
+			sz = p9_frame_size(hdr);
 			if (sz < P9_HDR_SIZE || sz > ring->size) {
 				diverge(r, g_strdup_printf("ring %u: a reply of %u bytes", i, sz));
 				return false;
@@ -671,7 +670,7 @@ static void send_request(struct run *r, struct req *q, int k)
 {
 	struct fe_ring *ring = fe_ring(r->fe, q->e->ring);
 	uint32_t prod = fe_load(ring->intf, FE_OUT_PROD);
-	uint32_t whole = le32(q->e->data);
+	uint32_t whole = p9_frame_size(q->e->data);
 
 	q->frame = g_memdup2(q->e->data, q->e->len);
 	replay_rewrite(r->map, q->frame, q->e->len);
@@ -1146,6 +1145,7 @@ static int seed(const char *dir, const char *path)
 	gsize tlen, rlen;
 	char *argv[] = { "tar", "--numeric-owner", "-cf", tmp, "-C", (char *)dir, ".", NULL };
 	uint8_t head[X9P_REC_HEAD] = { 0 };
+	struct p9_wr w;
 	uint32_t len;
 	int status;
 	GByteArray *a;
@@ -1165,9 +1165,9 @@ static int seed(const char *dir, const char *path)
 		a = g_byte_array_new();
 		g_byte_array_append(a, (const guint8 *)rec, X9P_REC_HDR);
 		len = X9P_REC_HEAD + (uint32_t)tlen;
-		for (int i = 0; i < 4; i++)
-			head[i] = (uint8_t)(len >> (8 * i));
-		head[4] = X9P_REC_SEED;
+		p9_wr_init(&w, head, sizeof(head));
+		p9_put32(&w, len);
+		p9_put8(&w, X9P_REC_SEED);
 		g_byte_array_append(a, head, sizeof(head));
 		g_byte_array_append(a, (const guint8 *)tar, (guint)tlen);
 		g_byte_array_append(a, (const guint8 *)rec + X9P_REC_HDR,
