@@ -69,5 +69,14 @@ for f in "$B"/tap/*.tap.time; do
 done | awk '{ t[$1] += $2; T += $2 } END {
 	for (k in t) printf "# time: tier %s: %d s\n", k, t[k]
 	printf "# time: all tiers: %d s\n", T }' | sort
+# The failures again, next to the total: a CI log is often read from its
+# tail, and prove's account of them is far above.
+for f in "$B"/tap/*.tap; do
+	[ -f "$f" ] || continue
+	n=${f##*/}; n=${n%.tap}
+	grep -v '# *[Tt][Oo][Dd][Oo]' "$f" | grep '^not ok' | cut -c1-240 | sed "s|^|# failed: $n: |"
+	st=$(cat "$f.rc" 2>/dev/null || echo "?")
+	[ "$st" = 0 ] || echo "# failed: $n: exit status $st"
+done | head -n 40
 echo "$passed passed, $failed failed"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
