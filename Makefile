@@ -147,12 +147,15 @@ WORKER_SRCS := $(wildcard backend/worker/*.c) $(VHOST_DEV_SRCS)
 
 # The whole vfio-user device (the codec, the virtio-pci function, the
 # virtqueues), fuzzed in process by a client that also plays the guest.
+# The devices' test-build switches (worker/attack.h) come along, unarmed.
 $(B)/fuzz/fuzz-vfu-dev: $(B)/fuzz/obj/tests/fuzz/fuzz-vfu-dev.o $(call fuzzobj,$(VHOST_DEV_SRCS)) \
+		$(call fuzzobj,backend/worker/attack.c) \
 		$(FUZZ_LIB)
 	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
 
 # A vhost-user connection's kept set-up, adopted by the real device.
 $(B)/fuzz/fuzz-vu-state: $(B)/fuzz/obj/tests/fuzz/fuzz-vu-state.o $(call fuzzobj,$(VHOST_DEV_SRCS)) \
+		$(call fuzzobj,backend/worker/attack.c) \
 		$(FUZZ_LIB)
 	$(CC) $(FUZZ_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
 

@@ -19,7 +19,7 @@
 #include <glib-unix.h>
 
 #include "core/trace.h"
-#include "record/record.h"
+#include "monitor/record-opts.h"
 #include "fs/helper-spawn.h"
 #include "log/log.h"
 #include "monitor/confine.h"
@@ -38,9 +38,6 @@ static struct {
 	gboolean no_journal;
 	char *synth_spec;
 	char *trace;
-	char *record;
-	int record_mib;
-	gboolean record_redact;
 	int workers;
 	int max_fids;
 	int max_open_files;
@@ -100,16 +97,6 @@ static const GOptionEntry entries[] = {
 	  "--export); the optional SPEC tunes it, e.g. --synthetic=bigdir=5000", "SPEC" },
 	{ "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt.trace,
 	  "Log every 9P message in both directions to FILE", "FILE" },
-	{ "record", 0, 0, G_OPTION_ARG_FILENAME, &opt.record,
-	  "Xen devices: record what each frontend does on its rings into "
-	  "DIR/<device>.x9prec, for replay and bug reports (docs/trace-format.md)",
-	  "DIR" },
-	{ "record-size", 0, 0, G_OPTION_ARG_INT, &opt.record_mib,
-	  "Most MiB one device's recording keeps, in two files that take turns "
-	  "(default 64)", "MIB" },
-	{ "record-redact", 0, 0, G_OPTION_ARG_NONE, &opt.record_redact,
-	  "Leave file data and names out of recordings (zeroed data, names "
-	  "replaced by others of the same length)", NULL },
 	{ "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
 	  "Threads executing requests, shared by all clients (default 16)", "N" },
 	{ "max-fids", 0, 0, G_OPTION_ARG_INT, &opt.max_fids,
@@ -259,7 +246,7 @@ static bool parse_mode(const char *s, unsigned *mode, GError **err)
 
 static bool check_options(unsigned *mode, GError **err)
 {
-	if (!x9p_confine_resolve(err))
+	if (!x9p_confine_resolve(err) || !x9p_record_resolve(err))
 		return false;
 	if (opt.log_level && !x9p_log_set_level(opt.log_level)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -276,27 +263,12 @@ static bool check_options(unsigned *mode, GError **err)
 	    !parse_count("max-connections-per-peer", opt.max_conns_per_peer, 65536, err) ||
 	    !parse_count("max-locks", opt.max_locks, 1 << 24, err) ||
 	    !parse_count("max-nodes", opt.max_nodes, 1 << 24, err) ||
-	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err) ||
-	    !parse_count("record-size", opt.record_mib, 1 << 20, err))
+	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err))
 		return false;
-	if ((opt.record_mib || opt.record_redact) && !opt.record) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s needs --record",
-			    opt.record_mib ? "record-size" : "record-redact");
-		return false;
-	}
-	if (opt.record && !opt.xen) {
+	if (x9p_record_on() && !opt.xen) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--record records Xen devices: it needs --xen");
 		return false;
-	}
-	if (opt.record) {
-		char *why = NULL;
-
-		if (x9p_rec_dir_check(opt.record, &why) < 0) {
-			g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--record: %s", why);
-			g_free(why);
-			return false;
-		}
 	}
 	*mode = X9P_SOCK_DEFAULT_MODE;
 	if (opt.socket_mode && !parse_mode(opt.socket_mode, mode, err))
@@ -566,6 +538,7 @@ int main(int argc, char **argv)
 	g_option_context_set_description(octx, help_description);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_record_entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
 		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
 		g_error_free(err);
@@ -614,10 +587,6 @@ int main(int argc, char **argv)
 			.no_setid = opt.no_setid,
 			.max_nodes = (unsigned)opt.max_nodes,
 			.trace_fd = trace_fd,
-			.record_dir = opt.record,
-			.record_mib = opt.record_mib > 0 ? (unsigned)opt.record_mib :
-							   X9P_REC_DEFAULT_MIB,
-			.record_redact = opt.record_redact,
 			.state_dir = opt.xen_state_dir,
 		};
 

@@ -25,6 +25,7 @@
 #include "core/trace.h"
 #include "fs/helper-spawn.h"
 #include "monitor/confine.h"
+#include "monitor/record-opts.h"
 #include "monitor/reexec.h"
 #include "monitor/service.h"
 #include "socket/socket.h"
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
 	g_option_context_set_description(octx, description);
 	g_option_context_add_main_entries(octx, entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_record_entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
 		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
 		g_error_free(err);
@@ -306,7 +308,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "x9p-vhost: unexpected argument '%s' (see --help)\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (!check_options(&err) || !x9p_confine_resolve(&err)) {
+	if (!check_options(&err) || !x9p_confine_resolve(&err) || !x9p_record_resolve(&err)) {
 		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
 		g_error_free(err);
 		return EXIT_USAGE;
@@ -355,6 +357,7 @@ int main(int argc, char **argv)
 	mc.label = label;
 	/* The synthetic tree has nothing to keep. */
 	mc.journal = opt.export_dir != NULL;
+	mc.record = x9p_record_on();
 	service = x9p_mservice_start(&mc, &err);
 	g_free(label);
 	mw_clear_keep_fds(&base);

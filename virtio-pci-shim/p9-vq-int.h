@@ -18,6 +18,8 @@ struct p9vq {
 	gint said_dup, said_fit;     /* guest mistakes logged once at info level */
 	struct x9p_journal *journal; /* see p9vq_set_journal() */
 	bool restoring;              /* it holds a previous worker's session */
+	struct x9p_rec *rec;         /* see p9vq_set_recorder() */
+	gint dialect;                /* enum p9_dialect, from the last Rversion */
 };
 
 /* One request: its chain, held by the reply path and, for a Twrite left in

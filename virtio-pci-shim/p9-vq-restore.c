@@ -100,7 +100,10 @@ uint16_t p9vq_restore(void *opaque, struct vu_queue *q, uint16_t base)
 		read = base;
 	}
 	if (x9p_journal_version(j, &dialect, &msize) && p9_dialect_name((enum p9_dialect)dialect))
+	{
 		x9p_session_resume(p->sess, (enum p9_dialect)dialect, msize);
+		g_atomic_int_set(&p->dialect, (gint)dialect);
+	}
 	runs = g_array_new(FALSE, FALSE, sizeof(struct rerun));
 	for (unsigned t = 0; t < X9P_JOURNAL_TAGS; t++) {
 		struct rerun rr = { .tag = (uint16_t)t };

@@ -9,6 +9,8 @@
 
 #include "9p/p9.h"
 #include "journal/journal.h"
+#include "record/record.h"
+#include "worker/attack.h"
 #include "p9-vq-int.h"
 
 #define TWRITE_HDR (P9_HDR_SIZE + 4 + 8 + 4)   /* size type tag fid offset count */
@@ -144,6 +146,27 @@ static void sweep(struct p9vq *p)
 	g_ptr_array_free(left, TRUE);
 }
 
+/* --record: a frame of n bytes of the chain's readable (or, for a reply,
+ * writable) buffers. */
+static void record_chain(struct p9vq *p, enum x9p_rec_type type, struct vu_elem *e,
+			 uint32_t at, uint32_t prod, uint64_t n)
+{
+	bool out = type == X9P_REC_REQ;
+	unsigned cnt = out ? e->nout : e->nin;
+	struct iovec *iov = g_newa(struct iovec, cnt ? cnt : 1);
+	int k = vu_iov_slice(out ? e->out : e->in, cnt, 0, n, iov, cnt);
+
+	if (k >= 0)
+		x9p_rec_frame(p->rec, type, e->qindex, at, prod, iov, k,
+			      (enum p9_dialect)g_atomic_int_get(&p->dialect));
+}
+
+/* A request's place: where it was popped and its chain's head. */
+static uint32_t chain_at(const struct vu_elem *e)
+{
+	return (uint32_t)e->slot | (uint32_t)e->head << 16;
+}
+
 static void handle(void *opaque, struct vu_elem *e)
 {
 	struct p9vq *p = opaque;
@@ -163,6 +186,9 @@ static void handle(void *opaque, struct vu_elem *e)
 	type = hdr[4];
 	tag = get16(hdr + 5);
 	if (size < P9_HDR_SIZE || size > e->out_len || size > max) {
+		if (p->rec)
+			record_chain(p, X9P_REC_REQ, e, chain_at(e), (uint32_t)MIN(e->in_len, UINT32_MAX),
+				     P9_HDR_SIZE);
 		g_info("%s: %s (tag %u) of size %u: %llu bytes readable, msize %u", p->label,
 		       p9_type_name(type) ? p9_type_name(type) : "message", tag, size,
 		       (unsigned long long)e->out_len, max);
@@ -171,6 +197,8 @@ static void handle(void *opaque, struct vu_elem *e)
 		return;
 	}
 
+	if (p->rec)
+		record_chain(p, X9P_REC_REQ, e, chain_at(e), (uint32_t)MIN(e->in_len, UINT32_MAX), size);
 	r = p9vq_req_new(p, e, tag);
 	g_mutex_lock(&p->lock);
 	dup = g_hash_table_contains(p->tags, GUINT_TO_POINTER(tag));
@@ -231,6 +259,18 @@ static size_t iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
+/* --record: the dialect an Rversion settles, for redaction. */
+static void note_version(struct p9vq *p, const struct iovec *iov, int iovcnt)
+{
+	uint8_t buf[64];
+	size_t n = vu_iov_to_buf(iov, (unsigned)iovcnt, 0, buf, sizeof(buf));
+	enum p9_dialect d;
+	uint32_t msize;
+
+	if (p9_rversion_parse(buf, n, &d, &msize))
+		g_atomic_int_set(&p->dialect, d);
+}
+
 static int vq_send(void *opaque, const struct iovec *iov, int iovcnt)
 {
 	struct p9vq *p = opaque;
@@ -265,6 +305,20 @@ static int vq_send(void *opaque, const struct iovec *iov, int iovcnt)
 		vu_buf_to_iov(e->in, e->nin, off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
+	if (x9p_attack_perturbs(hdr[4]) && total > 28) {
+		/* Rgetattr: size[4] type[1] tag[2] valid[8] qid[13] mode[4] */
+		uint8_t b;
+
+		vu_iov_to_buf(e->in, e->nin, 28, &b, 1);
+		b ^= 1;
+		vu_buf_to_iov(e->in, e->nin, 28, &b, 1);
+	}
+	if (p->rec) {
+		if (hdr[4] == P9_RVERSION)
+			note_version(p, iov, iovcnt);
+		x9p_rec_frame(p->rec, X9P_REC_REPLY, e->qindex, e->head, 0, iov, iovcnt,
+			      (enum p9_dialect)g_atomic_int_get(&p->dialect));
+	}
 	p9vq_finish(p, r, (uint32_t)total);
 	p9vq_req_unref(r);
 	return 0;
@@ -298,6 +352,8 @@ static int vq_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 		got = (ssize_t)room;
 	x9p_reply_set_count(hdr, hdrlen, (size_t)got);
 	vu_buf_to_iov(e->in, e->nin, 0, hdr, hdrlen);
+	if (p->rec)
+		record_chain(p, X9P_REC_REPLY, e, e->head, 0, hdrlen + (size_t)got);
 	take(p, tag);
 	p9vq_finish(p, r, (uint32_t)(hdrlen + (size_t)got));
 	p9vq_req_unref(r);
@@ -331,11 +387,38 @@ static void reset(void *opaque, bool handover)
 		x9p_session_set_journal(p->sess, p->journal);
 }
 
+/* ops->starting: a previous worker's chains taken back (p9-vq-restore.c),
+ * then, with --record, the queue's set-up. */
+static uint16_t starting(void *opaque, struct vu_queue *q, uint16_t base)
+{
+	struct p9vq *p = opaque;
+	uint16_t next = p9vq_restore(opaque, q, base);
+
+	if (p->rec)
+		x9p_rec_ring(p->rec, vu_queue_index(q), vu_queue_size(q), next,
+			     vu_queue_used_idx(q), 0, 0);
+	return next;
+}
+
+static void fault(void *opaque, unsigned qindex, const char *why)
+{
+	struct p9vq *p = opaque;
+
+	if (p->rec)
+		x9p_rec_fault(p->rec, qindex, X9P_REC_IDX_NONE, 0, why);
+}
+
 const struct vu_dev_ops p9vq_ops = {
 	.handle = handle,
 	.reset = reset,
-	.starting = p9vq_restore,
+	.starting = starting,
+	.fault = fault,
 };
+
+void p9vq_set_recorder(struct p9vq *p, struct x9p_rec *rec)
+{
+	p->rec = rec;
+}
 
 void p9vq_set_journal(struct p9vq *p, struct x9p_journal *j, bool restoring)
 {
@@ -353,6 +436,7 @@ struct p9vq *p9vq_new(struct x9p_server *srv, uint32_t max_msize, const char *la
 	p->label = g_strdup(label);
 	g_mutex_init(&p->lock);
 	p->tags = g_hash_table_new(g_direct_hash, g_direct_equal);
+	p->dialect = P9_DIALECT_2000L;
 	p->sess = x9p_session_new(srv, &transport_ops, p, max_msize, label);
 	return p;
 }

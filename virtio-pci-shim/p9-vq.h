@@ -61,6 +61,14 @@ void p9vq_set_inline(struct p9vq *p, bool on);
  */
 struct x9p_journal;
 void p9vq_set_journal(struct p9vq *p, struct x9p_journal *j, bool restoring);
+/*
+ * Records what the guest puts on the queues and what is answered
+ * (record/record.h; the virtqueue bodies are in docs/trace-format.md):
+ * each queue's start, every request as popped, every reply, and the
+ * faults.  Set before serving; rec stays the caller's.
+ */
+struct x9p_rec;
+void p9vq_set_recorder(struct p9vq *p, struct x9p_rec *rec);
 /* The device class operations; opaque is the p9vq. */
 extern const struct vu_dev_ops p9vq_ops;
 

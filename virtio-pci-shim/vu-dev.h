@@ -69,6 +69,9 @@ struct vu_dev_ops {
 	 * returns the index popping goes on from.
 	 */
 	uint16_t (*starting)(void *opaque, struct vu_queue *q, uint16_t base);
+	/* Optional: queue qindex broke (see above), the first time, from the
+	 * thread that found it, no lock held. */
+	void (*fault)(void *opaque, unsigned qindex, const char *why);
 };
 
 struct vu_dev_cfg {

@@ -49,13 +49,18 @@ static void signal_fd(int fd)
 /* Marks the queue broken; the caller holds no lock. */
 static void queue_fault(struct vu_queue *q, const char *why)
 {
+	bool first;
+
 	g_mutex_lock(&q->lock);
-	if (!q->broken)
+	first = !q->broken;
+	if (first)
 		g_warning("%s: queue %u: guest driver fault: %s; the queue stops until the "
 			  "device is reset", q->dev->label, q->index, why);
 	q->broken = true;
 	signal_fd(q->err_fd);
 	g_mutex_unlock(&q->lock);
+	if (first && q->dev->ops->fault)
+		q->dev->ops->fault(q->dev->opaque, q->index, why);
 }
 
 static struct vu_elem *make_elem(struct vu_queue *q, const struct vring_chain *c)
@@ -235,12 +240,8 @@ int vu_queue_start(struct vu_queue *q)
 	q->vr.num = q->num;
 	if (!map_ring(q, &why)) {
 		g_mutex_unlock(&q->lock);
-		g_warning("%s: queue %u: %s", d->label, q->index, why);
 		/* The guest driver chose these addresses: its fault, this queue only. */
-		g_mutex_lock(&q->lock);
-		q->broken = true;
-		signal_fd(q->err_fd);
-		g_mutex_unlock(&q->lock);
+		queue_fault(q, why);
 		return -EFAULT;
 	}
 	memcpy(&used_idx, q->vr.used + 2, sizeof(used_idx));
@@ -276,13 +277,13 @@ void vu_queue_remap(struct vu_queue *q)
 {
 	const char *why = NULL;
 
+	bool bad;
+
 	g_mutex_lock(&q->lock);
-	if (q->started && !q->broken && !map_ring(q, &why)) {
-		g_warning("%s: queue %u: after the memory change: %s", q->dev->label, q->index, why);
-		q->broken = true;
-		signal_fd(q->err_fd);
-	}
+	bad = q->started && !q->broken && !map_ring(q, &why);
 	g_mutex_unlock(&q->lock);
+	if (bad)
+		queue_fault(q, why);
 }
 
 uint16_t vu_queue_stop(struct vu_queue *q, unsigned grace_ms)

@@ -144,6 +144,19 @@ bool p9_dialect_parse(struct p9_str name, enum p9_dialect *d)
 	return false;
 }
 
+bool p9_rversion_parse(const uint8_t *frame, size_t len, enum p9_dialect *d, uint32_t *msize)
+{
+	struct p9_rd rd;
+	struct p9_str v;
+
+	if (len < P9_HDR_SIZE || frame[4] != P9_RVERSION)
+		return false;
+	p9_rd_init(&rd, frame + P9_HDR_SIZE, len - P9_HDR_SIZE);
+	*msize = p9_get32(&rd);
+	v = p9_getstr(&rd);
+	return !rd.err && p9_dialect_parse(v, d);
+}
+
 bool p9_name_valid(struct p9_str s)
 {
 	if (s.len == 0 || !s.s)

@@ -393,6 +393,9 @@ struct p9_dirent p9_getdirent(struct p9_rd *r);
  * engine's business). */
 const char *p9_dialect_name(enum p9_dialect d);
 bool p9_dialect_parse(struct p9_str name, enum p9_dialect *d);
+/* The dialect and msize an Rversion frame (its first len bytes; 64 hold
+ * any) settles; false when it settles none ("unknown"). */
+bool p9_rversion_parse(const uint8_t *frame, size_t len, enum p9_dialect *d, uint32_t *msize);
 
 /* Human-readable message type name ("Twalk"), or NULL if unknown. */
 const char *p9_type_name(uint8_t type);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fs/helper-spawn.h"
+#include "monitor/record-opts.h"
 #include "monitor/service.h"
 #include "monitor/session-keep.h"
 #include "monitor/worker.h"
@@ -196,6 +197,7 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 {
 	struct x9p_mservice *s = g_new0(struct x9p_mservice, 1);
 	unsigned nfds = 0;
+	bool taken = false;
 
 	s->cfg = *cfg;
 	s->journal_fd = -1;
@@ -235,7 +237,7 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 			nfds++;
 		}
 	}
-	if (nfds + (cfg->trace_fd >= 0) + cfg->journal > MW_MAX_FDS) {
+	if (nfds + (cfg->trace_fd >= 0) + cfg->journal + 2 * cfg->record > MW_MAX_FDS) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "too many descriptors for one worker");
 		goto fail;
@@ -247,7 +249,8 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 	if (cfg->journal && (!s->has_conn || cfg->journal_sessions)) {
 		/* The previous program's, after a reload; else a new one. */
 		s->kept = x9p_kept_from_env(s->label, &s->journal_fd);
-		if (s->journal_fd >= 0)
+		taken = s->journal_fd >= 0;
+		if (taken)
 			g_message("%s: taking the session over from the previous program", s->label);
 		else
 			s->journal_fd = x9p_journal_memfd_for(MAX(cfg->journal_sessions, 1u));
@@ -261,6 +264,9 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 			mw_add_fd(&s->config, s->journal_fd);
 		}
 	}
+	/* Opened once: each worker goes on where the one before stopped. */
+	if (cfg->record)
+		x9p_record_config(&s->config, s->label, taken);
 	if (cfg->trace_fd >= 0) {
 		s->config.u[MW_CF_FLAGS] |= MW_CF_TRACE;
 		mw_add_fd(&s->config, cfg->trace_fd);
@@ -356,7 +362,9 @@ void x9p_mservice_free(struct x9p_mservice *s)
 	x9p_mworker_free(s->w);
 	if (s->cfg.helpers)
 		s->cfg.helpers->destroy(s->cfg.helpers);
-	/* The descriptors are the endpoints' (and the caller's trace). */
+	/* The descriptors are the endpoints' (and the caller's trace), but
+	 * for the recording's. */
+	x9p_record_config_close(&s->config);
 	mw_clear_keep_fds(&s->config);
 	for (unsigned i = 0; i < s->n; i++)
 		x9p_sock_endpoint_clear(&s->eps[i]);

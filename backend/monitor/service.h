@@ -49,6 +49,9 @@ struct x9p_mservice_cfg {
 	 * then also keeps each connection, and an "fd:" connection outlives
 	 * its worker); 0: one (a device). */
 	unsigned journal_sessions;
+	/* With --record (monitor/record-opts.h): the device's recording,
+	 * under label, goes on across its workers and reloads. */
+	bool record;
 	struct x9p_helper_launcher *helpers;   /* taken over; NULL: synthetic */
 	void (*ready)(void *opaque, const char *const *bound, unsigned n);
 	void (*ended)(void *opaque, int exit_status);

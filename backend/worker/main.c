@@ -68,8 +68,8 @@ static bool config_valid(const struct mw_msg *c, char **why)
 	else if (c->u[MW_CF_FS] > MW_FS_PROXY || c->u[MW_CF_MODEL] > X9P_SM_NONE ||
 		 c->u[MW_CF_MULTIDEVS] > X9P_MULTIDEVS_WARN || c->u[MW_CF_FLAGS] & ~MW_CF_FLAGS_ALL)
 		*why = g_strdup("unknown filesystem settings");
-	else if ((c->u[MW_CF_FLAGS] & MW_CF_RECORD) && c->u[MW_CF_ROLE] != MW_ROLE_XEN)
-		*why = g_strdup("a recording for a device that is not a Xen one");
+	else if ((c->u[MW_CF_FLAGS] & MW_CF_RECORD) && c->u[MW_CF_ROLE] == MW_ROLE_SOCKETS)
+		*why = g_strdup("a recording for socket connections");
 	else if (c->u[MW_CF_KEPT_FDS] > MW_KEPT_FDS_MAX || c->u[MW_CF_KEPT_DEVICE] > 1 ||
 		 (c->u[MW_CF_KEPT_DEVICE] && c->u[MW_CF_ROLE] != MW_ROLE_VHOST))
 		*why = g_strdup_printf("%u kept files, %u kept devices", c->u[MW_CF_KEPT_FDS],

@@ -17,6 +17,8 @@
 #include <glib.h>
 
 #include "virtio-pci-shim/frontend.h"
+#include "proxy.h"
+#include "record/record.h"
 #include "virtio-pci-shim/p9-vq.h"
 #include "virtio-pci-shim/vfu-dev.h"
 #include "virtio-pci-shim/vu-dev.h"
@@ -94,6 +96,26 @@ static void serve_kept(struct vu_dev *dev, struct vfu_dev *vfu, struct mw_msg *k
 			  g_strerror(-err));
 }
 
+/* --record: the recorder on CONFIG's two files, which it takes over, and
+ * its WORKER record. */
+static struct x9p_rec *start_recording(struct mw_msg *c, bool restored)
+{
+	unsigned at = mw_cf_fd_at(c, MW_CF_RECORD);
+	int fd[2] = { c->fds[at], c->fds[at + 1] };
+	struct x9p_rec *rec;
+	char *options;
+
+	rec = x9p_rec_new(fd, (uint64_t)c->u[MW_CF_RECORD_MIB] << 20,
+			  c->u[MW_CF_FLAGS] & MW_CF_RECORD_REDACT);
+	c->fds[at] = c->fds[at + 1] = -1;
+	options = x9p_rec_options(c->u[MW_CF_FLAGS] & MW_CF_VFIO_USER ? "vfio-user" : "vhost-user",
+				  1, x9p_secmodel_name(c->u[MW_CF_MODEL]),
+				  c->u[MW_CF_FLAGS] & MW_CF_READONLY, 0, 0, false);
+	x9p_rec_worker(rec, c->s[MW_CF_S_LABEL], options, restored);
+	g_free(options);
+	return rec;
+}
+
 int x9p_worker_serve_vhost(struct x9p_wctx *w)
 {
 	struct mw_msg *c = w->c;
@@ -105,6 +127,7 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 	frontend_serve_fn serve = serve_vu;
 	void *serving;
 	struct p9vq *p9;
+	struct x9p_rec *rec = NULL;
 	sigset_t sigs;
 	int sigfd, fd = c->fds[0], kind, status = 0;
 
@@ -120,6 +143,10 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 		return 1;
 	}
 	p9 = p9vq_new(w->engine, VHOST_MAX_MSIZE, label);
+	if (c->u[MW_CF_FLAGS] & MW_CF_RECORD) {
+		rec = start_recording(c, w->restored);
+		p9vq_set_recorder(p9, rec);
+	}
 	dcfg.features = 1ull << VIRTIO_9P_MOUNT_TAG;
 	dcfg.config = config;
 	dcfg.config_len = p9vq_config(c->s[MW_CF_S_TAG], config, sizeof(config));
@@ -160,6 +187,10 @@ int x9p_worker_serve_vhost(struct x9p_wctx *w)
 	vfu_dev_free(vfu);
 	vu_dev_free(dev);
 	p9vq_free(p9);
+	if (rec) {
+		x9p_rec_end(rec, X9P_REC_END_STOP);
+		x9p_rec_free(rec);
+	}
 	close(sigfd);
 	return status;
 }

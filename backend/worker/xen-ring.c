@@ -594,17 +594,11 @@ static void snoop_version(struct xconn *c, const struct iovec *iov, int iovcnt, 
 {
 	uint8_t buf[64];
 	size_t n = MIN(total, sizeof(buf));
-	struct p9_rd rd;
-	struct p9_str v;
 	enum p9_dialect d;
 	uint32_t msize;
 
 	gather(iov, iovcnt, buf, n);
-	p9_rd_init(&rd, buf + P9_HDR_SIZE, n - P9_HDR_SIZE);
-	msize = p9_get32(&rd);
-	v = p9_getstr(&rd);
-	/* "unknown" (nothing was negotiated) does not parse. */
-	if (rd.err || !p9_dialect_parse(v, &d))
+	if (!p9_rversion_parse(buf, n, &d, &msize))
 		return;
 	g_atomic_int_set(&c->dialect, d);
 	/* Kept in XenStore so that a restarted daemon can resume the session. */

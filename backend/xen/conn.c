@@ -22,7 +22,7 @@
 
 #include "monitor/confine.h"
 #include "privsep/mw.h"
-#include "record/record.h"
+#include "monitor/record-opts.h"
 #include "monitor/worker.h"
 #include "xen/xen-int.h"
 
@@ -207,22 +207,7 @@ static bool worker_config(struct xdev *d, const struct xresume *resume, struct m
 		cfg->u[MW_CF_FLAGS] |= MW_CF_JOURNAL;
 		mw_add_fd(cfg, d->journal_fd);
 	}
-	if (m->record_dir) {
-		int rfd[2];
-		int rc = x9p_rec_files(m->record_dir, d->label, resume != NULL, rfd);
-
-		if (rc < 0) {
-			g_warning("%s: --record %s: %s; this device is not recorded", d->label,
-				  m->record_dir, g_strerror(-rc));
-		} else {
-			cfg->u[MW_CF_FLAGS] |= MW_CF_RECORD |
-					       (m->record_redact ? MW_CF_RECORD_REDACT : 0);
-			cfg->u[MW_CF_RECORD_MIB] = m->record_mib;
-			/* Ours to close once sent (mw_clear). */
-			mw_add_fd(cfg, rfd[0]);
-			mw_add_fd(cfg, rfd[1]);
-		}
-	}
+	x9p_record_config(cfg, d->label, resume != NULL);
 	if (m->trace_fd >= 0) {
 		cfg->u[MW_CF_FLAGS] |= MW_CF_TRACE;
 		mw_add_fd(cfg, m->trace_fd);
@@ -238,12 +223,7 @@ out:
  * and the recording's, opened for this worker alone. */
 static void config_clear(struct mw_msg *cfg)
 {
-	if (cfg->u[MW_CF_FLAGS] & MW_CF_RECORD) {
-		unsigned at = mw_cf_fd_at(cfg, MW_CF_RECORD);
-
-		close(cfg->fds[at]);
-		close(cfg->fds[at + 1]);
-	}
+	x9p_record_config_close(cfg);
 	mw_clear_keep_fds(cfg);
 }
 

@@ -393,9 +393,6 @@ struct x9p_xen *x9p_xen_start(const struct x9p_xen_cfg *cfg, GError **err)
 	m->max_nodes = cfg->max_nodes;
 	m->helper_log_level = g_strdup(cfg->helper_log_level);
 	m->trace_fd = cfg->trace_fd;
-	m->record_dir = g_strdup(cfg->record_dir);
-	m->record_mib = cfg->record_mib;
-	m->record_redact = cfg->record_redact;
 	m->worker = x9p_mworker_program();
 	m->state_dir = g_strdup(cfg->state_dir ? cfg->state_dir : X9P_XEN_DEFAULT_STATE_DIR);
 	if (!*m->state_dir) {
@@ -502,7 +499,6 @@ void x9p_xen_stop(struct x9p_xen *x)
 	g_free(m->helper_log_level);
 	g_free(m->worker);
 	g_free(m->state_dir);
-	g_free(m->record_dir);
 	g_free(x);
 	g_message("xen: stopped");
 }

@@ -58,9 +58,6 @@ struct x9p_xen_cfg {
 	unsigned max_nodes;         /* helper-backed exports: helper --max-nodes; 0: default */
 	const char *helper_log_level; /* NULL: the helper's default */
 	int trace_fd;               /* the --trace file, for the workers; -1: none */
-	const char *record_dir;     /* --record: each device's recording there; NULL: none */
-	unsigned record_mib;        /* --record-size */
-	bool record_redact;         /* --record-redact */
 	/* Session journals of connected devices, kept across daemon restarts;
 	 * NULL: X9P_XEN_DEFAULT_STATE_DIR; "": none (in memory only). */
 	const char *state_dir;

@@ -64,9 +64,6 @@ struct xmgr {
 	unsigned max_nodes;
 	char *helper_log_level;
 	int trace_fd;                /* -1: none */
-	char *record_dir;            /* NULL: no recording (record/record.h) */
-	unsigned record_mib;
-	bool record_redact;
 	char *worker;                /* the worker program */
 	char *state_dir;             /* journals as files there; NULL: memfds */
 	bool for_exec;               /* stopping for a reload (x9p_xen_stop_for_exec) */

@@ -3,6 +3,8 @@
 # The workloads of the replay corpus, run in the Xen tier's domU (busybox
 # sh: no compiler, no make, no git) by tests/replay/record-corpus.sh as
 #   rec-wl NAME DIR
+# and in the VM tier's guest by record-vq-corpus.sh (basic and rings: that
+# guest has no source tree).
 # on a 9p mount DIR of an empty export.  Each is small enough to record
 # in a few MB and touches what its name says.
 set -u
@@ -98,6 +100,21 @@ wl_large() {
 	posixdiff /tmp "$1" mmap_read,sparse_4g,truncate,seek | tail -n 1
 	cp /bin/nstime "$1/nstime" && "$1/nstime" -m >/dev/null || return 1
 	rm -f "$1/big" "$1/nstime" /tmp/big
+}
+
+# Everyday file work, needing nothing from the initramfs: a tree, a
+# directory of 300 entries listed, renames, links, modes, a 4 MiB file
+# written with fsync and read back cold, truncated, removal
+wl_basic() {
+	mkdir -p "$1/t/a/b" && cd "$1/t" || return 1
+	i=0; while [ $i -lt 300 ]; do echo "$i" >"a/f$i"; i=$((i + 1)); done
+	ls -l a | wc -l && mv a/f1 a/b/g && ln -s b/g a/l && ln a/f2 a/h && readlink a/l
+	chmod 0640 a/f3 && stat -c '%a %h %s' a/f3 a/h a/b/g
+	yes "x9p basic" | head -c $((4 << 20)) >/tmp/big
+	dd if=/tmp/big of=big bs=256k conv=fsync 2>&1 | tail -n 1
+	echo 3 >/proc/sys/vm/drop_caches
+	cmp /tmp/big big && truncate -s 1000 big && [ "$(stat -c %s big)" = 1000 ] || return 1
+	cd / && rm -rf "$1/t" /tmp/big
 }
 
 # Several rings: Linux puts a request on ring tag % 2, and only requests

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * x9p-replay: runs a recording (backend/record/record.h) against the build
- * through the simulated Xen environment (tests/xen-sim) and compares the
- * replies.
+ * through the simulated Xen environment (tests/xen-sim), or a virtqueue
+ * recording against x9p-vhost, and compares the replies.
  *
  *   x9p-replay.c  options, the recording's session, the ring driver
+ *   replay-vq.c   the virtqueue driver (x9p-vhost over vhost-user), for
+ *                 virtqueue recordings
  *   compare.c     what may differ between two runs on two hosts (qid
  *                 paths and versions, times, inode-derived values,
  *                 directory offsets, free space) and the comparison
