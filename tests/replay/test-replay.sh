@@ -24,6 +24,9 @@ t0=$(date +%s)
 "$replay" "$tmp"/*.x9prec >"$tmp/out" 2>"$tmp/err"
 rc=$?
 total=$(tail -n 1 "$tmp/out")
+# The slowest, for a run that takes longer than it should.
+sed -n 's/^\(.*\): .* in \([0-9.]*\) s$/\2 \1/p' "$tmp/out" | sort -rn | head -n 3 |
+	while read -r secs f; do echo "# $(basename "$f"): $secs s"; done
 if [ "$rc" -eq 0 ]; then
 	echo "ok 1 - $total ($(($(date +%s) - t0)) s)"
 else
@@ -59,6 +62,7 @@ done
 "$replay" --mutate "${X9P_FUZZ_SECONDS:-20}" ${X9P_FUZZ_SEED:+--seed-rng "$X9P_FUZZ_SEED"} \
 	"$tmp"/*.x9prec >"$tmp/out3" 2>"$tmp/err3"
 rc3=$?
+grep '^# ring fuzz: round' "$tmp/out3"
 if [ "$rc3" -eq 0 ]; then
 	echo "ok 4 - $(tail -n 1 "$tmp/out3" | cut -c1-200)"
 else

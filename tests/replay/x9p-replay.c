@@ -846,8 +846,7 @@ static void replay_fault(struct run *r, const struct x9p_rec_entry *e)
 				     (e->f[1] - fe_load(ring->intf, FE_OUT_CONS)));
 		fe_kick(r->fe, e->ring);
 	}
-	if (!sim_wait_be_state(r->s, "9pfs", r->domid, 0, 5) &&
-	    !sim_wait_be_state(r->s, "9pfs", r->domid, 0, 6)) {
+	if (!sim_wait_be_closing(r->s, "9pfs", r->domid, 0)) {
 		diverge(r, g_strdup_printf("the recording ends in a fault (%.*s); the device did not "
 					   "close", (int)e->len, (const char *)e->data));
 		return;
@@ -933,6 +932,9 @@ static char *survived(struct run *r, pid_t worker)
 		return g_strdup("x9p-backend died");
 	if (worker_alive(r, worker))
 		return NULL;
+	/* The monitor may not have closed the device yet: it writes the
+	 * error first, then the state. */
+	sim_wait_be_closing(r->s, "9pfs", r->domid, 0);
 	err = sim_be_read(r->s, "9pfs", r->domid, 0, "error");
 	if (err) {
 		g_free(err);
@@ -1324,9 +1326,17 @@ static int fuzz_rings(int n, char **paths)
 		gint64 rs = seed + tries++;
 		int rc;
 
+		gint64 t0 = g_get_monotonic_time();
+		const char *path;
+
 		g = g_rand_new_with_seed((guint32)rs);
-		rc = replay_one(paths[g_rand_int_range(g, 0, n)], &nreq, g);
+		path = paths[g_rand_int_range(g, 0, n)];
+		rc = replay_one(path, &nreq, g);
 		g_rand_free(g);
+		/* A round takes a second or two: a long one is worth a look. */
+		if (since(t0) > 10)
+			printf("# ring fuzz: round of seed %" G_GINT64_FORMAT " (%s) took %.1f s\n",
+			       rs, path, since(t0));
 		if (rc == 3) {
 			/* A virtqueue recording: not this fuzzer's. */
 			if (tries > 1000 && !rounds) {

@@ -193,6 +193,26 @@ bool sim_wait_be_state(struct sim *s, const char *kind, unsigned domid, unsigned
 	return ok;
 }
 
+static bool closing_or_closed(struct hv *hv, void *arg)
+{
+	char *v = hv_read(hv, 0, arg);
+	bool yes = v && (strcmp(v, "5") == 0 || strcmp(v, "6") == 0);
+
+	g_free(v);
+	return yes;
+}
+
+bool sim_wait_be_closing(struct sim *s, const char *kind, unsigned domid, unsigned devid)
+{
+	char *be = sim_be_path(s, kind, domid, devid);
+	char *p = g_strdup_printf("%s/state", be);
+	bool ok = hv_wait(s->hv, closing_or_closed, p, SIM_HANG_MS);
+
+	g_free(be);
+	g_free(p);
+	return ok;
+}
+
 static void txw(struct hv *hv, uint32_t tx, const char *dir, const char *key, const char *val)
 {
 	char *p = g_strdup_printf("%s/%s", dir, key);

@@ -57,6 +57,10 @@ char *sim_be_read(struct sim *s, const char *kind, unsigned domid, unsigned devi
 		  const char *key);
 bool sim_wait_be_state(struct sim *s, const char *kind, unsigned domid, unsigned devid,
 		       int state);
+/* Waits for the backend to close the device: Closing or Closed.  One wait
+ * for each in turn can miss Closing, passed on the way to Closed between
+ * two looks, and then lasts the whole hang guard. */
+bool sim_wait_be_closing(struct sim *s, const char *kind, unsigned domid, unsigned devid);
 
 /* A Linux-like (or Mini-OS-like) frontend on a fresh device; waits for
  * Connected. */

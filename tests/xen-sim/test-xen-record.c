@@ -442,8 +442,7 @@ static void hostile_session(struct fx *x, enum hostile h)
 	} else {
 		raw_send(x, 0, f, P9_HDR_SIZE, P9_HDR_SIZE);
 	}
-	g_assert_true(sim_wait_be_state(x->s, "9pfs", 5, 0, 5) ||
-		      sim_wait_be_state(x->s, "9pfs", 5, 0, 6));
+	g_assert_true(sim_wait_be_closing(x->s, "9pfs", 5, 0));
 }
 
 /*

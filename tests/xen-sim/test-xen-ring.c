@@ -64,8 +64,7 @@ static void bed_expect_fault(struct bed *b, const char *what)
 	struct released r = { 5 };
 	char *err;
 
-	g_assert_true(sim_wait_be_state(b->s, "9pfs", 5, 0, 5) ||
-		      sim_wait_be_state(b->s, "9pfs", 5, 0, 6));
+	g_assert_true(sim_wait_be_closing(b->s, "9pfs", 5, 0));
 	err = sim_be_read(b->s, "9pfs", 5, 0, "error");
 	g_assert_nonnull(err);
 	if (!strstr(err, what))
