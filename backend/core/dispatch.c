@@ -14,42 +14,38 @@
 
 typedef void (*op_fn)(struct x9p_req *, struct p9_msg *);
 
-enum { D_L = 1 << P9_DIALECT_2000L, D_U = 1 << P9_DIALECT_2000U, D_9 = 1 << P9_DIALECT_2000 };
-
-static const struct {
-	op_fn fn;
-	unsigned dialects;
-} optab[256] = {
-	[P9_TATTACH] = { x9p_op_attach, D_L | D_U | D_9 },
-	[P9_TAUTH] = { x9p_op_auth, D_L | D_U | D_9 },
-	[P9_TWALK] = { x9p_op_walk, D_L | D_U | D_9 },
-	[P9_TCLUNK] = { x9p_op_clunk, D_L | D_U | D_9 },
-	[P9_TREMOVE] = { x9p_op_remove, D_L | D_U | D_9 },
-	[P9_TREAD] = { x9p_op_read, D_L | D_U | D_9 },
-	[P9_TWRITE] = { x9p_op_write, D_L | D_U | D_9 },
-	[P9_TOPEN] = { x9p_op_open, D_U | D_9 },
-	[P9_TCREATE] = { x9p_op_create, D_U | D_9 },
-	[P9_TSTAT] = { x9p_op_stat, D_U | D_9 },
-	[P9_TWSTAT] = { x9p_op_wstat, D_U | D_9 },
-	[P9_TLOPEN] = { x9p_op_lopen, D_L },
-	[P9_TLCREATE] = { x9p_op_lcreate, D_L },
-	[P9_TFSYNC] = { x9p_op_fsync, D_L },
-	[P9_TLOCK] = { x9p_op_lock, D_L },
-	[P9_TGETLOCK] = { x9p_op_getlock, D_L },
-	[P9_TREADDIR] = { x9p_op_readdir, D_L },
-	[P9_TGETATTR] = { x9p_op_getattr, D_L },
-	[P9_TSETATTR] = { x9p_op_setattr, D_L },
-	[P9_TSTATFS] = { x9p_op_statfs, D_L },
-	[P9_TMKDIR] = { x9p_op_mkdir, D_L },
-	[P9_TMKNOD] = { x9p_op_mknod, D_L },
-	[P9_TSYMLINK] = { x9p_op_symlink, D_L },
-	[P9_TLINK] = { x9p_op_link, D_L },
-	[P9_TREADLINK] = { x9p_op_readlink, D_L },
-	[P9_TRENAME] = { x9p_op_rename, D_L },
-	[P9_TRENAMEAT] = { x9p_op_renameat, D_L },
-	[P9_TUNLINKAT] = { x9p_op_unlinkat, D_L },
-	[P9_TXATTRWALK] = { x9p_op_xattrwalk, D_L },
-	[P9_TXATTRCREATE] = { x9p_op_xattrcreate, D_L },
+/* Which dialect has which message is the codec's table (p9_type_in_dialect). */
+static const op_fn optab[256] = {
+	[P9_TATTACH] = x9p_op_attach,
+	[P9_TAUTH] = x9p_op_auth,
+	[P9_TWALK] = x9p_op_walk,
+	[P9_TCLUNK] = x9p_op_clunk,
+	[P9_TREMOVE] = x9p_op_remove,
+	[P9_TREAD] = x9p_op_read,
+	[P9_TWRITE] = x9p_op_write,
+	[P9_TOPEN] = x9p_op_open,
+	[P9_TCREATE] = x9p_op_create,
+	[P9_TSTAT] = x9p_op_stat,
+	[P9_TWSTAT] = x9p_op_wstat,
+	[P9_TLOPEN] = x9p_op_lopen,
+	[P9_TLCREATE] = x9p_op_lcreate,
+	[P9_TFSYNC] = x9p_op_fsync,
+	[P9_TLOCK] = x9p_op_lock,
+	[P9_TGETLOCK] = x9p_op_getlock,
+	[P9_TREADDIR] = x9p_op_readdir,
+	[P9_TGETATTR] = x9p_op_getattr,
+	[P9_TSETATTR] = x9p_op_setattr,
+	[P9_TSTATFS] = x9p_op_statfs,
+	[P9_TMKDIR] = x9p_op_mkdir,
+	[P9_TMKNOD] = x9p_op_mknod,
+	[P9_TSYMLINK] = x9p_op_symlink,
+	[P9_TLINK] = x9p_op_link,
+	[P9_TREADLINK] = x9p_op_readlink,
+	[P9_TRENAME] = x9p_op_rename,
+	[P9_TRENAMEAT] = x9p_op_renameat,
+	[P9_TUNLINKAT] = x9p_op_unlinkat,
+	[P9_TXATTRWALK] = x9p_op_xattrwalk,
+	[P9_TXATTRCREATE] = x9p_op_xattrcreate,
 };
 
 int x9p_encode_err(struct x9p_session *s, uint16_t tag, int err, uint8_t *buf, size_t len)
@@ -176,12 +172,12 @@ void x9p_dispatch(struct x9p_req *r)
 		x9p_reply_err(r, EINTR);
 		return;
 	}
-	if (!optab[r->type].fn) {
+	if (!optab[r->type]) {
 		g_debug("%s: unknown message type %u", s->channel, r->type);
 		x9p_reply_err(r, EOPNOTSUPP);
 		return;
 	}
-	if (!(optab[r->type].dialects & (1u << s->dialect))) {
+	if (!p9_type_in_dialect(r->type, s->dialect)) {
 		x9p_reply_err(r, EOPNOTSUPP);
 		return;
 	}
@@ -202,5 +198,5 @@ void x9p_dispatch(struct x9p_req *r)
 		x9p_reply_err(r, -err);
 		return;
 	}
-	optab[r->type].fn(r, &m);
+	optab[r->type](r, &m);
 }
