@@ -1,11 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # x9p build.  GNU make.  `make check` installs missing Debian packages first.
 
+# Where `make install` puts things (DESTDIR: a staging root, for packagers).
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec/x9p
+# The xenstore scripts' shared shell library.
+X9PLIBDIR ?= $(PREFIX)/lib/x9p
 SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/x9p
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# QEMU's vhost-user backend descriptors (docs/interop/vhost-user.json).
+VHOSTUSERDIR ?= $(PREFIX)/share/qemu/vhost-user
+INITDIR ?= $(SYSCONFDIR)/init.d
 SANITIZE ?= 0
 
 ifeq ($(SANITIZE),1)
@@ -29,10 +38,17 @@ PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) gthread-2.0))$(P
 JSON_LIBS = $(eval JSON_LIBS := $(shell pkg-config --libs $(JSON_PKG)))$(JSON_LIBS)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
-override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE -pthread \
+# Debian's hardening flags (dpkg-buildflags with hardening=+all) by
+# default; CPPFLAGS, CFLAGS and LDFLAGS given to make come first.  The
+# sanitizers replace _FORTIFY_SOURCE's checks with their own.
+HARDEN_CPPFLAGS := $(if $(SAN_FLAGS),,-D_FORTIFY_SOURCE=2)
+HARDEN_CFLAGS := -fstack-protector-strong -fstack-clash-protection -fcf-protection -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
+override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) $(HARDEN_CFLAGS) -D_GNU_SOURCE -pthread \
 	-DX9P_LIBEXECDIR=\"$(LIBEXECDIR)\" \
 	-Ibackend -Ihelper -Itests/lib -I.
-override LDFLAGS += $(SAN_FLAGS) -pthread
+override CPPFLAGS += $(HARDEN_CPPFLAGS)
+override LDFLAGS += $(SAN_FLAGS) $(HARDEN_LDFLAGS) -pthread
 
 # ---- sources -------------------------------------------------------------
 LIB_SRCS := $(wildcard backend/9p/*.c backend/core/*.c backend/journal/*.c backend/fs/*.c backend/socket/*.c backend/log/*.c backend/privsep/*.c backend/record/*.c) \
@@ -56,8 +72,8 @@ LIBXENSIM := $(B)/libx9pxensim.a
 XENSIM_STUB_DEPS := tests/xen-sim/stub-conn.c tests/xen-sim/stub-conn.h tests/xen-sim/sim-proto.h
 XENSIM_BINS := $(XENSIM)/lib/libxenstore.so.4 $(XENSIM)/lib/libxengnttab.so.1 \
 	$(XENSIM)/lib/libxenevtchn.so.1 $(XENSIM)/xs-tool
-xensim_stub = $(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,$(notdir $@) \
-	-Wl,--version-script=$(filter %.map,$^) -o $@ $(filter %.c,$^) $(LDFLAGS)
+xensim_stub = $(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -Wl,-soname,$(notdir $@) \
+	-Wl,--version-script=$(filter %.map,$^) -o $@ $(filter %.c,$^) $(filter-out -pie,$(LDFLAGS))
 
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -71,6 +87,7 @@ LIBTEST := $(B)/libx9ptest.a
 FUZZ_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
 	-DX9P_POISON
 FUZZ_CFLAGS = $(filter-out $(SAN_FLAGS),$(CFLAGS)) $(FUZZ_FLAGS)
+# (without _FORTIFY_SOURCE: the sanitizers check instead)
 FUZZ_LDFLAGS = $(filter-out $(SAN_FLAGS),$(LDFLAGS)) $(FUZZ_FLAGS)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_LIB := $(B)/fuzz/libx9p.a
@@ -80,7 +97,7 @@ BINS := $(B)/x9p-backend $(B)/x9p-worker $(if $(wildcard helper/main.c),$(B)/x9p
 # The worker of test builds, with self-attacks compiled in (worker/attack.h).
 WORKER_ATTACK := $(B)/tests/x9p-worker-attack
 
-.PHONY: all deps check check-posix check-xen check-replay check-build fuzz run bench install clean FORCE
+.PHONY: all deps check check-posix check-xen check-replay check-build fuzz run bench install uninstall man clean FORCE
 .DEFAULT_GOAL := all
 
 all: deps
@@ -94,20 +111,33 @@ build-all: $(BINS) $(WORKER_ATTACK) $(BENCH_BINS) $(TEST_BINS) $(TEST_PROGS) $(V
 deps:
 	@sh tools/deps.sh build
 
+# The release; a build from a git checkout adds its commit (core/version.h).
+VERSION := 0.9
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
+X9P_VERSION := $(VERSION)$(if $(GIT_REV),+g$(GIT_REV))
+# Only version.o has it, rebuilt when it changes: a commit rebuilds nothing else.
+VERSION_STAMP := $(B)/.version
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(X9P_VERSION)' | cmp -s - $@ || echo '$(X9P_VERSION)' > $@
+$(B)/obj/backend/core/version.o $(B)/fuzz/obj/backend/core/version.o: $(VERSION_STAMP)
+$(B)/obj/backend/core/version.o $(B)/fuzz/obj/backend/core/version.o: \
+	OBJ_FLAGS = -DX9P_VERSION='"$(X9P_VERSION)"'
+
 # Objects are rebuilt when the flags change (e.g. another PREFIX).
 FLAGS_STAMP := $(B)/.cflags
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(dir $@)
-	@echo '$(CFLAGS)' | cmp -s - $@ || echo '$(CFLAGS)' > $@
+	@echo '$(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CPPFLAGS) $(CFLAGS) $(LDFLAGS)' > $@
 FORCE:
 
 $(B)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(OBJ_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/fuzz/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(FUZZ_CFLAGS) $(OBJ_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(FUZZ_LIB): $(call fuzzobj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -170,7 +200,7 @@ $(B)/x9p-worker: $(call obj,$(WORKER_SRCS)) $(LIBHELPER) $(LIBX9P)
 
 $(B)/obj-attack/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DX9P_SELF_ATTACK -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DX9P_SELF_ATTACK -MMD -MP -c $< -o $@
 
 $(WORKER_ATTACK): $(call obj,$(filter-out backend/worker/attack.c,$(WORKER_SRCS))) \
 		$(B)/obj-attack/backend/worker/attack.o $(LIBHELPER) $(LIBX9P)
@@ -219,7 +249,7 @@ $(XENSIM)/lib/libxenevtchn.so.1: tests/xen-sim/stub-evtchn.c tests/xen-sim/stub-
 # Built against the real libxenstore, run against the stand-in.
 $(XENSIM)/xs-tool: tests/xen-sim/xs-tool.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lxenstore
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lxenstore
 $(LIBXENSIM): $(call obj,$(XENSIM_SUPPORT))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -240,7 +270,7 @@ $(B)/tests/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h)
 
 $(B)/tests/vm/%: tests/vm/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 # deps.sh vfu: what tests/vfu/qemu-trixie.sh needs to give the tests
 # trixie-backports' QEMU (the one with vfio-user-pci).
@@ -285,17 +315,65 @@ bench: deps
 	@$(MAKE) --no-print-directory build-all
 	@X9P_BUILD=$(B) sh bench/run.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(B)/x9p-backend $(DESTDIR)$(BINDIR)/x9p-backend
-	install -m 0755 $(B)/x9p-helper $(DESTDIR)$(LIBEXECDIR)/x9p-helper
-	install -m 0755 $(B)/x9p-worker $(DESTDIR)$(LIBEXECDIR)/x9p-worker
-	$(if $(wildcard $(B)/x9p-vhost),install -m 0755 $(B)/x9p-vhost $(DESTDIR)$(BINDIR)/x9p-vhost)
-	$(if $(wildcard xenstore-scripts/x9p-attach),for s in x9p-attach x9p-detach x9p-list; do \
-		sed 's|/usr/local/lib/x9p|$(PREFIX)/lib/x9p|' xenstore-scripts/$$s > $(DESTDIR)$(BINDIR)/$$s && \
-		chmod 0755 $(DESTDIR)$(BINDIR)/$$s || exit 1; done)
-	$(if $(wildcard xenstore-scripts/x9p-xs-common.sh),install -d $(DESTDIR)$(PREFIX)/lib/x9p && install -m 0644 xenstore-scripts/x9p-xs-common.sh $(DESTDIR)$(PREFIX)/lib/x9p/)
-	$(if $(wildcard xenstore-scripts/x9p-qemu-dm),install -m 0755 xenstore-scripts/x9p-qemu-dm xenstore-scripts/xen-9pfsd $(DESTDIR)$(LIBEXECDIR)/)
+# Man pages: each program's --help and --version, with man/NAME.h2m for
+# what --help does not say (help2man).
+MAN_PROGS := x9p-backend x9p-vhost x9p-helper
+MAN_SCRIPTS := x9p-attach x9p-detach x9p-list
+MANS := $(patsubst %,$(B)/man/%.8,$(MAN_PROGS) $(MAN_SCRIPTS))
+HELP2MAN = help2man --no-info --section=8 --version-string='$(X9P_VERSION)' --include=$<
+$(B)/man/%.8: man/%.h2m $(B)/% $(VERSION_STAMP)
+	@mkdir -p $(dir $@)
+	$(HELP2MAN) --output=$@ ./$(B)/$*
+$(B)/man/%.8: man/%.h2m xenstore-scripts/% xenstore-scripts/x9p-xs-common.sh $(VERSION_STAMP)
+	@mkdir -p $(dir $@)
+	$(HELP2MAN) --output=$@ ./xenstore-scripts/$*
+man: $(MANS)
+
+# Installs the programs, the xenstore scripts, the service files (systemd
+# units, the sysvinit script, /etc/default/x9p-backend unless one is
+# there), the man pages and the docs.  Builds the programs only (never the
+# tests), never runs apt, creates no user or directory a package would
+# make at configure time.  Paths in the service files and scripts follow
+# PREFIX, SYSCONFDIR and the directory variables above.
+INSTALL_SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	-e 's|@X9PLIBDIR@|$(X9PLIBDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@VERSION@|$(X9P_VERSION)|g'
+XS_SCRIPTS := x9p-attach x9p-detach x9p-list
+install: $(BINS) $(MANS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(X9PLIBDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(INITDIR) $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(VHOSTUSERDIR)
+	install -m 0755 $(B)/x9p-backend $(B)/x9p-vhost $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(B)/x9p-helper $(B)/x9p-worker $(DESTDIR)$(LIBEXECDIR)/
+	for s in $(XS_SCRIPTS); do \
+		$(INSTALL_SUBST) xenstore-scripts/$$s >$(DESTDIR)$(BINDIR)/$$s && \
+		chmod 0755 $(DESTDIR)$(BINDIR)/$$s || exit 1; done
+	$(INSTALL_SUBST) xenstore-scripts/x9p-xs-common.sh >$(DESTDIR)$(X9PLIBDIR)/x9p-xs-common.sh
+	for s in x9p-qemu-dm xen-9pfsd; do \
+		$(INSTALL_SUBST) xenstore-scripts/$$s >$(DESTDIR)$(LIBEXECDIR)/$$s && \
+		chmod 0755 $(DESTDIR)$(LIBEXECDIR)/$$s || exit 1; done
+	for u in x9p-backend.service x9p-vhost@.service; do \
+		$(INSTALL_SUBST) xenstore-scripts/$$u >$(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	$(INSTALL_SUBST) xenstore-scripts/x9p-backend.init >$(DESTDIR)$(INITDIR)/x9p-backend
+	$(INSTALL_SUBST) virtio-pci-shim/50-x9p-vhost.json >$(DESTDIR)$(VHOSTUSERDIR)/50-x9p-vhost.json
+	chmod 0755 $(DESTDIR)$(INITDIR)/x9p-backend
+	# An administrator's settings survive a reinstall.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/x9p-backend ] || \
+		install -m 0644 xenstore-scripts/x9p-backend.default $(DESTDIR)$(SYSCONFDIR)/default/x9p-backend
+	install -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 README.md LICENSE docs/*.md $(DESTDIR)$(DOCDIR)/
+
+# Removes what install put there, but /etc/default/x9p-backend (an
+# administrator's settings), and the directories it made if empty.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,x9p-backend x9p-vhost $(XS_SCRIPTS)) \
+		$(addprefix $(DESTDIR)$(LIBEXECDIR)/,x9p-helper x9p-worker x9p-qemu-dm xen-9pfsd) \
+		$(DESTDIR)$(X9PLIBDIR)/x9p-xs-common.sh \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,x9p-backend.service x9p-vhost@.service) \
+		$(DESTDIR)$(INITDIR)/x9p-backend $(DESTDIR)$(VHOSTUSERDIR)/50-x9p-vhost.json \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MANS))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,README.md LICENSE $(notdir $(wildcard docs/*.md)))
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(X9PLIBDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san

@@ -19,7 +19,10 @@
 #include <glib-unix.h>
 
 #include "core/trace.h"
+#include "core/version.h"
 #include "monitor/record-opts.h"
+#include "monitor/sd-notify.h"
+#include "monitor/socket-opts.h"
 #include "fs/helper-spawn.h"
 #include "log/log.h"
 #include "monitor/confine.h"
@@ -47,7 +50,6 @@ static struct {
 	int reply_timeout;
 	int version_timeout;
 	int max_conns_per_peer;
-	char *socket_mode;
 	gboolean allow_remote;
 	char *log_level;
 	int ready_fd;
@@ -93,7 +95,7 @@ static const GOptionEntry entries[] = {
 	  "Where clients connect: unix:PATH, tcp:127.0.0.1:PORT or fd:N "
 	  "(repeatable; see Addresses below)", "ADDRESS" },
 	{ "synthetic", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, opt_synthetic,
-	  "Serve the built-in in-memory test filesystem (the default without "
+	  "Serve the built-in in-memory test filesystem (--listen needs this or "
 	  "--export); the optional SPEC tunes it, e.g. --synthetic=bigdir=5000", "SPEC" },
 	{ "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt.trace,
 	  "Log every 9P message in both directions to FILE", "FILE" },
@@ -125,8 +127,6 @@ static const GOptionEntry entries[] = {
 	{ "max-connections-per-peer", 0, 0, G_OPTION_ARG_INT, &opt.max_conns_per_peer,
 	  "Most connections one peer (a unix-socket uid, a TCP address) may hold "
 	  "at once (default: half of --max-connections)", "N" },
-	{ "socket-mode", 0, 0, G_OPTION_ARG_STRING, &opt.socket_mode,
-	  "Octal permissions of unix sockets (default 0600: owner only)", "MODE" },
 	{ "allow-remote", 0, 0, G_OPTION_ARG_NONE, &opt.allow_remote,
 	  "Permit tcp: addresses other than loopback (unsafe: 9P has no "
 	  "authentication or encryption)", NULL },
@@ -228,25 +228,9 @@ static bool parse_count(const char *name, int v, int max, GError **err)
 	return true;
 }
 
-static bool parse_mode(const char *s, unsigned *mode, GError **err)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 8);
-	if (!s[0] || *end || errno || v > 0777) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--socket-mode: '%s' is not an octal mode between 0 and 0777", s);
-		return false;
-	}
-	*mode = v;
-	return true;
-}
-
 static bool check_options(unsigned *mode, GError **err)
 {
-	if (!x9p_confine_resolve(err) || !x9p_record_resolve(err))
+	if (!x9p_confine_resolve(err) || !x9p_record_resolve(err) || !x9p_socket_resolve(err))
 		return false;
 	if (opt.log_level && !x9p_log_set_level(opt.log_level)) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -270,9 +254,7 @@ static bool check_options(unsigned *mode, GError **err)
 			    "--record records Xen devices: it needs --xen");
 		return false;
 	}
-	*mode = X9P_SOCK_DEFAULT_MODE;
-	if (opt.socket_mode && !parse_mode(opt.socket_mode, mode, err))
-		return false;
+	*mode = x9p_socket_mode();
 	if (opt.ready_fd >= 0 && fcntl(opt.ready_fd, F_GETFD) < 0) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--ready-fd: %d is not an open descriptor", opt.ready_fd);
@@ -321,6 +303,13 @@ static bool check_options(unsigned *mode, GError **err)
 	if ((!opt.listen || !opt.listen[0]) && !opt.xen) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "nothing to serve: give at least one --listen ADDRESS or --xen");
+		return false;
+	}
+	/* A forgotten --export must not serve the built-in test tree. */
+	if (opt.listen && opt.listen[0] && !opt.export_dir && !opt.synthetic) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--listen: nothing to serve: give --export DIR (or --synthetic, the "
+			    "built-in test tree)");
 		return false;
 	}
 	if (!opt.xen && (opt.xen_kinds || opt.xen_max_rings || opt.xen_state_dir)) {
@@ -406,6 +395,7 @@ static struct x9p_helper_launcher *make_helpers(GError **err)
 		.readonly = opt.readonly,
 		.no_setid = opt.no_setid,
 		.max_nodes = (unsigned)opt.max_nodes,
+		.label = opt.listen[0],
 	};
 
 	return x9p_helper_spawner_new(&cfg, err);
@@ -431,6 +421,8 @@ static gboolean on_reload(gpointer data)
 			return on_signal(data);
 		}
 	reload = true;
+	x9p_sd_notify("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT
+		      "\nSTATUS=handing over to a new x9p-backend", g_get_monotonic_time());
 	x9p_xen_stop_for_exec(xen);
 	g_message("SIGHUP: handing over to a new x9p-backend");
 	if (sockets && sockets_kept && !stopping) {
@@ -445,6 +437,8 @@ static gboolean on_reload(gpointer data)
 static gboolean on_signal(gpointer data)
 {
 	g_info("%s: shutting down", (const char *)data);
+	if (!reload)
+		x9p_sd_notify("STOPPING=1");
 	if (sockets && !stopping) {
 		stopping = true;
 		/* The loop ends when the worker is gone (on_sockets_ended). */
@@ -500,7 +494,11 @@ static bool write_all(int fd, const char *s, GError **err)
 static void write_ready(void)
 {
 	GError *err = NULL;
+	char *status = g_strdelimit(g_strndup(ready_text->str, ready_text->len), "\n", ' ');
 
+	x9p_sd_notify("READY=1\nSTATUS=%s%s", xen ? "serving Xen 9pfs devices " : "",
+		      g_strstrip(status));
+	g_free(status);
 	if (opt.ready_fd < 0)
 		return;
 	g_string_append(ready_text, "ready\n");
@@ -539,6 +537,9 @@ int main(int argc, char **argv)
 	g_option_context_add_main_entries(octx, entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_record_entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_log_target_entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_socket_entries, NULL);
+	x9p_version_add(octx);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
 		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
 		g_error_free(err);
@@ -611,8 +612,6 @@ int main(int argc, char **argv)
 			.ended = on_sockets_ended,
 		};
 
-		if (!opt.export_dir && !opt.synthetic)
-			g_info("no --export given: serving the synthetic test filesystem");
 		if (opt.export_dir) {
 			/* Each connection's session outlives the worker (docs/crash.md). */
 			mc.journal = !opt.no_journal;

@@ -22,6 +22,7 @@
 
 #include <glib.h>
 
+#include "core/version.h"
 #include "log/log.h"
 #include "creds.h"
 #include "helper.h"
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
 		"Performs the filesystem operations of one export for x9p-backend,\n"
 		"confined to that export. Started by x9p-backend; not for direct use.");
 	g_option_context_add_main_entries(octx, entries, NULL);
+	x9p_version_add(octx);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
 		fprintf(stderr, "x9p-helper: %s (see --help)\n", err->message);
 		return EXIT_USAGE;

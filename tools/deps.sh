@@ -35,7 +35,7 @@ steps="build vm xen vhost bench vfu"
 bpo_suite=bookworm-backports
 
 # step_NAME_pkgs, _bpo and _sources are read through step_vars' eval.
-step_build_pkgs="build-essential pkg-config libglib2.0-dev libjson-glib-dev libseccomp-dev libcap-ng-dev libxen-dev perl"
+step_build_pkgs="build-essential pkg-config libglib2.0-dev libjson-glib-dev libseccomp-dev libcap-ng-dev libxen-dev perl help2man man-db systemd"
 step_vm_pkgs="qemu-system-x86 busybox-static cpio xz-utils zstd kmod binutils"
 step_vm_sources="deb:$bpo_suite"
 step_xen_pkgs="qemu-system-x86 debootstrap e2fsprogs busybox-static cpio kmod gzip"

@@ -23,9 +23,12 @@
 #include <glib-unix.h>
 
 #include "core/trace.h"
+#include "core/version.h"
 #include "fs/helper-spawn.h"
 #include "monitor/confine.h"
 #include "monitor/record-opts.h"
+#include "monitor/sd-notify.h"
+#include "monitor/socket-opts.h"
 #include "monitor/reexec.h"
 #include "monitor/service.h"
 #include "socket/socket.h"
@@ -109,7 +112,8 @@ static const GOptionEntry entries[] = {
 static const char description[] =
 	"QEMU 10.1 or later, with --vfio-user:\n"
 	"  -object memory-backend-memfd,id=mem,size=512M,share=on -machine memory-backend=mem\n"
-	"  -device '{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"PATH\"}}'\n"
+	"  -device '{\"driver\":\"vfio-user-pci\",\n"
+	"            \"socket\":{\"type\":\"unix\",\"path\":\"PATH\"}}'\n"
 	"\n"
 	"QEMU (8.2 to 9.0 as shipped; later versions need the generic device made\n"
 	"user-creatable, see docs/x9p-vhost.md):\n"
@@ -198,6 +202,9 @@ static gboolean on_reload(gpointer data)
 {
 	if (!stopping) {
 		reload = true;
+		x9p_sd_notify("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT
+			      "\nSTATUS=handing the device over to a new x9p-vhost",
+			      g_get_monotonic_time());
 		g_message("SIGHUP: handing the device over to a new x9p-vhost");
 		stopping = true;
 		x9p_mservice_stop(service);
@@ -209,6 +216,7 @@ static gboolean on_signal(gpointer data)
 {
 	if (!stopping) {
 		stopping = true;
+		x9p_sd_notify("STOPPING=1");
 		/* The loop ends when the worker is gone (on_ended). */
 		x9p_mservice_stop(service);
 	}
@@ -217,6 +225,8 @@ static gboolean on_signal(gpointer data)
 
 static void on_ready(void *opaque, const char *const *bound, unsigned n)
 {
+	x9p_sd_notify("READY=1\nSTATUS=virtio-9p device%s, tag '%s', on %s",
+		      opt.vfio_user ? " (vfio-user)" : "", opt.tag, n ? bound[0] : "?");
 	if (opt.ready_fd >= 0) {
 		if (write(opt.ready_fd, "ready\n", 6) != 6)
 			g_warning("--ready-fd: %s", g_strerror(errno));
@@ -268,7 +278,7 @@ int main(int argc, char **argv)
 		.daemon = "x9p-vhost",
 		.addrs = &addr,
 		.n_addrs = 1,
-		.unix_mode = X9P_SOCK_DEFAULT_MODE,
+		.unix_mode = X9P_SOCK_DEFAULT_MODE,   /* x9p_socket_mode(), once parsed */
 		.base = &base,
 		.trace_fd = -1,
 		.ready = on_ready,
@@ -289,6 +299,9 @@ int main(int argc, char **argv)
 	g_option_context_add_main_entries(octx, entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_record_entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_log_target_entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_socket_entries, NULL);
+	x9p_version_add(octx);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
 		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
 		g_error_free(err);
@@ -308,7 +321,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "x9p-vhost: unexpected argument '%s' (see --help)\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (!check_options(&err) || !x9p_confine_resolve(&err) || !x9p_record_resolve(&err)) {
+	if (!check_options(&err) || !x9p_confine_resolve(&err) || !x9p_record_resolve(&err) ||
+	    !x9p_socket_resolve(&err)) {
 		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
 		g_error_free(err);
 		return EXIT_USAGE;
@@ -333,8 +347,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	label = opt.socket_path ? g_strdup_printf("%s:%s", opt.vfio_user ? "vfu" : "vhost",
+						  opt.socket_path) :
+				  g_strdup_printf("%s:fd%d", opt.vfio_user ? "vfu" : "vhost", opt.fd);
 	if (opt.export_dir) {
 		struct x9p_proxy_cfg pc = {
+			.label = label,
 			.export_path = opt.export_dir,
 			.export_fd = -1,
 			.model = model,
@@ -346,18 +364,17 @@ int main(int argc, char **argv)
 		mc.helpers = x9p_helper_spawner_new(&pc, &err);
 		if (!mc.helpers) {
 			g_critical("%s", err->message);
+			g_free(label);
 			status = 1;
 			goto out;
 		}
 	}
-	label = opt.socket_path ? g_strdup_printf("%s:%s", opt.vfio_user ? "vfu" : "vhost",
-						  opt.socket_path) :
-				  g_strdup_printf("%s:fd%d", opt.vfio_user ? "vfu" : "vhost", opt.fd);
 	worker_config(&base, label);
 	mc.label = label;
 	/* The synthetic tree has nothing to keep. */
 	mc.journal = opt.export_dir != NULL;
 	mc.record = x9p_record_on();
+	mc.unix_mode = x9p_socket_mode();
 	service = x9p_mservice_start(&mc, &err);
 	g_free(label);
 	mw_clear_keep_fds(&base);

@@ -57,3 +57,17 @@ x9p_wait_value() {
 		n=$((n + 1))
 	done
 }
+
+# --version, for every script that sources this file (`make install`
+# writes the release in; from the source tree it says so).
+X9P_VERSION=@VERSION@
+[ "${X9P_VERSION#@}" = "$X9P_VERSION" ] || X9P_VERSION="(source tree)"
+if [ "${1:-}" = --version ]; then
+	echo "${X9P_PROG:-x9p} $X9P_VERSION"
+	exit 0
+fi
+# --help: the script's header comment (lines X9P_HELP), its synopsis first.
+if [ "${1:-}" = --help ]; then
+	sed -n "${X9P_HELP:-4,4}s/^# \{0,1\}//p" "$0" | sed '1s/^/Usage: /'
+	exit 0
+fi

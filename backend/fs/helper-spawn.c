@@ -22,6 +22,7 @@ struct spawner {
 	struct x9p_proxy_cfg cfg;   /* strings owned below */
 	char *helper_path;
 	char *log_level;
+	char *label;
 	int export_fd;
 	int helper_fd;              /* O_PATH of the helper binary */
 	GMutex lock;
@@ -33,7 +34,9 @@ static GPtrArray *helper_argv(struct spawner *sp)
 {
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
 
-	g_ptr_array_add(a, g_strdup(sp->helper_path));
+	/* argv[0]: what ps shows, the program being the descriptor executed. */
+	g_ptr_array_add(a, sp->label ? g_strdup_printf("x9p-helper %s", sp->label) :
+				       g_strdup(sp->helper_path));
 	g_ptr_array_add(a, g_strdup("--sock-fd=3"));
 	g_ptr_array_add(a, g_strdup("--export-fd=4"));
 	g_ptr_array_add(a, g_strdup_printf("--security-model=%s",
@@ -90,6 +93,7 @@ static int sp_start(struct x9p_helper_launcher *base, struct x9p_helper_proc *ou
 		int fds[] = { sv[1], sp->export_fd };
 		struct x9p_child c = {
 			.name = "x9p-helper",
+			.device = sp->label,
 			.exec_fd = sp->helper_fd,
 			.argv = (char *const *)argv->pdata,
 			.fds = fds,
@@ -168,6 +172,7 @@ static void sp_destroy(struct x9p_helper_launcher *base)
 		close(sp->helper_fd);
 	g_free(sp->helper_path);
 	g_free(sp->log_level);
+	g_free(sp->label);
 	g_mutex_clear(&sp->lock);
 	g_free(sp);
 }
@@ -184,6 +189,8 @@ struct x9p_helper_launcher *x9p_helper_spawner_new(const struct x9p_proxy_cfg *c
 	sp->cfg = *cfg;
 	sp->log_level = g_strdup(cfg->log_level);
 	sp->cfg.log_level = NULL;
+	sp->label = g_strdup(cfg->label);
+	sp->cfg.label = NULL;
 	sp->cfg.export_path = NULL;
 	sp->cfg.helper_path = NULL;
 	sp->pid = -1;

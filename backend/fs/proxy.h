@@ -55,6 +55,9 @@ struct x9p_proxy_cfg {
 	bool no_namespaces;         /* helper --no-namespaces */
 	bool no_seccomp;            /* helper --no-seccomp */
 	const char *log_level;      /* helper --log-level; NULL: default */
+	/* What the helper serves (a device's label, a socket), shown in its
+	 * process line: "x9p-helper LABEL --sock-fd=3 ..."; NULL: nothing. */
+	const char *label;
 };
 
 /* Starts the helper itself (fs/helper-spawn.h) and returns the driver. */

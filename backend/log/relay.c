@@ -1,25 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Copies a child's log lines to stderr; see relay.h. */
+/* Passes a child's log lines to the daemon's writer; see relay.h. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib.h>
 
+#include "log/log.h"
 #include "log/relay.h"
 
 #define LINE_MAX_BYTES 1024
+#define BURST 200.0             /* lines */
+#define RATE 20.0               /* lines a second, after the burst */
 
 struct relay {
 	int fd;
 	pid_t pid;
-	char *name;
+	char *name, *device;
+	double tokens;
+	gint64 last;                 /* when tokens was last refilled */
+	unsigned dropped;
 };
 
-static void put_line(const struct relay *r, const char *s, size_t len)
+/* Whether one more line may pass (a token bucket). */
+static bool may_pass(struct relay *r)
 {
-	char out[LINE_MAX_BYTES + 128];
-	size_t nl = strlen(r->name), o;
+	gint64 now = g_get_monotonic_time();
+
+	r->tokens = MIN(BURST, r->tokens + (double)(now - r->last) * RATE / G_USEC_PER_SEC);
+	r->last = now;
+	if (r->tokens < 1) {
+		r->dropped++;
+		return false;
+	}
+	r->tokens -= 1;
+	if (r->dropped) {
+		char *note = g_strdup_printf("warning: %u lines dropped: the process logs faster "
+					     "than %.0f lines a second", r->dropped, RATE);
+
+		x9p_log_child_line(r->name, r->pid, r->device, note, strlen(note));
+		g_free(note);
+		r->dropped = 0;
+	}
+	return true;
+}
+
+static void put_line(struct relay *r, const char *s, size_t len)
+{
+	char out[LINE_MAX_BYTES];
+	size_t nl = strlen(r->name), o = 0;
 	const char *p = memchr(s, ']', MIN(len, nl + 16));
 
 	/* The child's own "NAME[PID]: " names its pid in its own namespace. */
@@ -28,13 +57,11 @@ static void put_line(const struct relay *r, const char *s, size_t len)
 		len -= (size_t)(p + 3 - s);
 		s = p + 3;
 	}
-	o = (size_t)g_snprintf(out, 96, "%s[%d]: ", r->name, (int)r->pid);
+	if (!may_pass(r))
+		return;
 	for (size_t i = 0; i < len && i < LINE_MAX_BYTES; i++)
 		out[o++] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? '?' : s[i];
-	out[o++] = '\n';
-	/* One write: lines of several writers never interleave. */
-	if (write(STDERR_FILENO, out, o) < 0)
-		return;
+	x9p_log_child_line(r->name, r->pid, r->device, out, o);
 }
 
 static gpointer relay_thread(gpointer data)
@@ -67,24 +94,29 @@ static gpointer relay_thread(gpointer data)
 		put_line(r, buf, have);
 	close(r->fd);
 	g_free(r->name);
+	g_free(r->device);
 	g_free(r);
 	return NULL;
 }
 
-void x9p_log_relay_start(int rfd, const char *name, pid_t pid)
+void x9p_log_relay_start(int rfd, const char *name, pid_t pid, const char *device)
 {
-	struct relay *r = g_new(struct relay, 1);
+	struct relay *r = g_new0(struct relay, 1);
 	GThread *t;
 
 	r->fd = rfd;
 	r->pid = pid;
 	r->name = g_strdup(name);
+	r->device = g_strdup(device);
+	r->tokens = BURST;
+	r->last = g_get_monotonic_time();
 	t = g_thread_try_new("x9p-log-relay", relay_thread, r, NULL);
 	if (t) {
 		g_thread_unref(t);
 	} else {
 		close(rfd);
 		g_free(r->name);
+		g_free(r->device);
 		g_free(r);
 	}
 }

@@ -11,6 +11,7 @@
 
 #include "fs/helper-spawn.h"
 #include "monitor/record-opts.h"
+#include "monitor/socket-opts.h"
 #include "monitor/service.h"
 #include "monitor/session-keep.h"
 #include "monitor/worker.h"
@@ -224,6 +225,13 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 			goto fail;
 		}
 		s->n++;
+		/* --socket-group: a VMM of that group may connect (with 0660). */
+		if (ep->path && x9p_socket_group() != (gid_t)-1 &&
+		    chown(ep->path, (uid_t)-1, x9p_socket_group()) < 0) {
+			g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+				    "--socket-group: %s: %s", ep->path, g_strerror(errno));
+			goto fail;
+		}
 		if (!ep->listening)
 			s->has_conn = true;
 		name = g_strdup_printf("%s%s %s", ep->family, ep->rfd != ep->wfd ? "2" : "",

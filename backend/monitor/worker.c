@@ -383,6 +383,7 @@ struct x9p_mworker *x9p_mworker_start(const struct x9p_mworker_cfg *cfg, GError 
 		 * reaches the monitor. */
 		struct x9p_child c = {
 			.name = "x9p-worker",
+			.device = cfg->label,
 			.path = cfg->program,
 			.exec_fd = -1,
 			.argv = argv,

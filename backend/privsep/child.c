@@ -89,7 +89,7 @@ pid_t x9p_child_start(const struct x9p_child *c, int *pidfd, char **why)
 		*why = g_strdup_printf("fork: %s", g_strerror(e));
 		return -e;
 	}
-	x9p_log_relay_start(logp[0], c->name, pid);
+	x9p_log_relay_start(logp[0], c->name, pid, c->device);
 	*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	return pid;
 }

@@ -24,6 +24,7 @@
 
 struct x9p_child {
 	const char *name;           /* for its log lines: "x9p-helper" */
+	const char *device;         /* ... and what it serves, or NULL (log/relay.h) */
 	const char *path;           /* executed when exec_fd is -1 */
 	int exec_fd;                /* O_PATH of the program, or -1 */
 	char *const *argv;

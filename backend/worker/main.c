@@ -28,6 +28,7 @@
 #include <glib.h>
 
 #include "core/trace.h"
+#include "core/version.h"
 #include "fs/proxy.h"
 #include "fs/synth.h"
 #include "log/log.h"
@@ -150,6 +151,15 @@ int main(int argc, char **argv)
 	int rc, proc_fd, status = 1;
 
 	g_set_prgname("x9p-worker");
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("x9p-worker %s\n", x9p_version());
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "x9p-worker: started by x9p-backend and x9p-vhost, with no "
+			"arguments but --version\n");
+		return 2;
+	}
 	x9p_log_init("x9p-worker", true, G_LOG_LEVEL_INFO);
 	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
 	signal(SIGPIPE, SIG_IGN);

@@ -339,6 +339,7 @@ bool xdev_helpers(struct xdev *d, struct x9p_helper_launcher **out, GError **err
 		.no_setid = m->no_setid,
 		.max_nodes = m->max_nodes,
 		.log_level = m->helper_log_level,
+		.label = d->label,
 	};
 	struct stat st;
 

@@ -392,7 +392,7 @@ static int do_action(const char *action, int efd, int sock)
 	else if (!strcmp(action, "mount"))
 		mount("none", "/", "tmpfs", 0, NULL);
 	else if (!strcmp(action, "chroot"))
-		chroot("/");
+		(void)!chroot("/");     /* its result: whether we are still alive */
 	else if (!strcmp(action, "fork"))
 		fork();
 	else if (!strcmp(action, "unshare"))

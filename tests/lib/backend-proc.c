@@ -29,7 +29,7 @@ bool x9p_backend_start(struct x9p_backend_proc *p, const char *const *argv)
 	char buf[4096];
 	size_t got = 0;
 	int pfd[2];
-	bool ok = false;
+	bool ok = false, serves = false;
 
 	memset(p, 0, sizeof(*p));
 	p->dir = g_dir_make_tmp("x9p-test-XXXXXX", NULL);
@@ -43,6 +43,12 @@ bool x9p_backend_start(struct x9p_backend_proc *p, const char *const *argv)
 	/* Quiet unless asked: prove shows a test's stderr with its results. */
 	g_ptr_array_add(args, g_strdup_printf("--log-level=%s",
 					      g_getenv("X9P_TEST_LOG") ? g_getenv("X9P_TEST_LOG") : "warning"));
+	for (const char *const *a = argv; a && *a; a++)
+		if (g_str_has_prefix(*a, "--export") || g_str_has_prefix(*a, "--synthetic"))
+			serves = true;
+	/* The built-in test tree, unless the test names what to serve. */
+	if (!serves)
+		g_ptr_array_add(args, g_strdup("--synthetic"));
 	for (; argv && *argv; argv++)
 		g_ptr_array_add(args, g_strdup(*argv));
 	g_ptr_array_add(args, NULL);

@@ -15,7 +15,7 @@ PY=${PYTHON:-python3}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/proctree.sh"
 
-planned=36
+planned=38
 echo "1..$planned"
 
 if [ ! -x "$BIN" ]; then
@@ -290,7 +290,8 @@ help_lists_all() {
 		--max-connections --socket-mode --allow-remote --log-level --ready-fd \
 		--export --security-model --readonly --multidevs unix: tcp: fd: \
 		--max-locks --max-xattr-bytes --reply-timeout --version-timeout \
-		--max-connections-per-peer --max-nodes --no-setid --sandbox --seccomp --worker-user; do
+		--max-connections-per-peer --max-nodes --no-setid --sandbox --seccomp --worker-user \
+		--socket-group --rlimit-nofile --log-target --syslog --record --version; do
 		grep -q -e "$o" "$tmp/help" || missing="$missing $o"
 	done
 	[ -z "$missing" ] || { echo "missing from --help:$missing"; return 1; }
@@ -455,6 +456,20 @@ second_pid=$pid
 check "a second server on a live socket is refused" \
 	refused "another server is listening" --synthetic --listen "unix:$sock2"
 kill -TERM "$second_pid" 2>/dev/null && reap "$second_pid"
+
+group_and_limit() {
+	g=$(getent group daemon | cut -d: -f3)
+	[ -n "$g" ] || { echo "no group daemon"; return 1; }
+	start --synthetic --listen "unix:$tmp/group.sock" --socket-mode 0660 --socket-group daemon \
+		--rlimit-nofile 4321 || return 1
+	[ "$(stat -c %g "$tmp/group.sock")" = "$g" ] || { echo "group $(stat -c %g "$tmp/group.sock")"; return 1; }
+	grep -q '^Max open files *4321 *4321 ' "/proc/$pid/limits" || { grep 'open files' "/proc/$pid/limits"; return 1; }
+	p9 read unix "$tmp/group.sock"
+	kill -TERM "$pid" && reap "$pid"
+}
+check "--socket-group and --rlimit-nofile apply" group_and_limit
+check "an unknown --socket-group is refused" \
+	refused "no group" --synthetic --listen "unix:$tmp/never.sock" --socket-group no-such-group-x9p
 
 not_a_socket() {
 	echo precious >"$tmp/file"

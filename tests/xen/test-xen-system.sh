@@ -90,19 +90,14 @@ if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top" -j2 --no-print-direc
 	install DESTDIR="$stage/root" SANITIZE=0 >"$logs/make-install.log" 2>&1; then
 	bail "make install DESTDIR=... failed" "$logs/make-install.log"
 fi
-# The service files of xenstore-scripts/ (make install leaves them out): the
-# init script, and its defaults with the backend kinds of this test. QEMU
-# serves the benchmark's p9= entries (backend kind 9pfs), so x9p must not
-# claim 9pfs devices here.
-xs=$top/xenstore-scripts
-if [ -f "$xs/x9p-backend.init" ]; then
-	install -D -m 0755 "$xs/x9p-backend.init" "$stage/root/etc/init.d/x9p-backend"
-	mkdir -p "$stage/root/etc/default"
-	cat >"$stage/root/etc/default/x9p-backend" <<'EOF'
+# make install put the init script and its defaults in; these are this
+# test's backend kinds. QEMU serves the benchmark's p9= entries (backend
+# kind 9pfs), so x9p must not claim 9pfs devices here.
+mkdir -p "$stage/root/etc/default"
+cat >"$stage/root/etc/default/x9p-backend" <<'EOF'
 # Written by tests/xen/test-xen-system.sh: QEMU serves backend kind 9pfs.
 X9P_BACKEND_ARGS="--xen --xen-backend-kinds=xen_9pfs,x9p"
 EOF
-fi
 
 # ---- which backend ------------------------------------------------------------
 mode=${X9P_XEN_BACKEND:-}
