@@ -41,8 +41,11 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 # Debian's hardening flags (dpkg-buildflags with hardening=+all) by
 # default; CPPFLAGS, CFLAGS and LDFLAGS given to make come first.  The
 # sanitizers replace _FORTIFY_SOURCE's checks with their own.
-HARDEN_CPPFLAGS := $(if $(SAN_FLAGS),,-D_FORTIFY_SOURCE=2)
-HARDEN_CFLAGS := -fstack-protector-strong -fstack-clash-protection -fcf-protection -fPIE
+# A packager's own _FORTIFY_SOURCE level wins (a second definition would
+# be an error under -Werror); CF protection exists on x86 only.
+HARDEN_CPPFLAGS := $(if $(SAN_FLAGS)$(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+HARDEN_CFLAGS := -fstack-protector-strong -fstack-clash-protection -fPIE \
+	$(if $(filter x86_64-% i386-% i486-% i586-% i686-%,$(shell $(CC) -dumpmachine)),-fcf-protection)
 HARDEN_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
 override CFLAGS += -std=gnu11 -O2 -g $(WARN) $(SAN_FLAGS) $(HARDEN_CFLAGS) -D_GNU_SOURCE -pthread \
 	-DX9P_LIBEXECDIR=\"$(LIBEXECDIR)\" \
@@ -113,7 +116,9 @@ deps:
 
 # The release; a build from a git checkout adds its commit (core/version.h).
 VERSION := 0.9
-GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
+# (safe.directory: `sudo make install` in a user's checkout must see the
+# same commit as the build, or it would rebuild everything as root.)
+GIT_REV := $(shell git -c safe.directory='$(CURDIR)' -C '$(CURDIR)' rev-parse --short HEAD 2>/dev/null)
 X9P_VERSION := $(VERSION)$(if $(GIT_REV),+g$(GIT_REV))
 # Only version.o has it, rebuilt when it changes: a commit rebuilds nothing else.
 VERSION_STAMP := $(B)/.version

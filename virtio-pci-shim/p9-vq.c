@@ -167,6 +167,16 @@ static uint32_t chain_at(const struct vu_elem *e)
 	return (uint32_t)e->slot | (uint32_t)e->head << 16;
 }
 
+/* --record: a request as this device took it (its own copy, and a large
+ * Twrite's payload where the engine writes it from), before it is
+ * submitted, so that its record comes before its reply's. */
+static void record_req(struct p9vq *p, struct vu_elem *e, const struct iovec *iov, int n)
+{
+	x9p_rec_frame(p->rec, X9P_REC_REQ, e->qindex, chain_at(e),
+		      (uint32_t)MIN(e->in_len, UINT32_MAX), iov, n,
+		      (enum p9_dialect)g_atomic_int_get(&p->dialect));
+}
+
 static void handle(void *opaque, struct vu_elem *e)
 {
 	struct p9vq *p = opaque;
@@ -187,8 +197,7 @@ static void handle(void *opaque, struct vu_elem *e)
 	tag = get16(hdr + 5);
 	if (size < P9_HDR_SIZE || size > e->out_len || size > max) {
 		if (p->rec)
-			record_chain(p, X9P_REC_REQ, e, chain_at(e), (uint32_t)MIN(e->in_len, UINT32_MAX),
-				     P9_HDR_SIZE);
+			record_req(p, e, &(struct iovec){ hdr, sizeof(hdr) }, 1);
 		g_info("%s: %s (tag %u) of size %u: %llu bytes readable, msize %u", p->label,
 		       p9_type_name(type) ? p9_type_name(type) : "message", tag, size,
 		       (unsigned long long)e->out_len, max);
@@ -197,8 +206,6 @@ static void handle(void *opaque, struct vu_elem *e)
 		return;
 	}
 
-	if (p->rec)
-		record_chain(p, X9P_REC_REQ, e, chain_at(e), (uint32_t)MIN(e->in_len, UINT32_MAX), size);
 	r = p9vq_req_new(p, e, tag);
 	g_mutex_lock(&p->lock);
 	dup = g_hash_table_contains(p->tags, GUINT_TO_POINTER(tag));
@@ -217,6 +224,10 @@ static void handle(void *opaque, struct vu_elem *e)
 		x9p_journal_set_read(p->journal, e->qindex, (uint16_t)(e->slot + 1));
 	}
 	if (dup) {
+		/* What the guest did, though nothing takes it. */
+		if (p->rec)
+			record_chain(p, X9P_REC_REQ, e, chain_at(e), (uint32_t)MIN(e->in_len, UINT32_MAX),
+				     size);
 		/* The engine would answer on the same tag, and the two chains could
 		 * not be told apart. */
 		say_once(&p->said_dup, "%s: refusing a request on tag %u, which is still in flight",
@@ -233,6 +244,14 @@ static void handle(void *opaque, struct vu_elem *e)
 		frame = g_malloc(TWRITE_HDR);
 		vu_iov_to_buf(e->out, e->nout, 0, frame, TWRITE_HDR);
 		nd = vu_iov_slice(e->out, e->nout, TWRITE_HDR, size - TWRITE_HDR, data, e->nout);
+		if (p->rec && nd >= 0) {
+			struct iovec *all = g_new(struct iovec, nd + 1);
+
+			all[0] = (struct iovec){ frame, TWRITE_HDR };
+			memcpy(all + 1, data, sizeof(*data) * (size_t)nd);
+			record_req(p, e, all, nd + 1);
+			g_free(all);
+		}
 		g_atomic_int_inc(&r->refs);
 		/* nd >= 0: size was checked against the readable bytes. */
 		x9p_session_submit_data(p->sess, frame, TWRITE_HDR, data, nd, release_data, r,
@@ -241,6 +260,8 @@ static void handle(void *opaque, struct vu_elem *e)
 	} else {
 		frame = g_malloc(size);
 		vu_iov_to_buf(e->out, e->nout, 0, frame, size);
+		if (p->rec)
+			record_req(p, e, &(struct iovec){ frame, size }, 1);
 		if (type == P9_TFLUSH && size >= P9_HDR_SIZE + 2)
 			r->flush_oldtag = get16(frame + P9_HDR_SIZE);
 		x9p_session_submit_inline(p->sess, frame, size, p->may_inline && e->last);
@@ -257,6 +278,21 @@ static size_t iov_total(const struct iovec *iov, int n)
 	for (int i = 0; i < n; i++)
 		t += iov[i].iov_len;
 	return t;
+}
+
+/* --record: a reply made in place, its header from here and its data
+ * as read into the chain's writable buffers. */
+static void record_filled(struct p9vq *p, struct vu_elem *e, const uint8_t *hdr, size_t hdrlen,
+			  size_t got)
+{
+	struct iovec *iov = g_new(struct iovec, e->nin + 1);
+	int n = vu_iov_slice(e->in, e->nin, hdrlen, got, iov + 1, e->nin);
+
+	iov[0] = (struct iovec){ (void *)hdr, hdrlen };
+	if (n >= 0)
+		x9p_rec_frame(p->rec, X9P_REC_REPLY, e->qindex, e->head, 0, iov, n + 1,
+			      (enum p9_dialect)g_atomic_int_get(&p->dialect));
+	g_free(iov);
 }
 
 /* --record: the dialect an Rversion settles, for redaction. */
@@ -353,7 +389,7 @@ static int vq_send_fill(void *opaque, uint8_t *hdr, size_t hdrlen, size_t max,
 	x9p_reply_set_count(hdr, hdrlen, (size_t)got);
 	vu_buf_to_iov(e->in, e->nin, 0, hdr, hdrlen);
 	if (p->rec)
-		record_chain(p, X9P_REC_REPLY, e, e->head, 0, hdrlen + (size_t)got);
+		record_filled(p, e, hdr, hdrlen, (size_t)got);
 	take(p, tag);
 	p9vq_finish(p, r, (uint32_t)(hdrlen + (size_t)got));
 	p9vq_req_unref(r);

@@ -46,21 +46,36 @@ static void signal_fd(int fd)
 		g_debug("eventfd write: %s", g_strerror(errno));
 }
 
+/* Marks the queue broken, under its lock; whether it was not yet. */
+static bool break_locked(struct vu_queue *q, const char *why)
+{
+	bool first = !q->broken;
+
+	if (first)
+		g_warning("%s: queue %u: guest driver fault: %s; the queue stops until the "
+			  "device is reset", q->dev->label, q->index, why);
+	q->broken = true;
+	signal_fd(q->err_fd);
+	return first;
+}
+
+/* The device class hears of it with no lock held. */
+static void tell_fault(struct vu_queue *q, const char *why)
+{
+	if (q->dev->ops->fault)
+		q->dev->ops->fault(q->dev->opaque, q->index, why);
+}
+
 /* Marks the queue broken; the caller holds no lock. */
 static void queue_fault(struct vu_queue *q, const char *why)
 {
 	bool first;
 
 	g_mutex_lock(&q->lock);
-	first = !q->broken;
-	if (first)
-		g_warning("%s: queue %u: guest driver fault: %s; the queue stops until the "
-			  "device is reset", q->dev->label, q->index, why);
-	q->broken = true;
-	signal_fd(q->err_fd);
+	first = break_locked(q, why);
 	g_mutex_unlock(&q->lock);
-	if (first && q->dev->ops->fault)
-		q->dev->ops->fault(q->dev->opaque, q->index, why);
+	if (first)
+		tell_fault(q, why);
 }
 
 static struct vu_elem *make_elem(struct vu_queue *q, const struct vring_chain *c)
@@ -277,13 +292,16 @@ void vu_queue_remap(struct vu_queue *q)
 {
 	const char *why = NULL;
 
-	bool bad;
+	bool first = false;
 
 	g_mutex_lock(&q->lock);
-	bad = q->started && !q->broken && !map_ring(q, &why);
+	/* Broken in the same critical section: no thread uses the old ring
+	 * after the check. */
+	if (q->started && !q->broken && !map_ring(q, &why))
+		first = break_locked(q, why);
 	g_mutex_unlock(&q->lock);
-	if (bad)
-		queue_fault(q, why);
+	if (first)
+		tell_fault(q, why);
 }
 
 uint16_t vu_queue_stop(struct vu_queue *q, unsigned grace_ms)

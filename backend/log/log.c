@@ -196,7 +196,8 @@ void x9p_log_child_line(const char *name, pid_t pid, const char *device, const c
 		}
 	}
 	if (target == T_JOURNAL) {
-		journal(priority, name, line, (gssize)len, device, pid);
+		/* PRIORITY says the level. */
+		journal(priority, name, text, (gssize)(len - (size_t)(text - line)), device, pid);
 		return;
 	}
 	/* The device once: many lines name it already. */

@@ -92,6 +92,12 @@ static gpointer relay_thread(gpointer data)
 	}
 	if (have)
 		put_line(r, buf, have);
+	/* Gone quiet or dead after a flood: its count still goes out. */
+	if (r->dropped) {
+		r->tokens = 1;
+		r->last = g_get_monotonic_time();
+		may_pass(r);
+	}
 	close(r->fd);
 	g_free(r->name);
 	g_free(r->device);

@@ -66,7 +66,7 @@ paths() {
 	for f in "$P/lib/systemd/system/x9p-backend.service" "$P/lib/systemd/system/x9p-vhost@.service" \
 		/etc/init.d/x9p-backend "$P/sbin/x9p-attach" "$P/lib/x9p/x9p-xs-common.sh" \
 		"$P/libexec/x9p/xen-9pfsd" "$P/share/qemu/vhost-user/50-x9p-vhost.json"; do
-		grep -n '@[A-Z]*@' "$D$f" && { echo "$f: a placeholder left"; return 1; }
+		grep -n '@[A-Z0-9]*@' "$D$f" && { echo "$f: a placeholder left"; return 1; }
 	done
 	grep -qx "ExecStart=$P/sbin/x9p-backend \$X9P_BACKEND_ARGS" "$D$P/lib/systemd/system/x9p-backend.service" &&
 		grep -q "^DAEMON=.*$P/sbin/x9p-backend" "$D/etc/init.d/x9p-backend" &&

@@ -1009,7 +1009,8 @@ static int replay_one(const char *path, unsigned *nreq, GRand *mutate)
 		if (e->type == X9P_REC_RING)
 			r.rec_in_prod[e->ring] = e->f[2];
 	}
-	if (ring0 && (vq ? ring0->f[0] < 1 || ring0->f[0] > 32768 :
+	/* A queue's size is a power of two (virtio 1.x, split queues). */
+	if (ring0 && (vq ? ring0->f[0] < 2 || ring0->f[0] > 32768 || (ring0->f[0] & (ring0->f[0] - 1)) :
 		      ring0->f[0] < 1 || ring0->f[0] > 9)) {
 		g_set_error(&err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s %u",
 			    vq ? "queue size" : "ring order", ring0->f[0]);

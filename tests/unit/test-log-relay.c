@@ -96,10 +96,35 @@ static void t_flood(void)
 	g_free(out);
 }
 
+static void flood_and_exit(int fd)
+{
+	for (int i = 0; i < 1000; i++)
+		dprintf(fd, "x9p-worker[1]: warning: line %d\n", i);
+}
+
+/* A child that floods and dies: its count still goes out. */
+static void t_flood_then_exit(void)
+{
+	char *out = relayed(flood_and_exit, "lines dropped");
+	unsigned passed = 0, dropped = 0;
+	char **lines = g_strsplit(out, "\n", -1);
+
+	for (char **l = lines; *l; l++) {
+		if (strstr(*l, ": warning: line "))
+			passed++;
+		sscanf(*l, "x9p-worker[4242] dom5/9pfs/0: warning: %u lines dropped", &dropped);
+	}
+	g_assert_cmpuint(dropped, >, 0);
+	g_assert_cmpuint(passed + dropped, ==, 1000);
+	g_strfreev(lines);
+	g_free(out);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/log-relay/lines", t_lines);
 	g_test_add_func("/log-relay/flood", t_flood);
+	g_test_add_func("/log-relay/flood-then-exit", t_flood_then_exit);
 	return g_test_run();
 }
