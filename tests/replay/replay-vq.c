@@ -61,16 +61,32 @@ static bool overlaps(struct replay_vq *v, uint64_t start, uint64_t end)
 	return false;
 }
 
-/* Where len bytes of buffers can go, or 0. */
+static bool fits(struct replay_vq *v, uint64_t at, uint64_t len)
+{
+	return at >= ARENA_START && at + len <= ARENA_END && !overlaps(v, at, at + len);
+}
+
+/* Where len bytes of buffers can go, or 0: after the last chain's, else
+ * at the start, else after any chain in flight (first fit), so that one
+ * request held long (a blocking lock) does not keep the rest waiting. */
 static uint64_t place(struct replay_vq *v, uint64_t len)
 {
 	uint64_t at = (v->next + 63) & ~63ull;
 
 	if (len > ARENA_END - ARENA_START)
 		return 0;
-	if (at + len > ARENA_END)
-		at = ARENA_START;
-	return overlaps(v, at, at + len) ? 0 : at;
+	if (fits(v, at, len))
+		return at;
+	if (fits(v, ARENA_START, len))
+		return ARENA_START;
+	for (unsigned i = 0; i < v->num / 2; i++) {
+		struct chain *c = &v->chains[i];
+
+		at = (c->end + 63) & ~63ull;
+		if (c->busy && fits(v, at, len))
+			return at;
+	}
+	return 0;
 }
 
 static int free_chain(struct replay_vq *v)
