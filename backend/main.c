@@ -228,7 +228,7 @@ static bool parse_count(const char *name, int v, int max, GError **err)
 	return true;
 }
 
-static bool check_options(unsigned *mode, GError **err)
+static bool check_options(GError **err)
 {
 	if (!x9p_confine_resolve(err) || !x9p_record_resolve(err) || !x9p_socket_resolve(err))
 		return false;
@@ -254,7 +254,6 @@ static bool check_options(unsigned *mode, GError **err)
 			    "--record records Xen devices: it needs --xen");
 		return false;
 	}
-	*mode = x9p_socket_mode();
 	if (opt.ready_fd >= 0 && fcntl(opt.ready_fd, F_GETFD) < 0) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--ready-fd: %d is not an open descriptor", opt.ready_fd);
@@ -421,8 +420,7 @@ static gboolean on_reload(gpointer data)
 			return on_signal(data);
 		}
 	reload = true;
-	x9p_sd_notify("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT
-		      "\nSTATUS=handing over to a new x9p-backend", g_get_monotonic_time());
+	x9p_sd_notify_reloading("handing over to a new x9p-backend");
 	x9p_xen_stop_for_exec(xen);
 	g_message("SIGHUP: handing over to a new x9p-backend");
 	if (sockets && sockets_kept && !stopping) {
@@ -515,7 +513,7 @@ int main(int argc, char **argv)
 	GOptionContext *octx;
 	GError *err = NULL;
 	int trace_fd = -1;
-	unsigned mode, i;
+	unsigned i;
 
 	/* libxl passes QEMU's arguments, which GOption must not see. */
 	if (argc > 1 && strcmp(argv[1], "--xen-device-model") == 0) {
@@ -551,7 +549,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "x9p-backend: unexpected argument '%s' (see --help)\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	if (!check_options(&mode, &err)) {
+	if (!check_options(&err)) {
 		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
 		g_error_free(err);
 		return EXIT_USAGE;
@@ -604,7 +602,6 @@ int main(int argc, char **argv)
 			.daemon = "x9p-backend",
 			.addrs = addrs,
 			.n_addrs = n_addrs,
-			.unix_mode = mode,
 			.allow_remote = opt.allow_remote,
 			.base = &base,
 			.trace_fd = trace_fd,

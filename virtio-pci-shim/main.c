@@ -202,9 +202,7 @@ static gboolean on_reload(gpointer data)
 {
 	if (!stopping) {
 		reload = true;
-		x9p_sd_notify("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT
-			      "\nSTATUS=handing the device over to a new x9p-vhost",
-			      g_get_monotonic_time());
+		x9p_sd_notify_reloading("handing the device over to a new x9p-vhost");
 		g_message("SIGHUP: handing the device over to a new x9p-vhost");
 		stopping = true;
 		x9p_mservice_stop(service);
@@ -278,7 +276,6 @@ int main(int argc, char **argv)
 		.daemon = "x9p-vhost",
 		.addrs = &addr,
 		.n_addrs = 1,
-		.unix_mode = X9P_SOCK_DEFAULT_MODE,   /* x9p_socket_mode(), once parsed */
 		.base = &base,
 		.trace_fd = -1,
 		.ready = on_ready,
@@ -374,7 +371,6 @@ int main(int argc, char **argv)
 	/* The synthetic tree has nothing to keep. */
 	mc.journal = opt.export_dir != NULL;
 	mc.record = x9p_record_on();
-	mc.unix_mode = x9p_socket_mode();
 	service = x9p_mservice_start(&mc, &err);
 	g_free(label);
 	mw_clear_keep_fds(&base);

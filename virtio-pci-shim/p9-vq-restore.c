@@ -99,8 +99,7 @@ uint16_t p9vq_restore(void *opaque, struct vu_queue *q, uint16_t base)
 		window = 0;
 		read = base;
 	}
-	if (x9p_journal_version(j, &dialect, &msize) && p9_dialect_name((enum p9_dialect)dialect))
-	{
+	if (x9p_journal_version(j, &dialect, &msize) && p9_dialect_name((enum p9_dialect)dialect)) {
 		x9p_session_resume(p->sess, (enum p9_dialect)dialect, msize);
 		g_atomic_int_set(&p->dialect, (gint)dialect);
 	}

@@ -146,25 +146,18 @@ static void sweep(struct p9vq *p)
 	g_ptr_array_free(left, TRUE);
 }
 
-/* --record: a frame of n bytes of the chain's readable (or, for a reply,
- * writable) buffers. */
-static void record_chain(struct p9vq *p, enum x9p_rec_type type, struct vu_elem *e,
-			 uint32_t at, uint32_t prod, uint64_t n)
-{
-	bool out = type == X9P_REC_REQ;
-	unsigned cnt = out ? e->nout : e->nin;
-	struct iovec *iov = g_newa(struct iovec, cnt ? cnt : 1);
-	int k = vu_iov_slice(out ? e->out : e->in, cnt, 0, n, iov, cnt);
-
-	if (k >= 0)
-		x9p_rec_frame(p->rec, type, e->qindex, at, prod, iov, k,
-			      (enum p9_dialect)g_atomic_int_get(&p->dialect));
-}
-
 /* A request's place: where it was popped and its chain's head. */
 static uint32_t chain_at(const struct vu_elem *e)
 {
 	return (uint32_t)e->slot | (uint32_t)e->head << 16;
+}
+
+/* --record: a frame on e's queue, redacted in the session's dialect. */
+static void record(struct p9vq *p, enum x9p_rec_type type, struct vu_elem *e, uint32_t at,
+		   uint32_t prod, const struct iovec *iov, int n)
+{
+	x9p_rec_frame(p->rec, type, e->qindex, at, prod, iov, n,
+		      (enum p9_dialect)g_atomic_int_get(&p->dialect));
 }
 
 /* --record: a request as this device took it (its own copy, and a large
@@ -172,9 +165,7 @@ static uint32_t chain_at(const struct vu_elem *e)
  * submitted, so that its record comes before its reply's. */
 static void record_req(struct p9vq *p, struct vu_elem *e, const struct iovec *iov, int n)
 {
-	x9p_rec_frame(p->rec, X9P_REC_REQ, e->qindex, chain_at(e),
-		      (uint32_t)MIN(e->in_len, UINT32_MAX), iov, n,
-		      (enum p9_dialect)g_atomic_int_get(&p->dialect));
+	record(p, X9P_REC_REQ, e, chain_at(e), (uint32_t)MIN(e->in_len, UINT32_MAX), iov, n);
 }
 
 static void handle(void *opaque, struct vu_elem *e)
@@ -225,9 +216,14 @@ static void handle(void *opaque, struct vu_elem *e)
 	}
 	if (dup) {
 		/* What the guest did, though nothing takes it. */
-		if (p->rec)
-			record_chain(p, X9P_REC_REQ, e, chain_at(e), (uint32_t)MIN(e->in_len, UINT32_MAX),
-				     size);
+		if (p->rec) {
+			struct iovec *iov = g_new(struct iovec, e->nout);
+			int k = vu_iov_slice(e->out, e->nout, 0, size, iov, e->nout);
+
+			if (k >= 0)
+				record_req(p, e, iov, k);
+			g_free(iov);
+		}
 		/* The engine would answer on the same tag, and the two chains could
 		 * not be told apart. */
 		say_once(&p->said_dup, "%s: refusing a request on tag %u, which is still in flight",
@@ -290,8 +286,7 @@ static void record_filled(struct p9vq *p, struct vu_elem *e, const uint8_t *hdr,
 
 	iov[0] = (struct iovec){ (void *)hdr, hdrlen };
 	if (n >= 0)
-		x9p_rec_frame(p->rec, X9P_REC_REPLY, e->qindex, e->head, 0, iov, n + 1,
-			      (enum p9_dialect)g_atomic_int_get(&p->dialect));
+		record(p, X9P_REC_REPLY, e, e->head, 0, iov, n + 1);
 	g_free(iov);
 }
 
@@ -352,8 +347,7 @@ static int vq_send(void *opaque, const struct iovec *iov, int iovcnt)
 	if (p->rec) {
 		if (hdr[4] == P9_RVERSION)
 			note_version(p, iov, iovcnt);
-		x9p_rec_frame(p->rec, X9P_REC_REPLY, e->qindex, e->head, 0, iov, iovcnt,
-			      (enum p9_dialect)g_atomic_int_get(&p->dialect));
+		record(p, X9P_REC_REPLY, e, e->head, 0, iov, iovcnt);
 	}
 	p9vq_finish(p, r, (uint32_t)total);
 	p9vq_req_unref(r);

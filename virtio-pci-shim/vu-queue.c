@@ -254,9 +254,12 @@ int vu_queue_start(struct vu_queue *q)
 	memset(&q->vr, 0, sizeof(q->vr));
 	q->vr.num = q->num;
 	if (!map_ring(q, &why)) {
-		g_mutex_unlock(&q->lock);
 		/* The guest driver chose these addresses: its fault, this queue only. */
-		queue_fault(q, why);
+		bool first = break_locked(q, why);
+
+		g_mutex_unlock(&q->lock);
+		if (first)
+			tell_fault(q, why);
 		return -EFAULT;
 	}
 	memcpy(&used_idx, q->vr.used + 2, sizeof(used_idx));
@@ -291,7 +294,6 @@ int vu_queue_start(struct vu_queue *q)
 void vu_queue_remap(struct vu_queue *q)
 {
 	const char *why = NULL;
-
 	bool first = false;
 
 	g_mutex_lock(&q->lock);

@@ -44,3 +44,9 @@ bool x9p_sd_notify(const char *fmt, ...)
 	g_free(msg);
 	return sent >= 0;
 }
+
+bool x9p_sd_notify_reloading(const char *status)
+{
+	return x9p_sd_notify("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=%s",
+			     g_get_monotonic_time(), status);
+}

@@ -22,5 +22,8 @@
 /* Sends the assignments; false (debug-logged) when it cannot, or when
  * there is no $NOTIFY_SOCKET. */
 bool x9p_sd_notify(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* RELOADING=1 with the MONOTONIC_USEC systemd wants beside it, and a
+ * STATUS line. */
+bool x9p_sd_notify_reloading(const char *status);
 
 #endif

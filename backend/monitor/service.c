@@ -219,7 +219,7 @@ struct x9p_mservice *x9p_mservice_start(const struct x9p_mservice_cfg *cfg, GErr
 		struct x9p_sock_endpoint *ep = &s->eps[i];
 		char *name;
 
-		if (!x9p_sock_endpoint_open(&cfg->addrs[i], cfg->unix_mode, cfg->allow_remote, ep,
+		if (!x9p_sock_endpoint_open(&cfg->addrs[i], x9p_socket_mode(), cfg->allow_remote, ep,
 					    err)) {
 			g_prefix_error(err, "--listen ");
 			goto fail;

@@ -34,8 +34,7 @@ struct x9p_mservice_cfg {
 	const char *label;                     /* ... with this; NULL: its endpoints */
 	const struct x9p_sock_addr *addrs;
 	unsigned n_addrs;
-	unsigned unix_mode;
-	bool allow_remote;
+	bool allow_remote;                     /* (unix sockets: monitor/socket-opts.h) */
 	/* CONFIG's fields other than the endpoints' (n_endpoints, the
 	 * strings from MW_CF_S_ENDPOINT0 on and the descriptors are set
 	 * here); its trace descriptor, if any, stays the caller's. */

@@ -334,6 +334,21 @@ static bool concurrent_changes(struct run *r, int k, struct req *q)
 	return q->changes != NULL;
 }
 
+/* Request k is over: its tag is free, it is out of the window. */
+static void answered(struct run *r, int k)
+{
+	struct req *q = &g_array_index(r->reqs, struct req, k);
+
+	r->inflight[q->tag] = -1;
+	q->answered = true;
+	for (guint i = 0; i < r->outstanding->len; i++) {
+		if (g_array_index(r->outstanding, int, i) == k) {
+			g_array_remove_index_fast(r->outstanding, i);
+			break;
+		}
+	}
+}
+
 static void got_reply(struct run *r, const uint8_t *f, size_t len)
 {
 	int k = r->inflight[tag_of(f)];
@@ -355,14 +370,7 @@ static void got_reply(struct run *r, const uint8_t *f, size_t len)
 		return;
 	}
 	q = &g_array_index(r->reqs, struct req, k);
-	r->inflight[q->tag] = -1;
-	q->answered = true;
-	for (guint i = 0; i < r->outstanding->len; i++) {
-		if (g_array_index(r->outstanding, int, i) == k) {
-			g_array_remove_index_fast(r->outstanding, i);
-			break;
-		}
-	}
+	answered(r, k);
 	if (!q->reply || r->mutate)
 		return;                 /* flushed in the recording: any answer will do */
 	dialect_from(r, q->reply->data, q->reply->len);
@@ -405,14 +413,7 @@ static void got_chain(struct run *r, uint8_t *f, uint32_t len, uint16_t tag)
 		struct req *q = &g_array_index(r->reqs, struct req, k);
 
 		/* Given back empty: refused or flushed, no reply of its own. */
-		r->inflight[tag] = -1;
-		q->answered = true;
-		for (guint i = 0; i < r->outstanding->len; i++) {
-			if (g_array_index(r->outstanding, int, i) == k) {
-				g_array_remove_index_fast(r->outstanding, i);
-				break;
-			}
-		}
+		answered(r, k);
 		if (q->reply && !r->mutate) {
 			char *a = replay_show(q->reply->data, q->reply->len, r->dialect);
 
