@@ -258,10 +258,12 @@ static void read_loop(struct px_fs *fs, struct px_conn *cn)
 	g_free(buf);
 }
 
-static void fail_pending(struct px_fs *fs, struct px_conn *cn)
+/* Returns how many calls were in flight: each goes to the next helper. */
+static unsigned fail_pending(struct px_fs *fs, struct px_conn *cn)
 {
 	GHashTableIter it;
 	gpointer k, v;
+	unsigned n;
 
 	g_mutex_lock(&fs->lock);
 	cn->dead = true;
@@ -271,6 +273,7 @@ static void fail_pending(struct px_fs *fs, struct px_conn *cn)
 		fs->conn = NULL;
 		px_conn_put(cn);  /* the table's reference; the caller still has one */
 	}
+	n = g_hash_table_size(cn->pending);
 	g_hash_table_iter_init(&it, cn->pending);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct px_call *call = v;
@@ -281,6 +284,7 @@ static void fail_pending(struct px_fs *fs, struct px_conn *cn)
 		g_hash_table_iter_remove(&it);
 	}
 	g_mutex_unlock(&fs->lock);
+	return n;
 }
 
 static bool stopping(struct px_fs *fs)
@@ -305,6 +309,7 @@ static gpointer supervise(gpointer data)
 		char *why = NULL, *st;
 		gint64 started;
 		bool killed;
+		unsigned lost;
 
 		if (spawn(fs, &cn, &why) < 0) {
 			if (first) {
@@ -335,7 +340,7 @@ static gpointer supervise(gpointer data)
 			first = false;
 			started = g_get_monotonic_time();
 			read_loop(fs, cn);
-			fail_pending(fs, cn);
+			lost = fail_pending(fs, cn);
 			if (stopping(fs)) {
 				/* An orderly end: the helper exits when its socket closes. */
 				shutdown(cn->sock, SHUT_RDWR);
@@ -348,7 +353,8 @@ static gpointer supervise(gpointer data)
 			killed = cn->killed;
 			g_mutex_unlock(&fs->lock);
 			st = reap(fs, cn, killed ? 0 : DYING_GRACE_MS);
-			g_warning("x9p-helper died (%s); requests in flight go to the next one", st);
+			g_warning("x9p-helper died (%s); %u requests in flight go to the next one",
+				  st, lost);
 			/* Immediately after a long life, real work (a request that kills
 			 * every helper gives up: proxy-ops.c) or a SIGKILL from outside
 			 * (the OOM killer, an operator); backing off while it dies young
