@@ -494,8 +494,9 @@ static void write_ready(void)
 	GError *err = NULL;
 	char *status = g_strdelimit(g_strndup(ready_text->str, ready_text->len), "\n", ' ');
 
-	x9p_sd_notify("READY=1\nSTATUS=%s%s", xen ? "serving Xen 9pfs devices " : "",
-		      g_strstrip(status));
+	g_strstrip(status);
+	x9p_sd_notify("READY=1\nSTATUS=%s%s%s", xen ? "serving Xen 9pfs devices" : "",
+		      xen && *status ? "; " : "", status);
 	g_free(status);
 	if (opt.ready_fd < 0)
 		return;

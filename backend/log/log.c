@@ -52,7 +52,7 @@ static void journal(int priority, const char *ident, const char *msg, gssize len
 {
 	char prio[2] = { (char)('0' + priority), 0 };
 	char pid[16];
-	GLogField f[5] = {
+	GLogField f[6] = {
 		{ "PRIORITY", prio, -1 },
 		{ "SYSLOG_IDENTIFIER", ident, -1 },
 		{ "MESSAGE", msg, len },
@@ -64,6 +64,8 @@ static void journal(int priority, const char *ident, const char *msg, gssize len
 	if (child > 0) {
 		g_snprintf(pid, sizeof(pid), "%d", (int)child);
 		f[n++] = (GLogField){ "X9P_CHILD_PID", pid, -1 };
+		/* What journalctl shows as NAME[PID]: the child's, not ours. */
+		f[n++] = (GLogField){ "SYSLOG_PID", pid, -1 };
 	}
 	/* Not there (the journal went away): the line goes to stderr. */
 	if (g_log_writer_journald(G_LOG_LEVEL_MESSAGE, f, n, NULL) == G_LOG_WRITER_HANDLED)

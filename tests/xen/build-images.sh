@@ -6,6 +6,7 @@
 #   build-images.sh [CACHE_ROOT]        (default build/xen-cache)
 #
 #   <dir>/rootfs/         debootstrap minbase bookworm + Xen 4.17 dom0 packages
+#                         and systemd
 #   <dir>/dom0.img        ext4 image of rootfs (mkfs.ext4 -d: no loop devices)
 #   <dir>/xen             the hypervisor, uncompressed (QEMU's multiboot loader
 #                         takes only an ELF32/multiboot image, not xen.gz)
@@ -32,9 +33,10 @@ X9P_TOP=$top
 
 # The dom0 userland. x9p-backend's own runtime libraries are listed so the
 # binary built on the host against libxen-dev 4.17 finds them; qemu-system-xen
-# is the peer 9pfs backend the test measures against.
+# is the peer 9pfs backend the test measures against; systemd is the init of
+# the second boot (test-xen-systemd.sh), which starts x9p through its unit.
 pkgs="xen-utils-4.17 xen-hypervisor-4.17-amd64 xenstore-utils linux-image-amd64
-busybox-static kmod procps iproute2 qemu-system-xen
+busybox-static kmod procps iproute2 qemu-system-xen systemd systemd-sysv
 libglib2.0-0 libjson-glib-1.0-0 libseccomp2 libcap-ng0"
 
 say() { echo "xen-images: $*" >&2; }

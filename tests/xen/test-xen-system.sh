@@ -25,15 +25,23 @@
 #   X9P_XEN_STAGE_FILES  more files or directories on the test disk
 #                        (/x9ptest/DEST in dom0): "SRC=DEST ..."
 #   X9P_XEN_DISK_MIB     room left on the test disk for results (default 200)
+#   X9P_XEN_INIT         dom0's init: "shell" (default: dom0-init.sh starts
+#                        the Xen daemons and runs the scenario as PID 1) or
+#                        "systemd" (Debian's systemd boots dom0, its xen
+#                        service starts the Xen daemons and a unit runs the
+#                        scenario: dom0-systemd-init.sh)
+#   X9P_XEN_NAME         names the run's directories (default xen)
 #
-# Outputs in build/xen-logs/: serial.log (Xen and dom0 console), the guests'
-# console logs, the scenario's per-test logs; build/xen-bench.txt.
+# Outputs in build/$X9P_XEN_NAME-logs/: serial.log (Xen and dom0 console),
+# the guests' console logs, the scenario's per-test logs; build/xen-bench.txt.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-logs=$top/build/xen-logs
-run=$top/build/xen-run
+name=${X9P_XEN_NAME:-xen}
+logs=$top/build/$name-logs
+run=$top/build/$name-run
+init=${X9P_XEN_INIT:-shell}
 smp=${X9P_XEN_SMP:-2}
 qtimeout=${X9P_XEN_TIMEOUT:-780}
 
@@ -108,12 +116,18 @@ if [ -z "$mode" ]; then
 	fi
 fi
 case $mode in x9p | qemu) ;; *) bail "X9P_XEN_BACKEND must be x9p or qemu, not '$mode'" ;; esac
+case $init in shell | systemd) ;; *) bail "X9P_XEN_INIT must be shell or systemd, not '$init'" ;; esac
 
 progs=$top/build/tests/progs
 for f in dom0-init.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
 	cp "$here/$f" "$stage/$f"
 done
 [ -z "${X9P_XEN_SCENARIO:-}" ] || cp "$X9P_XEN_SCENARIO" "$stage/scenario.sh"
+if [ "$init" = systemd ]; then
+	cp "$here/dom0-systemd-init.sh" "$stage/dom0-init.sh"
+	cp "$here/dom0-systemd-run.sh" "$here/x9p-test.service" "$stage/"
+	chmod 0755 "$stage/dom0-systemd-run.sh"
+fi
 for sd in ${X9P_XEN_STAGE_FILES:-}; do
 	mkdir -p "$(dirname "$stage/${sd#*=}")" && cp -r "${sd%%=*}" "$stage/${sd#*=}" ||
 		bail "X9P_XEN_STAGE_FILES: $sd"
@@ -168,7 +182,7 @@ debugfs -R "rdump /out $run" "$run/test.img" >/dev/null 2>&1
 [ -d "$run/out" ] && cp -r "$run/out/." "$logs/"
 res=$run/out/results.tap
 planned=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$res" 2>/dev/null | head -n 1)
-echo "# Xen system test: backend $mode, QEMU -smp $smp, images $cache"
+echo "# Xen system test: backend $mode, dom0 init $init, QEMU -smp $smp, images $cache"
 if [ -z "$planned" ]; then
 	echo "1..1"
 	echo "not ok 1 - dom0 ran the scenario (QEMU status $qrc, see $logs/serial.log)"
