@@ -51,6 +51,10 @@ t_backend_up() {
 	wait_for 20 backend_running || { tail -n 20 "$X9P_LOG" 2>/dev/null; fail "x9p-backend is not running"; return 1; }
 	PID0=$(be_pid)
 	echo "x9p-backend pid $PID0"
+	local s
+	if s=$(x9p_init); then
+		"$s" status || fail "$s status says $? while x9p-backend runs"
+	fi
 	ps -o pid,rss,args -C x9p-backend,x9p-helper,x9p-worker 2>/dev/null
 }
 
