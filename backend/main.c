@@ -20,6 +20,7 @@
 
 #include "core/trace.h"
 #include "core/version.h"
+#include "monitor/export-opts.h"
 #include "monitor/record-opts.h"
 #include "monitor/sd-notify.h"
 #include "monitor/socket-opts.h"
@@ -37,9 +38,7 @@
 
 static struct {
 	char **listen;
-	gboolean synthetic;
 	gboolean no_journal;
-	char *synth_spec;
 	char *trace;
 	int workers;
 	int max_fids;
@@ -53,13 +52,6 @@ static struct {
 	gboolean allow_remote;
 	char *log_level;
 	int ready_fd;
-	/* Reserved for the helper-backed export driver. */
-	char *export_dir;
-	char *security_model;
-	gboolean readonly;
-	gboolean no_setid;
-	int max_nodes;
-	char *multidevs;
 	/* Xen PV 9pfs backend (backend/xen/x9p-xen.h) */
 	gboolean xen;
 	char *xen_kinds;
@@ -73,30 +65,15 @@ static struct {
 static struct x9p_sock_addr *addrs;
 static unsigned n_addrs;
 
-static enum x9p_secmodel export_model;
-
-static enum x9p_multidevs export_multidevs = X9P_MULTIDEVS_REMAP;
 static GMainLoop *main_loop;
 static int exit_status;
 
 /* ---- options -------------------------------------------------------- */
 
-static gboolean opt_synthetic(const gchar *name, const gchar *value, gpointer data,
-			      GError **err)
-{
-	opt.synthetic = TRUE;
-	g_free(opt.synth_spec);
-	opt.synth_spec = g_strdup(value ? value : "");
-	return TRUE;
-}
-
 static const GOptionEntry entries[] = {
 	{ "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &opt.listen,
 	  "Where clients connect: unix:PATH, tcp:127.0.0.1:PORT or fd:N "
 	  "(repeatable; see Addresses below)", "ADDRESS" },
-	{ "synthetic", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, opt_synthetic,
-	  "Serve the built-in in-memory test filesystem (--listen needs this or "
-	  "--export); the optional SPEC tunes it, e.g. --synthetic=bigdir=5000", "SPEC" },
 	{ "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt.trace,
 	  "Log every 9P message in both directions to FILE", "FILE" },
 	{ "workers", 0, 0, G_OPTION_ARG_INT, &opt.workers,
@@ -136,24 +113,6 @@ static const GOptionEntry entries[] = {
 	{ "ready-fd", 0, 0, G_OPTION_ARG_INT, &opt.ready_fd,
 	  "When listening, write \"listen ADDRESS\" lines and \"ready\" to "
 	  "descriptor N, then close it", "N" },
-	{ "export", 0, 0, G_OPTION_ARG_FILENAME, &opt.export_dir,
-	  "Serve host directory DIR through x9p-helper (needs --security-model)", "DIR" },
-	{ "security-model", 0, 0, G_OPTION_ARG_STRING, &opt.security_model,
-	  "With --export: passthrough, mapped-xattr, mapped-file or none "
-	  "(docs/security-models.md)", "MODEL" },
-	{ "readonly", 0, 0, G_OPTION_ARG_NONE, &opt.readonly,
-	  "With --export: refuse every change", NULL },
-	{ "no-setid", 0, 0, G_OPTION_ARG_NONE, &opt.no_setid,
-	  "With --export or --xen: never put set-user-ID or set-group-ID bits on "
-	  "host files, in passthrough too (none never does; mapped models keep "
-	  "them in their metadata)", NULL },
-	{ "max-nodes", 0, 0, G_OPTION_ARG_INT, &opt.max_nodes,
-	  "With --export or --xen: files and directories the clients of one export "
-	  "may hold in its x9p-helper at once (default 65536); a client alone gets "
-	  "7/8 of them, the last eighth is shared out", "N" },
-	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
-	  "With --export: remap (default), forbid or warn about several host "
-	  "filesystems", "MODE" },
 	{ "xen", 0, 0, G_OPTION_ARG_NONE, &opt.xen,
 	  "Serve Xen PV 9pfs devices to guests (dom0 or a driver domain; see "
 	  "Xen below)", NULL },
@@ -246,7 +205,6 @@ static bool check_options(GError **err)
 	    !parse_count("version-timeout", opt.version_timeout, 86400, err) ||
 	    !parse_count("max-connections-per-peer", opt.max_conns_per_peer, 65536, err) ||
 	    !parse_count("max-locks", opt.max_locks, 1 << 24, err) ||
-	    !parse_count("max-nodes", opt.max_nodes, 1 << 24, err) ||
 	    !parse_count("max-xattr-bytes", opt.max_xattr_bytes, 1 << 30, err))
 		return false;
 	if (x9p_record_on() && !opt.xen) {
@@ -264,48 +222,15 @@ static bool check_options(GError **err)
 			    "--ready-fd: %d is not a descriptor", opt.ready_fd);
 		return false;
 	}
-	if (opt.synthetic && opt.export_dir) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--synthetic and --export exclude each other");
+	if (!x9p_export_resolve("--xen", opt.xen, err))
 		return false;
-	}
-	/* --export: the helper-backed driver (fs/proxy.h) and its options. */
-	if (!opt.export_dir && (opt.security_model || opt.readonly || opt.multidevs)) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--%s needs --export",
-			    opt.security_model ? "security-model" :
-			    opt.readonly ? "readonly" : "multidevs");
-		return false;
-	}
-	if ((opt.no_setid || opt.max_nodes) && !opt.export_dir && !opt.xen) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--%s needs --export or --xen", opt.no_setid ? "no-setid" : "max-nodes");
-		return false;
-	}
-	if (opt.max_nodes && opt.max_nodes < 16) {
-		/* x9p-helper refuses a smaller table: fail here, not at every start. */
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--max-nodes: %d is too small (at least 16)", opt.max_nodes);
-		return false;
-	}
-	if (opt.export_dir && !x9p_secmodel_parse(opt.security_model, &export_model)) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    opt.security_model ? "--security-model: '%s' is not passthrough, "
-			    "mapped-xattr, mapped-file or none" : "--export needs --security-model%s",
-			    opt.security_model ? opt.security_model : "");
-		return false;
-	}
-	if (opt.multidevs && !x9p_multidevs_parse(opt.multidevs, &export_multidevs)) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			    "--multidevs: '%s' is not remap, forbid or warn", opt.multidevs);
-		return false;
-	}
 	if ((!opt.listen || !opt.listen[0]) && !opt.xen) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "nothing to serve: give at least one --listen ADDRESS or --xen");
 		return false;
 	}
 	/* A forgotten --export must not serve the built-in test tree. */
-	if (opt.listen && opt.listen[0] && !opt.export_dir && !opt.synthetic) {
+	if (opt.listen && opt.listen[0] && !x9p_export_dir() && !x9p_export_synthetic()) {
 		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 			    "--listen: nothing to serve: give --export DIR (or --synthetic, the "
 			    "built-in test tree)");
@@ -372,31 +297,18 @@ static void worker_config(struct mw_msg *c)
 	c->u[MW_CF_REPLY_TIMEOUT] = (uint32_t)opt.reply_timeout;
 	c->u[MW_CF_VERSION_TIMEOUT] = (uint32_t)opt.version_timeout;
 	c->u[MW_CF_MAX_CONNS_PER_PEER] = (uint32_t)opt.max_conns_per_peer;
-	c->u[MW_CF_FS] = opt.export_dir ? MW_FS_PROXY : MW_FS_SYNTH;
-	c->u[MW_CF_MODEL] = export_model;
-	c->u[MW_CF_MULTIDEVS] = export_multidevs;
-	c->u[MW_CF_MAX_NODES] = (uint32_t)opt.max_nodes;
-	c->u[MW_CF_FLAGS] = (opt.readonly ? MW_CF_READONLY : 0) |
-			    (opt.no_setid ? MW_CF_NO_SETID : 0);
+	x9p_export_config(c);
 	mw_add_str(c, "sockets");
-	mw_add_str(c, opt.synth_spec);
+	mw_add_str(c, x9p_export_synth_spec());
 	mw_add_str(c, "");          /* no tag */
 }
 
 /* The export's helpers, started by the monitor for the worker. */
 static struct x9p_helper_launcher *make_helpers(GError **err)
 {
-	struct x9p_proxy_cfg cfg = {
-		.export_path = opt.export_dir,
-		.export_fd = -1,
-		.model = export_model,
-		.multidevs = export_multidevs,
-		.readonly = opt.readonly,
-		.no_setid = opt.no_setid,
-		.max_nodes = (unsigned)opt.max_nodes,
-		.label = opt.listen[0],
-	};
+	struct x9p_proxy_cfg cfg = { .label = opt.listen[0] };
 
+	x9p_export_proxy_cfg(&cfg);
 	return x9p_helper_spawner_new(&cfg, err);
 }
 
@@ -509,24 +421,13 @@ static void write_ready(void)
 	opt.ready_fd = -1;
 }
 
-int main(int argc, char **argv)
+/* Parses and checks the command line: false (after saying why) on bad
+ * usage. */
+static bool parse_command_line(int *argc, char ***argv)
 {
 	GOptionContext *octx;
 	GError *err = NULL;
-	int trace_fd = -1;
-	unsigned i;
-
-	/* libxl passes QEMU's arguments, which GOption must not see. */
-	if (argc > 1 && strcmp(argv[1], "--xen-device-model") == 0) {
-		g_set_prgname("x9p-xen-dm");
-		x9p_log_init("x9p-xen-dm", false, G_LOG_LEVEL_MESSAGE);
-		return x9p_xen_dm_main(argc - 1, argv + 1);
-	}
-	g_set_prgname("x9p-backend");
-	x9p_log_init("x9p-backend", false, G_LOG_LEVEL_INFO);
-	x9p_reexec_save(argc, argv);
-	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
-	signal(SIGPIPE, SIG_IGN);
+	bool ok;
 
 	octx = g_option_context_new("- serve 9P to guests and local clients");
 	g_option_context_set_summary(octx,
@@ -534,111 +435,118 @@ int main(int argc, char **argv)
 		"unix sockets, loopback TCP or inherited descriptors.");
 	g_option_context_set_description(octx, help_description);
 	g_option_context_add_main_entries(octx, entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_export_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_record_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_log_target_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_socket_entries, NULL);
 	x9p_version_add(octx);
-	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
-		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
-		g_error_free(err);
-		g_option_context_free(octx);
-		return EXIT_USAGE;
-	}
+	ok = g_option_context_parse(octx, argc, argv, &err);
 	g_option_context_free(octx);
-	if (argc > 1) {
-		fprintf(stderr, "x9p-backend: unexpected argument '%s' (see --help)\n", argv[1]);
-		return EXIT_USAGE;
+	if (ok && *argc > 1) {
+		fprintf(stderr, "x9p-backend: unexpected argument '%s' (see --help)\n", (*argv)[1]);
+		return false;
 	}
-	if (!check_options(&err)) {
+	if (ok)
+		ok = check_options(&err);
+	if (!ok) {
 		fprintf(stderr, "x9p-backend: %s (see --help)\n", err->message);
 		g_error_free(err);
-		return EXIT_USAGE;
 	}
-	ready_text = g_string_new(NULL);
+	return ok;
+}
 
-	main_loop = g_main_loop_new(NULL, FALSE);
-	/* Before any listener exists, so a stop request is never lost. */
+/* Stop and reload requests, watched before anything is served so that
+ * none is lost. */
+static void watch_signals(void)
+{
 	g_unix_signal_add(SIGINT, on_signal, (gpointer) "SIGINT");
 	g_unix_signal_add(SIGTERM, on_signal, (gpointer) "SIGTERM");
 	g_unix_signal_add(SIGHUP, on_reload, (gpointer) "SIGHUP");
 	x9p_reexec_handlers_ready();
+}
 
-	if (opt.trace) {
-		trace_fd = x9p_trace_file(opt.trace);
-		if (trace_fd < 0) {
-			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
-			exit_status = 1;
-			goto out;
-		}
+static bool open_trace(int *trace_fd, GError **err)
+{
+	if (!opt.trace)
+		return true;
+	*trace_fd = x9p_trace_file(opt.trace);
+	if (*trace_fd < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "--trace %s: %s",
+			    opt.trace, g_strerror(errno));
+		return false;
 	}
-	if (opt.xen) {
-		struct x9p_xen_cfg xcfg = {
-			.kinds = opt.xen_kinds,
-			.synthetic = opt.synthetic,
-			.synth_spec = opt.synth_spec,
-			.workers = (unsigned)opt.workers,
-			.max_fids = (unsigned)opt.max_fids,
-			.max_open_files = (unsigned)opt.max_open_files,
-			.max_locks = (unsigned)opt.max_locks,
-			.max_xattr_bytes = (unsigned)opt.max_xattr_bytes,
-			.max_rings = (unsigned)opt.xen_max_rings,
-			.multidevs = export_multidevs,
-			.no_setid = opt.no_setid,
-			.max_nodes = (unsigned)opt.max_nodes,
-			.trace_fd = trace_fd,
-			.state_dir = opt.xen_state_dir,
-		};
+	return true;
+}
 
-		xen = x9p_xen_start(&xcfg, &err);
-		if (!xen) {
-			g_critical("--xen: %s", err->message);
-			exit_status = 1;
-			goto out;
-		}
-	}
-	if (n_addrs) {
-		struct mw_msg base;
-		struct x9p_mservice_cfg mc = {
-			.daemon = "x9p-backend",
-			.addrs = addrs,
-			.n_addrs = n_addrs,
-			.allow_remote = opt.allow_remote,
-			.base = &base,
-			.trace_fd = trace_fd,
-			.ready = on_sockets_ready,
-			.ended = on_sockets_ended,
-		};
+static bool start_xen(int trace_fd, GError **err)
+{
+	struct x9p_xen_cfg xcfg = {
+		.kinds = opt.xen_kinds,
+		.synthetic = x9p_export_synthetic(),
+		.synth_spec = x9p_export_synth_spec(),
+		.workers = (unsigned)opt.workers,
+		.max_fids = (unsigned)opt.max_fids,
+		.max_open_files = (unsigned)opt.max_open_files,
+		.max_locks = (unsigned)opt.max_locks,
+		.max_xattr_bytes = (unsigned)opt.max_xattr_bytes,
+		.max_rings = (unsigned)opt.xen_max_rings,
+		.multidevs = x9p_export_multidevs(),
+		.no_setid = x9p_export_no_setid(),
+		.max_nodes = x9p_export_max_nodes(),
+		.trace_fd = trace_fd,
+		.state_dir = opt.xen_state_dir,
+	};
 
-		if (opt.export_dir) {
-			/* Each connection's session outlives the worker (docs/crash.md). */
-			mc.journal = !opt.no_journal;
-			sockets_kept = mc.journal;
-			mc.journal_sessions = 1 + MIN(opt.max_conns ? (unsigned)opt.max_conns :
-						      X9P_SOCK_DEFAULT_MAX_CONNS,
-						      X9P_JOURNAL_MAX_SESSIONS - 1);
-			mc.helpers = make_helpers(&err);
-			if (!mc.helpers) {
-				g_critical("%s", err->message);
-				exit_status = 1;
-				goto out;
-			}
-		}
-		worker_config(&base);
-		sockets = x9p_mservice_start(&mc, &err);
-		mw_clear_keep_fds(&base);
-		if (!sockets) {
-			g_critical("%s", err->message);
-			exit_status = 1;
-			goto out;
-		}
-	} else {
+	if (!opt.xen)
+		return true;
+	xen = x9p_xen_start(&xcfg, err);
+	if (!xen)
+		g_prefix_error(err, "--xen: ");
+	return xen != NULL;
+}
+
+/* The --listen sockets, and their worker; without any, ready now. */
+static bool start_sockets(int trace_fd, GError **err)
+{
+	struct mw_msg base;
+	struct x9p_mservice_cfg mc = {
+		.daemon = "x9p-backend",
+		.addrs = addrs,
+		.n_addrs = n_addrs,
+		.allow_remote = opt.allow_remote,
+		.base = &base,
+		.trace_fd = trace_fd,
+		.ready = on_sockets_ready,
+		.ended = on_sockets_ended,
+	};
+
+	if (!n_addrs) {
 		write_ready();
+		return true;
 	}
+	if (x9p_export_dir()) {
+		/* Each connection's session outlives the worker (docs/crash.md). */
+		mc.journal = !opt.no_journal;
+		sockets_kept = mc.journal;
+		mc.journal_sessions = 1 + MIN(opt.max_conns ? (unsigned)opt.max_conns :
+					      X9P_SOCK_DEFAULT_MAX_CONNS,
+					      X9P_JOURNAL_MAX_SESSIONS - 1);
+		mc.helpers = make_helpers(err);
+		if (!mc.helpers)
+			return false;
+	}
+	worker_config(&base);
+	sockets = x9p_mservice_start(&mc, err);
+	mw_clear_keep_fds(&base);
+	return sockets != NULL;
+}
 
-	g_main_loop_run(main_loop);
-
-out:
+/* After the main loop: the devices left Connected for the next program,
+ * the sockets closed, or (a reload) handed over with the program
+ * executed again. */
+static void finish(int trace_fd)
+{
 	x9p_xen_stop(xen);
 	/* The connections and their sessions go to the new program, now:
 	 * what is handed over must not be closed below. */
@@ -654,13 +562,44 @@ out:
 	x9p_mservice_free(sockets);
 	if (trace_fd >= 0)
 		close(trace_fd);
-	g_clear_error(&err);
 	g_string_free(ready_text, TRUE);
 	g_main_loop_unref(main_loop);
-	for (i = 0; i < n_addrs; i++)
+	for (unsigned i = 0; i < n_addrs; i++)
 		x9p_sock_addr_clear(&addrs[i]);
 	g_free(addrs);
 	if (reload && exit_status == 0)
 		x9p_reexec();
+}
+
+int main(int argc, char **argv)
+{
+	GError *err = NULL;
+	int trace_fd = -1;
+
+	/* libxl passes QEMU's arguments, which GOption must not see. */
+	if (argc > 1 && strcmp(argv[1], "--xen-device-model") == 0) {
+		g_set_prgname("x9p-xen-dm");
+		x9p_log_init("x9p-xen-dm", false, G_LOG_LEVEL_MESSAGE);
+		return x9p_xen_dm_main(argc - 1, argv + 1);
+	}
+	g_set_prgname("x9p-backend");
+	x9p_log_init("x9p-backend", false, G_LOG_LEVEL_INFO);
+	x9p_reexec_save(argc, argv);
+	/* Writes to a vanished peer must fail with EPIPE, never kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (!parse_command_line(&argc, &argv))
+		return EXIT_USAGE;
+	ready_text = g_string_new(NULL);
+	main_loop = g_main_loop_new(NULL, FALSE);
+	watch_signals();
+	if (open_trace(&trace_fd, &err) && start_xen(trace_fd, &err) &&
+	    start_sockets(trace_fd, &err)) {
+		g_main_loop_run(main_loop);
+	} else {
+		g_critical("%s", err->message);
+		exit_status = 1;
+	}
+	finish(trace_fd);
+	g_clear_error(&err);
 	return exit_status;
 }

@@ -26,6 +26,7 @@
 #include "core/version.h"
 #include "fs/helper-spawn.h"
 #include "monitor/confine.h"
+#include "monitor/export-opts.h"
 #include "monitor/record-opts.h"
 #include "monitor/sd-notify.h"
 #include "monitor/socket-opts.h"
@@ -45,31 +46,13 @@ static struct {
 	int fd;
 	gboolean vfio_user;
 	gboolean print_caps;
-	char *export_dir;
 	char *tag;
-	char *security_model;
-	char *multidevs;
-	gboolean readonly;
-	gboolean no_setid;
 	int thread_pool_size;
-	gboolean synthetic;
-	char *synth_spec;
 	char *trace;
 	char *log_level;
 	int stop_grace_ms;
 	int ready_fd;
 } opt = { .fd = -1, .ready_fd = -1 };
-
-static enum x9p_secmodel model;
-static enum x9p_multidevs multidevs = X9P_MULTIDEVS_REMAP;
-
-static gboolean opt_synthetic(const gchar *name, const gchar *value, gpointer data, GError **err)
-{
-	opt.synthetic = TRUE;
-	g_free(opt.synth_spec);
-	opt.synth_spec = g_strdup(value ? value : "");
-	return TRUE;
-}
 
 static const GOptionEntry entries[] = {
 	{ "socket-path", 's', 0, G_OPTION_ARG_FILENAME, &opt.socket_path,
@@ -81,23 +64,10 @@ static const GOptionEntry entries[] = {
 	  "Use inherited socket descriptor N: a listening socket, or one connected frontend", "N" },
 	{ "print-capabilities", 0, 0, G_OPTION_ARG_NONE, &opt.print_caps,
 	  "Print the vhost-user backend capabilities (JSON) and exit", NULL },
-	{ "export", 0, 0, G_OPTION_ARG_FILENAME, &opt.export_dir,
-	  "Serve host directory DIR through x9p-helper (needs --security-model)", "DIR" },
 	{ "tag", 0, 0, G_OPTION_ARG_STRING, &opt.tag,
 	  "Mount tag the guest sees (mount -t 9p TAG; default x9p)", "TAG" },
-	{ "security-model", 0, 0, G_OPTION_ARG_STRING, &opt.security_model,
-	  "With --export: passthrough, mapped-xattr, mapped-file or none", "MODEL" },
-	{ "readonly", 0, 0, G_OPTION_ARG_NONE, &opt.readonly,
-	  "With --export: refuse every change", NULL },
-	{ "no-setid", 0, 0, G_OPTION_ARG_NONE, &opt.no_setid,
-	  "With --export: never put set-user-ID or set-group-ID bits on host "
-	  "files, in passthrough too", NULL },
-	{ "multidevs", 0, 0, G_OPTION_ARG_STRING, &opt.multidevs,
-	  "With --export: remap (default), forbid or warn", "MODE" },
 	{ "thread-pool-size", 0, 0, G_OPTION_ARG_INT, &opt.thread_pool_size,
 	  "Threads executing 9P requests (default 16)", "N" },
-	{ "synthetic", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, opt_synthetic,
-	  "Serve the built-in in-memory test filesystem instead of --export", "SPEC" },
 	{ "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt.trace,
 	  "Log every 9P message in both directions to FILE", "FILE" },
 	{ "log-level", 0, 0, G_OPTION_ARG_STRING, &opt.log_level,
@@ -161,20 +131,10 @@ static bool check_options(GError **err)
 	if (opt.fd >= 0 && !is_stream_socket(opt.fd))
 		return usage_error(err, "--fd: descriptor %d is not a stream socket",
 				   opt.fd);
-	if (opt.synthetic && opt.export_dir)
-		return usage_error(err, "--synthetic and --export exclude each other");
-	if (!opt.synthetic && !opt.export_dir)
+	if (!x9p_export_resolve(NULL, false, err))
+		return false;
+	if (!x9p_export_synthetic() && !x9p_export_dir())
 		return usage_error(err, "nothing to serve: give --export DIR (or --synthetic)");
-	if (!opt.export_dir && (opt.security_model || opt.readonly || opt.multidevs))
-		return usage_error(err, "--%s needs --export", opt.security_model ? "security-model" :
-				   opt.readonly ? "readonly" : "multidevs");
-	if (opt.export_dir && !opt.security_model)
-		return usage_error(err, "--export needs --security-model");
-	if (opt.export_dir && !x9p_secmodel_parse(opt.security_model, &model))
-		return usage_error(err, "--security-model: '%s' is not passthrough, mapped-xattr, "
-				   "mapped-file or none", opt.security_model);
-	if (opt.multidevs && !x9p_multidevs_parse(opt.multidevs, &multidevs))
-		return usage_error(err, "--multidevs: '%s' is not remap, forbid or warn", opt.multidevs);
 	if (!opt.tag)
 		opt.tag = g_strdup("x9p");
 	if (!opt.tag[0] || strlen(opt.tag) > MAX_TAG_LEN)
@@ -247,16 +207,12 @@ static void worker_config(struct mw_msg *c, const char *label)
 	x9p_confine_config(c);
 	c->u[MW_CF_ATTACK] = (uint32_t)atoi(g_getenv("X9P_WORKER_ATTACK") ?: "0");
 	c->u[MW_CF_WORKERS] = (uint32_t)opt.thread_pool_size;
-	c->u[MW_CF_FS] = opt.export_dir ? MW_FS_PROXY : MW_FS_SYNTH;
-	c->u[MW_CF_MODEL] = model;
-	c->u[MW_CF_MULTIDEVS] = multidevs;
-	c->u[MW_CF_FLAGS] = (opt.readonly ? MW_CF_READONLY : 0) |
-			    (opt.no_setid ? MW_CF_NO_SETID : 0) |
-			    (opt.vfio_user ? MW_CF_VFIO_USER : 0);
+	c->u[MW_CF_FLAGS] = opt.vfio_user ? MW_CF_VFIO_USER : 0;
+	x9p_export_config(c);
 	c->u[MW_CF_STOP_GRACE_MS] = opt.stop_grace_ms ? (uint32_t)opt.stop_grace_ms :
 							DEFAULT_STOP_GRACE_MS;
 	mw_add_str(c, label);
-	mw_add_str(c, opt.synth_spec);
+	mw_add_str(c, x9p_export_synth_spec());
 	mw_add_str(c, opt.tag);
 }
 
@@ -266,27 +222,13 @@ static void print_capabilities(void)
 	printf("{\n  \"type\": \"9p\"\n}\n");
 }
 
-int main(int argc, char **argv)
+/* Parses and checks the command line: -1 to go on, else the exit status
+ * (0 after --print-capabilities, EXIT_USAGE after saying why). */
+static int parse_command_line(int *argc, char ***argv)
 {
 	GOptionContext *octx;
 	GError *err = NULL;
-	struct x9p_sock_addr addr;
-	struct mw_msg base;
-	struct x9p_mservice_cfg mc = {
-		.daemon = "x9p-vhost",
-		.addrs = &addr,
-		.n_addrs = 1,
-		.base = &base,
-		.trace_fd = -1,
-		.ready = on_ready,
-		.ended = on_ended,
-	};
-	char *label, *where;
-
-	g_set_prgname("x9p-vhost");
-	x9p_log_init("x9p-vhost", false, G_LOG_LEVEL_INFO);
-	x9p_reexec_save(argc, argv);
-	signal(SIGPIPE, SIG_IGN);
+	bool ok;
 
 	octx = g_option_context_new("- vhost-user virtio-9p device");
 	g_option_context_set_summary(octx,
@@ -294,91 +236,77 @@ int main(int argc, char **argv)
 		"vhost-user (trans=virtio in the guest), through a confined x9p-helper.");
 	g_option_context_set_description(octx, description);
 	g_option_context_add_main_entries(octx, entries, NULL);
+	g_option_context_add_main_entries(octx, x9p_export_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_confine_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_record_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_log_target_entries, NULL);
 	g_option_context_add_main_entries(octx, x9p_socket_entries, NULL);
 	x9p_version_add(octx);
-	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
-		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
-		g_error_free(err);
-		g_option_context_free(octx);
-		return EXIT_USAGE;
-	}
+	ok = g_option_context_parse(octx, argc, argv, &err);
 	g_option_context_free(octx);
-	if (opt.print_caps && opt.vfio_user) {
+	if (ok && opt.print_caps && opt.vfio_user) {
 		fprintf(stderr, "x9p-vhost: --print-capabilities describes the vhost-user mode only\n");
 		return EXIT_USAGE;
 	}
-	if (opt.print_caps) {
+	if (ok && opt.print_caps) {
 		print_capabilities();
 		return 0;
 	}
-	if (argc > 1) {
-		fprintf(stderr, "x9p-vhost: unexpected argument '%s' (see --help)\n", argv[1]);
+	if (ok && *argc > 1) {
+		fprintf(stderr, "x9p-vhost: unexpected argument '%s' (see --help)\n", (*argv)[1]);
 		return EXIT_USAGE;
 	}
-	if (!check_options(&err) || !x9p_confine_resolve(&err) || !x9p_record_resolve(&err) ||
-	    !x9p_socket_resolve(&err)) {
+	if (ok)
+		ok = check_options(&err) && x9p_confine_resolve(&err) &&
+		     x9p_record_resolve(&err) && x9p_socket_resolve(&err);
+	if (!ok) {
 		fprintf(stderr, "x9p-vhost: %s (see --help)\n", err->message);
 		g_error_free(err);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
 
-	loop = g_main_loop_new(NULL, FALSE);
-	g_unix_signal_add(SIGINT, on_signal, NULL);
-	g_unix_signal_add(SIGTERM, on_signal, NULL);
-	g_unix_signal_add(SIGHUP, on_reload, NULL);
-	x9p_reexec_handlers_ready();
-	where = opt.socket_path ? g_strdup_printf("unix:%s", opt.socket_path) :
-				  g_strdup_printf("fd:%d", opt.fd);
-	if (!x9p_sock_addr_parse(where, &addr, &err)) {
-		fprintf(stderr, "x9p-vhost: %s\n", err->message);
-		return EXIT_USAGE;
-	}
+/* The device's service: its socket, helpers and worker. */
+static bool start_device(struct x9p_mservice_cfg *mc, GError **err)
+{
+	struct mw_msg base;
+	char *label;
+
 	if (opt.trace) {
-		mc.trace_fd = x9p_trace_file(opt.trace);
-		if (mc.trace_fd < 0) {
-			g_critical("--trace %s: %s", opt.trace, g_strerror(errno));
-			status = 1;
-			goto out;
+		mc->trace_fd = x9p_trace_file(opt.trace);
+		if (mc->trace_fd < 0) {
+			g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+				    "--trace %s: %s", opt.trace, g_strerror(errno));
+			return false;
 		}
 	}
 	label = opt.socket_path ? g_strdup_printf("%s:%s", opt.vfio_user ? "vfu" : "vhost",
 						  opt.socket_path) :
 				  g_strdup_printf("%s:fd%d", opt.vfio_user ? "vfu" : "vhost", opt.fd);
-	if (opt.export_dir) {
-		struct x9p_proxy_cfg pc = {
-			.label = label,
-			.export_path = opt.export_dir,
-			.export_fd = -1,
-			.model = model,
-			.multidevs = multidevs,
-			.readonly = opt.readonly,
-			.no_setid = opt.no_setid,
-		};
+	if (x9p_export_dir()) {
+		struct x9p_proxy_cfg pc = { .label = label };
 
-		mc.helpers = x9p_helper_spawner_new(&pc, &err);
-		if (!mc.helpers) {
-			g_critical("%s", err->message);
+		x9p_export_proxy_cfg(&pc);
+		mc->helpers = x9p_helper_spawner_new(&pc, err);
+		if (!mc->helpers) {
 			g_free(label);
-			status = 1;
-			goto out;
+			return false;
 		}
 	}
 	worker_config(&base, label);
-	mc.label = label;
+	mc->base = &base;
+	mc->label = label;
 	/* The synthetic tree has nothing to keep. */
-	mc.journal = opt.export_dir != NULL;
-	mc.record = x9p_record_on();
-	service = x9p_mservice_start(&mc, &err);
+	mc->journal = x9p_export_dir() != NULL;
+	mc->record = x9p_record_on();
+	service = x9p_mservice_start(mc, err);
+	mc->base = NULL;
+	mc->label = NULL;
 	g_free(label);
 	mw_clear_keep_fds(&base);
-	if (!service) {
-		g_critical("%s", err->message);
-		status = 1;
-		goto out;
-	}
+	if (!service)
+		return false;
 	if (opt.vfio_user)
 		g_message("virtio-9p PCI device (vfio-user), tag '%s', on %s", opt.tag,
 			  opt.socket_path ? opt.socket_path : "an inherited descriptor");
@@ -386,22 +314,70 @@ int main(int argc, char **argv)
 		g_message("virtio-9p device, tag '%s' (config_size=%zu), on %s", opt.tag,
 			  (size_t)2 + strlen(opt.tag),
 			  opt.socket_path ? opt.socket_path : "an inherited descriptor");
-	g_main_loop_run(loop);
-	if (reload && status == 0) {
-		if (x9p_mservice_handover(service)) {
-			x9p_reexec();
-			status = 1;
-		} else
-			g_message("SIGHUP: nothing to hand over (an inherited connection, or "
-				  "the synthetic tree); stopping");
+	return true;
+}
+
+/* SIGHUP: the device goes to the program executed again. */
+static void hand_over(void)
+{
+	if (x9p_mservice_handover(service)) {
+		x9p_reexec();
+		status = 1;
+	} else {
+		g_message("SIGHUP: nothing to hand over (an inherited connection, or "
+			  "the synthetic tree); stopping");
 	}
-	g_info("shutting down");
-out:
+}
+
+int main(int argc, char **argv)
+{
+	GError *err = NULL;
+	struct x9p_sock_addr addr;
+	struct x9p_mservice_cfg mc = {
+		.daemon = "x9p-vhost",
+		.addrs = &addr,
+		.n_addrs = 1,
+		.trace_fd = -1,
+		.ready = on_ready,
+		.ended = on_ended,
+	};
+	char *where;
+	int st;
+
+	g_set_prgname("x9p-vhost");
+	x9p_log_init("x9p-vhost", false, G_LOG_LEVEL_INFO);
+	x9p_reexec_save(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	st = parse_command_line(&argc, &argv);
+	if (st >= 0)
+		return st;
+	where = opt.socket_path ? g_strdup_printf("unix:%s", opt.socket_path) :
+				  g_strdup_printf("fd:%d", opt.fd);
+	if (!x9p_sock_addr_parse(where, &addr, &err)) {
+		fprintf(stderr, "x9p-vhost: %s\n", err->message);
+		g_error_free(err);
+		g_free(where);
+		return EXIT_USAGE;
+	}
+	g_free(where);
+	loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGINT, on_signal, NULL);
+	g_unix_signal_add(SIGTERM, on_signal, NULL);
+	g_unix_signal_add(SIGHUP, on_reload, NULL);
+	x9p_reexec_handlers_ready();
+	if (start_device(&mc, &err)) {
+		g_main_loop_run(loop);
+		if (reload && status == 0)
+			hand_over();
+		g_info("shutting down");
+	} else {
+		g_critical("%s", err->message);
+		status = 1;
+	}
 	x9p_mservice_free(service);
 	if (mc.trace_fd >= 0)
 		close(mc.trace_fd);
 	x9p_sock_addr_clear(&addr);
-	g_free(where);
 	g_clear_error(&err);
 	g_main_loop_unref(loop);
 	return status;

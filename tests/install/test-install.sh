@@ -96,6 +96,26 @@ bad_options() {
 	done
 	rm -f "$D.out" "$D.err"
 }
+# The export options are one module of both daemons: the same refusals.
+export_options() {
+	for p in "$sbin/x9p-backend" "$sbin/x9p-vhost"; do
+		case $p in *vhost) a="--socket-path $D.sock" ;; *) a="--listen unix:$D.sock" ;; esac
+		for c in "--readonly --synthetic|--readonly needs --export" \
+			"--export / --security-model bogus|'bogus' is not passthrough" \
+			"--export / --security-model none --max-nodes 8|at least 16" \
+			"--export / --security-model none --multidevs x|'x' is not remap" \
+			"--export / --synthetic|exclude each other" \
+			"--export /|--export needs --security-model"; do
+			# shellcheck disable=SC2086
+			"$p" $a ${c%%|*} >"$D.out" 2>"$D.err"
+			st=$?
+			[ "$st" -eq 2 ] && grep -qF -- "${c#*|}" "$D.err" || {
+				echo "$p ${c%%|*}: status $st, wanted '${c#*|}':"; cat "$D.out" "$D.err"
+				rm -f "$D.out" "$D.err"; return 1; }
+		done
+	done
+	rm -f "$D.out" "$D.err" "$D.sock"
+}
 manpages() {
 	for m in "$D$P"/share/man/man8/*.8; do
 		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
@@ -151,11 +171,12 @@ uninstalled() {
 	[ "$left" = /etc/default/x9p-backend ] || { echo "left: $left"; return 1; }
 }
 
-echo "1..9"
+echo "1..10"
 check "make install puts every file where it belongs, with its mode" "$D.log" tree
 check "service files and scripts name the installed paths" "$D.log" paths
 check "every installed program says its version" "$D.log" versions
 check "an unknown option: status 2 and one line, everywhere" "$D.log" bad_options
+check "both daemons refuse bad export options alike" "$D.log" export_options
 check "man pages render without a warning" "$D.log" manpages
 check "systemd-analyze verify accepts the units" "$D.log" units
 check "the init script: syntax, LSB header, status" "$D.log" initscript
