@@ -635,85 +635,67 @@ static void reap(struct xdev *d)
 	xm_forget_device(m, d);
 }
 
-void xdev_step(struct xdev *d)
+/*
+ * A new device's first look (this process may have started after the
+ * device connected, or was asked to close): false to stop here.  On, it
+ * sets *bstate to the state it wrote.
+ */
+static bool first_look(struct xdev *d, int *bstate, const char *online)
 {
-	struct xmgr *m = d->m;
-	char *online = NULL;
-	int bstate, fstate;
-
-	if (!m)
-		return;
-	if (d->busy) {
-		d->dirty = true;
-		return;
+	if (!online)
+		return false;          /* the toolstack is not done yet */
+	if (strcmp(online, "1") != 0) {
+		if (*bstate != XB_CLOSED)
+			write_state(d, XB_CLOSED);
+		d->phase = PH_CLOSED;
+		return false;
 	}
-	d->dirty = false;
+	if (!configure(d))
+		return false;
 	if (d->fe_dead) {
 		reap(d);
-		return;
+		return false;
 	}
-	bstate = read_state(m, d->be);
-	if (bstate < 0) {
-		if (d->conn) {
-			start_teardown(d);
-			return;
+	switch (*bstate) {
+	case XB_CONNECTED:
+		if (read_state(d->m, d->fe) == XB_CONNECTED) {
+			take_over(d, "before this process started");
+			break;
 		}
-		if (d->phase != PH_NEW)
-			g_info("%s: backend directory removed", d->label);
-		xm_forget_device(m, d);
-		return;
+		g_message("%s: connected before this process started, frontend no longer "
+			  "connected; resetting it", d->label);
+		write_state(d, XB_CLOSING);
+		d->phase = PH_CLOSING;
+		break;
+	case XB_CLOSING:
+		d->wrote = XB_CLOSING;
+		d->phase = PH_CLOSING;
+		break;
+	case XB_CLOSED:
+		d->wrote = XB_CLOSED;
+		d->phase = PH_CLOSED;
+		break;
+	default:
+		publish_initwait(d);
+		break;
 	}
-	online = xm_get(m, XBT_NULL, "%s/online", d->be);
+	*bstate = d->wrote;
+	return true;
+}
 
-	if (d->phase == PH_NEW) {
-		if (!online)
-			goto out;          /* the toolstack is not done yet */
-		if (strcmp(online, "1") != 0) {
-			if (bstate != XB_CLOSED)
-				write_state(d, XB_CLOSED);
-			d->phase = PH_CLOSED;
-			goto out;
-		}
-		if (!configure(d))
-			goto out;
-		if (d->fe_dead) {
-			reap(d);
-			goto out;
-		}
-		switch (bstate) {
-		case XB_CONNECTED:
-			if (read_state(m, d->fe) == XB_CONNECTED) {
-				take_over(d, "before this process started");
-				break;
-			}
-			g_message("%s: connected before this process started, frontend no longer "
-				  "connected; resetting it", d->label);
-			write_state(d, XB_CLOSING);
-			d->phase = PH_CLOSING;
-			break;
-		case XB_CLOSING:
-			d->wrote = XB_CLOSING;
-			d->phase = PH_CLOSING;
-			break;
-		case XB_CLOSED:
-			d->wrote = XB_CLOSED;
-			d->phase = PH_CLOSED;
-			break;
-		default:
-			publish_initwait(d);
-			break;
-		}
-		bstate = d->wrote;
-	}
+/*
+ * What the toolstack asks through the backend's keys: a failed device
+ * rewritten (started over: *again), a removal, a reset.  False when the
+ * frontend's state does not matter now.
+ */
+static bool toolstack_asks(struct xdev *d, int bstate, const char *online, bool *again)
+{
 	if (d->phase == PH_FAILED) {
-		/* A toolstack that rewrites the device starts it over. */
 		if (bstate == XB_INITIALISING && d->wrote != XB_INITIALISING) {
 			d->phase = PH_NEW;
-			g_free(online);
-			xdev_step(d);
-			return;
+			*again = true;
 		}
-		goto out;
+		return false;
 	}
 	if ((online && strcmp(online, "0") == 0) ||
 	    (bstate == XB_CLOSING && d->wrote != XB_CLOSING) ||
@@ -721,26 +703,32 @@ void xdev_step(struct xdev *d)
 		/* libxl's removal: online=0 and Closing; it waits 10 s for Closed. */
 		if (d->conn) {
 			start_teardown(d);
-			goto out;
+			return false;
 		}
 		if (bstate != XB_CLOSED || d->wrote != XB_CLOSED) {
 			write_state(d, XB_CLOSED);
 			g_info("%s: closed at the toolstack's request", d->label);
 		}
 		d->phase = PH_CLOSED;
-		goto out;
+		return false;
 	}
 	if (bstate == XB_INITIALISING && d->wrote != XB_INITIALISING &&
 	    d->phase != PH_INITWAIT) {
 		/* The toolstack reset the device. */
 		if (d->conn) {
 			start_teardown(d);
-			goto out;
+			return false;
 		}
 		publish_initwait(d);
 	}
+	return true;
+}
 
-	fstate = read_state(m, d->fe);
+/* Follows the frontend's state: a few phases at most per look. */
+static void follow_frontend(struct xdev *d)
+{
+	int fstate = read_state(d->m, d->fe);
+
 	for (int pass = 0; pass < 4 && !d->busy; pass++) {
 		enum xdev_phase before = d->phase;
 
@@ -791,8 +779,44 @@ void xdev_step(struct xdev *d)
 		if (d->phase == before)
 			break;
 	}
-out:
+}
+
+void xdev_step(struct xdev *d)
+{
+	struct xmgr *m = d->m;
+	char *online;
+	int bstate;
+	bool again = false;
+
+	if (!m)
+		return;
+	if (d->busy) {
+		d->dirty = true;
+		return;
+	}
+	d->dirty = false;
+	if (d->fe_dead) {
+		reap(d);
+		return;
+	}
+	bstate = read_state(m, d->be);
+	if (bstate < 0) {
+		if (d->conn) {
+			start_teardown(d);
+			return;
+		}
+		if (d->phase != PH_NEW)
+			g_info("%s: backend directory removed", d->label);
+		xm_forget_device(m, d);
+		return;
+	}
+	online = xm_get(m, XBT_NULL, "%s/online", d->be);
+	if ((d->phase != PH_NEW || first_look(d, &bstate, online)) &&
+	    toolstack_asks(d, bstate, online, &again))
+		follow_frontend(d);
 	g_free(online);
+	if (again)
+		xdev_step(d);
 }
 
 void xdev_shutdown_begin(struct xdev *d)
