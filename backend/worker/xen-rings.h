@@ -8,7 +8,7 @@
  *                them), starts the rings, hands over on SIGTERM, and tells
  *                the monitor about versions and faults
  *   xen-ring.c   the data path of one ring
- *   xen-quota.c  max-files / max-space / auto-delete (xen-quota.h)
+ *   fs/quota.c   max-files / max-space / auto-delete (fs/quota.h)
  *
  * Nothing here reads XenStore: the monitor read and checked the
  * frontend's keys and passed the grant references and ports in CONFIG.
@@ -29,7 +29,7 @@
 #include "9p/p9.h"
 #include "core/server.h"
 #include "record/record.h"
-#include "worker/xen-quota.h"
+#include "fs/quota.h"
 #include "xen/x9p-xen.h"
 
 #define XEN_PG 4096u

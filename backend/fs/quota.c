@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* max-files / max-space / auto-delete for one device; see quota.h. */
+/* max-files / max-space / auto-delete for one export; see quota.h. */
 #define G_LOG_DOMAIN "x9p-xen"
 
 #include <errno.h>
@@ -9,7 +9,7 @@
 
 #include <glib.h>
 
-#include "worker/xen-quota.h"
+#include "fs/quota.h"
 
 #define SCAN_BUDGET (64u * 1024)
 #define SCAN_MAX_DEPTH 256

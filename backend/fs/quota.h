@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Per-device limits of libxl's xen_9pfs devices: max-files, max-space and
- * auto-delete (max-open-files is the engine's max_open_files).
+ * An export's quotas, as libxl's xen_9pfs devices give them: max-files,
+ * max-space and auto-delete (max-open-files is the engine's
+ * max_open_files).  A filesystem driver in front of another, whatever the
+ * transport; the Xen worker puts one in front of each device's driver.
  *
  * Contract:
  *  - x9p_quota_wrap() puts a filesystem driver in front of `inner` (taken
@@ -28,8 +30,8 @@
  *    fits; only when no regular file is left does it fail.
  *  - Thread-safe; scans are serialized per device.
  */
-#ifndef X9P_XEN_QUOTA_H
-#define X9P_XEN_QUOTA_H
+#ifndef X9P_FS_QUOTA_H
+#define X9P_FS_QUOTA_H
 
 #include <stdbool.h>
 #include <stdint.h>
