@@ -42,9 +42,9 @@ B=$(cd "$top" && cd "$B" 2>/dev/null && pwd || echo "$B")
 
 say() { echo "vhost-vm: $*" >&2; }
 die() { say "$*"; exit 125; }
-
-kernel=${X9P_VM_KERNEL:-6.12} script='' cmd='' mode=script timeout=${X9P_VM_TIMEOUT:-300}
-log='' mem=512 progs=$B/tests/progs verbose=0 qmp= noreboot=-no-reboot
+. "$top/tests/lib/vm-guest.sh"
+server_kind=x9p-vhost
+qmp='' noreboot=-no-reboot
 cur_server=vhost cur_export='' cur_model=passthrough cur_vargs='' cur_version=9p2000.L
 cur_msize=512000 cur_cache=none cur_socket=''
 c_server=() c_export=() c_model=() c_vargs=() c_version=() c_msize=() c_cache=() c_socket=()
@@ -54,20 +54,13 @@ push_conf() {
 	c_cache+=("$cur_cache") c_socket+=("$cur_socket")
 	cur_socket=''
 }
-need() { [ $# -ge 2 ] || { say "$1 needs an argument"; exit 2; }; }
+need() { vm_need "$@"; }
 while [ $# -gt 0 ]; do
+	vm_global_option "$@"
+	[ "$VM_SHIFT" -eq 0 ] || { shift "$VM_SHIFT"; continue; }
 	case $1 in
-	--kernel) need "$@"; kernel=$2; shift ;;
-	--script) need "$@"; script=$2; shift ;;
-	--cmd) need "$@"; cmd=$2; shift ;;
-	--shell) mode=shell ;;
-	--timeout) need "$@"; timeout=$2; shift ;;
-	--log) need "$@"; log=$2; shift ;;
-	--mem) need "$@"; mem=$2; shift ;;
-	--progs) need "$@"; progs=$2; shift ;;
 	--qmp) need "$@"; qmp=$2; shift ;;
 	--reboot) noreboot= ;;
-	--verbose) verbose=1 ;;
 	--server) need "$@"; cur_server=$2; shift ;;
 	--export) need "$@"; cur_export=$(realpath -m -- "$2"); shift ;;
 	--security-model) need "$@"; cur_model=$2; shift ;;
@@ -84,23 +77,17 @@ while [ $# -gt 0 ]; do
 done
 push_conf
 nconf=${#c_server[@]}
-case $kernel in 6.1 | 6.12) ;; *) say "--kernel must be 6.1 or 6.12"; exit 2 ;; esac
-if [ "$mode" = shell ] && [ ! -t 0 ]; then
-	mode=script
-	[ -n "$script$cmd" ] || { cmd=$(cat); [ -n "$cmd" ] || cmd=:; }
-fi
-[ "$mode" = shell ] || [ -n "$script$cmd" ] || { say "give --script, --cmd or --shell"; exit 2; }
+vm_check_globals
 [ -x "$B/x9p-vhost" ] || die "$B/x9p-vhost is not built (make build-all)"
 
 case " ${c_server[*]} " in
 *" vfu "*) qemu=$(sh "$top/tests/vfu/qemu-trixie.sh") || die "no QEMU 11.1 (tests/vfu/qemu-trixie.sh)" ;;
 *) qemu=$(sh "$here/build-qemu.sh") || die "no QEMU with vhost-user-device-pci (tests/vhost/build-qemu.sh)" ;;
 esac
-sh "$vm/fetch-kernels.sh" "$kernel" || die "cannot fetch kernel $kernel"
-kdir=$X9P_VM_CACHE/kernel-$kernel
+vm_kernel
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/x9p-vhost-vm.XXXXXX") || die "mktemp failed"
-pids=()
+server_pids=()
 qpid=''
 cleanup() {
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
@@ -113,12 +100,12 @@ trap 'exit 125' INT TERM HUP
 # SIGTERM to every x9p-vhost; complains about any that did not exit 0.
 stop_servers() {
 	local i st bad=0
-	for i in "${!pids[@]}"; do
-		[ -n "${pids[$i]}" ] || continue
-		kill "${pids[$i]}" 2>/dev/null
-		wait "${pids[$i]}"
+	for i in "${!server_pids[@]}"; do
+		[ -n "${server_pids[$i]}" ] || continue
+		kill "${server_pids[$i]}" 2>/dev/null
+		wait "${server_pids[$i]}"
 		st=$?
-		pids[i]=
+		server_pids[i]=
 		if [ "$st" -ne 0 ]; then
 			say "x9p-vhost of configuration $i exited with status $st:"
 			tail -n 20 "$(vlog "$i")" | sed 's/^/  /' >&2
@@ -129,23 +116,12 @@ stop_servers() {
 }
 vlog() { echo "${X9P_VHOST_LOGDIR:-$tmp}/vhost$1.log"; }
 
-q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
-
-image=$kdir/vmlinuz
-[ -f "$kdir/vmlinux" ] && image=$kdir/vmlinux
 qargs=(-L /usr/share/seabios -L /usr/share/qemu -L /usr/lib/ipxe/qemu
 	-accel tcg -smp 1 -m "$mem" -nodefaults -no-user-config -display none ${noreboot:+"$noreboot"}
 	-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" -machine memory-backend=mem
 	-kernel "$image")
 [ -z "$qmp" ] || qargs+=(-qmp "unix:$qmp,server=on,wait=off")
-conf=$tmp/x9p-vm.conf
-{
-	echo "X9P_MODE=$mode"
-	echo "X9P_N=$nconf"
-	if [ -t 0 ] && size=$(stty size 2>/dev/null); then
-		echo "X9P_ROWS=${size% *} X9P_COLS=${size#* } X9P_TERM=$(q "${TERM:-vt100}")"
-	fi
-} >"$conf"
+vm_conf_begin "$nconf"
 # Starts x9p-vhost for configuration $1 on $tmp/vu$1.sock.
 start_server() {
 	local i=$1 vargs vfu line why
@@ -162,13 +138,13 @@ start_server() {
 	[ "${c_server[$i]}" = vfu ] && vfu=(--vfio-user)
 	"$B/x9p-vhost" "${vfu[@]}" --socket-path "$sock" --tag "x9p$i" --ready-fd 9 "${vargs[@]}" \
 		9>"$tmp/ready$i" </dev/null >"$(vlog "$i")" 2>&1 &
-	pids[i]=$!
+	server_pids[i]=$!
 	read -r -t 20 line <"$tmp/ready$i" || line=
 	[ "$line" = ready ] || { sed 's/^/  /' "$(vlog "$i")" >&2; die "x9p-vhost ($i) did not start"; }
 	# Its process tree, and whether the worker is confined, for the tests.
 	{
-		proctree_print "${pids[$i]}"
-		if why=$(proctree_check_workers "${pids[$i]}"); then
+		proctree_print "${server_pids[$i]}"
+		if why=$(proctree_check_workers "${server_pids[$i]}"); then
 			echo "worker confined"
 		else
 			echo "$why" | sed 's/^/# /'
@@ -201,26 +177,12 @@ for ((i = 0; i < nconf; i++)); do
 	*) say "unknown --server '${c_server[$i]}' (vhost, vfu or qemu)"; exit 2 ;;
 	esac
 	opts="trans=virtio,version=${c_version[$i]},msize=${c_msize[$i]},cache=${c_cache[$i]}"
-	desc="$desc ${c_version[$i]} msize=${c_msize[$i]} cache=${c_cache[$i]}"
-	descs+=("$desc")
-	{
-		echo "X9P_${i}_KIND=virtio X9P_${i}_DEV=$tag X9P_${i}_OPTS=$(q "$opts")"
-		echo "X9P_${i}_VERSION=${c_version[$i]} X9P_${i}_MSIZE=${c_msize[$i]} X9P_${i}_CACHE=$(q "${c_cache[$i]}")"
-		echo "X9P_${i}_DESC=$(q "$desc")"
-	} >>"$conf"
+	vm_conf_mount "$i" virtio "$tag" "$opts" "${c_version[$i]}" "${c_msize[$i]}" "${c_cache[$i]}" \
+		"$desc ${c_version[$i]} msize=${c_msize[$i]} cache=${c_cache[$i]}"
 done
 
-if [ -n "$cmd" ]; then
-	printf '%s\n' "$cmd" >"$tmp/script"
-	script=$tmp/script
-elif [ -z "$script" ]; then
-	: >"$tmp/script"
-	script=$tmp/script
-fi
-sh "$vm/mkinitramfs.sh" -o "$tmp/initrd.gz" -k "$kdir" -p "$progs" \
-	-f "$conf=etc/x9p-vm.conf" -f "$script=x9p/script" || die "mkinitramfs failed"
-[ "$mode" = shell ] && loglevel=quiet || loglevel=loglevel=5
-qargs+=(-initrd "$tmp/initrd.gz" -append "console=ttyS0 $loglevel panic=-1 oops=panic")
+vm_initramfs
+qargs+=(-initrd "$tmp/initrd.gz" -append "$vm_append")
 
 if [ "$mode" = shell ]; then
 	say "guest kernel $(cat "$kdir/release"), mounting: ${descs[0]}"
@@ -230,62 +192,15 @@ fi
 
 serial=$tmp/serial.log
 : >"$serial"
+t0=$EPOCHREALTIME
 timeout -s TERM "$timeout" "$qemu" "${qargs[@]}" -serial "file:$serial" </dev/null >"$tmp/qemu.log" 2>&1 &
 qpid=$!
-in_script=-1 done=0 fail=0 first=0 mountfail=0
-while IFS= read -r line; do
-	line=${line%$'\r'}
-	[ $verbose -eq 1 ] && printf '%s\n' "$line" >&2
-	case $line in
-	*"@@X9P "*)
-		prefix=${line%%@@X9P *}
-		[ -n "$prefix" ] && [ "$in_script" -ge 0 ] && printf '%s\n' "$prefix"
-		read -r -a m <<<"${line#*@@X9P }"
-		case ${m[0]} in
-		mounted) say "configuration ${m[1]} mounted: ${descs[${m[1]}]}" ;;
-		mountfail) say "configuration ${m[1]}: mount failed (${descs[${m[1]}]})"; mountfail=1 ;;
-		begin)
-			in_script=${m[1]}
-			[ "$nconf" -gt 1 ] && echo "# configuration ${m[1]}: ${descs[${m[1]}]}"
-			;;
-		end) in_script=-1; [ "$first" -ne 0 ] || first=${m[2]} ;;
-		error) say "guest: ${line#*@@X9P error }"; fail=1 ;;
-		done)
-			done=1
-			for i in "${!pids[@]}"; do
-				if [ -n "${pids[$i]}" ] && ! kill -0 "${pids[$i]}" 2>/dev/null; then
-					say "x9p-vhost of configuration $i died during the run"
-					fail=1
-				fi
-			done
-			;;
-		esac
-		;;
-	*) [ "$in_script" -ge 0 ] && printf '%s\n' "$line" ;;
-	esac
-done < <(tail -s 0.2 --pid="$qpid" -n +1 -f "$serial")
-wait "$qpid"
-qrc=$?
+vm_follow "$qpid" "$serial" "$t0"
 qpid=
-stop_servers || fail=1
-rc=$first
-[ "$mountfail" -eq 0 ] || rc=126
-if [ "$qrc" -eq 124 ]; then
-	say "TIMEOUT: QEMU killed after ${timeout}s"
-	rc=124
-elif [ "$done" -eq 0 ]; then
-	say "guest stopped before finishing (QEMU status $qrc)"
-	rc=125
-elif [ "$fail" -ne 0 ]; then
-	rc=125
-fi
+rc=$VM_RC
 if [ "$rc" -ge 124 ] && [ "$rc" -le 126 ]; then
-	sed 's/^/  qemu: /' "$tmp/qemu.log" >&2
-	say "last lines of the serial console:"
-	tail -n 30 "$serial" | tr -d '\r' | sed 's/^/  /' >&2
 	for i in "${!c_server[@]}"; do
 		[ -f "$(vlog "$i")" ] && { say "x9p-vhost $i:"; tail -n 15 "$(vlog "$i")" | sed 's/^/  /' >&2; }
 	done
 fi
-[ -z "$log" ] || tr -d '\r' <"$serial" >"$log"
 exit "$rc"

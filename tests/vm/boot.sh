@@ -54,11 +54,9 @@ B=$(cd "$B" 2>/dev/null && pwd || echo "$B")
 
 say() { echo "boot.sh: $*" >&2; }
 die() { say "$*"; exit 125; }
-
-kernel=${X9P_VM_KERNEL:-6.12}
-script='' cmd='' mode=script timeout=${X9P_VM_TIMEOUT:-300}
-progs=$B/tests/progs log='' append='' mem=512 qemu=${X9P_QEMU:-qemu-system-x86_64}
-verbose=0
+vm=$here
+. "$top/tests/lib/vm-guest.sh"
+append='' qemu=${X9P_QEMU:-qemu-system-x86_64}
 
 # Current configuration, and the list of finished ones.
 cur_server=x9p cur_cmd='' cur_bargs='' cur_export='' cur_model=mapped-xattr
@@ -71,21 +69,14 @@ push_conf() {
 	c_msize+=("$cur_msize") c_cache+=("$cur_cache") c_mopts+=("$cur_mopts")
 }
 
-need() { [ $# -ge 2 ] || { say "$1 needs an argument"; exit 2; }; }
+need() { vm_need "$@"; }
 orig_args=("$@")
 while [ $# -gt 0 ]; do
+	vm_global_option "$@"
+	[ "$VM_SHIFT" -eq 0 ] || { shift "$VM_SHIFT"; continue; }
 	case $1 in
-	--kernel) need "$@"; kernel=$2; shift ;;
-	--script) need "$@"; script=$2; shift ;;
-	--cmd) need "$@"; cmd=$2; shift ;;
-	--shell) mode=shell ;;
-	--timeout) need "$@"; timeout=$2; shift ;;
-	--progs) need "$@"; progs=$2; shift ;;
-	--log) need "$@"; log=$2; shift ;;
 	--append) need "$@"; append=$2; shift ;;
-	--mem) need "$@"; mem=$2; shift ;;
 	--qemu) need "$@"; qemu=$2; shift ;;
-	--verbose | -v) verbose=1 ;;
 	--server) need "$@"; cur_server=$2; cur_cmd=; shift ;;
 	--server-cmd) need "$@"; cur_server=cmd; cur_cmd=$2; shift ;;
 	--backend-args) need "$@"; cur_bargs=$2; shift ;;
@@ -132,25 +123,10 @@ close_pairs() {
 	done
 }
 
-case $kernel in 6.1 | 6.12) ;; *) say "--kernel must be 6.1 or 6.12"; exit 2 ;; esac
-case $timeout in '' | *[!0-9]*) say "--timeout needs a number of seconds"; exit 2 ;; esac
-if [ "$mode" = shell ] && [ ! -t 0 ]; then
-	# No terminal to talk to: what would have been typed is the script.
-	mode=script
-	if [ -z "$script" ] && [ -z "$cmd" ]; then
-		cmd=$(cat)
-		[ -n "$cmd" ] || cmd=:
-	fi
-fi
-if [ "$mode" = script ] && [ -z "$script" ] && [ -z "$cmd" ]; then
-	say "give --script FILE, --cmd 'COMMAND' or --shell"
-	exit 2
-fi
-[ -z "$script" ] || [ -r "$script" ] || die "cannot read script $script"
+vm_check_globals
 command -v "$qemu" >/dev/null || die "$qemu not found (sh tools/deps.sh vm)"
 
-sh "$here/fetch-kernels.sh" "$kernel" || die "cannot fetch kernel $kernel"
-kdir=$(cd "$X9P_VM_CACHE/kernel-$kernel" && pwd) || die "no kernel in $X9P_VM_CACHE"
+vm_kernel
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/x9p-vm.XXXXXX") || die "mktemp failed"
 server_pids=()
@@ -247,23 +223,9 @@ start_server() {
 	done
 }
 
-# Shell-quotes $1 for the guest's busybox sh.
-q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
-
-# The unpacked ELF kernel boots through its PVH entry, skipping the bzImage
-# decompressor (seconds under TCG); fetch-kernels.sh made it when it could.
-image=${X9P_VM_KERNEL_IMAGE:-$kdir/vmlinuz}
-[ -n "${X9P_VM_KERNEL_IMAGE:-}" ] || [ ! -f "$kdir/vmlinux" ] || image=$kdir/vmlinux
 qargs=(-accel tcg -smp 1 -m "$mem" -nodefaults -no-user-config -display none -no-reboot
 	-kernel "$image")
-conf=$tmp/x9p-vm.conf
-{
-	echo "X9P_MODE=$mode"
-	echo "X9P_N=$nconf"
-	if [ -t 0 ] && size=$(stty size 2>/dev/null); then
-		echo "X9P_ROWS=${size% *} X9P_COLS=${size#* } X9P_TERM=$(q "${TERM:-vt100}")"
-	fi
-} >"$conf"
+vm_conf_begin "$nconf"
 nfd=0
 descs=()
 qemu_fds=()
@@ -306,29 +268,13 @@ for ((i = 0; i < nconf; i++)); do
 	[ -n "${c_mopts[$i]}" ] && opts="$opts,${c_mopts[$i]}"
 	[ -z "${c_export[$i]}" ] || [ -n "${c_bargs[$i]}" ] || [ "${c_server[$i]}" = cmd ] ||
 		desc="$desc ${c_export[$i]} (${c_model[$i]})"
-	desc="$desc $ver msize=$msize cache=$cache_mode"
-	descs+=("$desc")
-	{
-		echo "X9P_${i}_KIND=$kind X9P_${i}_DEV=$dev X9P_${i}_OPTS=$(q "$opts")"
-		echo "X9P_${i}_VERSION=$ver X9P_${i}_MSIZE=$msize X9P_${i}_CACHE=$(q "$cache_mode")"
-		echo "X9P_${i}_DESC=$(q "$desc")"
-	} >>"$conf"
+	vm_conf_mount "$i" "$kind" "$dev" "$opts" "$ver" "$msize" "$cache_mode" \
+		"$desc $ver msize=$msize cache=$cache_mode"
 done
 [ $nfd -le 8 ] || die "at most 8 trans=fd configurations per boot (hvc limit)"
 
-if [ -n "$cmd" ]; then
-	printf '%s\n' "$cmd" >"$tmp/script"
-	script=$tmp/script
-elif [ -z "$script" ]; then
-	: >"$tmp/script"
-	script=$tmp/script
-fi
-sh "$here/mkinitramfs.sh" -o "$tmp/initrd.gz" -k "$kdir" -p "$progs" \
-	-f "$conf=etc/x9p-vm.conf" -f "$script=x9p/script" || die "mkinitramfs failed"
-# Warnings reach the serial log in script mode (a 9p client warning is worth
-# seeing next to the output it explains); a person's shell stays quiet.
-[ "$mode" = shell ] && loglevel=quiet || loglevel=loglevel=5
-qargs+=(-initrd "$tmp/initrd.gz" -append "console=ttyS0 $loglevel panic=-1 oops=panic $append")
+vm_initramfs
+qargs+=(-initrd "$tmp/initrd.gz" -append "$vm_append $append")
 
 if [ "$mode" = shell ]; then
 	say "guest kernel $(cat "$kdir/release"), mounting: ${descs[0]}"
@@ -347,79 +293,9 @@ t0=$EPOCHREALTIME
 qpid=$!
 close_pairs   # each end is now held by its one user only
 
-elapsed() {
-	local now=$EPOCHREALTIME
-	local us=$(((${now/./} - ${t0/./}) / 1000))
-	printf '%d.%d' $((us / 1000)) $((us % 1000 / 100))
-}
-in_script=-1 done=0 fail=0 first_status=0 mountfail=0 t_init='' t_mount=''
-while IFS= read -r line; do
-	line=${line%$'\r'}
-	[ $verbose -eq 1 ] && printf '%s\n' "$line" >&2
-	case $line in
-	*"@@X9P "*)
-		# Output without a final newline runs into the next marker.
-		prefix=${line%%@@X9P *}
-		[ -n "$prefix" ] && [ "$in_script" -ge 0 ] && printf '%s\n' "$prefix"
-		read -r -a m <<<"${line#*@@X9P }"
-		case ${m[0]} in
-		init) t_init=$(elapsed) ;;
-		mounted)
-			[ -n "$t_mount" ] || t_mount=$(elapsed)
-			say "configuration ${m[1]} mounted: ${descs[${m[1]}]}"
-			;;
-		mountfail)
-			say "configuration ${m[1]}: mount failed (${descs[${m[1]}]})"
-			mountfail=1
-			;;
-		begin)
-			in_script=${m[1]}
-			[ "$nconf" -gt 1 ] && echo "# configuration ${m[1]}: ${descs[${m[1]}]}"
-			;;
-		end)
-			in_script=-1
-			[ "$first_status" -ne 0 ] || first_status=${m[2]}
-			;;
-		error) say "guest: ${line#*@@X9P error }"; fail=1 ;;
-		done)
-			done=1
-			for i in "${!server_pids[@]}"; do
-				if [ -n "${server_pids[$i]}" ] && ! kill -0 "${server_pids[$i]}" 2>/dev/null; then
-					say "server of configuration $i died during the run"
-					fail=1
-				fi
-			done
-			;;
-		esac
-		;;
-	*) [ "$in_script" -ge 0 ] && printf '%s\n' "$line" ;;
-	esac
-done < <(tail -s 0.2 --pid="$qpid" -n +1 -f "$serial")
-wait "$qpid"
-qrc=$?
+vm_follow "$qpid" "$serial" "$t0"
 qpid=
-stop_servers || fail=1
-
-if [ -n "$t_mount" ]; then
-	say "kernel $(cat "$kdir/release"): /init at ${t_init}s, first mount at ${t_mount}s, total $(elapsed)s"
-fi
-rc=$first_status
-[ "$mountfail" -eq 0 ] || rc=126
-if [ "$qrc" -eq 124 ]; then
-	say "TIMEOUT: QEMU killed after ${timeout}s"
-	rc=124
-elif [ "$done" -eq 0 ]; then
-	say "guest stopped before finishing (QEMU status $qrc; kernel panic or /init failure?)"
-	rc=125
-elif [ "$fail" -ne 0 ]; then
-	rc=125
-fi
-if [ "$rc" -ge 124 ] && [ "$rc" -le 126 ]; then
-	sed 's/^/  qemu: /' "$tmp/qemu.log" >&2
-	say "last lines of the serial console:"
-	tail -n 30 "$serial" | tr -d '\r' | sed 's/^/  /' >&2
-fi
-[ -z "$log" ] || tr -d '\r' <"$serial" >"$log"
+rc=$VM_RC
 if [ "$rc" -ge 124 ] && [ "$rc" -le 126 ]; then
 	keep=$B/vm-logs/$(date +%Y%m%d-%H%M%S)-$kernel-$$
 	mkdir -p "$keep"
