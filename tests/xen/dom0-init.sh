@@ -11,14 +11,7 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
 say() { echo "[dom0 $(cut -d' ' -f1 /proc/uptime)s] $*"; }
-finish() {
-	sync
-	umount /x9ptest 2>/dev/null || mount -o remount,ro /x9ptest
-	sync
-	say "X9P-DOM0-END"
-	echo b >/proc/sysrq-trigger
-	sleep 30
-}
+. /x9ptest/dom0-end.sh
 
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -52,4 +45,4 @@ fi
 
 bash /x9ptest/scenario.sh </dev/null 2>&1 | tee /x9ptest/out/dom0.log
 say "scenario finished"
-finish
+dom0_end

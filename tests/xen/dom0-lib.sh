@@ -168,6 +168,16 @@ domu_destroy() {
 
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 
+# data_both_ways NAME MNT EXPORT FROM_DOM0 FROM_GUEST: through its mount
+# MNT, guest NAME reads EXPORT/from-dom0, which must hold FROM_DOM0, and
+# writes FROM_GUEST into from-domu, which dom0 must then read in EXPORT.
+data_both_ways() {
+	gcmd "$1" 30 "xt is9p $2 && cat $2/from-dom0" || return 1
+	grep -qxF "$4" "$W/gout" || fail "the guest read the wrong content"
+	gcmd "$1" 30 "xt is9p $2 && echo '$5' > $2/from-domu && sync" || return 1
+	[ "$(cat "$3/from-domu" 2>&1)" = "$5" ] || fail "dom0 sees '$(cat "$3/from-domu" 2>&1)'"
+}
+
 # ---- XenStore ---------------------------------------------------------------
 xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 xs_gone() { ! xenstore-exists "$1" 2>/dev/null; }

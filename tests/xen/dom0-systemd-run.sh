@@ -9,9 +9,5 @@ mkdir -p /x9ptest/out
 echo "[dom0 $(cut -d' ' -f1 /proc/uptime)s] systemd: $(systemctl is-system-running 2>&1)"
 bash /x9ptest/scenario.sh </dev/null 2>&1 | tee /x9ptest/out/dom0.log
 journalctl -b --no-pager >/x9ptest/out/journal.log 2>&1
-sync
-umount /x9ptest 2>/dev/null || mount -o remount,ro /x9ptest
-sync
-echo "[dom0 $(cut -d' ' -f1 /proc/uptime)s] X9P-DOM0-END"
-echo b >/proc/sysrq-trigger
-sleep 30
+. /x9ptest/dom0-end.sh
+dom0_end

@@ -87,11 +87,7 @@ t_mount_a() {
 }
 
 t_data_a() {
-	gcmd "$A" 30 "xt is9p $MA && cat $MA/from-dom0" || return 1
-	grep -qx "written by dom0 into export A" "$W/gout" || fail "guest read the wrong content"
-	gcmd "$A" 30 "xt is9p $MA && echo 'written by domU A' > $MA/from-domu && sync" || return 1
-	[ "$(cat /srv/export-a/from-domu 2>&1)" = "written by domU A" ] ||
-		fail "dom0 sees '$(cat /srv/export-a/from-domu 2>&1)'"
+	data_both_ways "$A" "$MA" /srv/export-a "written by dom0 into export A" "written by domU A"
 }
 
 # Each connected device has its worker: the process mapping the guest's

@@ -119,7 +119,7 @@ case $mode in x9p | qemu) ;; *) bail "X9P_XEN_BACKEND must be x9p or qemu, not '
 case $init in shell | systemd) ;; *) bail "X9P_XEN_INIT must be shell or systemd, not '$init'" ;; esac
 
 progs=$top/build/tests/progs
-for f in dom0-init.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
+for f in dom0-init.sh dom0-end.sh scenario.sh dom0-lib.sh dom0-backends.sh; do
 	cp "$here/$f" "$stage/$f"
 done
 [ -z "${X9P_XEN_SCENARIO:-}" ] || cp "$X9P_XEN_SCENARIO" "$stage/scenario.sh"
