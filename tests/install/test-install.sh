@@ -123,7 +123,12 @@ manpages() {
 		LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q "^NAME" || { echo "$m: no NAME"; return 1; }
 	done
 	# From the program's own --help: its options are there.
-	man -l "$D$P/share/man/man8/x9p-backend.8" 2>/dev/null | grep -q -- "--record=DIR"
+	man -l "$D$P/share/man/man8/x9p-backend.8" 2>/dev/null | grep -q -- "--record=DIR" || return 1
+	# Found by name where it was installed, as `man x9p-backend` looks.
+	for pg in x9p-backend x9p-helper x9p-vhost x9p-attach; do
+		[ "$(man -M "$D$P/share/man" -w "$pg" 2>/dev/null)" = "$D$P/share/man/man8/$pg.8" ] ||
+			{ echo "man -w $pg: '$(man -M "$D$P/share/man" -w "$pg" 2>&1)'"; return 1; }
+	done
 }
 units() {
 	# systemd-analyze --root reads the root's own units and programs: a
