@@ -23,6 +23,9 @@
 /* How long a helper whose socket closed may take to exit by itself, so
  * that its status says why it went. */
 #define DYING_GRACE_MS 500
+/* First starts whose helper is killed during start-up before the driver
+ * gives up: 100 ms doubling, about 3 s in all. */
+#define FIRST_KILLS_MAX 6
 /* How long a call whose channel broke waits for the supervisor to see the
  * helper's death (it is reaped at once; killed ones first get SIGKILL). */
 #define WAIT_DEAD_US (2 * G_USEC_PER_SEC)
@@ -142,13 +145,16 @@ out:
 	return e;
 }
 
-static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
+/* *killed: the helper died of a SIGKILL during start-up (from outside: an
+ * operator, the OOM killer), which says nothing about its configuration. */
+static int spawn(struct px_fs *fs, struct px_conn **out, char **why, bool *killed)
 {
 	struct x9p_helper_proc hp = { .sock = -1, .pid = -1, .exit_fd = -1 };
 	struct px_conn *cn;
 	int e;
 
 	*out = NULL;
+	*killed = false;
 	e = fs->launcher->start(fs->launcher, &hp, why);
 	if (e < 0)
 		return e;
@@ -164,6 +170,7 @@ static int spawn(struct px_fs *fs, struct px_conn **out, char **why)
 	if (e) {
 		char *st = reap(fs, cn, 0), *w = *why;
 
+		*killed = x9p_exit_text_sigkill(st);
 		*why = g_strdup_printf("%s (%s)", w, st);
 		g_free(w);
 		g_free(st);
@@ -300,8 +307,8 @@ static bool stopping(struct px_fs *fs)
 static gpointer supervise(gpointer data)
 {
 	struct px_fs *fs = data;
-	unsigned delay_ms = 0;
-	bool first = true;
+	unsigned delay_ms = 0, first_kills = 0;
+	bool first = true, start_killed;
 	gint64 died = 0;
 
 	while (!stopping(fs)) {
@@ -311,7 +318,19 @@ static gpointer supervise(gpointer data)
 		bool killed;
 		unsigned lost;
 
-		if (spawn(fs, &cn, &why) < 0) {
+		if (spawn(fs, &cn, &why, &start_killed) < 0) {
+			/* A first helper killed while it started is no reason for
+			 * this driver to fail: its next start is tried, a few
+			 * times.  Any other first failure (the export, the
+			 * sandbox) is reported at once. */
+			if (first && start_killed && ++first_kills < FIRST_KILLS_MAX) {
+				g_warning("x9p-helper was killed during start-up; starting another");
+				g_free(why);
+				delay_ms = delay_ms ? MIN(delay_ms * 2, BACKOFF_MAX_MS) : 100;
+				if (readable(fs->wake[0], (int)delay_ms))
+					break;
+				continue;
+			}
 			if (first) {
 				g_mutex_lock(&fs->lock);
 				fs->first_done = true;
@@ -374,6 +393,14 @@ static gpointer supervise(gpointer data)
 		if (delay_ms && readable(fs->wake[0], (int)delay_ms))
 			break;
 	}
+	/* Stopped before a first helper served: px_start() must not wait on. */
+	g_mutex_lock(&fs->lock);
+	if (!fs->first_done) {
+		fs->first_done = true;
+		fs->first_error = g_strdup("stopped during start-up");
+		g_cond_broadcast(&fs->cond);
+	}
+	g_mutex_unlock(&fs->lock);
 	return NULL;
 }
 

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 
 #include "procinfo.h"
+#include "fs/helper-launch.h"
+#include "fs/helper-spawn.h"
 #include "proxy-test.h"
 
 struct fx {
@@ -853,6 +855,92 @@ static void test_log_channel(void)
 	g_free(mine);
 }
 
+/*
+ * A helper killed with SIGKILL while it starts (the OOM killer, an
+ * operator, the crash tier's kill loop) is started again, even the
+ * first: the driver comes up after two such kills, and gives up with an
+ * error naming the kill when every start is killed.  The launcher is the
+ * real one, wrapped: it kills its first KILLS helpers as soon as they
+ * are started, before their HELLO.
+ */
+struct killing_launcher {
+	struct x9p_helper_launcher l;
+	struct x9p_helper_launcher *real;
+	unsigned kills, starts;
+};
+
+static int kl_start(struct x9p_helper_launcher *l, struct x9p_helper_proc *out, char **why)
+{
+	struct killing_launcher *k = (struct killing_launcher *)l;
+	int e = k->real->start(k->real, out, why);
+
+	if (e == 0 && k->starts++ < k->kills)
+		k->real->kill(k->real);
+	return e;
+}
+
+static void kl_kill(struct x9p_helper_launcher *l)
+{
+	struct killing_launcher *k = (struct killing_launcher *)l;
+
+	k->real->kill(k->real);
+}
+
+static char *kl_reap(struct x9p_helper_launcher *l, int grace_ms)
+{
+	struct killing_launcher *k = (struct killing_launcher *)l;
+
+	return k->real->reap(k->real, grace_ms);
+}
+
+static void kl_destroy(struct x9p_helper_launcher *l)
+{
+	struct killing_launcher *k = (struct killing_launcher *)l;
+
+	k->real->destroy(k->real);
+}
+
+static struct x9p_fs *start_killed(struct pt *t, struct killing_launcher *k, GError **err)
+{
+	char *real = pt_helper_path();
+	struct x9p_proxy_cfg cfg = { .export_path = t->export, .export_fd = -1,
+				     .helper_path = real, .model = t->model };
+	struct x9p_fs *fs;
+
+	k->l = (struct x9p_helper_launcher){ kl_start, kl_kill, kl_reap, kl_destroy };
+	k->real = x9p_helper_spawner_new(&cfg, err);
+	g_assert_nonnull(k->real);
+	fs = x9p_proxy_new_with(&cfg, &k->l, err);
+	g_free(real);
+	return fs;
+}
+
+static void test_first_start_killed(void)
+{
+	struct killing_launcher two = { .kills = 2 }, all = { .kills = 1000 };
+	GError *err = NULL;
+	struct x9p_attr a;
+	struct pt t;
+
+	pt_tree(&t, X9P_SM_MAPPED_FILE);
+	/* Two starts killed: the third serves. */
+	t.fs = start_killed(&t, &two, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(t.fs);
+	g_assert_cmpuint(two.starts, ==, 3);
+	g_assert_cmpint(t.fs->ops->attach(t.fs, &t.c, "", &t.root, &a), ==, 0);
+	pt_stop(&t);
+	/* Every start killed: an error, in bounded time, that says so. */
+	g_assert_null(start_killed(&t, &all, &err));
+	g_assert_nonnull(err);
+	g_test_message("%s after %u starts", err->message, all.starts);
+	g_assert_nonnull(strstr(err->message, "killed by signal 9"));
+	g_assert_cmpuint(all.starts, >=, 3);
+	g_assert_cmpuint(all.starts, <=, 10);
+	g_clear_error(&err);
+	pt_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -889,5 +977,6 @@ int main(int argc, char **argv)
 	}
 	g_test_add_func("/helper/supervise/log-channel", test_log_channel);
 	g_test_add_func("/helper/supervise/kept-fds-cap", test_kept_fds_cap);
+	g_test_add_func("/helper/supervise/first-start-killed", test_first_start_killed);
 	return g_test_run();
 }
